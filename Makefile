@@ -1,0 +1,88 @@
+# colbert-go: every developer and CI entry point. `make demo` and `make test`
+# are the two commands of the README; both call `make setup` first.
+SHELL := /bin/bash
+GO ?= go
+DEPS := $(CURDIR)/.deps
+ORT_VERSION := 1.24.1
+ORT_LIB := $(DEPS)/onnxruntime/libonnxruntime.so.1
+DUCKDB_NODE := $(DEPS)/node/node_modules/@duckdb/node-api
+BIN := $(CURDIR)/bin/colbert
+# OpenBLAS is used when its library is installed; the pure-Go build is the fallback.
+TAGS := $(shell test -e /usr/lib/x86_64-linux-gnu/libopenblas.so && echo openblas)
+export ONNXRUNTIME_LIB ?= $(ORT_LIB)
+export COLBERT_DUCKDB_NODE_MODULES := $(DEPS)/node/node_modules
+TEST_TIMEOUT ?= 25m
+FUZZTIME ?= 5s
+
+.PHONY: setup setup-apt setup-ort setup-duckdb setup-bench build test fuzz demo bench lint clean
+
+## setup: install what is missing (idempotent): Debian packages, ONNX Runtime from npm, DuckDB for interop tests.
+setup: setup-apt setup-ort setup-duckdb
+
+APT_PACKAGES := libopenblas-dev nodejs npm
+setup-apt:
+	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  if command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1; then missing=$$(echo $$missing | tr ' ' '\n' | grep -v -x -e nodejs -e npm | tr '\n' ' '); fi; fi; \
+	if [ -n "$$(echo $$missing)" ]; then \
+	  echo "setup: installing Debian packages:$$missing"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -q && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q $$missing; \
+	else echo "setup: Debian packages present"; fi
+
+# ONNX Runtime's shared library comes from the npm package onnxruntime-node (no other download).
+setup-ort: $(ORT_LIB)
+$(ORT_LIB):
+	@echo "setup: fetching ONNX Runtime $(ORT_VERSION) via npm pack onnxruntime-node"
+	@set -e; tmp=$$(mktemp -d); trap 'rm -rf $$tmp' EXIT; \
+	  (cd $$tmp && npm pack --silent onnxruntime-node@$(ORT_VERSION) >/dev/null && tar xzf onnxruntime-node-$(ORT_VERSION).tgz); \
+	  mkdir -p $(DEPS)/onnxruntime; \
+	  cp $$tmp/package/bin/napi-v6/linux/x64/libonnxruntime.so.1* $(DEPS)/onnxruntime/; \
+	  test -e $(ORT_LIB)
+
+setup-duckdb: $(DUCKDB_NODE)
+$(DUCKDB_NODE):
+	@echo "setup: installing @duckdb/node-api (Parquet interop tests)"
+	@mkdir -p $(DEPS)/node && cd $(DEPS)/node && \
+	  (test -f package.json || echo '{"name":"colbert-go-deps","private":true}' > package.json) && \
+	  npm install --silent --no-audit --no-fund @duckdb/node-api >/dev/null
+
+## setup-bench: the Python peers used by `make bench` (PyTorch, faiss, onnx from Debian).
+setup-bench: setup
+	@missing=""; for p in python3-torch python3-faiss python3-onnx python3-numpy; do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -q && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q $$missing; fi
+
+build:
+	$(GO) build -tags '$(TAGS)' -o $(BIN) ./cmd/colbert
+
+## test: vet, unit and parity tests, and a brief run of every fuzz target.
+test: setup
+	$(GO) vet -tags '$(TAGS)' ./...
+	$(GO) test -tags '$(TAGS)' -timeout $(TEST_TIMEOUT) ./...
+	@$(MAKE) --no-print-directory fuzz
+
+# Runs each FuzzXxx target for FUZZTIME (seeds are committed under testdata/fuzz).
+fuzz:
+	@set -e; for pkg in $$($(GO) list ./...); do \
+	  dir=$$($(GO) list -f '{{.Dir}}' $$pkg); \
+	  for f in $$(grep -ho '^func Fuzz[A-Za-z0-9_]*' $$dir/*_test.go 2>/dev/null | sed 's/^func //'); do \
+	    echo "fuzz: $$pkg $$f ($(FUZZTIME))"; \
+	    $(GO) test -tags '$(TAGS)' -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$pkg >/dev/null || { echo "fuzz: $$f failed"; $(GO) test -tags '$(TAGS)' -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$pkg; exit 1; }; \
+	  done; done
+
+## demo: the whole pipeline on the built-in benchmark; re-runs reuse finished stages.
+DEMO_DIR ?= $(CURDIR)/demo
+demo: setup build
+	$(BIN) demo --out $(DEMO_DIR)
+
+## bench: Go benchmarks and side-by-side peer scripts; results go into BENCHMARKS.md by hand.
+bench: setup-bench build
+	$(GO) test -tags '$(TAGS)' -run '^$$' -bench . -benchtime 1x ./... | tee bench.out
+
+lint:
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	$(GO) vet -tags '$(TAGS)' ./...
+
+clean:
+	rm -rf bin
