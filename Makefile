@@ -14,7 +14,7 @@ export COLBERT_DUCKDB_NODE_MODULES := $(DEPS)/node/node_modules
 TEST_TIMEOUT ?= 25m
 FUZZTIME ?= 5s
 
-.PHONY: setup setup-apt setup-ort setup-duckdb setup-bench build test fuzz demo bench lint clean
+.PHONY: setup setup-apt setup-ort setup-duckdb setup-bench build test test-run fuzz demo bench lint clean
 
 ## setup: install what is missing (idempotent): Debian packages, ONNX Runtime from npm, DuckDB for interop tests.
 setup: setup-apt setup-ort setup-duckdb
@@ -57,7 +57,11 @@ build:
 	$(GO) build -tags '$(TAGS)' -o $(BIN) ./cmd/colbert
 
 ## test: vet, unit and parity tests, and a brief run of every fuzz target.
+# Re-invokes make after setup so that TAGS sees a freshly installed OpenBLAS.
 test: setup
+	@$(MAKE) --no-print-directory test-run
+
+test-run:
 	$(GO) vet -tags '$(TAGS)' ./...
 	$(GO) test -tags '$(TAGS)' -timeout $(TEST_TIMEOUT) ./...
 	@$(MAKE) --no-print-directory fuzz
@@ -73,7 +77,8 @@ fuzz:
 
 ## demo: the whole pipeline on the built-in benchmark; re-runs reuse finished stages.
 DEMO_DIR ?= $(CURDIR)/demo
-demo: setup build
+demo: setup
+	@$(MAKE) --no-print-directory build
 	$(BIN) demo --out $(DEMO_DIR)
 
 ## bench: Go benchmarks and side-by-side peer scripts; results go into BENCHMARKS.md by hand.
