@@ -1,0 +1,595 @@
+package model
+
+import (
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/colbert-go/colbert/data/safetensors"
+)
+
+// Kind says which head sits on top of the BERT encoder.
+type Kind string
+
+// The model kinds a checkpoint can hold.
+const (
+	KindColBERT      Kind = "colbert"       // BERT → linear (no bias) → L2 norm per token
+	KindCrossEncoder Kind = "cross-encoder" // BertForSequenceClassification: pooler → classifier
+	KindBiEncoder    Kind = "bi-encoder"    // [CLS] pooling, optional linear, dot product
+	KindBert         Kind = "bert"          // plain encoder, no head
+)
+
+// Checkpoint is a model loaded from (or to be saved to) an HF-layout
+// directory. Params use the canonical names of the package doc.
+type Checkpoint struct {
+	Kind      Kind
+	Config    BertConfig
+	ColBERT   ColBERTConfig // ColBERT settings; Dim is also the bi-encoder's output size
+	NumLabels int           // cross-encoder outputs (1 for a relevance score)
+	Params    Params
+	// Tokenizer is the path of a tokenizer.json copied on save; LoadCheckpoint
+	// sets it when the directory has one.
+	Tokenizer string
+	// Dir is where the checkpoint was loaded from ("" for a fresh one).
+	Dir string
+	// Ignored lists stored tensors that the model does not use (MLM head,
+	// position_ids buffer, a pooler of a ColBERT model), in stored names.
+	Ignored []string
+	// extra holds config.json fields we do not model, kept on save.
+	extra map[string]json.RawMessage
+}
+
+// ourConfigFile is our late-interaction settings file; it also records the kind.
+const ourConfigFile = "colbert_config.json"
+
+type savedColBERTConfig struct {
+	Kind Kind `json:"kind"`
+	ColBERTConfig
+}
+
+// LoadCheckpoint reads an HF checkpoint directory: config.json, the weights
+// (model.safetensors or shards, F32/F16/BF16), and colbert_config.json or
+// ColBERT's artifact.metadata. PyLate's layout (projection in
+// 1_Dense/model.safetensors) is accepted too. Every expected tensor is
+// checked against the shape the config implies.
+func LoadCheckpoint(dir string) (*Checkpoint, error) {
+	cfgPath := filepath.Join(dir, "config.json")
+	raw, err := os.ReadFile(cfgPath)
+	if err != nil {
+		return nil, fmt.Errorf("model: load checkpoint %s: %w", dir, err)
+	}
+	ck := &Checkpoint{Dir: dir}
+	if err := json.Unmarshal(raw, &ck.Config); err != nil {
+		return nil, fmt.Errorf("model: %s: %w", cfgPath, err)
+	}
+	if err := json.Unmarshal(raw, &ck.extra); err != nil {
+		return nil, fmt.Errorf("model: %s: %w", cfgPath, err)
+	}
+	applyConfigDefaults(&ck.Config, ck.extra)
+	if err := ValidateConfig(ck.Config); err != nil {
+		return nil, fmt.Errorf("model: %s: %w", cfgPath, err)
+	}
+
+	// Late-interaction settings: ours win over ColBERT's artifact.metadata.
+	var ourKind Kind
+	haveColCfg := false
+	ck.ColBERT = DefaultColBERTConfig()
+	ck.ColBERT.Dim = 0
+	if b, err := os.ReadFile(filepath.Join(dir, "artifact.metadata")); err == nil {
+		if err := json.Unmarshal(b, &ck.ColBERT); err != nil {
+			return nil, fmt.Errorf("model: %s: %w", filepath.Join(dir, "artifact.metadata"), err)
+		}
+		haveColCfg = true
+	}
+	if b, err := os.ReadFile(filepath.Join(dir, ourConfigFile)); err == nil {
+		s := savedColBERTConfig{ColBERTConfig: ck.ColBERT}
+		if err := json.Unmarshal(b, &s); err != nil {
+			return nil, fmt.Errorf("model: %s: %w", filepath.Join(dir, ourConfigFile), err)
+		}
+		ck.ColBERT = s.ColBERTConfig
+		ourKind = s.Kind
+		haveColCfg = true
+	}
+
+	st, err := safetensors.ReadDir(dir)
+	if err != nil {
+		return nil, fmt.Errorf("model: load checkpoint %s: %w", dir, err)
+	}
+	stored := map[string]*safetensors.Tensor{}
+	for k, v := range st.Tensors {
+		stored[k] = v
+	}
+	dense := filepath.Join(dir, "1_Dense", "model.safetensors")
+	if _, ok := findStored(stored, "linear.weight"); !ok {
+		if _, err := os.Stat(dense); err == nil {
+			df, err := safetensors.ReadFile(dense)
+			if err != nil {
+				return nil, fmt.Errorf("model: load checkpoint %s: %w", dir, err)
+			}
+			for k, v := range df.Tensors {
+				stored[k] = v
+			}
+		}
+	}
+
+	params, ignored, err := mapNames(stored)
+	if err != nil {
+		return nil, fmt.Errorf("model: load checkpoint %s: %w", dir, err)
+	}
+	ck.Params = params
+	ck.Ignored = ignored
+
+	ck.Kind = detectKind(ck.Config.Architectures, ourKind, params, haveColCfg)
+	switch ck.Kind {
+	case KindCrossEncoder:
+		ck.NumLabels = numLabels(ck.extra)
+		if w, ok := params["classifier.weight"]; ok && len(w.Shape) == 2 && ck.NumLabels == 0 {
+			ck.NumLabels = w.Shape[0]
+		}
+		if ck.NumLabels == 0 {
+			ck.NumLabels = 2 // HF's default when the config names no labels
+		}
+	case KindColBERT, KindBiEncoder:
+		if w, ok := params["linear.weight"]; ok && len(w.Shape) == 2 && ck.ColBERT.Dim == 0 {
+			ck.ColBERT.Dim = w.Shape[0]
+		}
+	}
+	if ck.Kind != KindCrossEncoder {
+		// ColBERT and bi-encoders do not use the pooler; drop it so that the
+		// hash and a re-save reflect the weights actually used.
+		for _, n := range []string{"pooler.dense.weight", "pooler.dense.bias"} {
+			if _, ok := params[n]; ok {
+				delete(params, n)
+				ck.Ignored = append(ck.Ignored, n)
+			}
+		}
+	}
+	if ck.Kind == KindColBERT && ck.ColBERT.Dim == 0 {
+		return nil, fmt.Errorf("model: load checkpoint %s: ColBERT model without linear.weight", dir)
+	}
+	if ck.Kind == KindBiEncoder && ck.ColBERT.Dim == 0 {
+		ck.ColBERT.Dim = ck.Config.HiddenSize
+	}
+	sort.Strings(ck.Ignored)
+	if err := ck.Validate(); err != nil {
+		return nil, fmt.Errorf("model: load checkpoint %s: %w", dir, err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "tokenizer.json")); err == nil {
+		ck.Tokenizer = filepath.Join(dir, "tokenizer.json")
+	}
+	return ck, nil
+}
+
+// applyConfigDefaults fills the fields HF's BertConfig defaults when a
+// config.json omits them.
+func applyConfigDefaults(c *BertConfig, raw map[string]json.RawMessage) {
+	if _, ok := raw["layer_norm_eps"]; !ok {
+		c.LayerNormEps = 1e-12
+	}
+	if _, ok := raw["type_vocab_size"]; !ok {
+		c.TypeVocabSize = 2
+	}
+	if _, ok := raw["max_position_embeddings"]; !ok {
+		c.MaxPositionEmbeddings = 512
+	}
+	if c.HiddenAct == "" {
+		c.HiddenAct = "gelu"
+	}
+	if _, ok := raw["initializer_range"]; !ok {
+		c.InitializerRange = 0.02
+	}
+}
+
+// ValidateConfig checks that a BERT config describes a buildable model.
+func ValidateConfig(c BertConfig) error {
+	pos := []struct {
+		name string
+		v    int
+	}{
+		{"vocab_size", c.VocabSize}, {"hidden_size", c.HiddenSize}, {"num_hidden_layers", c.NumHiddenLayers},
+		{"num_attention_heads", c.NumAttentionHeads}, {"intermediate_size", c.IntermediateSize},
+		{"max_position_embeddings", c.MaxPositionEmbeddings}, {"type_vocab_size", c.TypeVocabSize},
+	}
+	for _, p := range pos {
+		if p.v <= 0 {
+			return fmt.Errorf("config field %s = %d, must be > 0", p.name, p.v)
+		}
+	}
+	if c.HiddenSize%c.NumAttentionHeads != 0 {
+		return fmt.Errorf("config: hidden_size %d is not a multiple of num_attention_heads %d", c.HiddenSize, c.NumAttentionHeads)
+	}
+	if c.HiddenAct != "gelu" {
+		return fmt.Errorf("config field hidden_act = %q: only exact (erf) \"gelu\" is supported", c.HiddenAct)
+	}
+	if !(c.LayerNormEps > 0) || math.IsInf(c.LayerNormEps, 0) {
+		return fmt.Errorf("config field layer_norm_eps = %v, must be > 0", c.LayerNormEps)
+	}
+	return nil
+}
+
+func numLabels(extra map[string]json.RawMessage) int {
+	if b, ok := extra["num_labels"]; ok {
+		var n int
+		if json.Unmarshal(b, &n) == nil && n > 0 {
+			return n
+		}
+	}
+	if b, ok := extra["id2label"]; ok {
+		var m map[string]any
+		if json.Unmarshal(b, &m) == nil && len(m) > 0 {
+			return len(m)
+		}
+	}
+	return 0
+}
+
+func detectKind(arch []string, ours Kind, p Params, haveColCfg bool) Kind {
+	switch ours {
+	case KindColBERT, KindCrossEncoder, KindBiEncoder, KindBert:
+		return ours
+	}
+	for _, a := range arch {
+		switch {
+		case strings.Contains(a, "ForSequenceClassification"):
+			return KindCrossEncoder
+		case strings.Contains(strings.ToLower(a), "colbert"):
+			return KindColBERT
+		}
+	}
+	if _, ok := p["classifier.weight"]; ok {
+		return KindCrossEncoder
+	}
+	if _, ok := p["linear.weight"]; ok {
+		return KindColBERT
+	}
+	if haveColCfg {
+		return KindColBERT
+	}
+	return KindBert
+}
+
+func findStored(m map[string]*safetensors.Tensor, canonical string) (string, bool) {
+	for k := range m {
+		if c, keep := canonicalName(k); keep && c == canonical {
+			return k, true
+		}
+	}
+	return "", false
+}
+
+// canonicalName maps a stored tensor name to ours. keep is false for
+// tensors no model here uses.
+func canonicalName(name string) (string, bool) {
+	n := name
+	for _, p := range []string{"bert.", "model."} {
+		n = strings.TrimPrefix(n, p)
+	}
+	// TensorFlow-era LayerNorm names.
+	if strings.HasSuffix(n, "LayerNorm.gamma") {
+		n = strings.TrimSuffix(n, "gamma") + "weight"
+	} else if strings.HasSuffix(n, "LayerNorm.beta") {
+		n = strings.TrimSuffix(n, "beta") + "bias"
+	}
+	switch {
+	case strings.HasPrefix(n, "embeddings.position_ids"), strings.HasPrefix(n, "cls."):
+		return n, false
+	case strings.HasPrefix(n, "embeddings."), strings.HasPrefix(n, "encoder.layer."),
+		strings.HasPrefix(n, "pooler."), n == "linear.weight", strings.HasPrefix(n, "classifier."):
+		return n, true
+	}
+	return n, false
+}
+
+func mapNames(stored map[string]*safetensors.Tensor) (Params, []string, error) {
+	p := Params{}
+	from := map[string]string{}
+	var ignored []string
+	names := make([]string, 0, len(stored))
+	for k := range stored {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	for _, k := range names {
+		t := stored[k]
+		c, keep := canonicalName(k)
+		if !keep || t.F32 == nil {
+			ignored = append(ignored, k)
+			continue
+		}
+		if prev, dup := from[c]; dup {
+			return nil, nil, fmt.Errorf("tensors %q and %q both map to %q", prev, k, c)
+		}
+		from[c] = k
+		p[c] = &Tensor{Shape: append([]int(nil), t.Shape...), Data: t.F32}
+	}
+	return p, ignored, nil
+}
+
+// ExpectedShapes lists every tensor a model of this kind needs, with the
+// shape its config implies.
+func ExpectedShapes(cfg BertConfig, kind Kind, dim, numLabels int, withLinear bool) map[string][]int {
+	h, in := cfg.HiddenSize, cfg.IntermediateSize
+	m := map[string][]int{
+		"embeddings.word_embeddings.weight":       {cfg.VocabSize, h},
+		"embeddings.position_embeddings.weight":   {cfg.MaxPositionEmbeddings, h},
+		"embeddings.token_type_embeddings.weight": {cfg.TypeVocabSize, h},
+		"embeddings.LayerNorm.weight":             {h},
+		"embeddings.LayerNorm.bias":               {h},
+	}
+	for l := 0; l < cfg.NumHiddenLayers; l++ {
+		p := fmt.Sprintf("encoder.layer.%d.", l)
+		for _, qkv := range []string{"query", "key", "value"} {
+			m[p+"attention.self."+qkv+".weight"] = []int{h, h}
+			m[p+"attention.self."+qkv+".bias"] = []int{h}
+		}
+		m[p+"attention.output.dense.weight"] = []int{h, h}
+		m[p+"attention.output.dense.bias"] = []int{h}
+		m[p+"attention.output.LayerNorm.weight"] = []int{h}
+		m[p+"attention.output.LayerNorm.bias"] = []int{h}
+		m[p+"intermediate.dense.weight"] = []int{in, h}
+		m[p+"intermediate.dense.bias"] = []int{in}
+		m[p+"output.dense.weight"] = []int{h, in}
+		m[p+"output.dense.bias"] = []int{h}
+		m[p+"output.LayerNorm.weight"] = []int{h}
+		m[p+"output.LayerNorm.bias"] = []int{h}
+	}
+	switch kind {
+	case KindColBERT:
+		m["linear.weight"] = []int{dim, h}
+	case KindBiEncoder:
+		if withLinear {
+			m["linear.weight"] = []int{dim, h}
+		}
+	case KindCrossEncoder:
+		m["pooler.dense.weight"] = []int{h, h}
+		m["pooler.dense.bias"] = []int{h}
+		m["classifier.weight"] = []int{numLabels, h}
+		m["classifier.bias"] = []int{numLabels}
+	}
+	return m
+}
+
+// Validate checks the config and that every tensor the model needs is
+// present with the shape the config implies, and that data lengths match.
+func (ck *Checkpoint) Validate() error {
+	if err := ValidateConfig(ck.Config); err != nil {
+		return err
+	}
+	switch ck.Kind {
+	case KindColBERT, KindCrossEncoder, KindBiEncoder, KindBert:
+	default:
+		return fmt.Errorf("unknown model kind %q", ck.Kind)
+	}
+	if ck.Kind == KindCrossEncoder && ck.NumLabels <= 0 {
+		return fmt.Errorf("cross-encoder with %d labels", ck.NumLabels)
+	}
+	if ck.Kind == KindColBERT && ck.ColBERT.Dim <= 0 {
+		return fmt.Errorf("colbert dim = %d, must be > 0", ck.ColBERT.Dim)
+	}
+	_, withLinear := ck.Params["linear.weight"]
+	exp := ExpectedShapes(ck.Config, ck.Kind, ck.ColBERT.Dim, ck.NumLabels, withLinear)
+	names := make([]string, 0, len(exp))
+	for k := range exp {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		want := exp[n]
+		t, ok := ck.Params[n]
+		if !ok {
+			return fmt.Errorf("missing tensor %q (expected shape %v)", n, want)
+		}
+		if !equalShape(t.Shape, want) {
+			return fmt.Errorf("tensor %q has shape %v, config expects %v", n, t.Shape, want)
+		}
+		if len(t.Data) != t.Len() {
+			return fmt.Errorf("tensor %q has %d values for shape %v", n, len(t.Data), t.Shape)
+		}
+	}
+	return nil
+}
+
+func equalShape(a, b []int) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// Hash is a content hash (sha256, hex) of the weights: names, shapes and
+// float32 bits in name order. Indexes and distillation runs record it to
+// detect a model mismatch; it does not depend on the storage dtype's file
+// layout, only on the values used.
+func (ck *Checkpoint) Hash() string {
+	return HashParams(ck.Params)
+}
+
+// HashParams is Checkpoint.Hash for bare parameters.
+func HashParams(p Params) string {
+	names := make([]string, 0, len(p))
+	for k := range p {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	h := sha256.New()
+	var b [8]byte
+	for _, n := range names {
+		t := p[n]
+		h.Write([]byte(n))
+		h.Write([]byte{0})
+		for _, d := range t.Shape {
+			binary.LittleEndian.PutUint64(b[:], uint64(d))
+			h.Write(b[:])
+		}
+		buf := make([]byte, 4*len(t.Data))
+		for i, v := range t.Data {
+			binary.LittleEndian.PutUint32(buf[4*i:], math.Float32bits(v))
+		}
+		h.Write(buf)
+	}
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+// SaveCheckpoint writes ck in HF layout: config.json, model.safetensors
+// (BERT tensors under "bert.", heads under their own names, as HF and
+// ColBERT do), tokenizer.json (copied from ck.Tokenizer when set),
+// colbert_config.json, and artifact.metadata for ColBERT models. The files
+// are written to a temporary directory beside dir which then replaces dir,
+// so a failure never leaves a half-written or destroyed checkpoint.
+func SaveCheckpoint(dir string, ck *Checkpoint) error {
+	if err := ck.Validate(); err != nil {
+		return fmt.Errorf("model: save checkpoint %s: %w", dir, err)
+	}
+	dir = filepath.Clean(dir)
+	parent := filepath.Dir(dir)
+	if err := os.MkdirAll(parent, 0o755); err != nil {
+		return fmt.Errorf("model: save checkpoint %s: %w", dir, err)
+	}
+	tmp, err := os.MkdirTemp(parent, "."+filepath.Base(dir)+".tmp-*")
+	if err != nil {
+		return fmt.Errorf("model: save checkpoint %s: %w", dir, err)
+	}
+	defer os.RemoveAll(tmp)
+	if err := ck.writeFiles(tmp); err != nil {
+		return fmt.Errorf("model: save checkpoint %s: %w", dir, err)
+	}
+	if err := os.Chmod(tmp, 0o755); err != nil {
+		return fmt.Errorf("model: save checkpoint %s: %w", dir, err)
+	}
+	// Swap: move any existing checkpoint aside, move the new one in, then
+	// delete the old one; restore it if the second rename fails.
+	var old string
+	if _, err := os.Stat(dir); err == nil {
+		old = tmp + ".old"
+		if err := os.Rename(dir, old); err != nil {
+			return fmt.Errorf("model: save checkpoint %s: %w", dir, err)
+		}
+	}
+	if err := os.Rename(tmp, dir); err != nil {
+		if old != "" {
+			if rerr := os.Rename(old, dir); rerr != nil {
+				err = errors.Join(err, fmt.Errorf("restoring previous checkpoint from %s: %w", old, rerr))
+			}
+		}
+		return fmt.Errorf("model: save checkpoint %s: %w", dir, err)
+	}
+	if old != "" {
+		os.RemoveAll(old)
+	}
+	return nil
+}
+
+func (ck *Checkpoint) writeFiles(tmp string) error {
+	cfg, err := ck.configJSON()
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(filepath.Join(tmp, "config.json"), cfg, 0o644); err != nil {
+		return err
+	}
+	tensors := map[string]*safetensors.Tensor{}
+	for n, t := range ck.Params {
+		stored := n
+		if strings.HasPrefix(n, "embeddings.") || strings.HasPrefix(n, "encoder.") || strings.HasPrefix(n, "pooler.") {
+			stored = "bert." + n
+		}
+		tensors[stored] = &safetensors.Tensor{DType: "F32", Shape: t.Shape, F32: t.Data}
+	}
+	if err := safetensors.WriteFile(filepath.Join(tmp, "model.safetensors"), tensors, map[string]string{"format": "pt"}); err != nil {
+		return err
+	}
+	if ck.Tokenizer != "" {
+		b, err := os.ReadFile(ck.Tokenizer)
+		if err != nil {
+			return fmt.Errorf("copy tokenizer: %w", err)
+		}
+		if err := os.WriteFile(filepath.Join(tmp, "tokenizer.json"), b, 0o644); err != nil {
+			return err
+		}
+	}
+	cc, err := json.MarshalIndent(savedColBERTConfig{Kind: ck.Kind, ColBERTConfig: ck.ColBERT}, "", "  ")
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(filepath.Join(tmp, ourConfigFile), append(cc, '\n'), 0o644); err != nil {
+		return err
+	}
+	if ck.Kind == KindColBERT {
+		// The subset of Stanford ColBERT's artifact.metadata its loader reads.
+		meta := map[string]any{
+			"query_token_id": ck.ColBERT.QueryToken, "doc_token_id": ck.ColBERT.DocToken,
+			"query_token": "[Q]", "doc_token": "[D]",
+			"query_maxlen": ck.ColBERT.QueryMaxLen, "doc_maxlen": ck.ColBERT.DocMaxLen,
+			"dim": ck.ColBERT.Dim, "similarity": ck.ColBERT.Similarity,
+			"mask_punctuation": ck.ColBERT.MaskPunctuation, "attend_to_mask_tokens": ck.ColBERT.AttendToMaskTokens,
+			"interaction": "colbert",
+		}
+		b, err := json.MarshalIndent(meta, "", "  ")
+		if err != nil {
+			return err
+		}
+		if err := os.WriteFile(filepath.Join(tmp, "artifact.metadata"), append(b, '\n'), 0o644); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// configJSON is config.json: the fields we model over any others the loaded
+// config had, with architectures and labels set for the kind.
+func (ck *Checkpoint) configJSON() ([]byte, error) {
+	out := map[string]json.RawMessage{}
+	for k, v := range ck.extra {
+		out[k] = v
+	}
+	c := ck.Config
+	c.ModelType = "bert"
+	switch ck.Kind {
+	case KindColBERT:
+		c.Architectures = []string{"HF_ColBERT"}
+	case KindCrossEncoder:
+		c.Architectures = []string{"BertForSequenceClassification"}
+		id2 := map[string]string{}
+		l2id := map[string]int{}
+		for i := 0; i < ck.NumLabels; i++ {
+			id2[fmt.Sprint(i)] = fmt.Sprintf("LABEL_%d", i)
+			l2id[fmt.Sprintf("LABEL_%d", i)] = i
+		}
+		for k, v := range map[string]any{"id2label": id2, "label2id": l2id} {
+			b, _ := json.Marshal(v)
+			out[k] = b
+		}
+		delete(out, "num_labels")
+	default:
+		c.Architectures = []string{"BertModel"}
+	}
+	b, err := json.Marshal(c)
+	if err != nil {
+		return nil, err
+	}
+	var mine map[string]json.RawMessage
+	if err := json.Unmarshal(b, &mine); err != nil {
+		return nil, err
+	}
+	for k, v := range mine {
+		out[k] = v
+	}
+	js, err := json.MarshalIndent(out, "", "  ")
+	if err != nil {
+		return nil, err
+	}
+	return append(js, '\n'), nil
+}
