@@ -1,0 +1,71 @@
+//go:build amd64
+
+package maxsim
+
+// CPU features, detected once at start-up (read-only afterwards).
+var hasAVX2, hasAVX512 = detect()
+
+func cpuid(eaxArg, ecxArg uint32) (eax, ebx, ecx, edx uint32)
+func xgetbv() (eax, edx uint32)
+
+// detect checks both the CPU flags and that the OS saves the wide registers.
+func detect() (avx2, avx512 bool) {
+	maxID, _, _, _ := cpuid(0, 0)
+	if maxID < 7 {
+		return false, false
+	}
+	_, _, ecx1, _ := cpuid(1, 0)
+	const osxsave, avx, fma = 1 << 27, 1 << 28, 1 << 12
+	if ecx1&osxsave == 0 || ecx1&avx == 0 || ecx1&fma == 0 {
+		return false, false
+	}
+	xcr0, _ := xgetbv()
+	if xcr0&0x6 != 0x6 { // XMM and YMM state
+		return false, false
+	}
+	_, ebx7, _, _ := cpuid(7, 0)
+	avx2 = ebx7&(1<<5) != 0
+	avx512 = avx2 && ebx7&(1<<16) != 0 && xcr0&0xe0 == 0xe0 // AVX-512F + opmask/ZMM state
+	return avx2, avx512
+}
+
+// tileAVX512 folds max over 8 document rows (byte offsets offs from d) of
+// the 32 query lanes qt ([dim][32]) into mx.
+//
+//go:noescape
+func tileAVX512(qt, d *float32, offs *[8]int, dim int, mx *[Lanes]float32)
+
+// tileAVX2 does the same for 6 rows and the 16 lanes at qt (row stride 32).
+//
+//go:noescape
+func tileAVX2(qt, d *float32, offs *[6]int, dim int, mx *[16]float32)
+
+func maxAVX512(qt, d []float32, n, dim int, mx *[Lanes]float32) {
+	var offs [8]int
+	stride, last := dim*4, n-1
+	_ = d[last*dim+dim-1]
+	_ = qt[dim*Lanes-1]
+	for j := 0; j < n; j += 8 {
+		// A short tail repeats the last row: max is idempotent.
+		for r := range offs {
+			offs[r] = min(j+r, last) * stride
+		}
+		tileAVX512(&qt[0], &d[0], &offs, dim, mx)
+	}
+}
+
+func maxAVX2(qt, d []float32, n, dim, lanes int, mx *[Lanes]float32) {
+	var offs [6]int
+	stride, last := dim*4, n-1
+	_ = d[last*dim+dim-1]
+	_ = qt[dim*Lanes-1]
+	for h := 0; h*16 < lanes; h++ {
+		m := (*[16]float32)(mx[h*16:])
+		for j := 0; j < n; j += 6 {
+			for r := range offs {
+				offs[r] = min(j+r, last) * stride
+			}
+			tileAVX2(&qt[h*16], &d[0], &offs, dim, m)
+		}
+	}
+}

@@ -1,0 +1,9 @@
+//go:build !amd64
+
+package maxsim
+
+const hasAVX2, hasAVX512 = false, false
+
+func maxAVX512(qt, d []float32, n, dim int, mx *[Lanes]float32) { panic("maxsim: no AVX-512") }
+
+func maxAVX2(qt, d []float32, n, dim, lanes int, mx *[Lanes]float32) { panic("maxsim: no AVX2") }
