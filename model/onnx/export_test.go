@@ -1,0 +1,189 @@
+package onnx_test
+
+import (
+	"math"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/colbert-go/colbert/data/safetensors"
+	"github.com/colbert-go/colbert/data/testassets"
+	"github.com/colbert-go/colbert/distill/ort"
+	"github.com/colbert-go/colbert/model"
+	"github.com/colbert-go/colbert/model/onnx"
+)
+
+var (
+	rtOnce sync.Once
+	rt     *ort.Runtime
+	rtErr  error
+)
+
+func runtime(t testing.TB) *ort.Runtime {
+	t.Helper()
+	rtOnce.Do(func() { rt, rtErr = ort.NewRuntime("") })
+	if rtErr != nil {
+		t.Skipf("ONNX Runtime library not available (run make setup): %v", rtErr)
+	}
+	return rt
+}
+
+func reference(t testing.TB) *safetensors.File {
+	t.Helper()
+	ref, err := safetensors.ReadFile(testassets.Path(t, "models/hf-tiny/reference.safetensors"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ref
+}
+
+func export(t testing.TB, ckDir string, kind onnx.Kind) string {
+	t.Helper()
+	ck, err := model.LoadCheckpoint(testassets.Path(t, ckDir))
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), string(kind)+".onnx")
+	if err := onnx.WriteFile(path, ck.Config, ck.Params, kind); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+func ints(t *safetensors.Tensor) []int64 { return t.I64 }
+
+func maxAbsDiff(a, b []float32) float64 {
+	var m float64
+	for i := range a {
+		m = max(m, math.Abs(float64(a[i]-b[i])))
+	}
+	return m
+}
+
+// The exported cross-encoder, run by ONNX Runtime on the reference pairs,
+// reproduces PyTorch's logits.
+func TestCrossEncoderParity(t *testing.T) {
+	r := runtime(t)
+	ref := reference(t)
+	path := export(t, "models/hf-tiny/cross-encoder", onnx.CrossEncoder)
+	sess, err := r.NewSession(path, []string{"input_ids", "attention_mask", "token_type_ids"}, []string{onnx.LogitsOutput}, ort.Options{IntraOpThreads: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sess.Destroy()
+	ids := ref.Tensors["ce_input_ids"]
+	out, err := sess.Run(ids.Shape[0], ids.Shape[1], [][]int64{ints(ids), ints(ref.Tensors["ce_attention_mask"]), ints(ref.Tensors["ce_token_type_ids"])})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := out[0].Shape; len(got) != 2 || got[0] != int64(ids.Shape[0]) || got[1] != 1 {
+		t.Fatalf("logits shape %v, want [%d 1]", got, ids.Shape[0])
+	}
+	want := ref.Tensors["ce_logits"].F32
+	d := maxAbsDiff(out[0].Data, want)
+	t.Logf("exported cross-encoder vs PyTorch logits: max abs diff %.3g", d)
+	if d > 1e-4 {
+		t.Errorf("exported cross-encoder vs PyTorch logits: max abs diff %.3g > 1e-4", d)
+	}
+	// The exported model is a drop-in teacher for the scorer.
+	ce, err := r.NewCrossEncoder(path, ort.Options{IntraOpThreads: 1})
+	if err != nil {
+		t.Fatalf("exported model refused as a cross-encoder: %v", err)
+	}
+	ce.Close()
+}
+
+// The exported ColBERT encoder reproduces the reference query and document
+// vectors (all positions, the query [MASK] expansions included).
+func TestColBERTParity(t *testing.T) {
+	r := runtime(t)
+	ref := reference(t)
+	path := export(t, "models/hf-tiny/colbert", onnx.ColBERT)
+	sess, err := r.NewSession(path, []string{"input_ids", "attention_mask", "token_type_ids"}, []string{onnx.VectorsOutput}, ort.Options{IntraOpThreads: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sess.Destroy()
+	for _, side := range []string{"query", "doc"} {
+		ids := ref.Tensors[side+"_input_ids"]
+		n, l := ids.Shape[0], ids.Shape[1]
+		out, err := sess.Run(n, l, [][]int64{ints(ids), ints(ref.Tensors[side+"_attention_mask"]), make([]int64, n*l)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := ref.Tensors[side+"_vectors"]
+		if len(out[0].Data) != len(want.F32) {
+			t.Fatalf("%s vectors: shape %v, want %v", side, out[0].Shape, want.Shape)
+		}
+		d := maxAbsDiff(out[0].Data, want.F32)
+		t.Logf("%s vectors vs PyTorch: max abs diff %.3g", side, d)
+		if d > 1e-4 {
+			t.Errorf("%s vectors: max abs diff %.3g > 1e-4", side, d)
+		}
+	}
+}
+
+// onnx.checker (python3-onnx) accepts both exports.
+func TestONNXChecker(t *testing.T) {
+	py := "/usr/bin/python3"
+	if err := exec.Command(py, "-c", "import onnx").Run(); err != nil {
+		t.Skipf("python3-onnx not installed (%s -c 'import onnx' failed): %v", py, err)
+	}
+	for _, c := range []struct {
+		dir  string
+		kind onnx.Kind
+	}{{"models/hf-tiny/cross-encoder", onnx.CrossEncoder}, {"models/hf-tiny/colbert", onnx.ColBERT}} {
+		path := export(t, c.dir, c.kind)
+		script := `import sys, onnx
+m = onnx.load(sys.argv[1])
+onnx.checker.check_model(m, full_check=True)
+print(m.ir_version, m.opset_import[0].version, [i.name for i in m.graph.input], [o.name for o in m.graph.output])`
+		out, err := exec.Command(py, "-c", script, path).CombinedOutput()
+		if err != nil {
+			t.Fatalf("%s: onnx.checker: %v\n%s", c.kind, err, out)
+		}
+		want := "8 17 ['input_ids', 'attention_mask', 'token_type_ids']"
+		if !strings.HasPrefix(string(out), want) {
+			t.Errorf("%s: checker saw %q, want prefix %q", c.kind, out, want)
+		}
+	}
+}
+
+func TestExportErrors(t *testing.T) {
+	ck, err := model.LoadCheckpoint(testassets.Path(t, "models/hf-tiny/cross-encoder"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A missing tensor is named.
+	p := model.Params{}
+	for k, v := range ck.Params {
+		p[k] = v
+	}
+	delete(p, "encoder.layer.1.output.dense.weight")
+	if _, err := onnx.Export(ck.Config, p, onnx.CrossEncoder); err == nil || !strings.Contains(err.Error(), "encoder.layer.1.output.dense.weight") {
+		t.Errorf("missing tensor: %v", err)
+	}
+	// A shape mismatch names the tensor and both shapes.
+	p["encoder.layer.1.output.dense.weight"] = &model.Tensor{Shape: []int{3, 4}, Data: make([]float32, 12)}
+	if _, err := onnx.Export(ck.Config, p, onnx.CrossEncoder); err == nil || !strings.Contains(err.Error(), "[3 4]") {
+		t.Errorf("bad shape: %v", err)
+	}
+	// A cross-encoder checkpoint has no ColBERT projection.
+	if _, err := onnx.Export(ck.Config, ck.Params, onnx.ColBERT); err == nil || !strings.Contains(err.Error(), "linear.weight") {
+		t.Errorf("colbert export of a cross-encoder: %v", err)
+	}
+	if _, err := onnx.ParseKind("bi-encoder"); err == nil {
+		t.Error("ParseKind accepted an unknown kind")
+	}
+	// A failed export leaves no file behind.
+	dir := t.TempDir()
+	if err := onnx.WriteFile(filepath.Join(dir, "m.onnx"), ck.Config, ck.Params, onnx.ColBERT); err == nil {
+		t.Fatal("WriteFile succeeded on a bad export")
+	}
+	if ents, _ := os.ReadDir(dir); len(ents) != 0 {
+		t.Errorf("failed export left %d files", len(ents))
+	}
+}
