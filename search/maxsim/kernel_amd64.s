@@ -27,8 +27,9 @@ TEXT ·xgetbv(SB), NOSPLIT, $0-8
 	VFMADD231PS b, Z0, acc0 \
 	VFMADD231PS b, Z1, acc1
 
-// func tileAVX512(qt, d *float32, offs *[8]int, dim int, mx *[32]float32)
-TEXT ·tileAVX512(SB), NOSPLIT, $0-40
+// func tileAVX512(qt, d *float32, offs *[8]int, dim int, mx *[32]float32, out *[8][32]float32)
+// With out != nil the 8×32 similarities are stored there instead of folded into mx.
+TEXT ·tileAVX512(SB), NOSPLIT, $0-48
 	MOVQ qt+0(FP), SI
 	MOVQ d+8(FP), DX
 	MOVQ offs+16(FP), DI
@@ -87,6 +88,9 @@ loop512:
 	JLT  loop512
 
 reduce512:
+	MOVQ out+40(FP), DX
+	TESTQ DX, DX
+	JNZ  store512
 	MOVQ mx+32(FP), DX
 	VMAXPS Z4, Z6, Z4
 	VMAXPS Z8, Z10, Z8
@@ -109,13 +113,34 @@ reduce512:
 	VZEROUPPER
 	RET
 
+store512:
+	VMOVUPS Z4, 0(DX)
+	VMOVUPS Z5, 64(DX)
+	VMOVUPS Z6, 128(DX)
+	VMOVUPS Z7, 192(DX)
+	VMOVUPS Z8, 256(DX)
+	VMOVUPS Z9, 320(DX)
+	VMOVUPS Z10, 384(DX)
+	VMOVUPS Z11, 448(DX)
+	VMOVUPS Z12, 512(DX)
+	VMOVUPS Z13, 576(DX)
+	VMOVUPS Z14, 640(DX)
+	VMOVUPS Z15, 704(DX)
+	VMOVUPS Z16, 768(DX)
+	VMOVUPS Z17, 832(DX)
+	VMOVUPS Z18, 896(DX)
+	VMOVUPS Z19, 960(DX)
+	VZEROUPPER
+	RET
+
 #define ROW256(ptr, acc0, acc1) \
 	VBROADCASTSS (ptr)(AX*1), Y2 \
 	VFMADD231PS Y2, Y0, acc0 \
 	VFMADD231PS Y2, Y1, acc1
 
-// func tileAVX2(qt, d *float32, offs *[6]int, dim int, mx *[16]float32)
-TEXT ·tileAVX2(SB), NOSPLIT, $0-40
+// func tileAVX2(qt, d *float32, offs *[6]int, dim int, mx *[16]float32, out *float32)
+// With out != nil the 6×16 similarities are stored at out with a row stride of 32 floats.
+TEXT ·tileAVX2(SB), NOSPLIT, $0-48
 	MOVQ qt+0(FP), SI
 	MOVQ d+8(FP), DX
 	MOVQ offs+16(FP), DI
@@ -164,6 +189,9 @@ loop256:
 	JLT  loop256
 
 reduce256:
+	MOVQ out+40(FP), DX
+	TESTQ DX, DX
+	JNZ  store256
 	MOVQ mx+32(FP), DX
 	VMAXPS Y4, Y6, Y4
 	VMAXPS Y8, Y10, Y8
@@ -179,5 +207,94 @@ reduce256:
 	VMAXPS Y5, Y13, Y5
 	VMAXPS 32(DX), Y5, Y5
 	VMOVUPS Y5, 32(DX)
+	VZEROUPPER
+	RET
+
+store256:
+	VMOVUPS Y4, 0(DX)
+	VMOVUPS Y5, 32(DX)
+	VMOVUPS Y6, 128(DX)
+	VMOVUPS Y7, 160(DX)
+	VMOVUPS Y8, 256(DX)
+	VMOVUPS Y9, 288(DX)
+	VMOVUPS Y10, 384(DX)
+	VMOVUPS Y11, 416(DX)
+	VMOVUPS Y12, 512(DX)
+	VMOVUPS Y13, 544(DX)
+	VMOVUPS Y14, 640(DX)
+	VMOVUPS Y15, 672(DX)
+	VZEROUPPER
+	RET
+
+// func maxRowsAVX512(s *float32, stride int, rows *int32, n int, mx *[32]float32)
+// mx = max(mx, s[r*stride : r*stride+32]) over the n row indices; stride in bytes.
+TEXT ·maxRowsAVX512(SB), NOSPLIT, $0-40
+	MOVQ s+0(FP), SI
+	MOVQ stride+8(FP), BX
+	MOVQ rows+16(FP), DI
+	MOVQ n+24(FP), CX
+	MOVQ mx+32(FP), DX
+	VMOVUPS (DX), Z0
+	VMOVUPS 64(DX), Z1
+	VMOVUPS Z0, Z2
+	VMOVUPS Z1, Z3
+	CMPQ CX, $2
+	JLT  tail512
+pair512:
+	MOVLQSX (DI), AX
+	MOVLQSX 4(DI), R8
+	IMULQ BX, AX
+	IMULQ BX, R8
+	VMAXPS (SI)(AX*1), Z0, Z0
+	VMAXPS 64(SI)(AX*1), Z1, Z1
+	VMAXPS (SI)(R8*1), Z2, Z2
+	VMAXPS 64(SI)(R8*1), Z3, Z3
+	ADDQ $8, DI
+	SUBQ $2, CX
+	CMPQ CX, $2
+	JGE  pair512
+tail512:
+	TESTQ CX, CX
+	JZ   done512
+	MOVLQSX (DI), AX
+	IMULQ BX, AX
+	VMAXPS (SI)(AX*1), Z0, Z0
+	VMAXPS 64(SI)(AX*1), Z1, Z1
+done512:
+	VMAXPS Z2, Z0, Z0
+	VMAXPS Z3, Z1, Z1
+	VMOVUPS Z0, (DX)
+	VMOVUPS Z1, 64(DX)
+	VZEROUPPER
+	RET
+
+// func maxRowsAVX2(s *float32, stride int, rows *int32, n int, mx *[32]float32)
+TEXT ·maxRowsAVX2(SB), NOSPLIT, $0-40
+	MOVQ s+0(FP), SI
+	MOVQ stride+8(FP), BX
+	MOVQ rows+16(FP), DI
+	MOVQ n+24(FP), CX
+	MOVQ mx+32(FP), DX
+	VMOVUPS (DX), Y0
+	VMOVUPS 32(DX), Y1
+	VMOVUPS 64(DX), Y2
+	VMOVUPS 96(DX), Y3
+	TESTQ CX, CX
+	JZ   done256
+loop256r:
+	MOVLQSX (DI), AX
+	IMULQ BX, AX
+	VMAXPS (SI)(AX*1), Y0, Y0
+	VMAXPS 32(SI)(AX*1), Y1, Y1
+	VMAXPS 64(SI)(AX*1), Y2, Y2
+	VMAXPS 96(SI)(AX*1), Y3, Y3
+	ADDQ $4, DI
+	DECQ CX
+	JNZ  loop256r
+done256:
+	VMOVUPS Y0, (DX)
+	VMOVUPS Y1, 32(DX)
+	VMOVUPS Y2, 64(DX)
+	VMOVUPS Y3, 96(DX)
 	VZEROUPPER
 	RET
