@@ -1,0 +1,202 @@
+package metrics
+
+import (
+	"fmt"
+	"math"
+	"sort"
+
+	"github.com/colbert-go/colbert/data"
+)
+
+// Options choose the averaging conventions (see the package comment).
+type Options struct {
+	// SkipMissing leaves queries that have relevant documents but are absent
+	// from the run out of the mean (trec_eval without -c, pytrec_eval, BEIR).
+	// The default counts them as 0 (trec_eval -c).
+	SkipMissing bool
+	// RelevanceLevel is the minimum grade that counts as relevant for the
+	// binary measures (trec_eval -l); 0 means the default, 1.
+	RelevanceLevel int
+}
+
+// Result holds per-query values and their means, keyed by canonical measure
+// name (Measure.String()).
+type Result struct {
+	Measures   []string                      `json:"measures"`
+	NumQueries int                           `json:"num_queries"`
+	Mean       map[string]float64            `json:"mean"`
+	PerQuery   map[string]map[string]float64 `json:"per_query"`
+	// Missing lists evaluated queries that had no ranking in the run.
+	Missing []string `json:"missing_from_run,omitempty"`
+	Options Options  `json:"options"`
+}
+
+// Evaluate computes measures (names as accepted by ParseMeasure) with the
+// default Options.
+func Evaluate(qrels data.Qrels, run data.Run, measures []string) (Result, error) {
+	return EvaluateWith(qrels, run, measures, Options{})
+}
+
+// EvaluateWith computes measures with explicit averaging options.
+func EvaluateWith(qrels data.Qrels, run data.Run, measures []string, opt Options) (Result, error) {
+	ms, err := ParseMeasures(measures)
+	if err != nil {
+		return Result{}, err
+	}
+	if opt.RelevanceLevel <= 0 {
+		opt.RelevanceLevel = 1
+	}
+	res := Result{Mean: map[string]float64{}, PerQuery: map[string]map[string]float64{}, Options: opt}
+	for _, m := range ms {
+		res.Measures = append(res.Measures, m.String())
+	}
+	qids := make([]string, 0, len(qrels))
+	for q := range qrels {
+		qids = append(qids, q)
+	}
+	sort.Strings(qids)
+	sums := make([]float64, len(ms))
+	for _, q := range qids {
+		judged := qrels[q]
+		numRel := 0
+		for _, g := range judged {
+			if g >= opt.RelevanceLevel {
+				numRel++
+			}
+		}
+		if numRel == 0 {
+			continue // no relevant document: excluded from the mean
+		}
+		ranking, inRun := run[q]
+		if !inRun || len(ranking) == 0 {
+			if opt.SkipMissing {
+				continue
+			}
+			res.Missing = append(res.Missing, q)
+		}
+		rels, err := rankedGrades(q, ranking, judged)
+		if err != nil {
+			return Result{}, err
+		}
+		ideal := idealGains(judged)
+		vals := make(map[string]float64, len(ms))
+		for i, m := range ms {
+			v := compute(m, rels, ideal, numRel, opt.RelevanceLevel)
+			vals[res.Measures[i]] = v
+			sums[i] += v
+		}
+		res.PerQuery[q] = vals
+		res.NumQueries++
+	}
+	for i, name := range res.Measures {
+		if res.NumQueries > 0 {
+			res.Mean[name] = sums[i] / float64(res.NumQueries)
+		} else {
+			res.Mean[name] = 0
+		}
+	}
+	return res, nil
+}
+
+// rankedGrades orders the ranking as trec_eval does (score descending, then
+// document id descending) and returns the judged grade at each rank
+// (0 for unjudged documents).
+func rankedGrades(qid string, ranking []data.ScoredDoc, judged map[string]int) ([]int, error) {
+	r := make([]data.ScoredDoc, len(ranking))
+	copy(r, ranking)
+	for _, d := range r {
+		if math.IsNaN(d.Score) {
+			return nil, fmt.Errorf("metrics: query %q: document %q has a NaN score", qid, d.DocID)
+		}
+	}
+	sort.Slice(r, func(i, j int) bool {
+		if r[i].Score != r[j].Score {
+			return r[i].Score > r[j].Score
+		}
+		return r[i].DocID > r[j].DocID
+	})
+	grades := make([]int, len(r))
+	seen := make(map[string]struct{}, len(r))
+	for i, d := range r {
+		if _, dup := seen[d.DocID]; dup {
+			return nil, fmt.Errorf("metrics: query %q: document %q retrieved twice", qid, d.DocID)
+		}
+		seen[d.DocID] = struct{}{}
+		grades[i] = judged[d.DocID]
+	}
+	return grades, nil
+}
+
+// idealGains are the positive grades of all judged documents, best first.
+func idealGains(judged map[string]int) []int {
+	var g []int
+	for _, v := range judged {
+		if v > 0 {
+			g = append(g, v)
+		}
+	}
+	sort.Sort(sort.Reverse(sort.IntSlice(g)))
+	return g
+}
+
+func compute(m Measure, rels, ideal []int, numRel, level int) float64 {
+	n := len(rels)
+	if m.K > 0 && m.K < n {
+		n = m.K
+	}
+	top := rels[:n]
+	switch m.Kind {
+	case NDCG:
+		var dcg, idcg float64
+		for i, g := range top {
+			if g > 0 {
+				dcg += float64(g) / math.Log2(float64(i+2))
+			}
+		}
+		for i, g := range ideal {
+			if i >= m.K {
+				break
+			}
+			idcg += float64(g) / math.Log2(float64(i+2))
+		}
+		if idcg == 0 {
+			return 0
+		}
+		return dcg / idcg
+	case MRR:
+		for i, g := range top {
+			if g >= level {
+				return 1 / float64(i+1)
+			}
+		}
+		return 0
+	case Recall, Precision, Success:
+		hits := 0
+		for _, g := range top {
+			if g >= level {
+				hits++
+			}
+		}
+		switch m.Kind {
+		case Recall:
+			return float64(hits) / float64(numRel)
+		case Precision:
+			return float64(hits) / float64(m.K)
+		default:
+			if hits > 0 {
+				return 1
+			}
+			return 0
+		}
+	case MAP:
+		hits, sum := 0, 0.0
+		for i, g := range top {
+			if g >= level {
+				hits++
+				sum += float64(hits) / float64(i+1)
+			}
+		}
+		return sum / float64(numRel)
+	}
+	panic("metrics: unknown measure kind")
+}
