@@ -10,6 +10,7 @@ import (
 	"math"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 )
 
 // exampleObject is the object form of a JSONL training line. Only ids are
@@ -246,12 +247,16 @@ func ReadExamples(path string) ([]Example, error) {
 	return withFile(path, parseExamples)
 }
 
-func appendJSONID(b []byte, id string) []byte {
+// appendJSONID refuses invalid UTF-8, which JSON would silently replace.
+func appendJSONID(b []byte, id string) ([]byte, error) {
 	if n, ok := formatNumberID(id); ok {
-		return append(b, n...)
+		return append(b, n...), nil
 	}
-	q, _ := json.Marshal(id)
-	return append(b, q...)
+	if !utf8.ValidString(id) {
+		return nil, fmt.Errorf("id %q is not valid UTF-8", id)
+	}
+	q, err := json.Marshal(id)
+	return append(b, q...), err
 }
 
 // appendExampleJSON encodes an example in ColBERT's n-way form. Ids that are
@@ -268,14 +273,19 @@ func appendExampleJSON(b []byte, ex Example) ([]byte, error) {
 		return nil, fmt.Errorf("query %q: %d teacher scores for %d documents", ex.QueryID, len(ex.TeacherScores), len(ex.DocIDs))
 	}
 	b = append(b, '[')
-	b = appendJSONID(b, ex.QueryID)
+	b, err := appendJSONID(b, ex.QueryID)
+	if err != nil {
+		return nil, err
+	}
 	for i, d := range ex.DocIDs {
 		if d == "" {
 			return nil, fmt.Errorf("query %q: empty document id", ex.QueryID)
 		}
 		b = append(b, ", "...)
 		if ex.TeacherScores == nil {
-			b = appendJSONID(b, d)
+			if b, err = appendJSONID(b, d); err != nil {
+				return nil, err
+			}
 			continue
 		}
 		s := ex.TeacherScores[i]
@@ -283,7 +293,9 @@ func appendExampleJSON(b []byte, ex Example) ([]byte, error) {
 			return nil, fmt.Errorf("query %q document %q: teacher score %v", ex.QueryID, d, s)
 		}
 		b = append(b, '[')
-		b = appendJSONID(b, d)
+		if b, err = appendJSONID(b, d); err != nil {
+			return nil, err
+		}
 		b = append(b, ", "...)
 		b = strconv.AppendFloat(b, float64(s), 'g', -1, 32)
 		b = append(b, ']')

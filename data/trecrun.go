@@ -68,14 +68,11 @@ func ReadTRECRun(path string) (Run, error) {
 	return withFile(path, parseTRECRun)
 }
 
-// FormatScore prints a score so that it reads back to the same value: the
-// shortest decimal of the float32 when the score is one (ColBERT scores are
-// float32 sums; this keeps files short), else of the float64. Order and ties
-// between scores are therefore preserved exactly through a run file.
+// FormatScore prints a score as the shortest decimal that reads back to the
+// same float64, so scores, their order and their ties survive a run file
+// exactly (a float32 score prints with up to 17 digits, as Python's repr of
+// ColBERT's scores does).
 func FormatScore(s float64) string {
-	if f32 := float32(s); float64(f32) == s {
-		return strconv.FormatFloat(s, 'g', -1, 32)
-	}
 	return strconv.FormatFloat(s, 'g', -1, 64)
 }
 

@@ -1,0 +1,9 @@
+package data
+
+import (
+	"testing"
+
+	"github.com/colbert-go/colbert/data/testassets"
+)
+
+func assetPath(t *testing.T, rel string) string { return testassets.Path(t, rel) }
