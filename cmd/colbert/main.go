@@ -22,6 +22,7 @@ func main() {
 func newApp() *cli.App {
 	var cmds []*cli.Command
 	cmds = append(cmds, versionCommand())
+	cmds = append(cmds, bm25Commands()...)
 	// Each stage registers its commands from its own file in this package.
 	return &cli.App{
 		Name:                 "colbert",

@@ -1,0 +1,126 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/colbert-go/colbert/data"
+	"github.com/colbert-go/colbert/data/bm25"
+	"github.com/urfave/cli/v2"
+)
+
+// bm25Commands are the exact-term baseline and the evaluator.
+func bm25Commands() []*cli.Command {
+	return []*cli.Command{bm25Command(), evalCommand()}
+}
+
+func bm25Command() *cli.Command {
+	return &cli.Command{
+		Name:  "bm25",
+		Usage: "rank a collection with BM25 (k1 0.9, b 0.4 as Anserini) and write a TREC run",
+		Description: "The collection is a BEIR directory (corpus.jsonl, queries.jsonl, qrels/<split>.tsv), a BEIR\n" +
+			"corpus.jsonl, or an MS MARCO collection.tsv. With a directory and no --queries, the queries judged\n" +
+			"in qrels/<split>.tsv are searched. Terms: Unicode lower-case, split on non-alphanumerics, no stemming.",
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "collection", Aliases: []string{"c"}, Required: true, Usage: "BEIR directory, corpus.jsonl or collection.tsv"},
+			&cli.StringFlag{Name: "queries", Usage: "queries.jsonl or queries.tsv (default: the split's queries of the BEIR directory)"},
+			&cli.StringFlag{Name: "split", Value: "test", Usage: "qrels split whose queries are searched when --queries is not given"},
+			&cli.IntFlag{Name: "k", Value: 1000, Usage: "documents per query"},
+			&cli.Float64Flag{Name: "k1", Value: 0.9, Usage: "BM25 k1"},
+			&cli.Float64Flag{Name: "b", Value: 0.4, Usage: "BM25 b"},
+			&cli.BoolFlag{Name: "stopwords", Usage: "drop Lucene's English stopwords"},
+			&cli.StringFlag{Name: "tag", Value: "bm25", Usage: "run tag (last column of the run file)"},
+			outFlag("TREC run file to write"),
+			threadsFlag(),
+			quietFlag(),
+		},
+		Action: func(c *cli.Context) error {
+			corpus, queries, err := loadCollectionAndQueries(c.String("collection"), c.String("queries"), c.String("split"))
+			if err != nil {
+				return err
+			}
+			p := bm25.Params{K1: c.Float64("k1"), B: c.Float64("b")}
+			if c.Bool("stopwords") {
+				p.Analyzer.Stopwords = bm25.EnglishStopwords()
+			}
+			threads := c.Int("threads")
+			start := time.Now()
+			bar := newBar(c, "bm25 index", int64(len(corpus)), "docs")
+			ix, err := bm25.Build(c.Context, corpus, p, threads, bar)
+			bar.Finish()
+			if err != nil {
+				return err
+			}
+			indexed := time.Since(start)
+			start = time.Now()
+			bar = newBar(c, "bm25 search", int64(len(queries)), "queries")
+			run, err := ix.SearchAll(c.Context, queries, c.Int("k"), threads, bar)
+			bar.Finish()
+			if err != nil {
+				return err
+			}
+			searched := time.Since(start)
+			if err := data.WriteTRECRun(c.String("out"), run, c.String("tag")); err != nil {
+				return err
+			}
+			fmt.Fprintf(c.App.ErrWriter, "bm25: %d passages indexed in %s (%d terms), %d queries in %s, run written to %s\n",
+				ix.Len(), indexed.Round(time.Millisecond), ix.NumTerms(), len(queries), searched.Round(time.Millisecond), c.String("out"))
+			return nil
+		},
+	}
+}
+
+// loadCollectionAndQueries reads a BEIR directory, corpus.jsonl or
+// collection.tsv, and the queries from queriesPath or the directory's split.
+func loadCollectionAndQueries(collection, queriesPath, split string) ([]data.Passage, []data.Query, error) {
+	st, err := os.Stat(collection)
+	if err != nil {
+		return nil, nil, fmt.Errorf("collection: %w", err)
+	}
+	var corpus []data.Passage
+	var queries []data.Query
+	if st.IsDir() {
+		if queriesPath == "" {
+			ds, err := data.LoadBEIR(collection, split)
+			if err != nil {
+				return nil, nil, err
+			}
+			return ds.Corpus, ds.Queries, nil
+		}
+		corpus, err = data.ReadCorpusJSONL(filepath.Join(collection, "corpus.jsonl"))
+	} else {
+		corpus, err = readPassages(collection)
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	if queriesPath == "" {
+		return nil, nil, fmt.Errorf("--queries is required when --collection is a file")
+	}
+	if queries, err = readQueries(queriesPath); err != nil {
+		return nil, nil, err
+	}
+	return corpus, queries, nil
+}
+
+func readPassages(path string) ([]data.Passage, error) {
+	if isTSV(path) {
+		return data.ReadMSMARCOCollection(path)
+	}
+	return data.ReadCorpusJSONL(path)
+}
+
+func readQueries(path string) ([]data.Query, error) {
+	if isTSV(path) {
+		return data.ReadMSMARCOQueries(path)
+	}
+	return data.ReadQueriesJSONL(path)
+}
+
+func isTSV(path string) bool {
+	p := strings.TrimSuffix(path, ".gz")
+	return strings.HasSuffix(p, ".tsv")
+}
