@@ -115,6 +115,13 @@ func TestParityKL(t *testing.T) {
 		cands[i] = cand[i*cs[1] : (i+1)*cs[1]]
 	}
 	scores := g.MaxSim(qv, dv, dvmask, cands)
+	all := make([][]int, qs[0])
+	for i := range all {
+		for j := 0; j < ds[0]; j++ {
+			all[i] = append(all[i], j)
+		}
+	}
+	matrix := g.MaxSim(qv, dv, dvmask, all)
 	loss := g.KLLoss(scores, ref.f32(t, "kl_teacher_scores"), 1)
 	res, err := g.Backward(loss)
 	if err != nil {
@@ -148,6 +155,11 @@ func TestParityKL(t *testing.T) {
 	qvd, _, _ := Values(qv)
 	dvd, _, _ := Values(dv)
 	sd, _, _ := Values(scores)
+	md, _, err := Values(matrix)
+	if err != nil {
+		t.Fatal(err)
+	}
+	check("maxsim_scores", md, nil, 0, 1e-4)
 	check("query_hidden", qhd, nil, 0, 1e-4)
 	check("doc_hidden", dhd, dmask, cfg.HiddenSize, 1e-4)
 	check("query_vectors", qvd, nil, 0, 1e-4)
@@ -175,4 +187,54 @@ func dot(a, b []float32) float64 {
 		s += float64(a[i]) * float64(b[i])
 	}
 	return s
+}
+
+// TestParityCrossEncoder checks BertForSequenceClassification logits (pooler +
+// classifier, token types) on a few reference pairs, trimmed to their longest
+// unpadded length.
+func TestParityCrossEncoder(t *testing.T) {
+	refPath := testassets.Path(t, "models/hf-tiny/reference.safetensors")
+	cfg, params := loadHF(t, testassets.Path(t, "models/hf-tiny/cross-encoder"))
+	rf, err := safetensors.ReadFile(refPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ref := reference{rf}
+	ids, s := ref.ints(t, "ce_input_ids")
+	types, _ := ref.ints(t, "ce_token_type_ids")
+	mask := ref.f32(t, "ce_attention_mask")
+	logits := ref.f32(t, "ce_logits")
+	const n = 4
+	l := 0
+	for i := 0; i < n; i++ {
+		for j := 0; j < s[1]; j++ {
+			if mask[i*s[1]+j] != 0 && j+1 > l {
+				l = j + 1
+			}
+		}
+	}
+	var tk Tokens
+	tk.B, tk.L = n, l
+	for i := 0; i < n; i++ {
+		tk.IDs = append(tk.IDs, ids[i*s[1]:i*s[1]+l]...)
+		tk.Types = append(tk.Types, types[i*s[1]:i*s[1]+l]...)
+		tk.Mask = append(tk.Mask, mask[i*s[1]:i*s[1]+l]...)
+	}
+	g := New(cfg, params)
+	out := g.CrossEncoder(g.Encode(tk))
+	if err := g.Forward(); err != nil {
+		t.Fatal(err)
+	}
+	got, shape, err := Values(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if shape[0] != n || shape[1] != 1 {
+		t.Fatalf("logits shape %v", shape)
+	}
+	if d := maxAbsDiff(got, logits[:n]); d > 1e-4 {
+		t.Errorf("cross-encoder logits differ by %g: %v vs %v", d, got, logits[:n])
+	} else {
+		t.Logf("cross-encoder logits (L=%d): max abs diff %.3g", l, d)
+	}
 }
