@@ -67,14 +67,7 @@ func LoadCheckpoint(dir string) (*Checkpoint, error) {
 		return nil, fmt.Errorf("model: load checkpoint %s: %w", dir, err)
 	}
 	ck := &Checkpoint{Dir: dir}
-	if err := json.Unmarshal(raw, &ck.Config); err != nil {
-		return nil, fmt.Errorf("model: %s: %w", cfgPath, err)
-	}
-	if err := json.Unmarshal(raw, &ck.extra); err != nil {
-		return nil, fmt.Errorf("model: %s: %w", cfgPath, err)
-	}
-	applyConfigDefaults(&ck.Config, ck.extra)
-	if err := ValidateConfig(ck.Config); err != nil {
+	if ck.Config, ck.extra, err = ParseConfig(raw); err != nil {
 		return nil, fmt.Errorf("model: %s: %w", cfgPath, err)
 	}
 
@@ -168,6 +161,28 @@ func LoadCheckpoint(dir string) (*Checkpoint, error) {
 	return ck, nil
 }
 
+// ParseConfig decodes an HF config.json, fills HF's defaults for omitted
+// fields and validates the result. The second result holds every field as
+// raw JSON (kept on save).
+func ParseConfig(raw []byte) (BertConfig, map[string]json.RawMessage, error) {
+	var c BertConfig
+	var extra map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &extra); err != nil {
+		return c, nil, err
+	}
+	if extra == nil {
+		return c, nil, errors.New("config is not a JSON object")
+	}
+	if err := json.Unmarshal(raw, &c); err != nil {
+		return c, nil, err
+	}
+	applyConfigDefaults(&c, extra)
+	if err := ValidateConfig(c); err != nil {
+		return c, nil, err
+	}
+	return c, extra, nil
+}
+
 // applyConfigDefaults fills the fields HF's BertConfig defaults when a
 // config.json omits them.
 func applyConfigDefaults(c *BertConfig, raw map[string]json.RawMessage) {
@@ -201,6 +216,10 @@ func ValidateConfig(c BertConfig) error {
 	for _, p := range pos {
 		if p.v <= 0 {
 			return fmt.Errorf("config field %s = %d, must be > 0", p.name, p.v)
+		}
+		// Far above any BERT; a corrupt value must not drive allocations.
+		if p.v > 1<<24 {
+			return fmt.Errorf("config field %s = %d is implausibly large", p.name, p.v)
 		}
 	}
 	if c.HiddenSize%c.NumAttentionHeads != 0 {
