@@ -25,8 +25,8 @@ func parseIDTextTSV(r io.Reader, name, kind string, fn func(id string, f []strin
 			return lr.errorf("want %s id<TAB>text, found no tab", kind)
 		}
 		id := strings.TrimSpace(f[0])
-		if id == "" {
-			return lr.errorf("empty %s id", kind)
+		if err := checkFieldID(kind+" id", id, false); err != nil {
+			return lr.errorf("%w", err)
 		}
 		if len(seen) == 0 && id == "id" {
 			seen[id] = lr.line

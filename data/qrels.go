@@ -159,4 +159,3 @@ func WriteQrelsTSV(path string, q Qrels) error {
 func WriteTRECQrels(path string, q Qrels) error {
 	return WriteFileAtomic(path, func(w *bufio.Writer) error { return writeQrels(w, q, true) })
 }
-

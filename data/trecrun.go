@@ -122,4 +122,3 @@ func writeTRECRun(w *bufio.Writer, run Run, tag string) error {
 func WriteTRECRun(path string, run Run, tag string) error {
 	return WriteFileAtomic(path, func(w *bufio.Writer) error { return writeTRECRun(w, run, tag) })
 }
-
