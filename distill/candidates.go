@@ -1,0 +1,126 @@
+// Package distill builds knowledge-distillation data for ColBERT training:
+// n-way candidate lists (a positive from the qrels plus hard negatives from a
+// first-stage run) and teacher scores for them computed by a cross-encoder
+// through ONNX Runtime, written as Parquet in resumable shards.
+package distill
+
+import (
+	"fmt"
+	"hash/fnv"
+	"math/rand/v2"
+	"slices"
+
+	"github.com/colbert-go/colbert/data"
+)
+
+// CandidateConfig controls how n-way lists are drawn.
+type CandidateConfig struct {
+	// NWay is the list length: 1 positive + NWay−1 negatives.
+	NWay int
+	// Depth is how many top documents of the run negatives are sampled from.
+	Depth int
+	// Seed makes the sample reproducible; each (query, positive) draws from
+	// its own stream, so adding or removing queries does not change others.
+	Seed uint64
+	// MinGrade is the smallest qrels grade counted as a positive (default 1).
+	MinGrade int
+	// MaxPositives caps the examples per query (0 = one per positive).
+	MaxPositives int
+}
+
+// CandidateStats summarises a Candidates call.
+type CandidateStats struct {
+	Queries    int // training queries with at least one positive
+	Examples   int // lists written
+	NoRun      int // queries absent from the run (no negatives)
+	TooFewNegs int // (query, positive) pairs skipped: fewer than NWay−1 negatives in the top Depth
+	NoPositive int // queries without a positive at MinGrade
+	// PositivesInRun counts positives found in the run's top Depth (a
+	// recall check of the negatives' source).
+	PositivesInRun int
+}
+
+// Candidates builds n-way lists for queries (in the given order): for each
+// positive of each query (highest grade first, then id), the positive first,
+// then NWay−1 negatives sampled without replacement from the run's top Depth
+// documents that are not judged relevant (judged non-relevant documents are
+// kept: they are the hardest negatives), listed in run order.
+func Candidates(queries []data.Query, qrels data.Qrels, run data.Run, cfg CandidateConfig) ([]data.Example, CandidateStats, error) {
+	var st CandidateStats
+	if cfg.NWay < 2 {
+		return nil, st, fmt.Errorf("distill: nway %d: need at least 2 (one positive, one negative)", cfg.NWay)
+	}
+	if cfg.Depth < cfg.NWay-1 {
+		return nil, st, fmt.Errorf("distill: depth %d is smaller than the %d negatives an %d-way list needs", cfg.Depth, cfg.NWay-1, cfg.NWay)
+	}
+	minGrade := cfg.MinGrade
+	if minGrade <= 0 {
+		minGrade = 1
+	}
+	var out []data.Example
+	for _, q := range queries {
+		judged := qrels[q.ID]
+		var pos []string
+		for d, g := range judged {
+			if g >= minGrade {
+				pos = append(pos, d)
+			}
+		}
+		if len(pos) == 0 {
+			st.NoPositive++
+			continue
+		}
+		st.Queries++
+		slices.SortFunc(pos, func(a, b string) int {
+			if judged[a] != judged[b] {
+				return judged[b] - judged[a]
+			}
+			return data.CompareIDs(a, b)
+		})
+		if cfg.MaxPositives > 0 && len(pos) > cfg.MaxPositives {
+			pos = pos[:cfg.MaxPositives]
+		}
+		ranked, ok := run[q.ID]
+		if !ok {
+			st.NoRun++
+			continue
+		}
+		if len(ranked) > cfg.Depth {
+			ranked = ranked[:cfg.Depth]
+		}
+		var pool []string
+		for _, sd := range ranked {
+			if judged[sd.DocID] > 0 {
+				if judged[sd.DocID] >= minGrade {
+					st.PositivesInRun++
+				}
+				continue
+			}
+			pool = append(pool, sd.DocID)
+		}
+		for pi, p := range pos {
+			if len(pool) < cfg.NWay-1 {
+				st.TooFewNegs++
+				continue
+			}
+			rng := rand.New(rand.NewPCG(cfg.Seed, streamID(q.ID, pi)))
+			pick := rng.Perm(len(pool))[:cfg.NWay-1]
+			slices.Sort(pick) // run order
+			ex := data.Example{QueryID: q.ID, DocIDs: make([]string, 0, cfg.NWay)}
+			ex.DocIDs = append(ex.DocIDs, p)
+			for _, i := range pick {
+				ex.DocIDs = append(ex.DocIDs, pool[i])
+			}
+			out = append(out, ex)
+		}
+	}
+	st.Examples = len(out)
+	return out, st, nil
+}
+
+// streamID derives a per-(query, positive) random stream.
+func streamID(qid string, positive int) uint64 {
+	h := fnv.New64a()
+	h.Write([]byte(qid))
+	return h.Sum64() ^ uint64(positive)*0x9e3779b97f4a7c15
+}

@@ -1,0 +1,134 @@
+package distill
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"slices"
+	"sync"
+
+	"github.com/colbert-go/colbert/data/progress"
+	"github.com/colbert-go/colbert/distill/ort"
+)
+
+// Scorer gives one relevance logit per row of a tokenised pair batch;
+// *ort.CrossEncoder is the production implementation.
+type Scorer interface {
+	Score(ort.Batch) ([]float32, error)
+}
+
+// PairTokenizer encodes one (query, passage) pair as a BERT cross-encoder
+// expects — [CLS] q [SEP] p [SEP], token types 0 then 1, truncated to the
+// model's maximum length — without padding.
+type PairTokenizer func(query, passage string) (ids, typeIDs []int32)
+
+// PairOptions controls batching.
+type PairOptions struct {
+	// BatchSize is the number of pairs per forward pass (default 32).
+	BatchSize int
+	// Bucket sorts pairs by length before batching so that each batch pads
+	// to a similar length; scores are returned in input order either way.
+	Bucket bool
+	// Threads is the number of tokenising goroutines (default 1).
+	Threads int
+	// PadID fills padded positions (BERT's [PAD] is 0); they are masked.
+	PadID int32
+}
+
+// ScorePairs scores queries[i] against passages[i] for every i. The batches
+// formed depend only on the texts and options (not on Threads), so the
+// same inputs always give bit-identical scores.
+func ScorePairs(ctx context.Context, queries, passages []string, tok PairTokenizer, teacher Scorer, opt PairOptions, bar *progress.Bar) ([]float32, error) {
+	if len(queries) != len(passages) {
+		return nil, fmt.Errorf("distill: %d queries for %d passages", len(queries), len(passages))
+	}
+	n := len(queries)
+	bs := opt.BatchSize
+	if bs <= 0 {
+		bs = 32
+	}
+	ids := make([][]int32, n)
+	types := make([][]int32, n)
+	if err := parallel(ctx, n, opt.Threads, func(i int) {
+		ids[i], types[i] = tok(queries[i], passages[i])
+	}); err != nil {
+		return nil, err
+	}
+	order := make([]int, n)
+	for i := range order {
+		order[i] = i
+	}
+	if opt.Bucket {
+		slices.SortStableFunc(order, func(a, b int) int { return len(ids[a]) - len(ids[b]) })
+	}
+	scores := make([]float32, n)
+	for start := 0; start < n; start += bs {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		rows := order[start:min(start+bs, n)]
+		b := padBatch(rows, ids, types, opt.PadID)
+		s, err := teacher.Score(b)
+		if err != nil {
+			return nil, err
+		}
+		if len(s) != len(rows) {
+			return nil, fmt.Errorf("distill: teacher returned %d scores for %d pairs", len(s), len(rows))
+		}
+		for k, i := range rows {
+			if math.IsNaN(float64(s[k])) || math.IsInf(float64(s[k]), 0) {
+				return nil, fmt.Errorf("distill: teacher score %v for pair %d", s[k], i)
+			}
+			scores[i] = s[k]
+		}
+		bar.Add(int64(len(rows)))
+	}
+	return scores, nil
+}
+
+// padBatch lays rows out as a right-padded [len(rows), maxLen] batch.
+func padBatch(rows []int, ids, types [][]int32, pad int32) ort.Batch {
+	l := 0
+	for _, i := range rows {
+		l = max(l, len(ids[i]))
+	}
+	b := ort.Batch{N: len(rows), Len: l,
+		IDs: make([]int32, len(rows)*l), AttentionMask: make([]int32, len(rows)*l), TokenTypeIDs: make([]int32, len(rows)*l)}
+	for r, i := range rows {
+		row := b.IDs[r*l : (r+1)*l]
+		copy(row, ids[i])
+		for k := len(ids[i]); k < l; k++ {
+			row[k] = pad
+		}
+		copy(b.TokenTypeIDs[r*l:], types[i])
+		for k := range ids[i] {
+			b.AttentionMask[r*l+k] = 1
+		}
+	}
+	return b
+}
+
+// parallel runs fn(0..n-1) on up to threads goroutines.
+func parallel(ctx context.Context, n, threads int, fn func(i int)) error {
+	threads = max(1, min(threads, n))
+	var wg sync.WaitGroup
+	chunk := (n + threads - 1) / max(threads, 1)
+	for t := 0; t < threads; t++ {
+		lo, hi := t*chunk, min((t+1)*chunk, n)
+		if lo >= hi {
+			break
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := lo; i < hi; i++ {
+				if i%256 == 0 && ctx.Err() != nil {
+					return
+				}
+				fn(i)
+			}
+		}()
+	}
+	wg.Wait()
+	return ctx.Err()
+}
