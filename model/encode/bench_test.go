@@ -1,0 +1,76 @@
+package encode_test
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/colbert-go/colbert/model"
+	"github.com/colbert-go/colbert/model/encode"
+)
+
+// benchColBERT is a random SmallConfig ColBERT model (same shapes as the
+// PyTorch peer experiments/peers/encode_bench.py).
+func benchColBERT(b *testing.B, threads int) *encode.ColBERT {
+	b.Helper()
+	col := model.DefaultColBERTConfig()
+	ck, err := model.NewCheckpoint(model.SmallConfig(30522), model.KindColBERT, col, 1)
+	if err != nil {
+		b.Fatal(err)
+	}
+	c, err := encode.NewColBERT(ck, encode.Options{Threads: threads})
+	if err != nil {
+		b.Fatal(err)
+	}
+	return c
+}
+
+// randomBatch is n sequences of exactly length L (all attended).
+func randomBatch(n, L int, seed uint64) encode.Batch {
+	r := rand.New(rand.NewPCG(seed, 1))
+	bt := encode.Batch{N: n, Len: L, IDs: make([]int32, n*L), AttentionMask: make([]int32, n*L), VectorMask: make([]int32, n*L)}
+	for i := range bt.IDs {
+		bt.IDs[i] = int32(1000 + r.IntN(28000))
+		bt.AttentionMask[i] = 1
+		bt.VectorMask[i] = 1
+	}
+	return bt
+}
+
+// BenchmarkEncodeDocs measures document encoding throughput (tokens/s) for
+// 64 documents of 180 tokens, the ColBERTv2 doc_maxlen.
+func BenchmarkEncodeDocs(b *testing.B) {
+	for _, threads := range []int{1, 2} {
+		b.Run(fmt.Sprintf("%s/threads=%d", encode.BLASName, threads), func(b *testing.B) {
+			c := benchColBERT(b, threads)
+			bt := randomBatch(64, 180, 2)
+			ctx := context.Background()
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				if _, err := c.EncodeDocs(ctx, bt); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(b.N*bt.N*bt.Len)/b.Elapsed().Seconds(), "tokens/s")
+		})
+	}
+}
+
+// BenchmarkEncodeQueries measures query encoding (64 queries × 32 tokens).
+func BenchmarkEncodeQueries(b *testing.B) {
+	for _, threads := range []int{1, 2} {
+		b.Run(fmt.Sprintf("%s/threads=%d", encode.BLASName, threads), func(b *testing.B) {
+			c := benchColBERT(b, threads)
+			bt := randomBatch(64, 32, 3)
+			ctx := context.Background()
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				if _, err := c.EncodeQueries(ctx, bt); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(b.N*bt.N*bt.Len)/b.Elapsed().Seconds(), "tokens/s")
+		})
+	}
+}
