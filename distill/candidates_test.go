@@ -1,0 +1,129 @@
+package distill
+
+import (
+	"context"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/colbert-go/colbert/data"
+	"github.com/colbert-go/colbert/data/bm25"
+	"github.com/colbert-go/colbert/data/testassets"
+)
+
+// On real Cranfield with a real BM25 run, every list has the positive first,
+// nway distinct documents, and negatives from the run's top depth that are
+// not judged relevant; the sample is reproducible and per-query.
+func TestCandidatesCranfield(t *testing.T) {
+	ds, err := data.LoadBEIR(testassets.Path(t, "classic/cranfield"), "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ix, err := bm25.Build(context.Background(), ds.Corpus, bm25.DefaultParams(), 2, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	qs := ds.Queries[:60]
+	run, err := ix.SearchAll(context.Background(), qs, 100, 2, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := CandidateConfig{NWay: 8, Depth: 50, Seed: 7, MaxPositives: 2}
+	exs, st, err := Candidates(qs, ds.Qrels, run, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Examples != len(exs) || len(exs) < 100 {
+		t.Fatalf("stats %+v for %d examples", st, len(exs))
+	}
+	perQuery := map[string]int{}
+	for _, ex := range exs {
+		perQuery[ex.QueryID]++
+		judged := ds.Qrels[ex.QueryID]
+		if len(ex.DocIDs) != 8 {
+			t.Fatalf("%s: %d docs", ex.QueryID, len(ex.DocIDs))
+		}
+		if judged[ex.DocIDs[0]] < 1 {
+			t.Errorf("%s: first doc %s is not a positive", ex.QueryID, ex.DocIDs[0])
+		}
+		top := map[string]int{}
+		for i, sd := range run[ex.QueryID][:50] {
+			top[sd.DocID] = i
+		}
+		seen := map[string]bool{ex.DocIDs[0]: true}
+		last := -1
+		for _, d := range ex.DocIDs[1:] {
+			r, ok := top[d]
+			if !ok || judged[d] > 0 || seen[d] {
+				t.Errorf("%s: negative %s (in top: %v, grade %d, duplicate %v)", ex.QueryID, d, ok, judged[d], seen[d])
+			}
+			if r < last {
+				t.Errorf("%s: negatives not in run order", ex.QueryID)
+			}
+			last = r
+			seen[d] = true
+		}
+	}
+	for q, n := range perQuery {
+		if n > 2 {
+			t.Errorf("%s: %d examples with MaxPositives 2", q, n)
+		}
+	}
+	// Reproducible, and a query's sample does not depend on the others.
+	again, _, _ := Candidates(qs[30:], ds.Qrels, run, cfg)
+	i := slices.IndexFunc(exs, func(e data.Example) bool { return e.QueryID == qs[30].ID })
+	if i < 0 || !slices.Equal(exs[i].DocIDs, again[0].DocIDs) {
+		t.Errorf("query %s: sample changed when other queries were dropped", qs[30].ID)
+	}
+	cfg.Seed = 8
+	other, _, _ := Candidates(qs, ds.Qrels, run, cfg)
+	differ := 0
+	for k := range exs {
+		if !slices.Equal(exs[k].DocIDs, other[k].DocIDs) {
+			differ++
+		}
+	}
+	if differ < len(exs)/2 {
+		t.Errorf("another seed changed only %d of %d lists", differ, len(exs))
+	}
+}
+
+func TestCandidatesEdgeCases(t *testing.T) {
+	qs := []data.Query{{ID: "1"}, {ID: "2"}, {ID: "3"}, {ID: "4"}}
+	qrels := data.Qrels{
+		"1": {"a": 2, "b": 1, "x": 0},
+		"2": {"c": 1},
+		"3": {"z": 0}, // no positive
+		"4": {"e": 1}, // not in the run
+	}
+	run := data.Run{
+		"1": {{DocID: "x"}, {DocID: "a"}, {DocID: "n1"}, {DocID: "b"}, {DocID: "n2"}},
+		"2": {{DocID: "n1"}, {DocID: "c"}},
+		"3": {{DocID: "n1"}, {DocID: "n2"}},
+	}
+	exs, st, err := Candidates(qs, qrels, run, CandidateConfig{NWay: 3, Depth: 5, Seed: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Query 1: two positives (grade 2 first), pool {x, n1, n2} minus none:
+	// the judged non-relevant x stays a candidate negative.
+	if len(exs) != 2 || exs[0].DocIDs[0] != "a" || exs[1].DocIDs[0] != "b" {
+		t.Fatalf("examples %+v", exs)
+	}
+	for _, ex := range exs {
+		for _, d := range ex.DocIDs[1:] {
+			if d == "a" || d == "b" {
+				t.Errorf("positive %s used as a negative", d)
+			}
+		}
+	}
+	if st.TooFewNegs != 1 || st.NoPositive != 1 || st.NoRun != 1 || st.Queries != 3 || st.PositivesInRun != 3 {
+		t.Errorf("stats %+v", st)
+	}
+	if _, _, err := Candidates(qs, qrels, run, CandidateConfig{NWay: 1, Depth: 5}); err == nil || !strings.Contains(err.Error(), "nway") {
+		t.Errorf("nway 1: %v", err)
+	}
+	if _, _, err := Candidates(qs, qrels, run, CandidateConfig{NWay: 8, Depth: 5}); err == nil || !strings.Contains(err.Error(), "depth") {
+		t.Errorf("depth < nway-1: %v", err)
+	}
+}
