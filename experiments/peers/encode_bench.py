@@ -1,0 +1,166 @@
+#!/usr/bin/python3
+"""PyTorch peer for the encoder benchmark (model/encode BenchmarkEncodeDocs /
+BenchmarkEncodeQueries).
+
+Builds the same BERT + ColBERT head in plain torch (HF BertModel's eval-mode
+computation: embeddings + LayerNorm, post-LN layers, additive finfo.min
+attention mask, exact erf GELU; transformers is not installed here), with
+random weights of model.SmallConfig's shapes (2 layers, hidden 128, 4 heads,
+intermediate 512, vocab 30522, dim 128) or the weights of an HF checkpoint
+directory (--checkpoint, F32 safetensors). Encodes 64 documents x 180 tokens
+and 64 queries x 32 tokens in padded batches, as PyTorch ColBERT does, and
+prints tokens/s as JSON lines.
+
+--verify REF checks the torch model against reference.safetensors (the
+hf-tiny parity targets) before timing, so the peer is known to compute the
+same function as the Go encoder.
+
+Run with Debian's python3 (torch 1.13):
+  /usr/bin/python3 experiments/peers/encode_bench.py --threads 1
+  /usr/bin/python3 experiments/peers/encode_bench.py --threads 2 \
+      --checkpoint ../shared/assets/models/hf-tiny/colbert \
+      --verify ../shared/assets/models/hf-tiny/reference.safetensors
+"""
+import argparse
+import json
+import math
+import os
+import struct
+import time
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+
+def read_safetensors(path):
+    """A minimal safetensors reader (F32/I32/I64 only)."""
+    with open(path, "rb") as f:
+        raw = f.read()
+    n = struct.unpack("<Q", raw[:8])[0]
+    hdr = json.loads(raw[8:8 + n])
+    body = raw[8 + n:]
+    dt = {"F32": np.float32, "I32": np.int32, "I64": np.int64}
+    out = {}
+    for k, v in hdr.items():
+        if k == "__metadata__":
+            continue
+        if v["dtype"] not in dt:
+            raise SystemExit(f"{path}: tensor {k} has dtype {v['dtype']}; this reader takes F32/I32/I64")
+        a, b = v["data_offsets"]
+        out[k] = torch.from_numpy(np.frombuffer(body[a:b], dtype=dt[v["dtype"]]).reshape(v["shape"]).copy())
+    return out
+
+
+class ColBERT(torch.nn.Module):
+    def __init__(self, vocab=30522, hidden=128, layers=2, heads=4, inter=512, maxpos=512, types=2, dim=128, eps=1e-12):
+        super().__init__()
+        self.heads, self.eps = heads, eps
+        self.word = torch.nn.Embedding(vocab, hidden)
+        self.pos = torch.nn.Embedding(maxpos, hidden)
+        self.typ = torch.nn.Embedding(types, hidden)
+        self.ln = torch.nn.LayerNorm(hidden, eps=eps)
+        self.layers = torch.nn.ModuleList()
+        for _ in range(layers):
+            m = torch.nn.Module()
+            m.q, m.k, m.v = (torch.nn.Linear(hidden, hidden) for _ in range(3))
+            m.o = torch.nn.Linear(hidden, hidden)
+            m.ln1 = torch.nn.LayerNorm(hidden, eps=eps)
+            m.i = torch.nn.Linear(hidden, inter)
+            m.out = torch.nn.Linear(inter, hidden)
+            m.ln2 = torch.nn.LayerNorm(hidden, eps=eps)
+            self.layers.append(m)
+        self.linear = torch.nn.Linear(hidden, dim, bias=False)
+        for p in self.parameters():
+            torch.nn.init.trunc_normal_(p, std=0.02, a=-0.04, b=0.04) if p.dim() > 1 else None
+
+    def load_hf(self, tensors):
+        t = {k[len("bert."):] if k.startswith("bert.") else k: v for k, v in tensors.items()}
+        sd = {
+            "word.weight": t["embeddings.word_embeddings.weight"],
+            "pos.weight": t["embeddings.position_embeddings.weight"],
+            "typ.weight": t["embeddings.token_type_embeddings.weight"],
+            "ln.weight": t["embeddings.LayerNorm.weight"], "ln.bias": t["embeddings.LayerNorm.bias"],
+            "linear.weight": t["linear.weight"],
+        }
+        names = {"q": "attention.self.query", "k": "attention.self.key", "v": "attention.self.value",
+                 "o": "attention.output.dense", "ln1": "attention.output.LayerNorm",
+                 "i": "intermediate.dense", "out": "output.dense", "ln2": "output.LayerNorm"}
+        for l in range(len(self.layers)):
+            for ours, hf in names.items():
+                for w in ("weight", "bias"):
+                    sd[f"layers.{l}.{ours}.{w}"] = t[f"encoder.layer.{l}.{hf}.{w}"]
+        self.load_state_dict(sd)
+
+    def hidden(self, ids, mask):
+        B, L = ids.shape
+        pos = torch.arange(L).unsqueeze(0)
+        x = self.ln(self.word(ids) + self.pos(pos) + self.typ(torch.zeros_like(ids)))
+        ext = (1.0 - mask[:, None, None, :].float()) * torch.finfo(torch.float32).min
+        nh = self.heads
+        dh = x.shape[-1] // nh
+        for m in self.layers:
+            def split(t):
+                return t.view(B, L, nh, dh).transpose(1, 2)
+            q, k, v = split(m.q(x)), split(m.k(x)), split(m.v(x))
+            s = q @ k.transpose(-1, -2) / math.sqrt(dh) + ext
+            ctx = (s.softmax(-1) @ v).transpose(1, 2).reshape(B, L, -1)
+            x = m.ln1(m.o(ctx) + x)
+            x = m.ln2(m.out(F.gelu(m.i(x))) + x)
+        return x
+
+    def vectors(self, ids, mask):
+        return F.normalize(self.linear(self.hidden(ids, mask)), p=2, dim=2)
+
+
+def bench(fn, seconds):
+    fn()
+    n, t0 = 0, time.perf_counter()
+    while True:
+        fn()
+        n += 1
+        el = time.perf_counter() - t0
+        if el >= seconds:
+            return el / n
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--docs", type=int, default=64)
+    ap.add_argument("--doc-len", type=int, default=180)
+    ap.add_argument("--queries", type=int, default=64)
+    ap.add_argument("--query-len", type=int, default=32)
+    ap.add_argument("--seconds", type=float, default=3.0)
+    ap.add_argument("--checkpoint", help="HF ColBERT checkpoint dir (F32 model.safetensors)")
+    ap.add_argument("--verify", help="reference.safetensors to check the torch model against first")
+    args = ap.parse_args()
+    torch.set_num_threads(args.threads)
+    torch.manual_seed(1)
+    model = ColBERT().eval()
+    if args.checkpoint:
+        model.load_hf(read_safetensors(os.path.join(args.checkpoint, "model.safetensors")))
+    with torch.inference_mode():
+        if args.verify:
+            ref = read_safetensors(args.verify)
+            for pre in ("query", "doc"):
+                ids, mask = ref[pre + "_input_ids"].long(), ref[pre + "_attention_mask"].long()
+                h = model.hidden(ids, mask)
+                v = F.normalize(model.linear(h), p=2, dim=2)
+                keep = mask.bool() if pre == "doc" else torch.ones_like(mask, dtype=torch.bool)
+                dh = (h - ref[pre + "_hidden"])[keep].abs().max().item()
+                dv = (v - ref[pre + "_vectors"])[keep].abs().max().item()
+                print(json.dumps({"verify": pre, "hidden_max_abs_diff": dh, "vectors_max_abs_diff": dv}))
+                if max(dh, dv) > 1e-4:
+                    raise SystemExit("torch peer does not match the reference")
+        g = torch.Generator().manual_seed(2)
+        for what, n, L in (("docs", args.docs, args.doc_len), ("queries", args.queries, args.query_len)):
+            ids = torch.randint(1000, 29000, (n, L), generator=g)
+            mask = torch.ones_like(ids)
+            sec = bench(lambda: model.vectors(ids, mask), args.seconds)
+            print(json.dumps({"peer": "pytorch", "torch": torch.__version__, "what": what, "batch": n, "len": L,
+                              "threads": args.threads, "sec_per_batch": sec, "tokens_per_s": n * L / sec}))
+
+
+if __name__ == "__main__":
+    main()
