@@ -1,0 +1,253 @@
+package search
+
+import (
+	"fmt"
+	"slices"
+	"sync"
+
+	"github.com/colbert-go/colbert/search/maxsim"
+)
+
+// sentinel is the per-token score of a document none of whose codes
+// survive pruning (ColBERT's filter_pids starts every token at -9999).
+const sentinel = -9999
+
+// Searcher runs queries against one index. It holds only read-only state
+// and pooled scratch buffers, so one Searcher serves many goroutines.
+type Searcher struct {
+	idx       Index
+	dim, k    int // vector dim, number of centroids
+	npass     int
+	centroids []float32
+	kernel    maxsim.Kernel
+	pool      sync.Pool
+}
+
+// NewSearcher checks the index shape and prepares a searcher using the
+// fastest MaxSim kernel of this CPU.
+func NewSearcher(idx Index) (*Searcher, error) {
+	return NewSearcherKernel(idx, maxsim.Best())
+}
+
+// NewSearcherKernel is NewSearcher with an explicit kernel.
+func NewSearcherKernel(idx Index, kernel maxsim.Kernel) (*Searcher, error) {
+	dim := idx.Dim()
+	if dim <= 0 {
+		return nil, fmt.Errorf("search: index dim %d", dim)
+	}
+	cent := idx.Centroids()
+	if len(cent) == 0 || len(cent)%dim != 0 {
+		return nil, fmt.Errorf("search: index has %d centroid floats, not a positive multiple of dim %d", len(cent), dim)
+	}
+	if !kernel.Available() {
+		return nil, fmt.Errorf("search: MaxSim kernel %v not available on this CPU", kernel)
+	}
+	s := &Searcher{idx: idx, dim: dim, k: len(cent) / dim, npass: idx.NumPassages(), centroids: cent, kernel: kernel}
+	s.pool.New = func() any { return &scratch{} }
+	return s, nil
+}
+
+// Dim is the index's vector dimension.
+func (s *Searcher) Dim() int { return s.dim }
+
+// Trace reports how many passages each PLAID stage handled.
+type Trace struct {
+	Cells      int // distinct centroids probed
+	Candidates int // passages from the IVF lists (stage 1)
+	Approx     int // passages kept by pruned centroid interaction (stage 2)
+	Exact      int // passages decompressed and scored exactly (stage 4)
+}
+
+// scratch holds one query's buffers; reused through the pool.
+type scratch struct {
+	sim, pruned []float32 // K×stride centroid scores, and with pruned rows
+	mark        []uint32  // mark[pid] == gen: already a candidate
+	gen         uint32
+	cells       []int32
+	cands       []int32
+	best        []float32 // nq×ncells best centroid scores per token
+	bestID      []int32
+	mx          []float32
+	buf         []float32
+	top         topK
+	hits        []Hit
+}
+
+func grow[T any](s []T, n int) []T {
+	if cap(s) < n {
+		return make([]T, n)
+	}
+	return s[:n]
+}
+
+// Search runs PLAID for the row-major query matrix q (nq×dim) and returns
+// the top p.K passages, best first (ties by smaller pid).
+func (s *Searcher) Search(q []float32, dim int, p Params) ([]Hit, error) {
+	hits, _, err := s.SearchTrace(q, dim, p)
+	return hits, err
+}
+
+// SearchTrace is Search that also reports the per-stage counts.
+func (s *Searcher) SearchTrace(q []float32, dim int, p Params) ([]Hit, Trace, error) {
+	var tr Trace
+	nq, err := checkQuery(q, dim, s.dim)
+	if err != nil {
+		return nil, tr, err
+	}
+	if p, err = p.resolve(); err != nil {
+		return nil, tr, err
+	}
+	pq, err := maxsim.NewQueryKernel(s.kernel, q, nq, s.dim)
+	if err != nil {
+		return nil, tr, err
+	}
+	sc := s.pool.Get().(*scratch)
+	defer s.pool.Put(sc)
+	stride := pq.Stride()
+
+	// Query × centroid scores, then in one pass: per-token top cells and
+	// the pruned copy used by stage 2.
+	sc.sim = grow(sc.sim, s.k*stride)
+	if err := pq.Similarities(s.centroids, sc.sim); err != nil {
+		return nil, tr, err
+	}
+	ncells := min(p.NCells, s.k)
+	s.topCells(sc, nq, stride, ncells, p)
+	tr.Cells = len(sc.cells)
+
+	// Stage 1: union of the IVF lists of the probed cells.
+	sc.mark = grow(sc.mark, s.npass)
+	sc.gen++
+	if sc.gen == 0 { // wrapped: marks from 2^32 queries ago look current
+		clear(sc.mark)
+		sc.gen = 1
+	}
+	sc.cands = sc.cands[:0]
+	for _, c := range sc.cells {
+		for _, pid := range s.idx.IVF(int(c)) {
+			if int(pid) >= s.npass || pid < 0 {
+				return nil, tr, fmt.Errorf("search: IVF list of centroid %d names pid %d of %d", c, pid, s.npass)
+			}
+			if sc.mark[pid] != sc.gen {
+				sc.mark[pid] = sc.gen
+				sc.cands = append(sc.cands, pid)
+			}
+		}
+	}
+	tr.Candidates = len(sc.cands)
+
+	sc.mx = grow(sc.mx, stride)
+	approx := func(table []float32, pid int32) float32 {
+		for i := range sc.mx {
+			sc.mx[i] = sentinel
+		}
+		maxsim.MaxRows(s.kernel, table, stride, s.idx.Codes(int(pid)), sc.mx)
+		var sum float32
+		for _, v := range sc.mx[:nq] {
+			sum += v
+		}
+		return sum
+	}
+
+	// Stage 2: centroid interaction with pruning, keep NDocs. When every
+	// candidate survives anyway the scores are not needed.
+	hits := sc.hits[:0]
+	if keep := max(p.NDocs, p.exactCount()); len(sc.cands) > keep {
+		table := sc.sim
+		if !p.NoPrune {
+			table = sc.pruned
+		}
+		sc.top.reset(keep)
+		for _, pid := range sc.cands {
+			sc.top.push(Hit{PID: int(pid), Score: approx(table, pid)})
+		}
+		hits = sc.top.sorted(hits)
+	} else {
+		for _, pid := range sc.cands {
+			hits = append(hits, Hit{PID: int(pid)})
+		}
+	}
+	tr.Approx = len(hits)
+
+	// Stage 3: centroid interaction without pruning, keep NDocs/4.
+	if n := p.exactCount(); len(hits) > n {
+		sc.top.reset(n)
+		for _, h := range hits {
+			sc.top.push(Hit{PID: h.PID, Score: approx(sc.sim, int32(h.PID))})
+		}
+		hits = sc.top.sorted(hits[:0])
+	}
+	tr.Exact = len(hits)
+
+	// Stage 4: decompress and score exactly.
+	sc.top.reset(p.K)
+	for _, h := range hits {
+		if sc.buf, err = s.idx.Decompress(h.PID, sc.buf); err != nil {
+			return nil, tr, fmt.Errorf("search: decompress pid %d: %w", h.PID, err)
+		}
+		sc.top.push(Hit{PID: h.PID, Score: pq.Score(sc.buf)})
+	}
+	sc.hits = hits
+	return sc.top.sorted(nil), tr, nil
+}
+
+// topCells fills sc.cells with the distinct centroids among the ncells best
+// of every query token, and sc.pruned with sc.sim whose rows scoring below
+// the threshold for every token are replaced by the sentinel.
+func (s *Searcher) topCells(sc *scratch, nq, stride, ncells int, p Params) {
+	sc.best = grow(sc.best, nq*ncells)
+	sc.bestID = grow(sc.bestID, nq*ncells)
+	for i := range sc.best {
+		sc.best[i], sc.bestID[i] = -3e38, -1
+	}
+	prune := !p.NoPrune
+	if prune {
+		sc.pruned = grow(sc.pruned, len(sc.sim))
+	}
+	for c := 0; c < s.k; c++ {
+		row := sc.sim[c*stride : c*stride+nq]
+		rowMax := float32(-3e38)
+		for i, v := range row {
+			rowMax = max(rowMax, v)
+			b := sc.best[i*ncells : (i+1)*ncells]
+			if v <= b[ncells-1] {
+				continue
+			}
+			id := sc.bestID[i*ncells : (i+1)*ncells]
+			j := ncells - 1
+			for j > 0 && v > b[j-1] {
+				b[j], id[j] = b[j-1], id[j-1]
+				j--
+			}
+			b[j], id[j] = v, int32(c)
+		}
+		if prune {
+			dst := sc.pruned[c*stride : (c+1)*stride]
+			if rowMax >= p.Threshold {
+				copy(dst, sc.sim[c*stride:(c+1)*stride])
+			} else {
+				for i := range dst {
+					dst[i] = sentinel
+				}
+			}
+		}
+	}
+	sc.cells = sc.cells[:0]
+	for _, c := range sc.bestID {
+		if c >= 0 {
+			sc.cells = append(sc.cells, c)
+		}
+	}
+	sc.cells = uniqueSorted(sc.cells)
+}
+
+func uniqueSorted(a []int32) []int32 {
+	slices.Sort(a)
+	out := a[:0]
+	for i, v := range a {
+		if i == 0 || v != a[i-1] {
+			out = append(out, v)
+		}
+	}
+	return out
+}
