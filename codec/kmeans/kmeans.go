@@ -223,7 +223,7 @@ func blocked(data []float32, dim int, cent []float32, k, threads int, visit func
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			buf := make([]float32, br*k)
+			buf := make([]float32, min(br, n)*k)
 			for {
 				b := int(next.Add(1) - 1)
 				if b >= nb {

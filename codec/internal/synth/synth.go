@@ -12,8 +12,14 @@ import (
 // k random unit centres with per-coordinate Gaussian noise of standard
 // deviation spread/sqrt(dim), and the centre index of each vector.
 func Clustered(n, dim, k int, spread float64, seed uint64) ([]float32, []int) {
+	return Around(Random(k, dim, seed^0x9e3779b97f4a7c15), dim, n, spread, seed)
+}
+
+// Around draws n unit vectors around the given unit centres (k×dim) like
+// Clustered, so several collections can share one geometry.
+func Around(centres []float32, dim, n int, spread float64, seed uint64) ([]float32, []int) {
+	k := len(centres) / dim
 	rng := rand.New(rand.NewPCG(seed, 17))
-	centres := Random(k, dim, seed^0x9e3779b97f4a7c15)
 	out := make([]float32, n*dim)
 	labels := make([]int, n)
 	sd := spread / math.Sqrt(float64(dim))

@@ -1,0 +1,626 @@
+package index
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"reflect"
+	"runtime"
+	"syscall"
+
+	"github.com/colbert-go/colbert/codec/kmeans"
+	"github.com/colbert-go/colbert/codec/residual"
+	"github.com/colbert-go/colbert/data/progress"
+)
+
+// Source streams the per-passage token embeddings of a collection (already
+// L2-normalised, skiplisted tokens already dropped), typically an encoder
+// over a passage file.
+type Source interface {
+	// Len is the number of passages.
+	Len() int
+	// ID is passage i's string id (unique within the index).
+	ID(i int) string
+	// Embed returns the embeddings of passages start…end−1, one flat
+	// ntokens×dim row-major slice per passage. The index copies what it
+	// needs: the source may reuse the slices on the next call.
+	Embed(ctx context.Context, start, end int) ([][]float32, error)
+}
+
+// Picker is optionally implemented by sources that can embed arbitrary
+// passages in one call (an encoder batches them); Build uses it to embed the
+// random training sample, else it calls Embed once per sampled passage.
+type Picker interface {
+	EmbedPIDs(ctx context.Context, pids []int) ([][]float32, error)
+}
+
+// Defaults of BuildOptions.
+const (
+	DefaultNBits        = 2
+	DefaultDim          = 128
+	DefaultKMeansIters  = 4 // ColBERTConfig.kmeans_niters; the 2.0 index used 20
+	DefaultChunkSize    = 25000
+	DefaultEmbedBatch   = 256
+	DefaultSampleBudget = 160 << 20
+	DefaultSeed         = 123 // the seed [SF] gives faiss
+)
+
+// BuildOptions configures Build; zero fields take the defaults above.
+type BuildOptions struct {
+	Dim, NBits int
+	// Checkpoint identifies the model that made the embeddings (a hash);
+	// stored in the manifest so search can refuse a different encoder.
+	Checkpoint string
+	// SamplePassages overrides ColBERTv2's min(1+16·sqrt(120·N), N).
+	SamplePassages int
+	// SampleBudget caps the bytes of float32 sample vectors held for
+	// k-means (the only part of the build that grows with the collection
+	// beyond the output). [SF] has no cap; at ≤256·K points per centroid
+	// the cap only binds for very large collections.
+	SampleBudget int64
+	// NumCentroids overrides 2^floor(log2(16·sqrt(avgdoclen·N))).
+	NumCentroids int
+	KMeansIters  int
+	// ChunkSize is the number of passages per chunk (the unit of resume).
+	ChunkSize int
+	// EmbedBatch is the number of passages per Source.Embed call.
+	EmbedBatch int
+	Threads    int
+	// Seed drives sampling and k-means; set it explicitly (DefaultSeed is
+	// [SF]'s value; 0 is a valid seed).
+	Seed uint64
+	// Overwrite replaces an existing index at the destination.
+	Overwrite bool
+}
+
+func (o *BuildOptions) fill() {
+	if o.Dim == 0 {
+		o.Dim = DefaultDim
+	}
+	if o.NBits == 0 {
+		o.NBits = DefaultNBits
+	}
+	if o.SampleBudget == 0 {
+		o.SampleBudget = DefaultSampleBudget
+	}
+	if o.KMeansIters == 0 {
+		o.KMeansIters = DefaultKMeansIters
+	}
+	if o.ChunkSize == 0 {
+		o.ChunkSize = DefaultChunkSize
+	}
+	if o.EmbedBatch == 0 {
+		o.EmbedBatch = DefaultEmbedBatch
+	}
+	if o.Threads <= 0 {
+		o.Threads = runtime.GOMAXPROCS(0)
+	}
+}
+
+// plan is what a resumed build must agree on with the interrupted one; it is
+// stored in the temporary directory with the trained codec's files.
+type plan struct {
+	Passages       int                 `json:"passages"`
+	Dim            int                 `json:"dim"`
+	NBits          int                 `json:"nbits"`
+	Checkpoint     string              `json:"checkpoint"`
+	SamplePassages int                 `json:"sample_passages"`
+	SampleBudget   int64               `json:"sample_budget"`
+	NumCentroids   int                 `json:"num_centroids"`
+	KMeansIters    int                 `json:"kmeans_iters"`
+	ChunkSize      int                 `json:"chunk_size"`
+	EmbedBatch     int                 `json:"embed_batch"`
+	Seed           uint64              `json:"seed"`
+	Build          BuildInfo           `json:"build"`
+	K              int                 `json:"k"`
+	Files          map[string]FileInfo `json:"files"`
+}
+
+const planFile = "plan.json"
+
+// buildingDir is where an unfinished build lives (a sibling of the
+// destination, so the final rename is atomic).
+func buildingDir(dir string) string { return filepath.Clean(dir) + ".building" }
+
+// Build writes a new index for src into dir. The work happens in
+// dir+".building" and is renamed into place at the end; if the build is
+// interrupted (context cancelled, process killed), calling Build again with
+// the same options resumes after the last finished chunk and produces the
+// same bytes as an uninterrupted build.
+func Build(ctx context.Context, dir string, src Source, opt BuildOptions, bar *progress.Bar) (*Manifest, error) {
+	opt.fill()
+	if !hostLittleEndian {
+		return nil, errors.New("index: big-endian hosts are not supported")
+	}
+	if opt.NBits != 1 && opt.NBits != 2 && opt.NBits != 4 {
+		return nil, fmt.Errorf("index: nbits must be 1, 2 or 4, got %d", opt.NBits)
+	}
+	if opt.Dim%8 != 0 || opt.Dim <= 0 {
+		return nil, fmt.Errorf("index: dim must be a positive multiple of 8, got %d", opt.Dim)
+	}
+	n := src.Len()
+	if n == 0 {
+		return nil, errors.New("index: empty collection")
+	}
+	if _, err := os.Stat(dir); err == nil && !opt.Overwrite {
+		return nil, fmt.Errorf("index: %s already exists (use overwrite)", dir)
+	}
+	tmp := buildingDir(dir)
+	want := plan{Passages: n, Dim: opt.Dim, NBits: opt.NBits, Checkpoint: opt.Checkpoint,
+		SamplePassages: opt.SamplePassages, SampleBudget: opt.SampleBudget, NumCentroids: opt.NumCentroids,
+		KMeansIters: opt.KMeansIters, ChunkSize: opt.ChunkSize, EmbedBatch: opt.EmbedBatch, Seed: opt.Seed}
+
+	codec, pl, err := resumePlan(tmp, want)
+	if err != nil {
+		return nil, err
+	}
+	nchunks := (n + opt.ChunkSize - 1) / opt.ChunkSize
+	if codec == nil {
+		if err := os.RemoveAll(tmp); err != nil {
+			return nil, fmt.Errorf("index: %w", err)
+		}
+		if err := os.MkdirAll(tmp, 0o755); err != nil {
+			return nil, fmt.Errorf("index: %w", err)
+		}
+		bar.SetTotal(int64(n) + int64(sampleCount(n, opt)))
+		if codec, pl, err = trainCodec(ctx, tmp, src, opt, want, bar); err != nil {
+			return nil, err
+		}
+	} else {
+		bar.SetTotal(int64(n))
+	}
+
+	m := &Manifest{Format: Format, Version: Version, Codec: "residual", NBits: opt.NBits, Dim: opt.Dim,
+		Checkpoint: opt.Checkpoint, NumCentroids: pl.K, NumPassages: n, IVF: ivfName(0), Build: pl.Build,
+		Files: map[string]FileInfo{}}
+	for k, v := range pl.Files {
+		m.Files[k] = v
+	}
+	for ci := 0; ci < nchunks; ci++ {
+		lo, hi := ci*opt.ChunkSize, min(n, (ci+1)*opt.ChunkSize)
+		info, files, ok := chunkDone(tmp, ci, lo, hi)
+		if ok {
+			bar.Add(int64(hi - lo))
+		} else {
+			if info, files, err = writeChunk(ctx, tmp, ci, lo, hi, src, codec, opt, bar); err != nil {
+				return nil, err
+			}
+		}
+		m.Chunks = append(m.Chunks, info)
+		m.NumEmbeddings += info.Embeddings
+		for k, v := range files {
+			m.Files[k] = v
+		}
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	fi, err := writeIVF(tmp, m, nil)
+	if err != nil {
+		return nil, err
+	}
+	m.Files[m.IVF] = fi
+	if err := m.validate(); err != nil {
+		return nil, fmt.Errorf("index: internal error, built manifest invalid: %w", err)
+	}
+	if err := commitDir(tmp, dir, m, nchunks, opt.Overwrite); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+func sampleCount(n int, opt BuildOptions) int {
+	if opt.SamplePassages > 0 {
+		return min(opt.SamplePassages, n)
+	}
+	return kmeans.SamplePassages(n)
+}
+
+// resumePlan returns the codec of an interrupted build whose plan matches
+// want and whose codec files are intact, or nil to start afresh.
+func resumePlan(tmp string, want plan) (*residual.Codec, plan, error) {
+	b, err := os.ReadFile(joinDir(tmp, planFile))
+	if err != nil {
+		return nil, plan{}, nil
+	}
+	var got plan
+	if json.Unmarshal(b, &got) != nil {
+		return nil, plan{}, nil
+	}
+	cmp := got
+	cmp.Build, cmp.K, cmp.Files = BuildInfo{}, 0, nil
+	if !reflect.DeepEqual(cmp, want) {
+		return nil, plan{}, nil
+	}
+	for name, fi := range got.Files {
+		if checkFile(joinDir(tmp, name), fi, false) != nil {
+			return nil, plan{}, nil
+		}
+	}
+	cb, err1 := os.ReadFile(joinDir(tmp, centroidsFile))
+	bb, err2 := os.ReadFile(joinDir(tmp, bucketsFile))
+	if err1 != nil || err2 != nil {
+		return nil, plan{}, nil
+	}
+	nb := 1 << want.NBits
+	bv := append([]float32(nil), float32s(bb)...)
+	if len(bv) != 2*nb-1+want.Dim || got.K <= 0 || len(cb) != 4*got.K*want.Dim {
+		return nil, plan{}, nil
+	}
+	c, err := residual.New(want.Dim, want.NBits, append([]float32(nil), float32s(cb)...), bv[:nb-1], bv[nb-1:2*nb-1])
+	if err != nil {
+		return nil, plan{}, nil
+	}
+	c.AvgResidual = bv[2*nb-1:]
+	return c, got, nil
+}
+
+// trainCodec samples passages, trains the centroids and the bucket table,
+// and writes them with the plan into tmp.
+func trainCodec(ctx context.Context, tmp string, src Source, opt BuildOptions, pl plan, bar *progress.Bar) (*residual.Codec, plan, error) {
+	n, dim := src.Len(), opt.Dim
+	rng := rand.New(rand.NewPCG(opt.Seed, 0x73616d706c65)) // "sample"
+	nSample := sampleCount(n, opt)
+	perm := rng.Perm(n)[:nSample]
+	budget := int(max(1, opt.SampleBudget/int64(4*dim)))
+	var sample []float32
+	taken := 0
+	for i := 0; i < len(perm) && len(sample)/dim < budget; i += opt.EmbedBatch {
+		pids := perm[i:min(len(perm), i+opt.EmbedBatch)]
+		embs, err := embedPIDs(ctx, src, pids)
+		if err != nil {
+			return nil, pl, err
+		}
+		for j, e := range embs {
+			if len(e)%dim != 0 {
+				return nil, pl, fmt.Errorf("index: passage %q: %d values is not a multiple of dim %d", src.ID(pids[j]), len(e), dim)
+			}
+			if len(sample)/dim >= budget {
+				break
+			}
+			sample = append(sample, e...)
+			taken++
+		}
+		bar.Add(int64(len(pids)))
+	}
+	sample = sample[:min(len(sample), budget*dim)]
+	nvec := len(sample) / dim
+	if nvec < 2 {
+		return nil, pl, fmt.Errorf("index: the sample of %d passages has %d vectors, need ≥ 2", taken, nvec)
+	}
+	avgDoc := float64(nvec) / float64(taken)
+
+	// Hold out vectors for the buckets by a partial in-place shuffle of rows.
+	held := max(1, kmeans.HeldOut(nvec))
+	swapRows := func(a, b int) {
+		ra, rb := sample[a*dim:(a+1)*dim], sample[b*dim:(b+1)*dim]
+		for t := range ra {
+			ra[t], rb[t] = rb[t], ra[t]
+		}
+	}
+	for i := 0; i < held; i++ {
+		swapRows(i, i+rng.IntN(nvec-i))
+	}
+	heldout, train := sample[:held*dim], sample[held*dim:]
+	ntrain := len(train) / dim
+
+	k := opt.NumCentroids
+	if k <= 0 {
+		k = kmeans.NumCentroids(int(avgDoc * float64(n)))
+	}
+	for k > ntrain {
+		k /= 2 // keep a power of two when the collection is tiny
+	}
+	// Subsample in place to ≤ 256·K points (as faiss) so k-means makes no copy.
+	if lim := kmeans.DefaultMaxPointsPerCentroid * k; ntrain > lim {
+		for i := 0; i < lim; i++ {
+			a, b := held+i, held+i+rng.IntN(ntrain-i)
+			swapRows(a, b)
+		}
+		train, ntrain = train[:lim*dim], lim
+	}
+	res, err := kmeans.Train(ctx, train, dim, kmeans.Options{K: k, Iters: opt.KMeansIters, Threads: opt.Threads,
+		Seed: opt.Seed, MaxPointsPerCentroid: -1}, nil)
+	if err != nil {
+		return nil, pl, fmt.Errorf("index: k-means: %w", err)
+	}
+	kmeans.NormalizeRows(res.Centroids, dim)
+	codec, err := residual.Fit(res.Centroids, dim, opt.NBits, heldout, opt.Threads)
+	if err != nil {
+		return nil, pl, fmt.Errorf("index: %w", err)
+	}
+	pl.K = k
+	pl.Build = BuildInfo{SamplePassages: taken, SampleVectors: nvec, HeldOut: held, TrainPoints: ntrain,
+		KMeansIters: opt.KMeansIters, Inertia: res.Inertia, Seed: opt.Seed, ChunkSize: opt.ChunkSize, AvgDocLen: avgDoc}
+	pl.Files = map[string]FileInfo{}
+	if pl.Files[centroidsFile], err = writeFile(joinDir(tmp, centroidsFile), f32Bytes(codec.Centroids)); err != nil {
+		return nil, pl, err
+	}
+	bv := append(append(append([]float32(nil), codec.Cutoffs...), codec.Weights...), codec.AvgResidual...)
+	if pl.Files[bucketsFile], err = writeFile(joinDir(tmp, bucketsFile), f32Bytes(bv)); err != nil {
+		return nil, pl, err
+	}
+	pb, err := json.MarshalIndent(pl, "", "  ")
+	if err != nil {
+		return nil, pl, err
+	}
+	if _, err := writeFile(joinDir(tmp, planFile), pb); err != nil {
+		return nil, pl, err
+	}
+	return codec, pl, nil
+}
+
+func embedPIDs(ctx context.Context, src Source, pids []int) ([][]float32, error) {
+	if p, ok := src.(Picker); ok {
+		e, err := p.EmbedPIDs(ctx, pids)
+		if err == nil && len(e) != len(pids) {
+			err = fmt.Errorf("index: source returned %d embeddings for %d passages", len(e), len(pids))
+		}
+		return e, err
+	}
+	out := make([][]float32, 0, len(pids))
+	for _, p := range pids {
+		e, err := src.Embed(ctx, p, p+1)
+		if err != nil {
+			return nil, err
+		}
+		if len(e) != 1 {
+			return nil, fmt.Errorf("index: source returned %d embeddings for 1 passage", len(e))
+		}
+		out = append(out, append([]float32(nil), e[0]...))
+	}
+	return out, nil
+}
+
+// chunkMarker is written after a chunk's files are committed.
+type chunkMarker struct {
+	Chunk ChunkInfo           `json:"chunk"`
+	Files map[string]FileInfo `json:"files"`
+}
+
+func markerName(ci int) string { return fmt.Sprintf("chunk.%05d.done", ci) }
+
+// chunkDone reports a finished chunk of an interrupted build whose files
+// are intact.
+func chunkDone(tmp string, ci, lo, hi int) (ChunkInfo, map[string]FileInfo, bool) {
+	b, err := os.ReadFile(joinDir(tmp, markerName(ci)))
+	if err != nil {
+		return ChunkInfo{}, nil, false
+	}
+	var mk chunkMarker
+	if json.Unmarshal(b, &mk) != nil || mk.Chunk.FirstPID != lo || mk.Chunk.Passages != hi-lo || len(mk.Files) != 4 {
+		return ChunkInfo{}, nil, false
+	}
+	for _, name := range chunkFiles(ci) {
+		fi, ok := mk.Files[name]
+		if !ok || checkFile(joinDir(tmp, name), fi, false) != nil {
+			return ChunkInfo{}, nil, false
+		}
+	}
+	return mk.Chunk, mk.Files, true
+}
+
+// writeChunk embeds and compresses passages lo…hi−1 into chunk ci's files,
+// streaming batch by batch so memory stays at one batch.
+func writeChunk(ctx context.Context, dir string, ci, lo, hi int, src Source, codec *residual.Codec, opt BuildOptions, bar *progress.Bar) (ChunkInfo, map[string]FileInfo, error) {
+	names := chunkFiles(ci)
+	var ws [4]*fileWriter
+	abort := func() {
+		for _, w := range ws {
+			if w != nil {
+				w.abort()
+			}
+		}
+	}
+	for i, name := range names {
+		w, err := createFile(joinDir(dir, name))
+		if err != nil {
+			abort()
+			return ChunkInfo{}, nil, err
+		}
+		ws[i] = w
+	}
+	dim, ps := opt.Dim, codec.PackedSize()
+	info := ChunkInfo{FirstPID: lo, Passages: hi - lo}
+	var flat []float32
+	var codes []int32
+	var packed, idbuf []byte
+	var doclens []uint32
+	for b := lo; b < hi; b += opt.EmbedBatch {
+		e := min(hi, b+opt.EmbedBatch)
+		if err := ctx.Err(); err != nil {
+			abort()
+			return info, nil, err
+		}
+		embs, err := src.Embed(ctx, b, e)
+		if err == nil && len(embs) != e-b {
+			err = fmt.Errorf("index: source returned %d embeddings for passages %d…%d", len(embs), b, e-1)
+		}
+		if err != nil {
+			abort()
+			return info, nil, err
+		}
+		flat, doclens, idbuf = flat[:0], doclens[:0], idbuf[:0]
+		for j, v := range embs {
+			if len(v)%dim != 0 {
+				abort()
+				return info, nil, fmt.Errorf("index: passage %q: %d values is not a multiple of dim %d", src.ID(b+j), len(v), dim)
+			}
+			flat = append(flat, v...)
+			doclens = append(doclens, uint32(len(v)/dim))
+			idbuf = appendID(idbuf, src.ID(b+j))
+		}
+		nt := len(flat) / dim
+		if cap(codes) < nt {
+			codes = make([]int32, nt)
+			packed = make([]byte, nt*ps)
+		}
+		codes, packed = codes[:nt], packed[:nt*ps]
+		codec.Compress(flat, opt.Threads, codes, packed)
+		for i, p := range [][]byte{i32Bytes(codes), packed, u32Bytes(doclens), idbuf} {
+			if _, err := ws[i].Write(p); err != nil {
+				abort()
+				return info, nil, err
+			}
+		}
+		info.Embeddings += int64(nt)
+		bar.Add(int64(e - b))
+	}
+	files := map[string]FileInfo{}
+	for i, w := range ws {
+		fi, err := w.commit()
+		if err != nil {
+			for _, w2 := range ws[i+1:] {
+				w2.abort()
+			}
+			return info, nil, err
+		}
+		files[names[i]] = fi
+	}
+	mb, err := json.Marshal(chunkMarker{Chunk: info, Files: files})
+	if err != nil {
+		return info, nil, err
+	}
+	if _, err := writeFile(joinDir(dir, markerName(ci)), mb); err != nil {
+		return info, nil, err
+	}
+	return info, files, nil
+}
+
+// writeIVF writes the IVF for m's chunks into dir under m.IVF. When prev is
+// non-nil its lists are reused for the first prevPassages pids and only
+// the chunks holding later pids are scanned (append).
+func writeIVF(dir string, m *Manifest, prev *ivfPrev) (FileInfo, error) {
+	k := m.NumCentroids
+	counts := make([]uint64, k)
+	last := make([]int32, k)
+	startChunk := 0
+	if prev != nil {
+		for c := 0; c < k; c++ {
+			counts[c] = prev.view.offsets[c+1] - prev.view.offsets[c]
+		}
+		startChunk = prev.chunks
+	}
+	scan := func(visit func(c int32, pid int32)) error {
+		for i := range last {
+			last[i] = -1
+		}
+		for ci := startChunk; ci < len(m.Chunks); ci++ {
+			names := chunkFiles(ci)
+			cb, err := mapFile(joinDir(dir, names[0]))
+			if err != nil {
+				return err
+			}
+			db, err := mapFile(joinDir(dir, names[2]))
+			if err != nil {
+				munmap(cb)
+				return err
+			}
+			codes, doclens := int32s(cb), uint32s(db)
+			pid, tok := int32(m.Chunks[ci].FirstPID), 0
+			for _, l := range doclens {
+				for _, c := range codes[tok : tok+int(l)] {
+					if last[c] != pid {
+						last[c] = pid
+						visit(c, pid)
+					}
+				}
+				tok += int(l)
+				pid++
+			}
+			munmap(cb)
+			munmap(db)
+		}
+		return nil
+	}
+	if err := scan(func(c, _ int32) { counts[c]++ }); err != nil {
+		return FileInfo{}, err
+	}
+	offsets := make([]uint64, k+1)
+	for c := 0; c < k; c++ {
+		offsets[c+1] = offsets[c] + counts[c]
+	}
+	pids := make([]int32, offsets[k])
+	fill := make([]uint64, k)
+	copy(fill, offsets[:k])
+	if prev != nil {
+		for c := 0; c < k; c++ {
+			fill[c] += uint64(copy(pids[offsets[c]:], prev.view.pids[prev.view.offsets[c]:prev.view.offsets[c+1]]))
+		}
+	}
+	if err := scan(func(c, pid int32) { pids[fill[c]] = pid; fill[c]++ }); err != nil {
+		return FileInfo{}, err
+	}
+	w, err := createFile(joinDir(dir, m.IVF))
+	if err != nil {
+		return FileInfo{}, err
+	}
+	ob := make([]byte, 8*(k+1))
+	copy(uint64s(ob), offsets)
+	if _, err := w.Write(ob); err != nil {
+		w.abort()
+		return FileInfo{}, err
+	}
+	if _, err := w.Write(i32Bytes(pids)); err != nil {
+		w.abort()
+		return FileInfo{}, err
+	}
+	return w.commit()
+}
+
+// ivfPrev is the IVF of an index being appended to, covering its first
+// `chunks` chunks.
+type ivfPrev struct {
+	view   ivfView
+	chunks int
+}
+
+func munmap(b []byte) {
+	if b != nil {
+		_ = syscall.Munmap(b)
+	}
+}
+
+// commitDir writes the manifest into tmp, removes the build's bookkeeping
+// files and renames tmp to dir (replacing an old index if overwrite).
+func commitDir(tmp, dir string, m *Manifest, nchunks int, overwrite bool) error {
+	mb, err := m.marshal()
+	if err != nil {
+		return err
+	}
+	if _, err := writeFile(joinDir(tmp, ManifestName), mb); err != nil {
+		return err
+	}
+	os.Remove(joinDir(tmp, planFile))
+	for ci := 0; ci < nchunks; ci++ {
+		os.Remove(joinDir(tmp, markerName(ci)))
+	}
+	if err := syncDir(tmp); err != nil {
+		return fmt.Errorf("index: sync %s: %w", tmp, err)
+	}
+	var old string
+	if _, err := os.Stat(dir); err == nil {
+		if !overwrite {
+			return fmt.Errorf("index: %s already exists", dir)
+		}
+		old = filepath.Clean(dir) + ".old"
+		os.RemoveAll(old)
+		if err := os.Rename(dir, old); err != nil {
+			return fmt.Errorf("index: %w", err)
+		}
+	}
+	if err := os.Rename(tmp, dir); err != nil {
+		return fmt.Errorf("index: %w", err)
+	}
+	if old != "" {
+		os.RemoveAll(old)
+	}
+	if err := syncDir(filepath.Dir(filepath.Clean(dir))); err != nil {
+		return fmt.Errorf("index: sync parent of %s: %w", dir, err)
+	}
+	return nil
+}

@@ -1,0 +1,178 @@
+package index
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"runtime"
+	"slices"
+
+	"github.com/colbert-go/colbert/data/progress"
+)
+
+// AppendOptions configures Append; zero fields take Build's defaults.
+type AppendOptions struct {
+	ChunkSize, EmbedBatch, Threads int
+}
+
+// Append adds src's passages to the index in dir without retraining: they
+// are compressed with the index's centroids and buckets into new chunks,
+// get the next pids, and the IVF is extended. The new state becomes visible
+// atomically when the manifest is replaced; an interrupted append leaves the
+// old index intact. Ids must not collide with live passages. Only one
+// writer may update an index at a time; open readers keep their snapshot.
+func Append(ctx context.Context, dir string, src Source, opt AppendOptions, bar *progress.Bar) (*Manifest, error) {
+	ix, err := Open(dir, OpenOptions{})
+	if err != nil {
+		return nil, err
+	}
+	defer ix.Close()
+	old := ix.man
+	bo := BuildOptions{Dim: old.Dim, NBits: old.NBits, ChunkSize: opt.ChunkSize, EmbedBatch: opt.EmbedBatch, Threads: opt.Threads}
+	bo.fill()
+	if opt.Threads <= 0 {
+		bo.Threads = runtime.GOMAXPROCS(0)
+	}
+	n := src.Len()
+	seen := make(map[string]bool, n)
+	for i := 0; i < n; i++ {
+		id := src.ID(i)
+		if _, live := ix.PID(id); live || seen[id] {
+			return nil, fmt.Errorf("index: append to %s: passage id %q already present", dir, id)
+		}
+		seen[id] = true
+	}
+	bar.SetTotal(int64(n))
+
+	m := *old
+	m.Generation++
+	m.IVF = ivfName(m.Generation)
+	m.Files = map[string]FileInfo{}
+	for k, v := range old.Files {
+		m.Files[k] = v
+	}
+	delete(m.Files, old.IVF)
+	m.Chunks = slices.Clone(old.Chunks)
+	first := len(m.Chunks)
+	var written []string
+	cleanup := func() {
+		for _, f := range written {
+			os.Remove(joinDir(dir, f))
+		}
+	}
+	for lo := 0; lo < n; lo += bo.ChunkSize {
+		hi := min(n, lo+bo.ChunkSize)
+		ci := len(m.Chunks)
+		shifted := offsetSource{src, m.NumPassages - lo}
+		info, files, err := writeChunk(ctx, dir, ci, m.NumPassages, m.NumPassages+hi-lo, shifted, ix.codec, bo, bar)
+		os.Remove(joinDir(dir, markerName(ci)))
+		for _, f := range chunkFiles(ci) {
+			written = append(written, f)
+		}
+		if err != nil {
+			cleanup()
+			return nil, err
+		}
+		m.Chunks = append(m.Chunks, info)
+		m.NumPassages += info.Passages
+		m.NumEmbeddings += info.Embeddings
+		for k, v := range files {
+			m.Files[k] = v
+		}
+	}
+	fi, err := writeIVF(dir, &m, &ivfPrev{view: ix.ivf, chunks: first})
+	written = append(written, m.IVF)
+	if err != nil {
+		cleanup()
+		return nil, err
+	}
+	m.Files[m.IVF] = fi
+	if err := commitManifest(dir, &m); err != nil {
+		cleanup()
+		return nil, err
+	}
+	os.Remove(joinDir(dir, old.IVF))
+	return &m, nil
+}
+
+// offsetSource renumbers a source's passages so writeChunk can address them
+// by their new pids.
+type offsetSource struct {
+	Source
+	shift int // new pid − source index
+}
+
+func (o offsetSource) ID(pid int) string { return o.Source.ID(pid - o.shift) }
+
+func (o offsetSource) Embed(ctx context.Context, start, end int) ([][]float32, error) {
+	return o.Source.Embed(ctx, start-o.shift, end-o.shift)
+}
+
+// Delete tombstones the passages with the given string ids: they keep their
+// pids and bytes but are skipped by search and by PID. Unknown or already
+// deleted ids are an error and nothing is changed.
+func Delete(dir string, ids []string) (*Manifest, error) {
+	ix, err := Open(dir, OpenOptions{})
+	if err != nil {
+		return nil, err
+	}
+	defer ix.Close()
+	old := ix.man
+	var dead []uint32
+	for p, d := range ix.deleted {
+		if d {
+			dead = append(dead, uint32(p))
+		}
+	}
+	seen := map[string]bool{}
+	for _, id := range ids {
+		p, ok := ix.PID(id)
+		if !ok || seen[id] {
+			return nil, fmt.Errorf("index: delete from %s: no live passage with id %q", dir, id)
+		}
+		seen[id] = true
+		dead = append(dead, uint32(p))
+	}
+	slices.Sort(dead)
+	m := *old
+	m.Generation++
+	m.Files = map[string]FileInfo{}
+	for k, v := range old.Files {
+		m.Files[k] = v
+	}
+	if old.Tombstones != "" {
+		delete(m.Files, old.Tombstones)
+	}
+	m.Tombstones, m.NumDeleted = "", len(dead)
+	if len(dead) > 0 {
+		m.Tombstones = tombstonesName(m.Generation)
+		fi, err := writeFile(joinDir(dir, m.Tombstones), u32Bytes(dead))
+		if err != nil {
+			return nil, err
+		}
+		m.Files[m.Tombstones] = fi
+	}
+	if err := commitManifest(dir, &m); err != nil {
+		os.Remove(joinDir(dir, m.Tombstones))
+		return nil, err
+	}
+	if old.Tombstones != "" {
+		os.Remove(joinDir(dir, old.Tombstones))
+	}
+	return &m, nil
+}
+
+// commitManifest validates m and atomically replaces dir's manifest.
+func commitManifest(dir string, m *Manifest) error {
+	if err := m.validate(); err != nil {
+		return fmt.Errorf("index: internal error, updated manifest invalid: %w", err)
+	}
+	mb, err := m.marshal()
+	if err != nil {
+		return err
+	}
+	if _, err := writeFile(joinDir(dir, ManifestName), mb); err != nil {
+		return err
+	}
+	return syncDir(dir)
+}
