@@ -23,11 +23,13 @@ import (
 type ScoreJob struct {
 	Candidates string // n-way lists without scores (Format)
 	Out        string // the scored dataset (Format)
-	Format     Format
-	Queries    map[string]string // query id → text
-	Passages   map[string]string // doc id → text (title + " " + text)
-	Tokenize   PairTokenizer
-	Teacher    Scorer
+	Format     Format // shards and output
+	// CandidatesFormat reads Candidates (nil: Format).
+	CandidatesFormat Format
+	Queries          map[string]string // query id → text
+	Passages         map[string]string // doc id → text (title + " " + text)
+	Tokenize         PairTokenizer
+	Teacher          Scorer
 	// Settings identify what produces the scores (teacher sha256,
 	// tokenizer hash, max length…). They go into the output's metadata and
 	// the manifest; resuming with different settings is refused.
@@ -83,6 +85,10 @@ func Score(ctx context.Context, job ScoreJob) (ScoreStats, error) {
 	if job.Pairs.BatchSize <= 0 {
 		job.Pairs.BatchSize = 32
 	}
+	inFormat := job.CandidatesFormat
+	if inFormat == nil {
+		inFormat = job.Format
+	}
 	candHash, err := fileSHA256(job.Candidates)
 	if err != nil {
 		return st, fmt.Errorf("distill: candidates: %w", err)
@@ -113,7 +119,7 @@ func Score(ctx context.Context, job ScoreJob) (ScoreStats, error) {
 		skipExamples += s.Examples
 		skipPairs += s.Pairs
 	}
-	if err := job.Format.ReadBatches(job.Candidates, job.ShardSize, func(exs []data.Example) error {
+	if err := inFormat.ReadBatches(job.Candidates, job.ShardSize, func(exs []data.Example) error {
 		for _, ex := range exs {
 			totalPairs += len(ex.DocIDs)
 		}
@@ -138,7 +144,7 @@ func Score(ctx context.Context, job ScoreJob) (ScoreStats, error) {
 		buf = buf[:0]
 		return saveManifest(dir, man)
 	}
-	err = job.Format.ReadBatches(job.Candidates, job.ShardSize, func(exs []data.Example) error {
+	err = inFormat.ReadBatches(job.Candidates, job.ShardSize, func(exs []data.Example) error {
 		for _, ex := range exs {
 			seen++
 			if seen <= skipExamples {

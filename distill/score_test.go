@@ -1,7 +1,6 @@
 package distill
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -111,41 +110,6 @@ func TestScorePairsReference(t *testing.T) {
 	}
 }
 
-// jsonlFormat stores examples as ColBERT n-way JSONL with a metadata sidecar;
-// it lets the sharding logic be tested independently of the Parquet layer.
-type jsonlFormat struct{}
-
-type jsonlWriter struct {
-	path string
-	meta map[string]string
-	exs  []data.Example
-}
-
-func (jsonlFormat) Create(path string, meta map[string]string) (ExampleWriter, error) {
-	return &jsonlWriter{path: path, meta: meta}, nil
-}
-func (w *jsonlWriter) Write(exs []data.Example) error { w.exs = append(w.exs, exs...); return nil }
-func (w *jsonlWriter) Abort()                         {}
-func (w *jsonlWriter) Close() error {
-	raw, _ := json.Marshal(w.meta)
-	if err := data.WriteFileAtomic(w.path+".meta", func(b *bufio.Writer) error { _, err := b.Write(raw); return err }); err != nil {
-		return err
-	}
-	return data.WriteExamplesJSONL(w.path, w.exs)
-}
-func (jsonlFormat) ReadBatches(path string, rows int, fn func([]data.Example) error) error {
-	exs, err := data.ReadExamples(path)
-	if err != nil {
-		return err
-	}
-	for i := 0; i < len(exs); i += rows {
-		if err := fn(exs[i:min(i+rows, len(exs))]); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
 // countingScorer counts forward passes and can cancel a context after a
 // number of them, simulating a run killed mid-way.
 type countingScorer struct {
@@ -198,7 +162,7 @@ func scoreFixture(t *testing.T, f Format) (job ScoreJob, dir string) {
 // its last complete shard and produces exactly the uninterrupted output.
 func TestScoreResume(t *testing.T) {
 	ce, tok, pad := tinyTeacher(t, 128)
-	f := jsonlFormat{}
+	f := JSONLFormat{}
 	job, dir := scoreFixture(t, f)
 	job.Tokenize = tok
 	job.Pairs = PairOptions{BatchSize: 6, Bucket: true, Threads: 2, PadID: pad}
@@ -249,8 +213,8 @@ func TestScoreResume(t *testing.T) {
 	if !bytes.Equal(a, b) {
 		t.Errorf("resumed output differs from the uninterrupted one")
 	}
-	ma, _ := os.ReadFile(full.Out + ".meta")
-	mb, _ := os.ReadFile(killed.Out + ".meta")
+	ma, _ := os.ReadFile(full.Out + ".meta.json")
+	mb, _ := os.ReadFile(killed.Out + ".meta.json")
 	if !bytes.Equal(ma, mb) {
 		t.Errorf("metadata differs: %s vs %s", ma, mb)
 	}
@@ -271,7 +235,7 @@ func TestScoreResume(t *testing.T) {
 
 func TestScoreRefusesOtherSettingsAndRepairsShards(t *testing.T) {
 	ce, tok, pad := tinyTeacher(t, 64)
-	f := jsonlFormat{}
+	f := JSONLFormat{}
 	job, dir := scoreFixture(t, f)
 	job.Tokenize, job.Teacher = tok, ce
 	job.Pairs = PairOptions{BatchSize: 8, Bucket: true, PadID: pad}

@@ -23,6 +23,8 @@ func newApp() *cli.App {
 	var cmds []*cli.Command
 	cmds = append(cmds, versionCommand())
 	cmds = append(cmds, bm25Commands()...)
+	cmds = append(cmds, distillCommands()...)
+	cmds = append(cmds, exportCommands()...)
 	// Each stage registers its commands from its own file in this package.
 	return &cli.App{
 		Name:                 "colbert",

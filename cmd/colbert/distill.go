@@ -1,0 +1,257 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"time"
+
+	"github.com/colbert-go/colbert/data"
+	"github.com/colbert-go/colbert/data/bm25"
+	"github.com/colbert-go/colbert/data/tokenize"
+	"github.com/colbert-go/colbert/distill"
+	"github.com/colbert-go/colbert/distill/ort"
+	"github.com/urfave/cli/v2"
+)
+
+// distillCommands build distillation data: candidate lists and teacher scores.
+func distillCommands() []*cli.Command {
+	return []*cli.Command{{
+		Name:        "distill",
+		Usage:       "build n-way candidate lists and score them with a cross-encoder teacher",
+		Subcommands: []*cli.Command{distillCandidatesCommand(), distillScoreCommand()},
+	}}
+}
+
+func distillCandidatesCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "candidates",
+		Usage: "n-way lists: a positive from the qrels + hard negatives from BM25 (or a run file)",
+		Description: "For each judged query of the split and each of its positives, the positive first, then nway−1\n" +
+			"negatives sampled (seeded) from the top --depth documents of the run that are not judged relevant.\n" +
+			"Output: .parquet (query_id, doc_ids) or ColBERT n-way .jsonl.",
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "collection", Aliases: []string{"c"}, Required: true, Usage: "BEIR directory, corpus.jsonl or collection.tsv"},
+			&cli.StringFlag{Name: "queries", Usage: "queries.jsonl or queries.tsv (default: the BEIR directory's)"},
+			&cli.StringFlag{Name: "split", Value: "train", Usage: "qrels split of the BEIR directory"},
+			&cli.StringFlag{Name: "qrels", Usage: "qrels file (default: <collection>/qrels/<split>.tsv)"},
+			&cli.StringFlag{Name: "run", Usage: "TREC run to draw negatives from (default: BM25 over the collection)"},
+			&cli.IntFlag{Name: "nway", Value: 16, Usage: "documents per list (1 positive + nway−1 negatives)"},
+			&cli.IntFlag{Name: "depth", Value: 100, Usage: "negatives are sampled from the run's top depth"},
+			&cli.IntFlag{Name: "max-positives", Usage: "lists per query (0 = one per positive)"},
+			&cli.IntFlag{Name: "min-grade", Value: 1, Usage: "smallest qrels grade counted as a positive"},
+			seedFlag(),
+			outFlag("candidates file (.parquet or .jsonl)"),
+			threadsFlag(),
+			quietFlag(),
+		},
+		Action: func(c *cli.Context) error {
+			format, err := distill.FormatFor(c.String("out"))
+			if err != nil {
+				return err
+			}
+			coll := c.String("collection")
+			qrelsPath := c.String("qrels")
+			if qrelsPath == "" {
+				if st, err := os.Stat(coll); err != nil || !st.IsDir() {
+					return fmt.Errorf("--qrels is required when --collection is not a BEIR directory")
+				}
+				qrelsPath = filepath.Join(coll, "qrels", c.String("split")+".tsv")
+			}
+			qrels, err := data.ReadQrels(qrelsPath)
+			if err != nil {
+				return err
+			}
+			var run data.Run
+			var queries []data.Query
+			if c.String("run") != "" {
+				if queries, err = loadQueriesOnly(coll, c.String("queries")); err != nil {
+					return err
+				}
+				if run, err = data.ReadTRECRun(c.String("run")); err != nil {
+					return err
+				}
+			} else {
+				corpus, qs, err := loadCollectionAndQueries(coll, c.String("queries"), c.String("split"))
+				if err != nil {
+					return err
+				}
+				queries = qs
+				bar := newBar(c, "bm25 index", int64(len(corpus)), "docs")
+				ix, err := bm25.Build(c.Context, corpus, bm25.DefaultParams(), c.Int("threads"), bar)
+				bar.Finish()
+				if err != nil {
+					return err
+				}
+				queries = judged(queries, qrels)
+				bar = newBar(c, "bm25 search", int64(len(queries)), "queries")
+				run, err = ix.SearchAll(c.Context, queries, c.Int("depth"), c.Int("threads"), bar)
+				bar.Finish()
+				if err != nil {
+					return err
+				}
+			}
+			queries = judged(queries, qrels)
+			cfg := distill.CandidateConfig{NWay: c.Int("nway"), Depth: c.Int("depth"), Seed: uint64(c.Int64("seed")),
+				MinGrade: c.Int("min-grade"), MaxPositives: c.Int("max-positives")}
+			exs, st, err := distill.Candidates(queries, qrels, run, cfg)
+			if err != nil {
+				return err
+			}
+			source := "bm25"
+			if c.String("run") != "" {
+				source = c.String("run")
+			}
+			w, err := format.Create(c.String("out"), map[string]string{
+				"nway": strconv.Itoa(cfg.NWay), "depth": strconv.Itoa(cfg.Depth), "seed": strconv.FormatUint(cfg.Seed, 10),
+				"negatives_from": source, "qrels": qrelsPath, "created_by": "colbert-go distill candidates",
+			})
+			if err != nil {
+				return err
+			}
+			if err := w.Write(exs); err != nil {
+				w.Abort()
+				return err
+			}
+			if err := w.Close(); err != nil {
+				return err
+			}
+			fmt.Fprintf(c.App.ErrWriter, "candidates: %d lists of %d for %d queries written to %s (skipped: %d queries without positive, %d not in run, %d positives with < %d negatives; %d positives in the run's top %d)\n",
+				st.Examples, cfg.NWay, st.Queries, c.String("out"), st.NoPositive, st.NoRun, st.TooFewNegs, cfg.NWay-1, st.PositivesInRun, cfg.Depth)
+			return nil
+		},
+	}
+}
+
+// judged keeps the queries that have judgments, in order.
+func judged(qs []data.Query, qrels data.Qrels) []data.Query {
+	var out []data.Query
+	for _, q := range qs {
+		if _, ok := qrels[q.ID]; ok {
+			out = append(out, q)
+		}
+	}
+	return out
+}
+
+// loadQueriesOnly reads --queries, or every query of a BEIR directory.
+func loadQueriesOnly(collection, queriesPath string) ([]data.Query, error) {
+	if queriesPath != "" {
+		return readQueries(queriesPath)
+	}
+	if st, err := os.Stat(collection); err == nil && st.IsDir() {
+		return data.ReadQueriesJSONL(filepath.Join(collection, "queries.jsonl"))
+	}
+	return nil, fmt.Errorf("--queries is required when --collection is a file")
+}
+
+func distillScoreCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "score",
+		Usage: "score candidate lists with a cross-encoder ONNX model through ONNX Runtime",
+		Description: "Pairs are tokenised [CLS] q [SEP] p [SEP] (longest-first truncation to --max-len), sorted by\n" +
+			"length into batches, and scored by ONNX Runtime. Output: query_id, doc_ids, teacher_scores, with the\n" +
+			"teacher's sha256 and the settings in the metadata. Work is written in shards under <out>.shards with a\n" +
+			"manifest: rerunning the same command after a crash or Ctrl-C continues from the last complete shard,\n" +
+			"and the result is identical to an uninterrupted run.",
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "teacher", Required: true, Usage: "cross-encoder model.onnx (inputs input_ids, attention_mask[, token_type_ids]; output logits)"},
+			&cli.StringFlag{Name: "tokenizer", Required: true, Usage: "the teacher's HF tokenizer.json"},
+			&cli.StringFlag{Name: "candidates", Required: true, Usage: "candidate lists (.parquet or .jsonl)"},
+			&cli.StringFlag{Name: "collection", Aliases: []string{"c"}, Required: true, Usage: "BEIR directory, corpus.jsonl or collection.tsv"},
+			&cli.StringFlag{Name: "queries", Usage: "queries.jsonl or queries.tsv (default: the BEIR directory's queries.jsonl)"},
+			&cli.IntFlag{Name: "max-len", Value: tokenize.DefaultPairMaxLen, Usage: "maximum pair length in tokens"},
+			&cli.IntFlag{Name: "batch-size", Value: 32, Usage: "pairs per forward pass"},
+			&cli.IntFlag{Name: "shard-size", Value: 1024, Usage: "lists per resumable shard"},
+			&cli.BoolFlag{Name: "no-bucket", Usage: "do not sort pairs by length before batching"},
+			&cli.IntFlag{Name: "intra-op-threads", Usage: "ONNX Runtime threads per operator (0: all cores)"},
+			&cli.StringFlag{Name: "onnxruntime-lib", Usage: "path of libonnxruntime.so.1 (default: $ONNXRUNTIME_LIB, then .deps/onnxruntime from make setup)"},
+			outFlag("teacher-scored dataset (.parquet or .jsonl)"),
+			threadsFlag(),
+			quietFlag(),
+		},
+		Action: func(c *cli.Context) error {
+			format, err := distill.FormatFor(c.String("out"))
+			if err != nil {
+				return err
+			}
+			inFormat, err := distill.FormatFor(c.String("candidates"))
+			if err != nil {
+				return err
+			}
+			rt, err := ort.NewRuntime(c.String("onnxruntime-lib"))
+			if err != nil {
+				return err
+			}
+			defer rt.Close()
+			teacher, err := rt.NewCrossEncoder(c.String("teacher"), ort.Options{IntraOpThreads: c.Int("intra-op-threads")})
+			if err != nil {
+				return err
+			}
+			defer teacher.Close()
+			modelHash, err := distill.FileSHA256(c.String("teacher"))
+			if err != nil {
+				return err
+			}
+			tok, err := tokenize.Load(c.String("tokenizer"))
+			if err != nil {
+				return err
+			}
+			pairTok, pad, err := distill.HFPairTokenizer(tok, c.Int("max-len"))
+			if err != nil {
+				return err
+			}
+			corpus, err := loadCorpusOnly(c.String("collection"))
+			if err != nil {
+				return err
+			}
+			queries, err := loadQueriesOnly(c.String("collection"), c.String("queries"))
+			if err != nil {
+				return err
+			}
+			qtext := make(map[string]string, len(queries))
+			for _, q := range queries {
+				qtext[q.ID] = q.Text
+			}
+			ptext := make(map[string]string, len(corpus))
+			for _, p := range corpus {
+				ptext[p.ID] = p.Content()
+			}
+			corpus = nil
+			bar := newBar(c, "teacher", 0, "pairs")
+			job := distill.ScoreJob{
+				Candidates: c.String("candidates"), Out: c.String("out"),
+				Format: format, CandidatesFormat: inFormat, Queries: qtext, Passages: ptext,
+				Tokenize: pairTok, Teacher: teacher,
+				Settings: map[string]string{
+					"teacher":           filepath.Base(c.String("teacher")),
+					"teacher_sha256":    modelHash,
+					"tokenizer_sha256":  distill.TokenizerHash(tok),
+					"max_len":           strconv.Itoa(c.Int("max-len")),
+					"teacher_token_ids": strconv.FormatBool(teacher.UsesTokenTypes()),
+				},
+				ShardSize: c.Int("shard-size"),
+				Pairs:     distill.PairOptions{BatchSize: c.Int("batch-size"), Bucket: !c.Bool("no-bucket"), Threads: c.Int("threads"), PadID: pad},
+				Bar:       bar,
+			}
+			st, err := distill.Score(c.Context, job)
+			bar.Finish()
+			if err != nil {
+				return err
+			}
+			rate := float64(st.Pairs) / st.Elapsed.Seconds()
+			fmt.Fprintf(c.App.ErrWriter, "score: %d lists, %d pairs (%d shards, %d resumed) in %s (%.0f pairs/s incl. resumed) written to %s\n",
+				st.Examples, st.Pairs, st.Shards, st.ResumedShards, st.Elapsed.Round(time.Millisecond), rate, c.String("out"))
+			return nil
+		},
+	}
+}
+
+// loadCorpusOnly reads a BEIR directory's corpus.jsonl, a corpus.jsonl or a collection.tsv.
+func loadCorpusOnly(collection string) ([]data.Passage, error) {
+	if st, err := os.Stat(collection); err == nil && st.IsDir() {
+		return data.ReadCorpusJSONL(filepath.Join(collection, "corpus.jsonl"))
+	}
+	return readPassages(collection)
+}
