@@ -13,6 +13,8 @@ import (
 	"sync"
 
 	"github.com/colbert-go/colbert/codec/kmeans"
+	"github.com/colbert-go/colbert/codec/residual"
+	"github.com/colbert-go/colbert/data/progress"
 	"github.com/colbert-go/colbert/search/maxsim"
 )
 
@@ -28,6 +30,11 @@ type Options struct {
 	Iters, TrainPoints int
 	Seed               uint64
 	Threads            int
+	// NBits > 0 stores ColBERTv2 residuals (codec/residual, 1, 2 or 4 bits)
+	// with buckets fitted on a held-out sample instead of float32 vectors.
+	NBits int
+	// Bar advances by one per token encoded; nil is silent.
+	Bar *progress.Bar
 }
 
 // Index holds every token vector, its centroid code and the IVF.
@@ -36,7 +43,9 @@ type Index struct {
 	centroids []float32
 	offsets   []int // token offsets, len npass+1
 	codes     []int32
-	vecs      []float32
+	vecs      []float32       // float32 storage, or nil
+	codec     *residual.Codec // residual storage, or nil
+	packed    []byte          // packed residuals, codec.PackedSize() per token
 	ivf       [][]int32
 }
 
@@ -83,10 +92,20 @@ func Build(ctx context.Context, vecs []float32, doclens []int, dim int, opt Opti
 	if len(cent) == 0 || len(cent)%dim != 0 {
 		return nil, fmt.Errorf("memindex: %d centroid floats for dim %d", len(cent), dim)
 	}
-	codes, err := Assign(ctx, vecs, dim, cent, threads)
-	if err != nil {
-		return nil, err
+	x := &Index{dim: dim, centroids: cent, offsets: offsets}
+	if opt.NBits > 0 {
+		if err := x.compress(ctx, vecs, threads, opt); err != nil {
+			return nil, err
+		}
+	} else {
+		codes, err := Assign(ctx, vecs, dim, cent, threads)
+		if err != nil {
+			return nil, err
+		}
+		x.codes, x.vecs = codes, vecs
+		opt.Bar.Add(int64(ntok))
 	}
+	codes := x.codes
 	k := len(cent) / dim
 	ivf := make([][]int32, k)
 	for pid := range doclens {
@@ -97,7 +116,34 @@ func Build(ctx context.Context, vecs []float32, doclens []int, dim int, opt Opti
 			}
 		}
 	}
-	return &Index{dim: dim, centroids: cent, offsets: offsets, codes: codes, vecs: vecs, ivf: ivf}, nil
+	x.ivf = ivf
+	return x, nil
+}
+
+// compress fits the residual buckets on a held-out sample (min(5%, 50k)
+// vectors, as ColBERTv2) and compresses every vector in chunks.
+func (x *Index) compress(ctx context.Context, vecs []float32, threads int, opt Options) error {
+	dim := x.dim
+	ntok := len(vecs) / dim
+	held := samplePoints(vecs, dim, max(1, min(ntok/20, 50000)), opt.Seed+1)
+	codec, err := residual.Fit(x.centroids, dim, opt.NBits, held, threads)
+	if err != nil {
+		return fmt.Errorf("memindex: %w", err)
+	}
+	ps := codec.PackedSize()
+	x.codec = codec
+	x.codes = make([]int32, ntok)
+	x.packed = make([]byte, ntok*ps)
+	const chunk = 1 << 16
+	for lo := 0; lo < ntok; lo += chunk {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		hi := min(lo+chunk, ntok)
+		codec.Compress(vecs[lo*dim:hi*dim], threads, x.codes[lo:hi], x.packed[lo*ps:hi*ps])
+		opt.Bar.Add(int64(hi - lo))
+	}
+	return nil
 }
 
 // samplePoints takes n evenly strided vectors (all when n ≥ count).
@@ -184,21 +230,40 @@ func (x *Index) IVF(c int) []int32 { return x.ivf[c] }
 // Codes is the code of every token of pid.
 func (x *Index) Codes(pid int) []int32 { return x.codes[x.offsets[pid]:x.offsets[pid+1]] }
 
-// Vectors is the stored token matrix of pid (not a copy).
+// Vectors is the float32 token matrix of pid (not a copy), or nil when the
+// index stores residuals.
 func (x *Index) Vectors(pid int) []float32 {
+	if x.vecs == nil {
+		return nil
+	}
 	return x.vecs[x.offsets[pid]*x.dim : x.offsets[pid+1]*x.dim]
 }
 
-// Decompress copies pid's vectors into dst.
+// BytesPerToken is the storage per token: code + residual, or 4 bytes per
+// dimension for float32.
+func (x *Index) BytesPerToken() int {
+	if x.codec != nil {
+		return 4 + x.codec.PackedSize()
+	}
+	return 4 * x.dim
+}
+
+// Decompress writes pid's vectors into dst.
 func (x *Index) Decompress(pid int, dst []float32) ([]float32, error) {
 	if pid < 0 || pid >= x.NumPassages() {
 		return dst, fmt.Errorf("memindex: pid %d out of range [0,%d)", pid, x.NumPassages())
 	}
-	v := x.Vectors(pid)
-	if cap(dst) < len(v) {
-		dst = make([]float32, len(v))
+	lo, hi := x.offsets[pid], x.offsets[pid+1]
+	n := (hi - lo) * x.dim
+	if cap(dst) < n {
+		dst = make([]float32, n)
 	}
-	dst = dst[:len(v)]
-	copy(dst, v)
+	dst = dst[:n]
+	if x.codec != nil {
+		ps := x.codec.PackedSize()
+		x.codec.Decompress(x.codes[lo:hi], x.packed[lo*ps:hi*ps], dst)
+		return dst, nil
+	}
+	copy(dst, x.vecs[lo*x.dim:hi*x.dim])
 	return dst, nil
 }

@@ -91,3 +91,41 @@ func TestBuildErrors(t *testing.T) {
 		t.Error("negative doclen accepted")
 	}
 }
+
+func TestResidualStorage(t *testing.T) {
+	const dim = 32
+	c := Synthesize(SynthOptions{Passages: 100, Dim: dim, Topics: 10, MinLen: 1, MaxLen: 30, TopicsPerPassage: 2, Noise: 0.7, Seed: 4})
+	exact, err := Build(context.Background(), c.Vecs, c.Doclens, dim, Options{K: 16, Seed: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	prevErr := math.Inf(1)
+	for _, nbits := range []int{1, 2, 4} {
+		x, err := Build(context.Background(), c.Vecs, c.Doclens, dim, Options{Centroids: exact.Centroids(), NBits: nbits})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if x.BytesPerToken() != 4+dim*nbits/8 || x.Vectors(0) != nil {
+			t.Fatalf("%d bits: %d bytes/token", nbits, x.BytesPerToken())
+		}
+		var sq float64
+		for pid := 0; pid < x.NumPassages(); pid++ {
+			if !slices.Equal(x.Codes(pid), exact.Codes(pid)) {
+				t.Fatalf("%d bits: codes of pid %d differ from float32 storage", nbits, pid)
+			}
+			d, err := x.Decompress(pid, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i, v := range exact.Vectors(pid) {
+				sq += float64((d[i] - v) * (d[i] - v))
+			}
+		}
+		mse := sq / float64(x.NumTokens())
+		t.Logf("%d bits: mean squared reconstruction error per token %.4f", nbits, mse)
+		if !(mse < prevErr) || mse > 0.5 {
+			t.Errorf("%d bits: error %v not below %v", nbits, mse, prevErr)
+		}
+		prevErr = mse
+	}
+}
