@@ -1,0 +1,230 @@
+package synth_test
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/colbert-go/colbert/data"
+	"github.com/colbert-go/colbert/data/bm25"
+	"github.com/colbert-go/colbert/data/synth"
+	"github.com/colbert-go/colbert/experiments/metrics"
+)
+
+// small is a reduced configuration for the structural tests.
+func small(seed int64) synth.Config {
+	c := synth.DefaultConfig()
+	c.Seed, c.Passages, c.Topics, c.Train, c.Dev, c.Test = seed, 3000, 8, 400, 60, 60
+	return c
+}
+
+func generate(t *testing.T, cfg synth.Config, threads int) *synth.Benchmark {
+	t.Helper()
+	b, err := synth.Generate(context.Background(), cfg, threads, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func writeDir(t *testing.T, b *synth.Benchmark) string {
+	t.Helper()
+	dir := t.TempDir()
+	if err := b.Write(dir, nil); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+// readTree returns every file under dir by relative path.
+func readTree(t *testing.T, dir string) map[string][]byte {
+	t.Helper()
+	out := map[string][]byte{}
+	err := filepath.Walk(dir, func(p string, info os.FileInfo, err error) error {
+		if err != nil || info.IsDir() {
+			return err
+		}
+		rel, _ := filepath.Rel(dir, p)
+		buf, err := os.ReadFile(p)
+		out[rel] = buf
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// TestDeterminism: the same seed gives byte-identical files whatever the
+// thread count; another seed gives different files.
+func TestDeterminism(t *testing.T) {
+	a := readTree(t, writeDir(t, generate(t, small(3), 1)))
+	b := readTree(t, writeDir(t, generate(t, small(3), 2)))
+	want := []string{"README.md", "corpus.jsonl", "manifest.json", "queries.jsonl", "qrels/dev.tsv", "qrels/test.tsv", "qrels/train.tsv", "train_candidates.jsonl"}
+	for _, f := range want {
+		if len(a[f]) == 0 {
+			t.Errorf("file %s missing or empty", f)
+		}
+	}
+	if len(a) != len(b) {
+		t.Fatalf("%d files vs %d", len(a), len(b))
+	}
+	for f, buf := range a {
+		if !bytes.Equal(buf, b[f]) {
+			t.Errorf("%s differs between two runs with seed 3", f)
+		}
+	}
+	c := readTree(t, writeDir(t, generate(t, small(4), 2)))
+	for _, f := range []string{"corpus.jsonl", "queries.jsonl", "qrels/test.tsv", "train_candidates.jsonl"} {
+		if bytes.Equal(a[f], c[f]) {
+			t.Errorf("%s identical for seeds 3 and 4", f)
+		}
+	}
+}
+
+// TestStructure checks the promises of the format: ids exist, grades,
+// candidates, the split sizes, and the files read back with the data readers.
+func TestStructure(t *testing.T) {
+	cfg := small(5)
+	b := generate(t, cfg, 2)
+	dir := writeDir(t, b)
+	if !synth.UpToDate(dir, cfg) {
+		t.Fatal("UpToDate false right after Write")
+	}
+	other := cfg
+	other.Seed++
+	if synth.UpToDate(dir, other) {
+		t.Fatal("UpToDate true for another seed")
+	}
+
+	corpus, err := data.ReadCorpusJSONL(filepath.Join(dir, "corpus.jsonl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(corpus, b.Corpus) {
+		t.Fatal("corpus.jsonl does not read back to the generated corpus")
+	}
+	ids := map[string]bool{}
+	for _, p := range corpus {
+		n := len(strings.Fields(p.Text))
+		if n < cfg.MinLen || n > cfg.MaxLen {
+			t.Fatalf("passage %s has %d words, want %d–%d", p.ID, n, cfg.MinLen, cfg.MaxLen)
+		}
+		ids[p.ID] = true
+	}
+	queries := map[string]bool{}
+	for _, q := range b.Queries {
+		queries[q.ID] = true
+	}
+	sizes := map[string]int{"train": cfg.Train, "dev": cfg.Dev, "test": cfg.Test}
+	seenQ := map[string]string{}
+	for split, n := range sizes {
+		ds, err := data.LoadBEIR(dir, split)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(ds.Qrels) != n || len(ds.Queries) != n || len(b.SplitQueries(split)) != n {
+			t.Fatalf("%s: %d qrels queries, %d loaded, want %d", split, len(ds.Qrels), len(ds.Queries), n)
+		}
+		for qid, judged := range ds.Qrels {
+			if prev, dup := seenQ[qid]; dup {
+				t.Fatalf("query %s in %s and %s", qid, prev, split)
+			}
+			seenQ[qid] = split
+			twos := 0
+			for d, g := range judged {
+				if !ids[d] {
+					t.Fatalf("%s: qrels doc %s not in corpus", split, d)
+				}
+				if g != 1 && g != 2 {
+					t.Fatalf("%s: grade %d", split, g)
+				}
+				if g == 2 {
+					twos++
+				}
+			}
+			if twos != 1 {
+				t.Fatalf("%s: query %s has %d grade-2 passages", split, qid, twos)
+			}
+		}
+	}
+	exs, err := data.ReadExamples(filepath.Join(dir, "train_candidates.jsonl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(exs) != cfg.Train {
+		t.Fatalf("%d training examples, want %d", len(exs), cfg.Train)
+	}
+	train := b.Qrels["train"]
+	for _, ex := range exs {
+		if len(ex.DocIDs) != cfg.NWay || ex.TeacherScores != nil {
+			t.Fatalf("example %s: %d docs, scores %v", ex.QueryID, len(ex.DocIDs), ex.TeacherScores)
+		}
+		if train[ex.QueryID][ex.DocIDs[0]] != 2 {
+			t.Fatalf("example %s: first doc %s is not the positive", ex.QueryID, ex.DocIDs[0])
+		}
+		uniq := map[string]bool{}
+		for _, d := range ex.DocIDs {
+			if uniq[d] || !ids[d] {
+				t.Fatalf("example %s: doc %s repeated or unknown", ex.QueryID, d)
+			}
+			uniq[d] = true
+		}
+		for _, d := range ex.DocIDs[1:] {
+			if train[ex.QueryID][d] > 0 {
+				t.Fatalf("example %s: negative %s is judged relevant", ex.QueryID, d)
+			}
+		}
+	}
+}
+
+// TestBM25Middling: on the default benchmark BM25 must be neither useless
+// nor near-perfect (a generator that leaks the answer or breaks the synonym
+// link fails), and its hard negatives must really be hard (share terms).
+func TestBM25Middling(t *testing.T) {
+	cfg := synth.DefaultConfig()
+	b := generate(t, cfg, 2)
+	if v := b.Vocab.Size(); v < 1000 || v > 5000 {
+		t.Errorf("vocabulary of %d words, want a few thousand", v)
+	}
+	ix, err := bm25.Build(context.Background(), b.Corpus, bm25.DefaultParams(), 2, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	run, err := ix.SearchAll(context.Background(), b.SplitQueries("test"), 1000, 2, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := metrics.Evaluate(b.Qrels["test"], run, []string{"ndcg@10", "mrr@10", "recall@100"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("BM25 on the default benchmark (test): %v", r.Mean)
+	if n := r.Mean["ndcg@10"]; n < 0.2 || n > 0.45 {
+		t.Errorf("BM25 nDCG@10 %.3f outside [0.2, 0.45]", n)
+	}
+	if rc := r.Mean["recall@100"]; rc > 0.85 {
+		t.Errorf("BM25 recall@100 %.3f: synonyms do not hide enough", rc)
+	}
+}
+
+func TestConfigErrors(t *testing.T) {
+	bad := []func(*synth.Config){
+		func(c *synth.Config) { c.Passages = 100 }, // fewer passages than queries
+		func(c *synth.Config) { c.MinLen, c.MaxLen = 50, 40 },
+		func(c *synth.Config) { c.SynonymRate = 1.5 },
+		func(c *synth.Config) { c.NWay = 1 },
+		func(c *synth.Config) { c.MineDepth = 8 },
+	}
+	for i, f := range bad {
+		c := small(1)
+		f(&c)
+		if _, err := synth.Generate(context.Background(), c, 1, nil); err == nil {
+			t.Errorf("bad config %d accepted", i)
+		}
+	}
+}
