@@ -17,6 +17,7 @@ import (
 
 	"gonum.org/v1/gonum/blas"
 
+	"github.com/colbert-go/colbert/data/progress"
 	"github.com/colbert-go/colbert/model"
 )
 
@@ -26,6 +27,8 @@ type Options struct {
 	Threads int
 	// BatchTokens bounds the tokens packed into one forward batch (0 = 4096).
 	BatchTokens int
+	// Bar, if set, advances by one per encoded sequence.
+	Bar *progress.Bar
 }
 
 func (o Options) threads() int {
@@ -225,6 +228,7 @@ func (b *Bert) run(ctx context.Context, seqs []Seq, opt Options, fn batchFn) err
 					}
 					return
 				}
+				opt.Bar.Add(int64(len(idx)))
 			}
 		}()
 	}
