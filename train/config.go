@@ -1,0 +1,163 @@
+// Package train distils a ColBERT student from teacher scores (or trains it
+// with cross-entropy / contrastive losses) on the Gorgonia graph of
+// model/graph: AdamW with linear warmup and decay, global-norm clipping,
+// gradient accumulation, atomic checkpoints that resume bit-identically,
+// JSONL metrics and a loss/learning-rate plot.
+package train
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/BurntSushi/toml"
+)
+
+// Loss names.
+const (
+	LossKL          = "kl"          // KL(teacher ‖ student), ColBERTv2 distillation
+	LossCE          = "ce"          // cross-entropy with the positive (label 0), no teacher
+	LossContrastive = "contrastive" // −log(e^{s+/τ} / Σ e^{s/τ}), the seed's denoised baseline
+)
+
+// Config is every training setting; each field is a TOML key and a flag of
+// `colbert train` (same name, '_' → '-'). The resolved config is saved next to
+// the checkpoints.
+type Config struct {
+	// Data
+	Examples   string `toml:"examples" help:"training examples: Parquet or JSONL/TSV (query id, doc ids positive first, teacher scores)"`
+	Collection string `toml:"collection" help:"collection: BEIR corpus.jsonl or MS MARCO collection.tsv"`
+	Queries    string `toml:"queries" help:"queries: BEIR queries.jsonl or MS MARCO queries.tsv"`
+	// Model
+	InitFrom    string `toml:"init_from" help:"HF checkpoint directory to start from (empty: random init of the small config)"`
+	Tokenizer   string `toml:"tokenizer" help:"tokenizer.json (default: the one of init_from)"`
+	Dim         int    `toml:"dim" help:"ColBERT vector size when training from scratch"`
+	Layers      int    `toml:"layers" help:"BERT layers when training from scratch"`
+	Hidden      int    `toml:"hidden" help:"hidden size when training from scratch (heads = hidden/32)"`
+	QueryMaxLen int    `toml:"query_maxlen" help:"query length in tokens"`
+	DocMaxLen   int    `toml:"doc_maxlen" help:"maximum document length in tokens"`
+	// Objective
+	Loss              string  `toml:"loss" help:"kl | ce | contrastive"`
+	DistillationAlpha float64 `toml:"distillation_alpha" help:"inverse temperature applied to teacher scores (KL)"`
+	Tau               float64 `toml:"tau" help:"temperature of the contrastive loss"`
+	InBatchNegatives  bool    `toml:"in_batch_negatives" help:"add ColBERT's in-batch negatives cross-entropy"`
+	NWay              int     `toml:"nway" help:"documents per query (positive + nway-1 negatives)"`
+	SampleNegatives   bool    `toml:"sample_negatives" help:"draw the nway-1 negatives at random from each example (default: the first ones, as ColBERT)"`
+	// Optimisation
+	Steps        int     `toml:"steps" help:"optimizer steps"`
+	BatchSize    int     `toml:"batch_size" help:"queries per micro-batch"`
+	AccumSteps   int     `toml:"accum_steps" help:"micro-batches accumulated per optimizer step"`
+	LR           float64 `toml:"lr" help:"peak learning rate"`
+	WarmupSteps  int     `toml:"warmup_steps" help:"linear warmup steps (then linear decay to 0 at steps)"`
+	WeightDecay  float64 `toml:"weight_decay" help:"AdamW decoupled weight decay"`
+	AdamBeta1    float64 `toml:"adam_beta1" help:"AdamW beta1"`
+	AdamBeta2    float64 `toml:"adam_beta2" help:"AdamW beta2"`
+	AdamEps      float64 `toml:"adam_eps" help:"AdamW epsilon"`
+	MaxGradNorm  float64 `toml:"max_grad_norm" help:"clip the global gradient norm (0 = off)"`
+	Seed         uint64  `toml:"seed" help:"seed of initialisation, data order and negative sampling"`
+	// Output
+	OutDir    string `toml:"out_dir" help:"output directory (checkpoints/, metrics.jsonl, loss.png, train_config.toml)"`
+	SaveEvery int    `toml:"save_every" help:"checkpoint every N steps (0 = only at the end)"`
+	KeepLast  int    `toml:"keep_last" help:"checkpoints kept (0 = all)"`
+	LogEvery  int    `toml:"log_every" help:"metrics line every N steps"`
+}
+
+// DefaultConfig is ColBERTv2's recipe scaled to the small built-in student.
+func DefaultConfig() Config {
+	return Config{
+		Dim: 128, Layers: 2, Hidden: 128, QueryMaxLen: 32, DocMaxLen: 180,
+		Loss: LossKL, DistillationAlpha: 1, Tau: 0.01, NWay: 8,
+		Steps: 1000, BatchSize: 16, AccumSteps: 1, LR: 1e-4, WarmupSteps: 100,
+		WeightDecay: 0.01, AdamBeta1: 0.9, AdamBeta2: 0.999, AdamEps: 1e-8, MaxGradNorm: 2.0,
+		Seed: 12345, SaveEvery: 500, KeepLast: 2, LogEvery: 1,
+	}
+}
+
+// LoadConfig reads a TOML file over the defaults; unknown keys are an error
+// (a typo must not silently train with a default).
+func LoadConfig(path string) (Config, error) {
+	c := DefaultConfig()
+	md, err := toml.DecodeFile(path, &c)
+	if err != nil {
+		return c, fmt.Errorf("train: config %s: %w", path, err)
+	}
+	if und := md.Undecoded(); len(und) > 0 {
+		return c, fmt.Errorf("train: config %s: unknown key %q", path, und[0].String())
+	}
+	return c, nil
+}
+
+// Validate reports the first inconsistent setting by its key.
+func (c Config) Validate() error {
+	bad := func(key string, v any, why string) error {
+		return fmt.Errorf("train: config %s = %v: %s", key, v, why)
+	}
+	switch {
+	case c.Loss != LossKL && c.Loss != LossCE && c.Loss != LossContrastive:
+		return bad("loss", c.Loss, "want kl, ce or contrastive")
+	case c.NWay < 2:
+		return bad("nway", c.NWay, "need a positive and at least one negative")
+	case c.Steps < 1:
+		return bad("steps", c.Steps, "must be ≥ 1")
+	case c.BatchSize < 1:
+		return bad("batch_size", c.BatchSize, "must be ≥ 1")
+	case c.AccumSteps < 1:
+		return bad("accum_steps", c.AccumSteps, "must be ≥ 1")
+	case c.LR <= 0:
+		return bad("lr", c.LR, "must be > 0")
+	case c.WarmupSteps < 0 || c.WarmupSteps > c.Steps:
+		return bad("warmup_steps", c.WarmupSteps, "must be in [0, steps]")
+	case c.Tau <= 0:
+		return bad("tau", c.Tau, "must be > 0")
+	case c.AdamEps <= 0 || c.AdamBeta1 < 0 || c.AdamBeta1 >= 1 || c.AdamBeta2 < 0 || c.AdamBeta2 >= 1:
+		return bad("adam_beta1/adam_beta2/adam_eps", []float64{c.AdamBeta1, c.AdamBeta2, c.AdamEps}, "betas in [0,1), eps > 0")
+	case c.QueryMaxLen < 3 || c.DocMaxLen < 3:
+		return bad("query_maxlen/doc_maxlen", []int{c.QueryMaxLen, c.DocMaxLen}, "must be ≥ 3")
+	case c.OutDir == "":
+		return bad("out_dir", `""`, "required")
+	case c.SaveEvery < 0 || c.KeepLast < 0 || c.LogEvery < 0:
+		return bad("save_every/keep_last/log_every", []int{c.SaveEvery, c.KeepLast, c.LogEvery}, "must be ≥ 0")
+	}
+	return nil
+}
+
+// Encode renders the config as TOML.
+func (c Config) Encode() ([]byte, error) {
+	var b bytes.Buffer
+	if err := toml.NewEncoder(&b).Encode(c); err != nil {
+		return nil, err
+	}
+	return b.Bytes(), nil
+}
+
+// writeAtomic writes b to path through a temporary file and rename.
+func writeAtomic(path string, b []byte) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return err
+	}
+	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
+	if err != nil {
+		return err
+	}
+	tmp := f.Name()
+	if _, err := f.Write(b); err != nil {
+		f.Close()
+		os.Remove(tmp)
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		os.Remove(tmp)
+		return err
+	}
+	if err := f.Close(); err != nil {
+		os.Remove(tmp)
+		return err
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		os.Remove(tmp)
+		return err
+	}
+	return nil
+}

@@ -1,0 +1,362 @@
+package train
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/colbert-go/colbert/data/progress"
+	"github.com/colbert-go/colbert/data/safetensors"
+	"github.com/colbert-go/colbert/data/tokenize"
+	"github.com/colbert-go/colbert/model"
+	"github.com/colbert-go/colbert/model/graph"
+)
+
+// State is the position of a run; with the config, the checkpointed model
+// and the optimiser moments it determines the rest of the run exactly.
+type State struct {
+	Step     int    `json:"step"`     // optimizer steps done
+	Consumed int64  `json:"consumed"` // examples drawn so far (data order and sampling are functions of it)
+	Seed     uint64 `json:"seed"`
+	AdamStep int    `json:"adam_step"`
+}
+
+// Metrics is one line of metrics.jsonl.
+type Metrics struct {
+	Step        int     `json:"step"`
+	Loss        float64 `json:"loss"`
+	LR          float64 `json:"lr"`
+	GradNorm    float64 `json:"grad_norm"`
+	ExamplesPS  float64 `json:"examples_per_s"`
+	StepSeconds float64 `json:"step_s"`
+	Epoch       float64 `json:"epoch"`
+}
+
+// Trainer runs one training job.
+type Trainer struct {
+	Cfg   Config
+	Ckpt  *model.Checkpoint // the student; its Params are updated in place
+	Enc   *tokenize.ColBERT
+	Data  *Data
+	Opt   *AdamW
+	State State
+}
+
+// New prepares a run over ck (a ColBERT checkpoint) and d.
+func New(cfg Config, ck *model.Checkpoint, enc *tokenize.ColBERT, d *Data) (*Trainer, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if ck.Kind != model.KindColBERT {
+		return nil, fmt.Errorf("train: checkpoint kind %q, want colbert", ck.Kind)
+	}
+	if _, ok := ck.Params["linear.weight"]; !ok {
+		return nil, fmt.Errorf("train: checkpoint has no linear.weight (ColBERT projection)")
+	}
+	if v := ck.Params["embeddings.word_embeddings.weight"]; v == nil || v.Shape[0] < enc.VocabSize() {
+		return nil, fmt.Errorf("train: model vocabulary smaller than the tokenizer's %d ids", enc.VocabSize())
+	}
+	if err := d.Check(cfg.NWay, cfg.Loss == LossKL); err != nil {
+		return nil, err
+	}
+	return &Trainer{Cfg: cfg, Ckpt: ck, Enc: enc, Data: d,
+		Opt:   NewAdamW(cfg.AdamBeta1, cfg.AdamBeta2, cfg.AdamEps, cfg.WeightDecay),
+		State: State{Seed: cfg.Seed}}, nil
+}
+
+// microStep runs forward and backward on one micro-batch.
+func (t *Trainer) microStep(b *batch) (*graph.Result, error) {
+	g := graph.New(t.Ckpt.Config, t.Ckpt.Params)
+	qv := g.ColBERT(g.Encode(graph.Tokens{B: b.queries.N, L: b.queries.Len,
+		IDs: ints(b.queries.IDs), Types: ints(b.queries.TokenTypeIDs), Mask: floats(b.queries.AttentionMask)}))
+	dv := g.ColBERT(g.Encode(graph.Tokens{B: b.docs.N, L: b.docs.Len,
+		IDs: ints(b.docs.IDs), Types: ints(b.docs.TokenTypeIDs), Mask: floats(b.docs.AttentionMask)}))
+	dmask := floats(b.docs.VectorMask)
+	scores := g.MaxSim(qv, dv, dmask, b.cand)
+	zeros := make([]int, len(b.cand))
+	var loss = scores
+	switch t.Cfg.Loss {
+	case LossKL:
+		loss = g.KLLoss(scores, b.teacher, t.Cfg.DistillationAlpha)
+	case LossCE:
+		loss = g.CELoss(scores, zeros, 1)
+	case LossContrastive:
+		loss = g.CELoss(scores, zeros, t.Cfg.Tau)
+	}
+	if t.Cfg.InBatchNegatives {
+		ib := g.CELoss(g.MaxSim(qv, dv, dmask, b.ibCand), b.ibLabel, 1)
+		loss = g.Sum([]float32{1, 1}, loss, ib)
+	}
+	return g.Backward(loss)
+}
+
+// Step performs one optimizer step (accumulating AccumSteps micro-batches)
+// and returns its metrics.
+func (t *Trainer) Step() (Metrics, error) {
+	start := time.Now()
+	var grads model.Params
+	var loss float64
+	scale := 1 / float32(t.Cfg.AccumSteps)
+	for a := 0; a < t.Cfg.AccumSteps; a++ {
+		b := makeBatch(t.Data, t.Enc, t.Cfg, t.State.Consumed)
+		res, err := t.microStep(b)
+		if err != nil {
+			return Metrics{}, fmt.Errorf("train: step %d: %w", t.State.Step+1, err)
+		}
+		t.State.Consumed += int64(t.Cfg.BatchSize)
+		loss += float64(res.Loss) / float64(t.Cfg.AccumSteps)
+		if grads == nil {
+			grads = model.Params{}
+			for n, g := range res.Grads {
+				for i := range g.Data {
+					g.Data[i] *= scale
+				}
+				grads[n] = g
+			}
+			continue
+		}
+		for n, g := range res.Grads {
+			acc := grads[n]
+			for i, v := range g.Data {
+				acc.Data[i] += v * scale
+			}
+		}
+	}
+	norm := ClipGradNorm(grads, t.Cfg.MaxGradNorm)
+	lr := t.Cfg.LR * LinearSchedule(t.State.Step, t.Cfg.WarmupSteps, t.Cfg.Steps)
+	t.Opt.Update(t.Ckpt.Params, grads, lr)
+	t.State.Step++
+	t.State.AdamStep = t.Opt.Step
+	el := time.Since(start).Seconds()
+	n := float64(t.Cfg.BatchSize * t.Cfg.AccumSteps)
+	return Metrics{Step: t.State.Step, Loss: loss, LR: lr, GradNorm: norm, ExamplesPS: n / el, StepSeconds: el,
+		Epoch: float64(t.State.Consumed) / float64(len(t.Data.Examples))}, nil
+}
+
+// Run trains until Cfg.Steps, writing metrics, checkpoints and the plot
+// under Cfg.OutDir. It stops with ctx's error after saving a checkpoint.
+func (t *Trainer) Run(ctx context.Context, bar *progress.Bar) error {
+	if err := os.MkdirAll(t.Cfg.OutDir, 0o755); err != nil {
+		return fmt.Errorf("train: %w", err)
+	}
+	cfgText, err := t.Cfg.Encode()
+	if err != nil {
+		return fmt.Errorf("train: %w", err)
+	}
+	if err := writeAtomic(filepath.Join(t.Cfg.OutDir, "train_config.toml"), cfgText); err != nil {
+		return fmt.Errorf("train: %w", err)
+	}
+	mpath := filepath.Join(t.Cfg.OutDir, "metrics.jsonl")
+	if err := truncateMetrics(mpath, t.State.Step); err != nil {
+		return err
+	}
+	mf, err := os.OpenFile(mpath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		return fmt.Errorf("train: %w", err)
+	}
+	defer mf.Close()
+	if bar != nil {
+		bar.SetTotal(int64(t.Cfg.Steps))
+		bar.Add(int64(t.State.Step))
+		defer bar.Finish()
+	}
+	for t.State.Step < t.Cfg.Steps {
+		if err := ctx.Err(); err != nil {
+			if serr := t.Save(); serr != nil {
+				return fmt.Errorf("train: interrupted (%v), and saving failed: %w", err, serr)
+			}
+			return err
+		}
+		m, err := t.Step()
+		if err != nil {
+			return err
+		}
+		if t.Cfg.LogEvery > 0 && (m.Step%t.Cfg.LogEvery == 0 || m.Step == t.Cfg.Steps) {
+			line, _ := json.Marshal(m)
+			if _, err := mf.Write(append(line, '\n')); err != nil {
+				return fmt.Errorf("train: %s: %w", mpath, err)
+			}
+		}
+		if bar != nil {
+			bar.Add(1)
+		}
+		if t.Cfg.SaveEvery > 0 && m.Step%t.Cfg.SaveEvery == 0 || m.Step == t.Cfg.Steps {
+			if err := t.Save(); err != nil {
+				return err
+			}
+		}
+	}
+	if err := mf.Sync(); err != nil {
+		return fmt.Errorf("train: %s: %w", mpath, err)
+	}
+	return PlotMetrics(mpath, filepath.Join(t.Cfg.OutDir, "loss.png"))
+}
+
+// CheckpointDir is where the checkpoint of a step lives.
+func (t *Trainer) CheckpointDir(step int) string {
+	return filepath.Join(t.Cfg.OutDir, "checkpoints", fmt.Sprintf("step-%08d", step))
+}
+
+const (
+	optimFile = "optimizer.safetensors"
+	stateFile = "trainer_state.json"
+)
+
+// Save writes the model (HF layout, loadable by every colbert command), the
+// optimiser moments and the run state into checkpoints/step-N atomically:
+// everything goes to a temporary directory that is renamed at the end. Older
+// checkpoints beyond KeepLast are then removed.
+func (t *Trainer) Save() error {
+	final := t.CheckpointDir(t.State.Step)
+	parent := filepath.Dir(final)
+	if err := os.MkdirAll(parent, 0o755); err != nil {
+		return fmt.Errorf("train: save: %w", err)
+	}
+	tmp, err := os.MkdirTemp(parent, ".tmp-"+filepath.Base(final)+"-*")
+	if err != nil {
+		return fmt.Errorf("train: save: %w", err)
+	}
+	defer os.RemoveAll(tmp)
+	mdir := filepath.Join(tmp, "model")
+	if err := model.SaveCheckpoint(mdir, t.Ckpt); err != nil {
+		return fmt.Errorf("train: save: %w", err)
+	}
+	// Flatten: the checkpoint directory itself is the HF model directory.
+	ents, err := os.ReadDir(mdir)
+	if err != nil {
+		return fmt.Errorf("train: save: %w", err)
+	}
+	for _, e := range ents {
+		if err := os.Rename(filepath.Join(mdir, e.Name()), filepath.Join(tmp, e.Name())); err != nil {
+			return fmt.Errorf("train: save: %w", err)
+		}
+	}
+	tensors := map[string]*safetensors.Tensor{}
+	for n, m := range t.Opt.M {
+		tensors["exp_avg."+n] = &safetensors.Tensor{DType: "F32", Shape: m.Shape, F32: m.Data}
+		v := t.Opt.V[n]
+		tensors["exp_avg_sq."+n] = &safetensors.Tensor{DType: "F32", Shape: v.Shape, F32: v.Data}
+	}
+	if err := safetensors.WriteFile(filepath.Join(tmp, optimFile), tensors, map[string]string{"adam_step": fmt.Sprint(t.Opt.Step)}); err != nil {
+		return fmt.Errorf("train: save: %w", err)
+	}
+	st, _ := json.MarshalIndent(t.State, "", "  ")
+	if err := os.WriteFile(filepath.Join(tmp, stateFile), st, 0o644); err != nil {
+		return fmt.Errorf("train: save: %w", err)
+	}
+	cfgText, err := t.Cfg.Encode()
+	if err != nil {
+		return fmt.Errorf("train: save: %w", err)
+	}
+	if err := os.WriteFile(filepath.Join(tmp, "train_config.toml"), cfgText, 0o644); err != nil {
+		return fmt.Errorf("train: save: %w", err)
+	}
+	if err := os.Chmod(tmp, 0o755); err != nil {
+		return fmt.Errorf("train: save: %w", err)
+	}
+	os.RemoveAll(final) // a checkpoint of the same step from an earlier, interrupted run
+	if err := os.Rename(tmp, final); err != nil {
+		return fmt.Errorf("train: save: %w", err)
+	}
+	return t.prune()
+}
+
+func (t *Trainer) prune() error {
+	steps, err := listCheckpoints(filepath.Join(t.Cfg.OutDir, "checkpoints"))
+	if err != nil || t.Cfg.KeepLast <= 0 || len(steps) <= t.Cfg.KeepLast {
+		return err
+	}
+	for _, s := range steps[:len(steps)-t.Cfg.KeepLast] {
+		if err := os.RemoveAll(t.CheckpointDir(s)); err != nil {
+			return fmt.Errorf("train: prune: %w", err)
+		}
+	}
+	return nil
+}
+
+// listCheckpoints returns the steps of the complete checkpoints, ascending.
+func listCheckpoints(dir string) ([]int, error) {
+	ents, err := os.ReadDir(dir)
+	if os.IsNotExist(err) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("train: %w", err)
+	}
+	var steps []int
+	for _, e := range ents {
+		var s int
+		if !e.IsDir() || !strings.HasPrefix(e.Name(), "step-") {
+			continue
+		}
+		if _, err := fmt.Sscanf(e.Name(), "step-%d", &s); err != nil {
+			continue
+		}
+		if _, err := os.Stat(filepath.Join(dir, e.Name(), stateFile)); err == nil {
+			steps = append(steps, s)
+		}
+	}
+	sort.Ints(steps)
+	return steps, nil
+}
+
+// Resume loads the latest checkpoint under Cfg.OutDir (model, optimiser
+// moments, state). It reports false when there is none.
+func (t *Trainer) Resume() (bool, error) {
+	steps, err := listCheckpoints(filepath.Join(t.Cfg.OutDir, "checkpoints"))
+	if err != nil || len(steps) == 0 {
+		return false, err
+	}
+	dir := t.CheckpointDir(steps[len(steps)-1])
+	var st State
+	raw, err := os.ReadFile(filepath.Join(dir, stateFile))
+	if err != nil {
+		return false, fmt.Errorf("train: resume: %w", err)
+	}
+	if err := json.Unmarshal(raw, &st); err != nil {
+		return false, fmt.Errorf("train: resume: %s: %w", filepath.Join(dir, stateFile), err)
+	}
+	if st.Seed != t.Cfg.Seed {
+		return false, fmt.Errorf("train: resume: %s was trained with seed %d, config says %d", dir, st.Seed, t.Cfg.Seed)
+	}
+	ck, err := model.LoadCheckpoint(dir)
+	if err != nil {
+		return false, fmt.Errorf("train: resume: %w", err)
+	}
+	for n, p := range t.Ckpt.Params {
+		q, ok := ck.Params[n]
+		if !ok || len(q.Data) != len(p.Data) {
+			return false, fmt.Errorf("train: resume: %s: tensor %s missing or resized", dir, n)
+		}
+		copy(p.Data, q.Data)
+	}
+	of, err := safetensors.ReadFile(filepath.Join(dir, optimFile))
+	if err != nil {
+		return false, fmt.Errorf("train: resume: %w", err)
+	}
+	opt := NewAdamW(t.Cfg.AdamBeta1, t.Cfg.AdamBeta2, t.Cfg.AdamEps, t.Cfg.WeightDecay)
+	opt.Step = st.AdamStep
+	for name, ten := range of.Tensors {
+		mt := &model.Tensor{Shape: ten.Shape, Data: ten.F32}
+		switch {
+		case strings.HasPrefix(name, "exp_avg_sq."):
+			opt.V[strings.TrimPrefix(name, "exp_avg_sq.")] = mt
+		case strings.HasPrefix(name, "exp_avg."):
+			opt.M[strings.TrimPrefix(name, "exp_avg.")] = mt
+		default:
+			return false, fmt.Errorf("train: resume: %s: unexpected tensor %q", filepath.Join(dir, optimFile), name)
+		}
+	}
+	for n := range opt.M {
+		if opt.V[n] == nil || t.Ckpt.Params[n] == nil || len(opt.M[n].Data) != len(t.Ckpt.Params[n].Data) {
+			return false, fmt.Errorf("train: resume: %s: moments of %s incomplete or mismatched", dir, n)
+		}
+	}
+	t.Opt, t.State = opt, st
+	return true, nil
+}
