@@ -45,17 +45,17 @@ type Config struct {
 	NWay              int     `toml:"nway" help:"documents per query (positive + nway-1 negatives)"`
 	SampleNegatives   bool    `toml:"sample_negatives" help:"draw the nway-1 negatives at random from each example (default: the first ones, as ColBERT)"`
 	// Optimisation
-	Steps        int     `toml:"steps" help:"optimizer steps"`
-	BatchSize    int     `toml:"batch_size" help:"queries per micro-batch"`
-	AccumSteps   int     `toml:"accum_steps" help:"micro-batches accumulated per optimizer step"`
-	LR           float64 `toml:"lr" help:"peak learning rate"`
-	WarmupSteps  int     `toml:"warmup_steps" help:"linear warmup steps (then linear decay to 0 at steps)"`
-	WeightDecay  float64 `toml:"weight_decay" help:"AdamW decoupled weight decay"`
-	AdamBeta1    float64 `toml:"adam_beta1" help:"AdamW beta1"`
-	AdamBeta2    float64 `toml:"adam_beta2" help:"AdamW beta2"`
-	AdamEps      float64 `toml:"adam_eps" help:"AdamW epsilon"`
-	MaxGradNorm  float64 `toml:"max_grad_norm" help:"clip the global gradient norm (0 = off)"`
-	Seed         uint64  `toml:"seed" help:"seed of initialisation, data order and negative sampling"`
+	Steps       int     `toml:"steps" help:"optimizer steps"`
+	BatchSize   int     `toml:"batch_size" help:"queries per micro-batch"`
+	AccumSteps  int     `toml:"accum_steps" help:"micro-batches accumulated per optimizer step"`
+	LR          float64 `toml:"lr" help:"peak learning rate"`
+	WarmupSteps int     `toml:"warmup_steps" help:"linear warmup steps (then linear decay to 0 at steps)"`
+	WeightDecay float64 `toml:"weight_decay" help:"AdamW decoupled weight decay"`
+	AdamBeta1   float64 `toml:"adam_beta1" help:"AdamW beta1"`
+	AdamBeta2   float64 `toml:"adam_beta2" help:"AdamW beta2"`
+	AdamEps     float64 `toml:"adam_eps" help:"AdamW epsilon"`
+	MaxGradNorm float64 `toml:"max_grad_norm" help:"clip the global gradient norm (0 = off)"`
+	Seed        uint64  `toml:"seed" help:"seed of initialisation, data order and negative sampling"`
 	// Output
 	OutDir    string `toml:"out_dir" help:"output directory (checkpoints/, metrics.jsonl, loss.png, train_config.toml)"`
 	SaveEvery int    `toml:"save_every" help:"checkpoint every N steps (0 = only at the end)"`
