@@ -1,6 +1,7 @@
 package onnx_test
 
 import (
+	"context"
 	"math"
 	"os"
 	"os/exec"
@@ -13,6 +14,7 @@ import (
 	"github.com/colbert-go/colbert/data/testassets"
 	"github.com/colbert-go/colbert/distill/ort"
 	"github.com/colbert-go/colbert/model"
+	"github.com/colbert-go/colbert/model/encode"
 	"github.com/colbert-go/colbert/model/onnx"
 )
 
@@ -186,4 +188,75 @@ func TestExportErrors(t *testing.T) {
 	if ents, _ := os.ReadDir(dir); len(ents) != 0 {
 		t.Errorf("failed export left %d files", len(ents))
 	}
+}
+
+// The exported graphs in ORT agree with the Go forward pass (model/encode)
+// of the same checkpoint: cross-encoder logits and ColBERT query vectors.
+func TestExportMatchesGoForward(t *testing.T) {
+	r := runtime(t)
+	ref := reference(t)
+	ce, err := model.LoadCheckpoint(testassets.Path(t, "models/hf-tiny/cross-encoder"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids := ref.Tensors["ce_input_ids"]
+	n, l := 4, ids.Shape[1] // four pairs keep the Go forward quick
+	b := encode.Batch{N: n, Len: l, IDs: narrow(ids.I64[:n*l]), AttentionMask: narrow(ref.Tensors["ce_attention_mask"].I64[:n*l]),
+		TokenTypeIDs: narrow(ref.Tensors["ce_token_type_ids"].I64[:n*l])}
+	goCE, err := encode.NewCrossEncoder(ce, encode.Options{Threads: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := goCE.Logits(context.Background(), b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sess, err := r.NewCrossEncoder(export(t, "models/hf-tiny/cross-encoder", onnx.CrossEncoder), ort.Options{IntraOpThreads: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sess.Close()
+	got, err := sess.Score(ort.Batch{N: n, Len: l, IDs: b.IDs, AttentionMask: b.AttentionMask, TokenTypeIDs: b.TokenTypeIDs})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := maxAbsDiff(got, want); d > 1e-4 {
+		t.Errorf("cross-encoder: ORT vs Go forward max abs diff %.3g > 1e-4", d)
+	}
+
+	col, err := model.LoadCheckpoint(testassets.Path(t, "models/hf-tiny/colbert"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	qids := ref.Tensors["query_input_ids"]
+	n, l = qids.Shape[0], qids.Shape[1]
+	qb := encode.Batch{N: n, Len: l, IDs: narrow(qids.I64), AttentionMask: narrow(ref.Tensors["query_attention_mask"].I64)}
+	goCol, err := encode.NewColBERT(col, encode.Options{Threads: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantQ, err := goCol.EncodeQueries(context.Background(), qb)
+	if err != nil {
+		t.Fatal(err)
+	}
+	vs, err := r.NewSession(export(t, "models/hf-tiny/colbert", onnx.ColBERT), []string{"input_ids", "attention_mask", "token_type_ids"}, []string{onnx.VectorsOutput}, ort.Options{IntraOpThreads: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer vs.Destroy()
+	out, err := vs.Run(n, l, [][]int64{qids.I64, ref.Tensors["query_attention_mask"].I64, make([]int64, n*l)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := maxAbsDiff(out[0].Data, wantQ); d > 1e-4 {
+		t.Errorf("colbert queries: ORT vs Go forward max abs diff %.3g > 1e-4", d)
+	}
+}
+
+func narrow(x []int64) []int32 {
+	y := make([]int32, len(x))
+	for i, v := range x {
+		y[i] = int32(v)
+	}
+	return y
 }

@@ -1,0 +1,108 @@
+package distill
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"testing"
+
+	"github.com/colbert-go/colbert/data"
+	"github.com/colbert-go/colbert/data/testassets"
+	"github.com/colbert-go/colbert/distill/ort"
+	"github.com/colbert-go/colbert/model"
+	"github.com/colbert-go/colbert/model/encode"
+	"github.com/colbert-go/colbert/model/onnx"
+)
+
+// benchPairs: 256 real Cranfield (query, abstract) pairs, varied lengths.
+func benchPairs(b *testing.B) (qs, ps []string) {
+	ds, err := data.LoadBEIR(testassets.Path(b, "classic/cranfield"), "test")
+	if err != nil {
+		b.Fatal(err)
+	}
+	for i := 0; i < 256; i++ {
+		qs = append(qs, ds.Queries[i%len(ds.Queries)].Text)
+		ps = append(ps, ds.Corpus[(i*37)%len(ds.Corpus)].Content())
+	}
+	return qs, ps
+}
+
+// BenchmarkTeacherScoring: pairs/s of the hf-tiny cross-encoder through ORT
+// (1 intra-op thread) with length bucketing, without, and one pair at a time.
+func BenchmarkTeacherScoring(b *testing.B) {
+	ce, tok, pad := tinyTeacher(b, 256)
+	qs, ps := benchPairs(b)
+	for _, c := range []struct {
+		name string
+		opt  PairOptions
+	}{
+		{"bucketed-b32", PairOptions{BatchSize: 32, Bucket: true, PadID: pad}},
+		{"unbucketed-b32", PairOptions{BatchSize: 32, PadID: pad}},
+		{"batch1", PairOptions{BatchSize: 1, PadID: pad}},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			for i := 0; i < b.N; i++ {
+				if _, err := ScorePairs(context.Background(), qs, ps, tok, ce, c.opt, nil); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(len(qs)*b.N)/b.Elapsed().Seconds(), "pairs/s")
+		})
+	}
+}
+
+// BenchmarkForward: one padded batch of 32 pairs through the exported
+// hf-tiny cross-encoder in ORT vs the Go forward pass (model/encode) of
+// the same weights, single-threaded and with 2 threads.
+func BenchmarkForward(b *testing.B) {
+	r := sharedRuntime(b)
+	ck, err := model.LoadCheckpoint(testassets.Path(b, "models/hf-tiny/cross-encoder"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	path := filepath.Join(b.TempDir(), "ce.onnx")
+	if err := onnx.WriteFile(path, ck.Config, ck.Params, onnx.CrossEncoder); err != nil {
+		b.Fatal(err)
+	}
+	_, tok, pad := tinyTeacher(b, 256)
+	qs, ps := benchPairs(b)
+	ids, types := make([][]int32, 32), make([][]int32, 32)
+	rows := make([]int, 32)
+	for i := range rows {
+		rows[i] = i
+		ids[i], types[i] = tok(qs[i], ps[i])
+	}
+	batch := padBatch(rows, ids, types, pad)
+	tokens := 0
+	for _, m := range batch.AttentionMask {
+		tokens += int(m)
+	}
+	for _, threads := range []int{1, 2} {
+		b.Run(fmt.Sprintf("ort-threads%d", threads), func(b *testing.B) {
+			sess, err := r.NewCrossEncoder(path, ort.Options{IntraOpThreads: threads})
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer sess.Close()
+			for i := 0; i < b.N; i++ {
+				if _, err := sess.Score(batch); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(tokens*b.N)/b.Elapsed().Seconds(), "tokens/s")
+		})
+		b.Run(fmt.Sprintf("go-threads%d", threads), func(b *testing.B) {
+			ge, err := encode.NewCrossEncoder(ck, encode.Options{Threads: threads})
+			if err != nil {
+				b.Fatal(err)
+			}
+			eb := encode.Batch{N: batch.N, Len: batch.Len, IDs: batch.IDs, AttentionMask: batch.AttentionMask, TokenTypeIDs: batch.TokenTypeIDs}
+			for i := 0; i < b.N; i++ {
+				if _, err := ge.Logits(context.Background(), eb); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(tokens*b.N)/b.Elapsed().Seconds(), "tokens/s")
+		})
+	}
+}
