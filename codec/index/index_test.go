@@ -16,6 +16,7 @@ import (
 	"testing"
 
 	"github.com/colbert-go/colbert/codec/internal/synth"
+	"github.com/colbert-go/colbert/codec/kmeans"
 )
 
 // memSource is an in-memory Source; onEmbed runs before each Embed call.
@@ -64,7 +65,9 @@ func newSource(n, maxLen int, seed uint64, prefix string) *memSource {
 	return s
 }
 
-var testOpts = BuildOptions{NBits: 2, ChunkSize: 64, EmbedBatch: 16, Seed: 123, Checkpoint: "test-ckpt", Threads: 2}
+// testOpts fixes K at 256 to keep the tests fast; TestDefaultCentroidRule
+// covers the ColBERT rule.
+var testOpts = BuildOptions{NBits: 2, ChunkSize: 64, EmbedBatch: 16, Seed: 123, Checkpoint: "test-ckpt", Threads: 2, NumCentroids: 256}
 
 func buildT(t *testing.T, dir string, src Source, opt BuildOptions) *Manifest {
 	t.Helper()
@@ -438,5 +441,20 @@ func TestBytesPerToken(t *testing.T) {
 		if math.Abs(bpt-limit) > 1e-9 {
 			t.Errorf("%d bits: %.2f bytes/token for codes+residuals, want %.0f", nbits, bpt, limit)
 		}
+	}
+}
+
+func TestDefaultCentroidRule(t *testing.T) {
+	src := newSource(150, 40, 10, "r")
+	opt := testOpts
+	opt.NumCentroids = 0
+	opt.SamplePassages = 60
+	m := buildT(t, filepath.Join(t.TempDir(), "idx"), src, opt)
+	want := kmeans.NumCentroids(int(m.Build.AvgDocLen * 150))
+	if m.NumCentroids != want || m.Build.SamplePassages != 60 {
+		t.Fatalf("K = %d (want 2^floor(log2(16·sqrt(%.1f·150))) = %d), sample %d passages", m.NumCentroids, m.Build.AvgDocLen, want, m.Build.SamplePassages)
+	}
+	if m.Build.HeldOut != max(1, kmeans.HeldOut(m.Build.SampleVectors)) || m.Build.TrainPoints != m.Build.SampleVectors-m.Build.HeldOut {
+		t.Fatalf("held out %d / trained on %d of %d sample vectors", m.Build.HeldOut, m.Build.TrainPoints, m.Build.SampleVectors)
 	}
 }
