@@ -20,6 +20,7 @@ import (
 //     removed control char and splits on the ASCII-only regexp `\s`.
 //   - HF strips accents before lowercasing; sugarme lowercases first.
 //   - sugarme's CJK table has 0x2B820 where HF has 0x2B920.
+//   - sugarme does not split "[MASK]" typed in the text as the added token.
 type bertNorm struct {
 	clean        bool
 	chinese      bool

@@ -82,7 +82,7 @@ func loadJSON(path string, raw []byte) (*Tokenizer, error) {
 	if err := json.Unmarshal(raw, &cfg); err != nil {
 		return nil, fmt.Errorf("tokenize: parse %s: %w", path, err)
 	}
-	tk, err := pretrained.FromReader(bytes.NewReader(raw))
+	tk, err := sugarmeFromJSON(raw)
 	if err != nil {
 		return nil, fmt.Errorf("tokenize: load %s: %w", path, err)
 	}
@@ -138,6 +138,17 @@ func loadJSON(path string, raw []byte) (*Tokenizer, error) {
 		t.wp.maxChars = *m
 	}
 	return t, nil
+}
+
+// sugarmeFromJSON wraps pretrained.FromReader, which panics on fields of
+// an unexpected JSON type, so that bad files give an error.
+func sugarmeFromJSON(raw []byte) (tk *sg.Tokenizer, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			tk, err = nil, fmt.Errorf("unsupported or malformed configuration: %v", r)
+		}
+	}()
+	return pretrained.FromReader(bytes.NewReader(raw))
 }
 
 // bertSpecials are the special tokens HF's BertTokenizer registers as
