@@ -236,6 +236,9 @@ func (t *Trainer) Save() error {
 			return fmt.Errorf("train: save: %w", err)
 		}
 	}
+	if err := os.Remove(mdir); err != nil {
+		return fmt.Errorf("train: save: %w", err)
+	}
 	tensors := map[string]*safetensors.Tensor{}
 	for n, m := range t.Opt.M {
 		tensors["exp_avg."+n] = &safetensors.Tensor{DType: "F32", Shape: m.Shape, F32: m.Data}

@@ -25,6 +25,7 @@ func newApp() *cli.App {
 	cmds = append(cmds, bm25Commands()...)
 	cmds = append(cmds, distillCommands()...)
 	cmds = append(cmds, exportCommands()...)
+	cmds = append(cmds, trainCommands()...)
 	// Each stage registers its commands from its own file in this package.
 	return &cli.App{
 		Name:                 "colbert",

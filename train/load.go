@@ -1,0 +1,160 @@
+package train
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/colbert-go/colbert/data"
+	"github.com/colbert-go/colbert/data/progress"
+	"github.com/colbert-go/colbert/data/tokenize"
+	"github.com/colbert-go/colbert/model"
+)
+
+// Prepare loads everything a run needs from cfg: the tokenizer, the student
+// (from init_from, or freshly initialised with the small config and seed),
+// the examples and the texts they reference, tokenised on threads workers.
+func Prepare(ctx context.Context, cfg Config, threads int, bar *progress.Bar) (*Trainer, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	tokPath := cfg.Tokenizer
+	if tokPath == "" && cfg.InitFrom != "" {
+		tokPath = filepath.Join(cfg.InitFrom, "tokenizer.json")
+	}
+	if tokPath == "" {
+		return nil, fmt.Errorf("train: config tokenizer is required when training from scratch")
+	}
+	tok, err := tokenize.Load(tokPath)
+	if err != nil {
+		return nil, fmt.Errorf("train: tokenizer %s: %w", tokPath, err)
+	}
+	var ck *model.Checkpoint
+	if cfg.InitFrom != "" {
+		if ck, err = model.LoadCheckpoint(cfg.InitFrom); err != nil {
+			return nil, fmt.Errorf("train: init_from: %w", err)
+		}
+	}
+	col := model.DefaultColBERTConfig()
+	if ck != nil {
+		col = ck.ColBERT
+	}
+	col.QueryMaxLen, col.DocMaxLen = cfg.QueryMaxLen, cfg.DocMaxLen
+	enc, err := tokenize.NewColBERT(tok, tokenize.Config{QueryMaxLen: col.QueryMaxLen, DocMaxLen: col.DocMaxLen,
+		QueryMarker: col.QueryToken, DocMarker: col.DocToken,
+		AttendToMaskTokens: col.AttendToMaskTokens, MaskPunctuation: col.MaskPunctuation})
+	if err != nil {
+		return nil, fmt.Errorf("train: %w", err)
+	}
+	if ck == nil {
+		if cfg.Hidden%32 != 0 || cfg.Hidden <= 0 || cfg.Layers <= 0 || cfg.Dim <= 0 {
+			return nil, fmt.Errorf("train: config hidden = %d, layers = %d, dim = %d: hidden must be a positive multiple of 32 (heads of 32), layers and dim > 0", cfg.Hidden, cfg.Layers, cfg.Dim)
+		}
+		bc := model.SmallConfig(enc.VocabSize())
+		bc.HiddenSize, bc.NumHiddenLayers, bc.NumAttentionHeads, bc.IntermediateSize = cfg.Hidden, cfg.Layers, cfg.Hidden/32, 4*cfg.Hidden
+		bc.MaxPositionEmbeddings = max(bc.MaxPositionEmbeddings, cfg.DocMaxLen, cfg.QueryMaxLen)
+		col.Dim = cfg.Dim
+		if ck, err = model.NewCheckpoint(bc, model.KindColBERT, col, cfg.Seed); err != nil {
+			return nil, fmt.Errorf("train: init: %w", err)
+		}
+	}
+	ck.ColBERT = col
+	ck.Tokenizer = tokPath
+	d, err := LoadData(ctx, cfg, tok, threads, bar)
+	if err != nil {
+		return nil, err
+	}
+	return New(cfg, ck, enc, d)
+}
+
+// LoadData reads the examples, the queries and the collection named by cfg
+// and tokenises the texts the examples reference.
+func LoadData(ctx context.Context, cfg Config, tok *tokenize.Tokenizer, threads int, bar *progress.Bar) (*Data, error) {
+	for key, p := range map[string]string{"examples": cfg.Examples, "queries": cfg.Queries, "collection": cfg.Collection} {
+		if p == "" {
+			return nil, fmt.Errorf("train: config %s is required", key)
+		}
+	}
+	exs, err := readExamples(cfg.Examples)
+	if err != nil {
+		return nil, err
+	}
+	var qs []data.Query
+	if isTSV(cfg.Queries) {
+		qs, err = data.ReadMSMARCOQueries(cfg.Queries)
+	} else {
+		qs, err = data.ReadQueriesJSONL(cfg.Queries)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("train: queries: %w", err)
+	}
+	var ps []data.Passage
+	if isTSV(cfg.Collection) {
+		ps, err = data.ReadMSMARCOCollection(cfg.Collection)
+	} else {
+		ps, err = data.ReadCorpusJSONL(cfg.Collection)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("train: collection: %w", err)
+	}
+	needQ, needD := map[string]bool{}, map[string]bool{}
+	for _, ex := range exs {
+		needQ[ex.QueryID] = true
+		for _, id := range ex.DocIDs {
+			needD[id] = true
+		}
+	}
+	var ids, texts []string
+	for _, q := range qs {
+		if needQ[q.ID] {
+			ids, texts = append(ids, q.ID), append(texts, q.Text)
+		}
+	}
+	nq := len(ids)
+	for _, p := range ps {
+		if needD[p.ID] {
+			ids, texts = append(ids, p.ID), append(texts, p.Content())
+		}
+	}
+	if bar != nil {
+		bar.SetTotal(int64(len(texts)))
+	}
+	toks, err := tok.TokenizeAll(ctx, texts, threads, bar)
+	if err != nil {
+		return nil, fmt.Errorf("train: tokenise: %w", err)
+	}
+	d := &Data{Examples: exs, Queries: map[string][]int32{}, Docs: map[string][]int32{}}
+	for i, id := range ids {
+		if i < nq {
+			d.Queries[id] = toks[i]
+		} else {
+			d.Docs[id] = toks[i]
+		}
+	}
+	return d, nil
+}
+
+func isTSV(path string) bool {
+	return strings.HasSuffix(path, ".tsv") || strings.HasSuffix(path, ".tsv.gz")
+}
+
+func readExamples(path string) ([]data.Example, error) {
+	if strings.HasSuffix(path, ".parquet") {
+		return readParquetExamples(path)
+	}
+	exs, err := data.ReadExamples(path)
+	if err != nil {
+		return nil, fmt.Errorf("train: examples: %w", err)
+	}
+	return exs, nil
+}
+
+// readParquetExamples will call data/parquetio's reader once it lands.
+func readParquetExamples(path string) ([]data.Example, error) {
+	if _, err := os.Stat(path); err != nil {
+		return nil, fmt.Errorf("train: examples: %w", err)
+	}
+	return nil, fmt.Errorf("train: examples %s: Parquet input needs data/parquetio (not available in this build); convert to JSONL", path)
+}
