@@ -168,10 +168,8 @@ func FromVocab(vocabTxt string, lowercase bool) (*Tokenizer, error) {
 	sc.Buffer(make([]byte, 64*1024), 1<<20)
 	n := 0
 	for sc.Scan() {
-		tok := strings.TrimRight(sc.Text(), "\r")
-		if _, dup := vocab[tok]; !dup {
-			vocab[tok] = int32(n)
-		}
+		// A repeated token keeps its last line, as HF's load_vocab does.
+		vocab[strings.TrimRight(sc.Text(), "\r")] = int32(n)
 		n++
 	}
 	if err := sc.Err(); err != nil {

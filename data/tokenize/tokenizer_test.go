@@ -252,3 +252,29 @@ func FuzzEncode(f *testing.F) {
 		}
 	})
 }
+
+// FuzzFromVocab: any vocab.txt gives a tokenizer or an error naming the
+// file, and encoding stays inside the vocabulary.
+func FuzzFromVocab(f *testing.F) {
+	f.Add([]byte("[PAD]\n[UNK]\n[CLS]\n[SEP]\n[MASK]\nhello\n##s\n.\n"), "Hellos, hello. [MASK]")
+	f.Add([]byte("[UNK]\r\nab\r\n##c\r\nab\r\n"), "abc ab")
+	f.Add([]byte(""), "x")
+	f.Fuzz(func(t *testing.T, vocab []byte, text string) {
+		path := filepath.Join(t.TempDir(), "vocab.txt")
+		if err := os.WriteFile(path, vocab, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		tok, err := FromVocab(path, true)
+		if err != nil {
+			if !strings.Contains(err.Error(), path) {
+				t.Fatalf("error does not name the file: %v", err)
+			}
+			return
+		}
+		for _, id := range tok.Encode(text) {
+			if id < 0 || int(id) >= tok.VocabSize() {
+				t.Fatalf("id %d outside vocab of %d", id, tok.VocabSize())
+			}
+		}
+	})
+}
