@@ -12,6 +12,7 @@
 package residual
 
 import (
+	"encoding/binary"
 	"fmt"
 	"math"
 	"runtime"
@@ -229,4 +230,33 @@ func parallel(n, threads int, f func(lo, hi int)) {
 		}()
 	}
 	wg.Wait()
+}
+
+// Name implements codec.VectorCodec.
+func (c *Codec) Name() string { return fmt.Sprintf("residual-%dbit", c.NBits) }
+
+// BytesPerVector is the 4-byte code plus the packed residual.
+func (c *Codec) BytesPerVector() int { return 4 + c.PackedSize() }
+
+// Encode writes per vector its code (int32 little-endian) then its packed
+// residual; the index stores the two in separate files instead.
+func (c *Codec) Encode(vecs []float32, dst []byte) {
+	n := len(vecs) / c.Dim
+	codes := make([]int32, n)
+	packed := make([]byte, n*c.PackedSize())
+	c.Compress(vecs, 0, codes, packed)
+	bpv, ps := c.BytesPerVector(), c.PackedSize()
+	for i, code := range codes {
+		binary.LittleEndian.PutUint32(dst[i*bpv:], uint32(code))
+		copy(dst[i*bpv+4:(i+1)*bpv], packed[i*ps:(i+1)*ps])
+	}
+}
+
+// Decode reverses Encode.
+func (c *Codec) Decode(src []byte, dst []float32) {
+	bpv := c.BytesPerVector()
+	for i := 0; i < len(dst)/c.Dim; i++ {
+		code := int32(binary.LittleEndian.Uint32(src[i*bpv:]))
+		c.DecompressOne(code, src[i*bpv+4:(i+1)*bpv], dst[i*c.Dim:(i+1)*c.Dim])
+	}
 }

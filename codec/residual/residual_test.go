@@ -176,7 +176,7 @@ func TestRoundTripErrorShrinksWithBits(t *testing.T) {
 		t.Fatal(err)
 	}
 	kmeans.NormalizeRows(res.Centroids, dim)
-	queries, _ := synth.Clustered(8*qLen, dim, 64, 0.8, 21) // same centres, new draws
+	queries, _ := synth.Clustered(4*qLen, dim, 64, 0.8, 21) // same centres, new draws
 	// Baseline: the centroid alone (no residual), the error residuals must beat.
 	codes := kmeans.NearestDot(docs, dim, res.Centroids, 2, nil)
 	var base float64

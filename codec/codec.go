@@ -1,0 +1,135 @@
+// Package codec compares the token-vector codecs of the compression
+// experiments (ColBERTv2 residuals in codec/residual, fp32/fp16 in
+// codec/flat, PCA + int8 in codec/pcaq) on the same vectors: bytes per token,
+// reconstruction error, MaxSim error and top-10 agreement. The on-disk index
+// lives in codec/index and k-means in codec/kmeans.
+package codec
+
+import (
+	"fmt"
+	"math"
+	"sort"
+)
+
+// VectorCodec is a fixed-size lossy encoding of dim-dimensional vectors.
+type VectorCodec interface {
+	Name() string
+	BytesPerVector() int
+	// Encode writes len(vecs)/dim vectors into dst (BytesPerVector each).
+	Encode(vecs []float32, dst []byte)
+	// Decode reconstructs len(dst)/dim vectors from src.
+	Decode(src []byte, dst []float32)
+}
+
+// Quality is how well a codec preserves vectors and ColBERT scores.
+type Quality struct {
+	Codec          string
+	BytesPerVector int
+	// MSE is the mean squared L2 distance between a vector and its
+	// reconstruction (unit vectors: 2·(1 − cosine)).
+	MSE float64
+	// MaxSimRelErr is the mean over (query, document) pairs of
+	// |MaxSim(decoded) − MaxSim(exact)| / |MaxSim(exact)|.
+	MaxSimRelErr float64
+	// Top10 is the mean fraction of each query's exact top-10 documents
+	// that are also in its top 10 over decoded documents.
+	Top10 float64
+}
+
+func (q Quality) String() string {
+	return fmt.Sprintf("%-16s %5d B/token  mse %.5f  maxsim rel err %.5f  top-10 agreement %.3f",
+		q.Codec, q.BytesPerVector, q.MSE, q.MaxSimRelErr, q.Top10)
+}
+
+// Evaluate encodes and decodes docs (documents of doclens tokens, flat
+// row-major) with c and scores queries (qlen×dim each) against both.
+func Evaluate(c VectorCodec, dim int, docs []float32, doclens []int, queries []float32, qlen int) (Quality, error) {
+	n := len(docs) / dim
+	total := 0
+	for _, l := range doclens {
+		total += l
+	}
+	if total != n || len(docs)%dim != 0 || qlen <= 0 || len(queries)%(qlen*dim) != 0 {
+		return Quality{}, fmt.Errorf("codec: evaluate: %d doc values, doclens sum %d, %d query values do not fit dim %d / qlen %d", len(docs), total, len(queries), dim, qlen)
+	}
+	enc := make([]byte, n*c.BytesPerVector())
+	c.Encode(docs, enc)
+	dec := make([]float32, len(docs))
+	c.Decode(enc, dec)
+	q := Quality{Codec: c.Name(), BytesPerVector: c.BytesPerVector()}
+	for i := range docs {
+		d := float64(docs[i] - dec[i])
+		q.MSE += d * d
+	}
+	q.MSE /= float64(n)
+	nq := len(queries) / (qlen * dim)
+	exact := make([]float64, len(doclens))
+	approx := make([]float64, len(doclens))
+	for qi := 0; qi < nq; qi++ {
+		qv := queries[qi*qlen*dim : (qi+1)*qlen*dim]
+		off := 0
+		for di, l := range doclens {
+			exact[di] = MaxSim(qv, docs[off*dim:(off+l)*dim], dim)
+			approx[di] = MaxSim(qv, dec[off*dim:(off+l)*dim], dim)
+			off += l
+			if exact[di] != 0 {
+				q.MaxSimRelErr += math.Abs(approx[di]-exact[di]) / math.Abs(exact[di])
+			}
+		}
+		a, b := top(exact, 10), top(approx, 10)
+		in := map[int]bool{}
+		for _, d := range a {
+			in[d] = true
+		}
+		hit := 0
+		for _, d := range b {
+			if in[d] {
+				hit++
+			}
+		}
+		q.Top10 += float64(hit) / float64(len(a))
+	}
+	q.MaxSimRelErr /= float64(nq * len(doclens))
+	q.Top10 /= float64(nq)
+	return q, nil
+}
+
+// MaxSim is ColBERT's score: Σ over query vectors of the largest dot
+// product with a document vector (0 for an empty document).
+func MaxSim(q, d []float32, dim int) float64 {
+	if len(d) == 0 {
+		return 0
+	}
+	var s float64
+	for i := 0; i < len(q)/dim; i++ {
+		qi := q[i*dim : (i+1)*dim]
+		best := float32(math.Inf(-1))
+		for j := 0; j < len(d)/dim; j++ {
+			dj := d[j*dim : (j+1)*dim]
+			var s0, s1, s2, s3 float32
+			t := 0
+			for ; t+4 <= dim; t += 4 {
+				s0 += qi[t] * dj[t]
+				s1 += qi[t+1] * dj[t+1]
+				s2 += qi[t+2] * dj[t+2]
+				s3 += qi[t+3] * dj[t+3]
+			}
+			for ; t < dim; t++ {
+				s0 += qi[t] * dj[t]
+			}
+			best = max(best, (s0+s1)+(s2+s3))
+		}
+		s += float64(best)
+	}
+	return s
+}
+
+// top returns the indices of the k largest scores (ties by lower index).
+func top(s []float64, k int) []int {
+	idx := make([]int, len(s))
+	for i := range idx {
+		idx[i] = i
+	}
+	sort.SliceStable(idx, func(a, b int) bool { return s[idx[a]] > s[idx[b]] })
+	return idx[:min(k, len(idx))]
+}
