@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/colbert-go/colbert/data"
@@ -14,6 +15,38 @@ import (
 	"github.com/colbert-go/colbert/data/synth"
 	"github.com/colbert-go/colbert/experiments/metrics"
 )
+
+// The default benchmark and its BM25 index, made once for the tests that
+// need the real default sizes.
+var (
+	defaultOnce  sync.Once
+	defaultBench *synth.Benchmark
+	defaultIx    *bm25.Index
+	defaultErr   error
+)
+
+func makeDefault() {
+	defaultBench, defaultErr = synth.Generate(context.Background(), synth.DefaultConfig(), 2, nil)
+	if defaultErr == nil {
+		defaultIx, defaultErr = bm25.Build(context.Background(), defaultBench.Corpus, bm25.DefaultParams(), 2, nil)
+	}
+}
+
+func defaultBenchmark(t *testing.T) *synth.Benchmark {
+	defaultOnce.Do(makeDefault)
+	if defaultErr != nil {
+		t.Fatal(defaultErr)
+	}
+	return defaultBench
+}
+
+func defaultIndex(t *testing.T) *bm25.Index {
+	defaultOnce.Do(makeDefault)
+	if defaultErr != nil {
+		t.Fatal(defaultErr)
+	}
+	return defaultIx
+}
 
 // small is a reduced configuration for the structural tests.
 func small(seed int64) synth.Config {
@@ -186,14 +219,9 @@ func TestStructure(t *testing.T) {
 // nor near-perfect (a generator that leaks the answer or breaks the synonym
 // link fails), and its hard negatives must really be hard (share terms).
 func TestBM25Middling(t *testing.T) {
-	cfg := synth.DefaultConfig()
-	b := generate(t, cfg, 2)
+	b, ix := defaultBenchmark(t), defaultIndex(t)
 	if v := b.Vocab.Size(); v < 1000 || v > 5000 {
 		t.Errorf("vocabulary of %d words, want a few thousand", v)
-	}
-	ix, err := bm25.Build(context.Background(), b.Corpus, bm25.DefaultParams(), 2, nil)
-	if err != nil {
-		t.Fatal(err)
 	}
 	run, err := ix.SearchAll(context.Background(), b.SplitQueries("test"), 1000, 2, nil)
 	if err != nil {
