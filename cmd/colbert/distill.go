@@ -20,7 +20,7 @@ func distillCommands() []*cli.Command {
 	return []*cli.Command{{
 		Name:        "distill",
 		Usage:       "build n-way candidate lists and score them with a cross-encoder teacher",
-		Subcommands: []*cli.Command{distillCandidatesCommand(), distillScoreCommand()},
+		Subcommands: []*cli.Command{distillCandidatesCommand(), distillScoreCommand(), distillRerankCommand()},
 	}}
 }
 
@@ -155,22 +155,11 @@ func distillScoreCommand() *cli.Command {
 			"teacher's sha256 and the settings in the metadata. Work is written in shards under <out>.shards with a\n" +
 			"manifest: rerunning the same command after a crash or Ctrl-C continues from the last complete shard,\n" +
 			"and the result is identical to an uninterrupted run.",
-		Flags: []cli.Flag{
-			&cli.StringFlag{Name: "teacher", Required: true, Usage: "cross-encoder model.onnx (inputs input_ids, attention_mask[, token_type_ids]; output logits)"},
-			&cli.StringFlag{Name: "tokenizer", Required: true, Usage: "the teacher's HF tokenizer.json"},
+		Flags: append(teacherFlags(),
 			&cli.StringFlag{Name: "candidates", Required: true, Usage: "candidate lists (.parquet or .jsonl)"},
-			&cli.StringFlag{Name: "collection", Aliases: []string{"c"}, Required: true, Usage: "BEIR directory, corpus.jsonl or collection.tsv"},
-			&cli.StringFlag{Name: "queries", Usage: "queries.jsonl or queries.tsv (default: the BEIR directory's queries.jsonl)"},
-			&cli.IntFlag{Name: "max-len", Value: tokenize.DefaultPairMaxLen, Usage: "maximum pair length in tokens"},
-			&cli.IntFlag{Name: "batch-size", Value: 32, Usage: "pairs per forward pass"},
 			&cli.IntFlag{Name: "shard-size", Value: 1024, Usage: "lists per resumable shard"},
-			&cli.BoolFlag{Name: "no-bucket", Usage: "do not sort pairs by length before batching"},
-			&cli.IntFlag{Name: "intra-op-threads", Usage: "ONNX Runtime threads per operator (0: all cores)"},
-			&cli.StringFlag{Name: "onnxruntime-lib", Usage: "path of libonnxruntime.so.1 (default: $ONNXRUNTIME_LIB, then .deps/onnxruntime from make setup)"},
 			outFlag("teacher-scored dataset (.parquet or .jsonl)"),
-			threadsFlag(),
-			quietFlag(),
-		},
+		),
 		Action: func(c *cli.Context) error {
 			format, err := distill.FormatFor(c.String("out"))
 			if err != nil {
@@ -180,59 +169,29 @@ func distillScoreCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
-			rt, err := ort.NewRuntime(c.String("onnxruntime-lib"))
+			t, err := openTeacher(c)
 			if err != nil {
 				return err
 			}
-			defer rt.Close()
-			teacher, err := rt.NewCrossEncoder(c.String("teacher"), ort.Options{IntraOpThreads: c.Int("intra-op-threads")})
-			if err != nil {
-				return err
-			}
-			defer teacher.Close()
+			defer t.close()
 			modelHash, err := distill.FileSHA256(c.String("teacher"))
 			if err != nil {
 				return err
 			}
-			tok, err := tokenize.Load(c.String("tokenizer"))
-			if err != nil {
-				return err
-			}
-			pairTok, pad, err := distill.HFPairTokenizer(tok, c.Int("max-len"))
-			if err != nil {
-				return err
-			}
-			corpus, err := loadCorpusOnly(c.String("collection"))
-			if err != nil {
-				return err
-			}
-			queries, err := loadQueriesOnly(c.String("collection"), c.String("queries"))
-			if err != nil {
-				return err
-			}
-			qtext := make(map[string]string, len(queries))
-			for _, q := range queries {
-				qtext[q.ID] = q.Text
-			}
-			ptext := make(map[string]string, len(corpus))
-			for _, p := range corpus {
-				ptext[p.ID] = p.Content()
-			}
-			corpus = nil
 			bar := newBar(c, "teacher", 0, "pairs")
 			job := distill.ScoreJob{
 				Candidates: c.String("candidates"), Out: c.String("out"),
-				Format: format, CandidatesFormat: inFormat, Queries: qtext, Passages: ptext,
-				Tokenize: pairTok, Teacher: teacher,
+				Format: format, CandidatesFormat: inFormat, Queries: t.queries, Passages: t.passages,
+				Tokenize: t.pairTok, Teacher: t.ce,
 				Settings: map[string]string{
 					"teacher":           filepath.Base(c.String("teacher")),
 					"teacher_sha256":    modelHash,
-					"tokenizer_sha256":  distill.TokenizerHash(tok),
+					"tokenizer_sha256":  distill.TokenizerHash(t.tok),
 					"max_len":           strconv.Itoa(c.Int("max-len")),
-					"teacher_token_ids": strconv.FormatBool(teacher.UsesTokenTypes()),
+					"teacher_token_ids": strconv.FormatBool(t.ce.UsesTokenTypes()),
 				},
 				ShardSize: c.Int("shard-size"),
-				Pairs:     distill.PairOptions{BatchSize: c.Int("batch-size"), Bucket: !c.Bool("no-bucket"), Threads: c.Int("threads"), PadID: pad},
+				Pairs:     distill.PairOptions{BatchSize: c.Int("batch-size"), Bucket: !c.Bool("no-bucket"), Threads: c.Int("threads"), PadID: t.pad},
 				Bar:       bar,
 			}
 			st, err := distill.Score(c.Context, job)
@@ -243,6 +202,118 @@ func distillScoreCommand() *cli.Command {
 			rate := float64(st.Pairs) / st.Elapsed.Seconds()
 			fmt.Fprintf(c.App.ErrWriter, "score: %d lists, %d pairs (%d shards, %d resumed) in %s (%.0f pairs/s incl. resumed) written to %s\n",
 				st.Examples, st.Pairs, st.Shards, st.ResumedShards, st.Elapsed.Round(time.Millisecond), rate, c.String("out"))
+			return nil
+		},
+	}
+}
+
+// teacherFlags are shared by the commands that run a cross-encoder teacher.
+func teacherFlags() []cli.Flag {
+	return []cli.Flag{
+		&cli.StringFlag{Name: "teacher", Required: true, Usage: "cross-encoder model.onnx (inputs input_ids, attention_mask[, token_type_ids]; output logits)"},
+		&cli.StringFlag{Name: "tokenizer", Required: true, Usage: "the teacher's HF tokenizer.json"},
+		&cli.StringFlag{Name: "collection", Aliases: []string{"c"}, Required: true, Usage: "BEIR directory, corpus.jsonl or collection.tsv"},
+		&cli.StringFlag{Name: "queries", Usage: "queries.jsonl or queries.tsv (default: the BEIR directory's queries.jsonl)"},
+		&cli.IntFlag{Name: "max-len", Value: tokenize.DefaultPairMaxLen, Usage: "maximum pair length in tokens"},
+		&cli.IntFlag{Name: "batch-size", Value: 32, Usage: "pairs per forward pass"},
+		&cli.BoolFlag{Name: "no-bucket", Usage: "do not sort pairs by length before batching"},
+		&cli.IntFlag{Name: "intra-op-threads", Usage: "ONNX Runtime threads per operator (0: all cores)"},
+		&cli.StringFlag{Name: "onnxruntime-lib", Usage: "path of libonnxruntime.so.1 (default: $ONNXRUNTIME_LIB, then .deps/onnxruntime from make setup)"},
+		threadsFlag(),
+		quietFlag(),
+	}
+}
+
+// teacherEnv is an opened teacher with its tokenizer and texts.
+type teacherEnv struct {
+	rt       *ort.Runtime
+	ce       *ort.CrossEncoder
+	tok      *tokenize.Tokenizer
+	pairTok  distill.PairTokenizer
+	pad      int32
+	queries  map[string]string
+	passages map[string]string
+}
+
+func (t *teacherEnv) close() {
+	if t.ce != nil {
+		t.ce.Close()
+	}
+	t.rt.Close()
+}
+
+func openTeacher(c *cli.Context) (*teacherEnv, error) {
+	rt, err := ort.NewRuntime(c.String("onnxruntime-lib"))
+	if err != nil {
+		return nil, err
+	}
+	t := &teacherEnv{rt: rt}
+	fail := func(err error) (*teacherEnv, error) { t.close(); return nil, err }
+	if t.ce, err = rt.NewCrossEncoder(c.String("teacher"), ort.Options{IntraOpThreads: c.Int("intra-op-threads")}); err != nil {
+		return fail(err)
+	}
+	if t.tok, err = tokenize.Load(c.String("tokenizer")); err != nil {
+		return fail(err)
+	}
+	if t.pairTok, t.pad, err = distill.HFPairTokenizer(t.tok, c.Int("max-len")); err != nil {
+		return fail(err)
+	}
+	corpus, err := loadCorpusOnly(c.String("collection"))
+	if err != nil {
+		return fail(err)
+	}
+	queries, err := loadQueriesOnly(c.String("collection"), c.String("queries"))
+	if err != nil {
+		return fail(err)
+	}
+	t.queries = make(map[string]string, len(queries))
+	for _, q := range queries {
+		t.queries[q.ID] = q.Text
+	}
+	t.passages = make(map[string]string, len(corpus))
+	for _, p := range corpus {
+		t.passages[p.ID] = p.Content()
+	}
+	return t, nil
+}
+
+func distillRerankCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "rerank",
+		Usage: "rerank a run's top documents with the teacher (to judge the teacher, e.g. nDCG@10 over BM25 top-100)",
+		Flags: append(teacherFlags(),
+			&cli.StringFlag{Name: "run", Required: true, Usage: "TREC run to rerank"},
+			&cli.IntFlag{Name: "depth", Value: 100, Usage: "documents per query to rerank"},
+			outFlag("reranked TREC run"),
+		),
+		Action: func(c *cli.Context) error {
+			run, err := data.ReadTRECRun(c.String("run"))
+			if err != nil {
+				return err
+			}
+			t, err := openTeacher(c)
+			if err != nil {
+				return err
+			}
+			defer t.close()
+			pairs := 0
+			for _, docs := range run {
+				pairs += min(len(docs), c.Int("depth"))
+			}
+			bar := newBar(c, "rerank", int64(pairs), "pairs")
+			start := time.Now()
+			out, err := distill.Rerank(c.Context, run, t.queries, t.passages, c.Int("depth"), t.pairTok, t.ce,
+				distill.PairOptions{BatchSize: c.Int("batch-size"), Bucket: !c.Bool("no-bucket"), Threads: c.Int("threads"), PadID: t.pad}, bar)
+			bar.Finish()
+			if err != nil {
+				return err
+			}
+			if err := data.WriteTRECRun(c.String("out"), out, "teacher"); err != nil {
+				return err
+			}
+			el := time.Since(start)
+			fmt.Fprintf(c.App.ErrWriter, "rerank: %d queries, %d pairs in %s (%.0f pairs/s), run written to %s\n",
+				len(out), pairs, el.Round(time.Millisecond), float64(pairs)/el.Seconds(), c.String("out"))
 			return nil
 		},
 	}
