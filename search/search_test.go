@@ -22,11 +22,12 @@ type fixture struct {
 	queries [][]float32
 }
 
-func newFixture(t testing.TB, passages, topics, k int) *fixture {
+func newFixture(t testing.TB, passages, k int) *fixture {
 	t.Helper()
+	topics := max(2, passages/50)
 	coll := memindex.Synthesize(memindex.SynthOptions{
-		Passages: passages, Dim: dim, Topics: topics, MinLen: 1, MaxLen: 60,
-		TopicsPerPassage: 3, Noise: 0.8, Seed: 1,
+		Passages: passages, Dim: dim, Topics: topics, WordsPerTopic: max(1, k/topics), MinLen: 1, MaxLen: 60,
+		TopicsPerPassage: 3, Seed: 1,
 	})
 	idx, err := memindex.Build(context.Background(), coll.Vecs, coll.Doclens, dim, memindex.Options{K: k, Seed: 3, Threads: 2})
 	if err != nil {
@@ -50,7 +51,7 @@ func bruteForce(f *fixture, q []float32, k int) []search.Hit {
 }
 
 func TestExhaustiveMatchesBruteForce(t *testing.T) {
-	f := newFixture(t, 300, 40, 32)
+	f := newFixture(t, 300, 32)
 	for qi, q := range f.queries[:10] {
 		got, err := f.s.Exhaustive(q, dim, 20)
 		if err != nil {
@@ -73,7 +74,7 @@ func TestExhaustiveMatchesBruteForce(t *testing.T) {
 }
 
 func TestPLAIDGenerousEqualsExhaustive(t *testing.T) {
-	f := newFixture(t, 400, 50, 64)
+	f := newFixture(t, 400, 64)
 	p := search.Params{K: 10, NCells: 64, NDocs: 4 * 400, NoPrune: true}
 	for qi, q := range f.queries {
 		want, _ := f.s.Exhaustive(q, dim, 10)
@@ -105,7 +106,7 @@ func recallAt(got, want []search.Hit) float64 {
 }
 
 func TestPLAIDDefaultRecall(t *testing.T) {
-	f := newFixture(t, 3000, 200, 256)
+	f := newFixture(t, 3000, 256)
 	var recall float64
 	for _, q := range f.queries {
 		want, _ := f.s.Exhaustive(q, dim, 10)
@@ -131,7 +132,7 @@ func TestPLAIDDefaultRecall(t *testing.T) {
 func TestPruningMonotoneInThreshold(t *testing.T) {
 	// A higher threshold can only prune more: with everything else generous,
 	// threshold -1 (nothing pruned) must equal NoPrune.
-	f := newFixture(t, 500, 60, 64)
+	f := newFixture(t, 500, 64)
 	for _, q := range f.queries[:10] {
 		a, _ := f.s.Search(q, dim, search.Params{K: 10, NCells: 4, NDocs: 40, Threshold: -1})
 		b, _ := f.s.Search(q, dim, search.Params{K: 10, NCells: 4, NDocs: 40, NoPrune: true})
@@ -142,7 +143,7 @@ func TestPruningMonotoneInThreshold(t *testing.T) {
 }
 
 func TestKAndNCellsEdgeCases(t *testing.T) {
-	f := newFixture(t, 50, 10, 16)
+	f := newFixture(t, 50, 16)
 	q := f.queries[0]
 	// k larger than the collection with generous settings returns every passage once.
 	got, err := f.s.Search(q, dim, search.Params{K: 100, NCells: 1000, NDocs: 1000, NoPrune: true})
@@ -187,7 +188,7 @@ func TestKAndNCellsEdgeCases(t *testing.T) {
 }
 
 func TestErrors(t *testing.T) {
-	f := newFixture(t, 20, 5, 8)
+	f := newFixture(t, 20, 8)
 	q := f.queries[0]
 	if _, err := f.s.Search(nil, dim, search.DefaultParams(10)); !errors.Is(err, search.ErrEmptyQuery) {
 		t.Errorf("empty query: %v", err)
@@ -224,7 +225,7 @@ func TestDefaultParams(t *testing.T) {
 }
 
 func TestBatchConcurrentEqualsSequential(t *testing.T) {
-	f := newFixture(t, 800, 80, 128)
+	f := newFixture(t, 800, 128)
 	p := search.DefaultParams(10)
 	res, err := f.s.SearchBatch(context.Background(), f.queries, dim, p, search.BatchOptions{Threads: 4})
 	if err != nil {
@@ -262,7 +263,7 @@ func TestBatchConcurrentEqualsSequential(t *testing.T) {
 }
 
 func TestScorePassages(t *testing.T) {
-	f := newFixture(t, 30, 5, 8)
+	f := newFixture(t, 30, 8)
 	q := f.queries[0]
 	pq, _ := maxsim.NewQuery(q, 32, dim)
 	pids := []int{3, 0, 29, 3}

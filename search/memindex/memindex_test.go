@@ -9,7 +9,7 @@ import (
 
 func TestBuildCodesAndIVF(t *testing.T) {
 	const dim = 32
-	c := Synthesize(SynthOptions{Passages: 200, Dim: dim, Topics: 20, MinLen: 0, MaxLen: 30, TopicsPerPassage: 2, Noise: 0.7, Seed: 9})
+	c := Synthesize(SynthOptions{Passages: 200, Dim: dim, Topics: 5, WordsPerTopic: 4, MinLen: 0, MaxLen: 30, TopicsPerPassage: 2, Seed: 9})
 	x, err := Build(context.Background(), c.Vecs, c.Doclens, dim, Options{K: 16, Seed: 1, Threads: 2})
 	if err != nil {
 		t.Fatal(err)
@@ -94,7 +94,7 @@ func TestBuildErrors(t *testing.T) {
 
 func TestResidualStorage(t *testing.T) {
 	const dim = 32
-	c := Synthesize(SynthOptions{Passages: 100, Dim: dim, Topics: 10, MinLen: 1, MaxLen: 30, TopicsPerPassage: 2, Noise: 0.7, Seed: 4})
+	c := Synthesize(SynthOptions{Passages: 100, Dim: dim, Topics: 4, WordsPerTopic: 4, MinLen: 1, MaxLen: 30, TopicsPerPassage: 2, Seed: 4})
 	exact, err := Build(context.Background(), c.Vecs, c.Doclens, dim, Options{K: 16, Seed: 1})
 	if err != nil {
 		t.Fatal(err)

@@ -1,0 +1,307 @@
+package search_test
+
+import (
+	"context"
+	"encoding/binary"
+	"fmt"
+	"image/color"
+	"math"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"gonum.org/v1/plot"
+	"gonum.org/v1/plot/plotter"
+	"gonum.org/v1/plot/vg"
+	"gonum.org/v1/plot/vg/draw"
+
+	"github.com/colbert-go/colbert/codec/kmeans"
+	"github.com/colbert-go/colbert/search"
+	"github.com/colbert-go/colbert/search/memindex"
+)
+
+// The PLAID-vs-exhaustive benchmark runs on a synthetic clustered collection
+// sized by environment variables (defaults keep `make bench` short):
+//
+//	COLBERT_BENCH_TOKENS    tokens in the collection (default 200000)
+//	COLBERT_BENCH_QUERIES   queries of 32 vectors (default 20)
+//	COLBERT_BENCH_CENTROIDS K (default ColBERT's rule for the token count)
+//	COLBERT_BENCH_NBITS     residual bits (default 2)
+//	COLBERT_BENCH_DUMP      directory receiving the raw embeddings, queries,
+//	                        exhaustive top-10, the PLAID sweep (CSV) and its
+//	                        latency/recall curve (PNG), for the faiss peer
+//
+// Every query runs alone on one goroutine, so ms/query is single-thread
+// latency.
+const benchDim = 128
+
+type benchData struct {
+	idx     *memindex.Index
+	s       *search.Searcher
+	queries [][]float32
+	truth   [][]search.Hit // exhaustive top-10
+	exLat   time.Duration  // median exhaustive latency
+	dump    string
+}
+
+var (
+	benchOnce sync.Once
+	bench     *benchData
+	benchErr  error
+)
+
+func envInt(name string, def int) int {
+	if v, err := strconv.Atoi(os.Getenv(name)); err == nil && v > 0 {
+		return v
+	}
+	return def
+}
+
+func loadBench(b *testing.B) *benchData {
+	benchOnce.Do(func() { bench, benchErr = buildBench(b) })
+	if benchErr != nil {
+		b.Fatal(benchErr)
+	}
+	return bench
+}
+
+func buildBench(b *testing.B) (*benchData, error) {
+	tokens := envInt("COLBERT_BENCH_TOKENS", 200000)
+	nqueries := envInt("COLBERT_BENCH_QUERIES", 20)
+	k := envInt("COLBERT_BENCH_CENTROIDS", kmeans.NumCentroids(tokens))
+	nbits := envInt("COLBERT_BENCH_NBITS", 2)
+	const minLen, maxLen = 20, 120
+	passages := tokens / ((minLen + maxLen) / 2)
+	t0 := time.Now()
+	topics := max(2, passages/70) // each topic shared by ~210 passages
+	coll := memindex.Synthesize(memindex.SynthOptions{
+		Passages: passages, Dim: benchDim, Topics: topics, WordsPerTopic: max(1, 4*k/topics), // ~4 words per centroid
+		MinLen: minLen, MaxLen: maxLen, TopicsPerPassage: 3, TokenNoise: 0.8, Seed: 42,
+	})
+	queries := coll.Queries(nqueries, 32, 43)
+	b.Logf("synthesized %d passages, %d tokens, %d topics × %d words in %v", passages, len(coll.Vecs)/benchDim, topics, max(1, 4*k/topics), time.Since(t0))
+	d := &benchData{queries: queries, dump: os.Getenv("COLBERT_BENCH_DUMP")}
+	if d.dump != "" {
+		if err := dumpCollection(d.dump, coll, queries); err != nil {
+			return nil, err
+		}
+	}
+	t0 = time.Now()
+	idx, err := memindex.Build(context.Background(), coll.Vecs, coll.Doclens, benchDim,
+		memindex.Options{K: k, TrainPoints: 16 * k, Iters: 4, NBits: nbits, Seed: 7})
+	if err != nil {
+		return nil, err
+	}
+	coll.Vecs = nil
+	b.Logf("built index: K=%d, %d-bit residuals, %d B/token, %v", k, nbits, idx.BytesPerToken(), time.Since(t0))
+	d.idx = idx
+	if d.s, err = search.NewSearcher(idx); err != nil {
+		return nil, err
+	}
+	var lat []time.Duration
+	for _, q := range queries {
+		t0 = time.Now()
+		hits, err := d.s.Exhaustive(q, benchDim, 10)
+		if err != nil {
+			return nil, err
+		}
+		lat = append(lat, time.Since(t0))
+		d.truth = append(d.truth, hits)
+	}
+	d.exLat = median(lat)
+	if d.dump != "" {
+		f, err := os.Create(filepath.Join(d.dump, "exhaustive_top10.tsv"))
+		if err != nil {
+			return nil, err
+		}
+		for qi, hits := range d.truth {
+			for r, h := range hits {
+				fmt.Fprintf(f, "%d\t%d\t%d\t%.7g\n", qi, r+1, h.PID, h.Score)
+			}
+		}
+		if err := f.Close(); err != nil {
+			return nil, err
+		}
+	}
+	return d, nil
+}
+
+// dumpCollection writes little-endian raw arrays for the Python peers:
+// vectors.f32 (tokens×128), doclens.i32, queries.f32 (n×32×128).
+func dumpCollection(dir string, c *memindex.Collection, queries [][]float32) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	write := func(name string, data any) error {
+		tmp := filepath.Join(dir, name+".tmp")
+		f, err := os.Create(tmp)
+		if err != nil {
+			return err
+		}
+		if err := binary.Write(f, binary.LittleEndian, data); err != nil {
+			f.Close()
+			return fmt.Errorf("write %s: %w", name, err)
+		}
+		if err := f.Close(); err != nil {
+			return err
+		}
+		return os.Rename(tmp, filepath.Join(dir, name))
+	}
+	lens := make([]int32, len(c.Doclens))
+	for i, l := range c.Doclens {
+		lens[i] = int32(l)
+	}
+	var qs []float32
+	for _, q := range queries {
+		qs = append(qs, q...)
+	}
+	for name, data := range map[string]any{"vectors.f32": c.Vecs, "doclens.i32": lens, "queries.f32": qs} {
+		if err := write(name, data); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+type sweepPoint struct {
+	p       search.Params
+	ms      float64
+	recall  float64
+	cands   float64
+	speedup float64
+}
+
+// median is robust to the other jobs sharing this machine's cores.
+func median(lat []time.Duration) time.Duration {
+	s := slices.Clone(lat)
+	slices.Sort(s)
+	return s[len(s)/2]
+}
+
+// runPLAID answers every query once, sequentially: median latency, mean
+// recall@10 against exhaustive.
+func runPLAID(d *benchData, p search.Params) (sweepPoint, error) {
+	var lat []time.Duration
+	var recall, cands float64
+	for qi, q := range d.queries {
+		t0 := time.Now()
+		hits, tr, err := d.s.SearchTrace(q, benchDim, p)
+		lat = append(lat, time.Since(t0))
+		if err != nil {
+			return sweepPoint{}, err
+		}
+		recall += recallAt(hits, d.truth[qi])
+		cands += float64(tr.Candidates)
+	}
+	n := float64(len(d.queries))
+	ms := median(lat).Seconds() * 1000
+	return sweepPoint{p: p, ms: ms, recall: recall / n, cands: cands / n, speedup: d.exLat.Seconds() * 1000 / ms}, nil
+}
+
+func BenchmarkExhaustive(b *testing.B) {
+	d := loadBench(b)
+	for b.Loop() {
+		for _, q := range d.queries {
+			if _, err := d.s.Exhaustive(q, benchDim, 10); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	b.ReportMetric(b.Elapsed().Seconds()*1000/float64(b.N*len(d.queries)), "ms/query")
+	b.ReportMetric(d.exLat.Seconds()*1000, "p50-ms/query")
+	b.ReportMetric(float64(d.idx.NumTokens()), "tokens")
+}
+
+func BenchmarkPLAID(b *testing.B) {
+	d := loadBench(b)
+	for _, k := range []int{10, 100, 1000} {
+		b.Run(fmt.Sprintf("k=%d", k), func(b *testing.B) {
+			var pt sweepPoint
+			var err error
+			for b.Loop() {
+				if pt, err = runPLAID(d, search.DefaultParams(k)); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(pt.ms, "p50-ms/query")
+			b.ReportMetric(pt.recall, "recall@10")
+			b.ReportMetric(pt.speedup, "x-vs-exhaustive")
+			b.ReportMetric(pt.cands, "candidates")
+		})
+	}
+}
+
+// BenchmarkPLAIDSweep measures the latency/recall trade-off over ncells,
+// ndocs and threshold at k=10, logs every point and, with
+// COLBERT_BENCH_DUMP, writes plaid_sweep.csv and plaid_curve.png.
+func BenchmarkPLAIDSweep(b *testing.B) {
+	d := loadBench(b)
+	var pts []sweepPoint
+	for b.Loop() {
+		pts = pts[:0]
+		for _, nc := range []int{1, 2, 4, 8} {
+			for _, nd := range []int{64, 256, 1024, 4096} {
+				for _, thr := range []float32{0.3, 0.4, 0.5, 0.6} {
+					pt, err := runPLAID(d, search.Params{K: 10, NCells: nc, NDocs: nd, Threshold: thr})
+					if err != nil {
+						b.Fatal(err)
+					}
+					pts = append(pts, pt)
+				}
+			}
+		}
+	}
+	b.Logf("exhaustive: p50 %.2f ms/query over %d tokens", d.exLat.Seconds()*1000, d.idx.NumTokens())
+	for _, pt := range pts {
+		b.Logf("ncells=%d ndocs=%d threshold=%.2f: p50 %.3f ms/query, recall@10 %.3f, %.0f× vs exhaustive, %.0f candidates",
+			pt.p.NCells, pt.p.NDocs, pt.p.Threshold, pt.ms, pt.recall, pt.speedup, pt.cands)
+	}
+	if d.dump != "" {
+		if err := writeSweep(d, pts); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func writeSweep(d *benchData, pts []sweepPoint) error {
+	f, err := os.Create(filepath.Join(d.dump, "plaid_sweep.csv"))
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(f, "ncells,ndocs,threshold,ms_per_query,recall_at_10,speedup_vs_exhaustive,candidates,exhaustive_ms\n")
+	for _, pt := range pts {
+		fmt.Fprintf(f, "%d,%d,%.2f,%.4f,%.4f,%.2f,%.1f,%.3f\n", pt.p.NCells, pt.p.NDocs, pt.p.Threshold, pt.ms, pt.recall, pt.speedup, pt.cands, d.exLat.Seconds()*1000)
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	p := plot.New()
+	p.Title.Text = fmt.Sprintf("PLAID k=10, %d tokens (exhaustive p50 %.0f ms/query)", d.idx.NumTokens(), d.exLat.Seconds()*1000)
+	p.X.Label.Text = "median latency per query (ms, log)"
+	p.X.Scale = plot.LogScale{}
+	p.X.Tick.Marker = plot.LogTicks{}
+	p.Y.Label.Text = "recall@10 vs exhaustive"
+	p.Legend.Top, p.Legend.Left = false, false
+	colors := []color.RGBA{{200, 30, 30, 255}, {30, 120, 200, 255}, {30, 160, 60, 255}, {150, 60, 180, 255}}
+	for i, nc := range []int{1, 2, 4, 8} {
+		var xy plotter.XYs
+		for _, pt := range pts {
+			if pt.p.NCells == nc {
+				xy = append(xy, plotter.XY{X: math.Max(pt.ms, 1e-3), Y: pt.recall})
+			}
+		}
+		sc, err := plotter.NewScatter(xy)
+		if err != nil {
+			return err
+		}
+		sc.GlyphStyle.Color = colors[i]
+		sc.GlyphStyle.Shape = draw.CircleGlyph{}
+		p.Add(sc)
+		p.Legend.Add(fmt.Sprintf("ncells=%d", nc), sc)
+	}
+	return p.Save(6*vg.Inch, 4*vg.Inch, filepath.Join(d.dump, "plaid_curve.png"))
+}
