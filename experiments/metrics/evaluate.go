@@ -13,10 +13,10 @@ type Options struct {
 	// SkipMissing leaves queries that have relevant documents but are absent
 	// from the run out of the mean (trec_eval without -c, pytrec_eval, BEIR).
 	// The default counts them as 0 (trec_eval -c).
-	SkipMissing bool
+	SkipMissing bool `json:"skip_missing"`
 	// RelevanceLevel is the minimum grade that counts as relevant for the
 	// binary measures (trec_eval -l); 0 means the default, 1.
-	RelevanceLevel int
+	RelevanceLevel int `json:"relevance_level"`
 }
 
 // Result holds per-query values and their means, keyed by canonical measure
