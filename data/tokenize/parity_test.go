@@ -209,6 +209,17 @@ func TestFromVocabMatchesJSON(t *testing.T) {
 	if js.Hash() == vt.Hash() {
 		t.Fatal("different sources share a hash")
 	}
+	// The real teacher's (ms-marco-MiniLM-L-6-v2) tokenizer.json is the
+	// same uncased vocabulary: it must load and agree.
+	mini, err := Load(testassets.Path(t, "models/cross-encoder-ms-marco-MiniLM-L-6-v2/tokenizer.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range texts {
+		if a, b := js.Encode(s), mini.Encode(s); !equalIDs(a, b) {
+			t.Fatalf("%q: colbert %v, MiniLM %v", s, a, b)
+		}
+	}
 }
 
 func equalIDs(a, b []int32) bool {

@@ -110,6 +110,12 @@ func loadJSON(path string, raw []byte) (*Tokenizer, error) {
 		return nil, fmt.Errorf("tokenize: %s: %w", path, err)
 	}
 
+	unk := cfg.Model.UnkToken
+	if unk == "" {
+		unk = "[UNK]"
+	}
+	unkID, hasUnk := vocab[unk]
+	t.wp.unk = unkID
 	bertLike := cfg.Model.Type == "WordPiece" && cfg.PreTokenizer != nil && cfg.PreTokenizer.Type == "BertPreTokenizer" &&
 		(cfg.Normalizer == nil || cfg.Normalizer.Type == "BertNormalizer")
 	if !bertLike {
@@ -122,12 +128,7 @@ func loadJSON(path string, raw []byte) (*Tokenizer, error) {
 			t.norm.stripAccents = *n.StripAccents
 		}
 	}
-	unk := cfg.Model.UnkToken
-	if unk == "" {
-		unk = "[UNK]"
-	}
-	unkID, ok := vocab[unk]
-	if !ok {
+	if !hasUnk {
 		return nil, fmt.Errorf("tokenize: %s: unk_token %q not in vocab", path, unk)
 	}
 	t.wp = wordPiece{vocab: vocab, unk: unkID, prefix: "##", maxChars: 100}
@@ -238,7 +239,7 @@ func (t *Tokenizer) Encode(text string) []int32 {
 func (t *Tokenizer) AppendEncode(dst []int32, text string) []int32 {
 	if t.generic {
 		enc, err := t.sg.EncodeSingle(text, false)
-		if err != nil {
+		if err != nil { // sugarme fails only on a missing unk token
 			return append(dst, t.wp.unk)
 		}
 		for _, id := range enc.Ids {
