@@ -22,6 +22,7 @@ func main() {
 func newApp() *cli.App {
 	var cmds []*cli.Command
 	cmds = append(cmds, versionCommand())
+	cmds = append(cmds, dataCommands()...)
 	cmds = append(cmds, bm25Commands()...)
 	cmds = append(cmds, distillCommands()...)
 	cmds = append(cmds, exportCommands()...)
