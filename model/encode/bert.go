@@ -362,7 +362,7 @@ func softmaxMasked(row []float32, mask []int32) {
 			row[j] = 0
 			continue
 		}
-		e := expf(v - mx)
+		e := expNeg(v - mx)
 		row[j] = e
 		sum += e
 	}

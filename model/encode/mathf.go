@@ -1,59 +1,86 @@
 package encode
 
-import "math"
+import (
+	"math"
+	"sync"
+)
 
-// expf is e^x in float32: range reduction x = n·ln2 + r, |r| ≤ ln2/2, a
-// degree-6 Taylor polynomial for e^r (truncation error 1.2e-7 relative), and
-// 2^n put into the exponent bits. About 3× faster than math.Exp, which is
-// most of softmax's cost. Below -87.3 the result is 0 (float32 underflow).
-func expf(x float32) float32 {
+// expNeg is expf for x ≤ 0 (softmax's shifted scores), without the range
+// branches: x is clamped at -87 (e^-87 ≈ 1.6e-38, the float32 normal limit).
+func expNeg(x float32) float32 {
 	const (
 		log2e = 1.44269504088896341
 		ln2hi = 0.693145751953125
 		ln2lo = 1.42860682030941723212e-6
 	)
-	if x < -87.3 {
-		return 0
-	}
-	if x > 88.7 {
-		return float32(math.Inf(1))
-	}
-	n := float32(math.Floor(float64(x*log2e + 0.5)))
+	x = max(x, -87)
+	ni := int32(x*log2e - 0.5)
+	n := float32(ni)
 	r := x - n*ln2hi - n*ln2lo
 	p := 1 + r*(1+r*(1.0/2+r*(1.0/6+r*(1.0/24+r*(1.0/120+r*(1.0/720))))))
-	if n > 127 { // x in (88.03, 88.7]: 2^128 does not fit, scale in two steps
-		return p * 2 * math.Float32frombits(uint32(int32(n)+126)<<23)
-	}
-	return p * math.Float32frombits(uint32(int32(n)+127)<<23)
+	return p * math.Float32frombits(uint32(ni+127)<<23)
 }
 
-// erff is erf in float32 by Abramowitz & Stegun 7.1.26 (absolute error
-// ≤ 1.5e-7, the size of float32 rounding near ±1), odd-extended.
-func erff(x float32) float32 {
-	const (
-		p  = 0.3275911
-		a1 = 0.254829592
-		a2 = -0.284496736
-		a3 = 1.421413741
-		a4 = -1.453152027
-		a5 = 1.061405429
-	)
-	s := float32(1)
-	if x < 0 {
-		s, x = -1, -x
+// GELU by cubic Hermite interpolation of exact values: knots every 1/64 on
+// [-geluLim, geluLim] hold GELU(x) and GELU'(x) computed in float64 with
+// math.Erf. Interpolation error is h⁴/384·max|GELU⁗| < 1e-9, far below
+// float32 rounding, and it costs a few multiply-adds instead of erf + exp.
+// Outside the range GELU(x) is 0 (x < -geluLim, |GELU| < 1e-22) or x.
+const (
+	geluLim   = 10
+	geluSteps = 64 // knots per unit
+	geluKnots = 2*geluLim*geluSteps + 1
+)
+
+// geluPoly is GELU on one knot interval as a cubic in the offset s ∈ [0,1)
+// from its left knot, c0 + s(c1 + s(c2 + s·c3)): the Hermite interpolant
+// converted to power form in float64.
+type geluPoly struct{ c0, c1, c2, c3 float32 }
+
+var geluTable = sync.OnceValue(func() []geluPoly {
+	h := 1.0 / geluSteps
+	f := func(i int) (float64, float64) {
+		x := -geluLim + float64(i)*h
+		cdf := 0.5 * (1 + math.Erf(x/math.Sqrt2))
+		pdf := math.Exp(-x*x/2) / math.Sqrt(2*math.Pi)
+		return x * cdf, (cdf + x*pdf) * h
 	}
-	if x > 6 {
-		return s
+	t := make([]geluPoly, geluKnots)
+	for i := range t {
+		f0, d0 := f(i)
+		f1, d1 := f(i + 1)
+		// Hermite: f0·h00 + d0·h10 + f1·h01 + d1·h11 in powers of s.
+		t[i] = geluPoly{
+			c0: float32(f0),
+			c1: float32(d0),
+			c2: float32(-3*f0 - 2*d0 + 3*f1 - d1),
+			c3: float32(2*f0 + d0 - 2*f1 + d1),
+		}
 	}
-	t := 1 / (1 + p*x)
-	y := 1 - t*(a1+t*(a2+t*(a3+t*(a4+t*a5))))*expf(-x*x)
-	return s * y
-}
+	return t
+})
 
 // gelu applies the exact (erf) GELU, x·Φ(x) = x/2·(1+erf(x/√2)), in place,
-// as HF's "gelu" activation.
+// as HF's "gelu" activation, through the interval table.
 func gelu(x []float32) {
+	t := geluTable()
 	for i, v := range x {
-		x[i] = 0.5 * v * (1 + erff(v*(math.Sqrt2/2)))
+		if v <= -geluLim {
+			x[i] = 0
+			continue
+		}
+		if v >= geluLim {
+			continue
+		}
+		// Knot index from v·64 (exact) rather than (v+10)·64, which would
+		// round away the low bits of small v.
+		u := v * geluSteps
+		k := int(u)
+		if float32(k) > u {
+			k--
+		}
+		s := u - float32(k)
+		c := t[k+geluLim*geluSteps]
+		x[i] = c.c0 + s*(c.c1+s*(c.c2+s*c.c3))
 	}
 }
