@@ -2,6 +2,7 @@ package tokenize
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/binary"
@@ -140,13 +141,19 @@ func encodeIDCache(w io.Writer, key IDCacheKey, ids [][]int32) error {
 }
 
 // ReadIDCache reads an id cache; it returns ErrStaleCache (wrapped) when
-// the cache's key differs from key.
+// the cache's key differs from key. The file is streamed, so peak memory is
+// the ids themselves.
 func ReadIDCache(path string, key IDCacheKey) ([][]int32, error) {
-	raw, err := os.ReadFile(path)
+	f, err := os.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("tokenize: read id cache: %w", err)
 	}
-	got, ids, err := ParseIDCache(raw)
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return nil, fmt.Errorf("tokenize: read id cache: %w", err)
+	}
+	got, ids, err := decodeIDCache(bufio.NewReaderSize(f, 1<<20), st.Size())
 	if err != nil {
 		return nil, fmt.Errorf("tokenize: read %s: %w", path, err)
 	}
@@ -156,55 +163,89 @@ func ReadIDCache(path string, key IDCacheKey) ([][]int32, error) {
 	return ids, nil
 }
 
-// ParseIDCache decodes an id cache held in memory. The returned rows share
-// one backing array.
+// ParseIDCache decodes an id cache held in memory.
 func ParseIDCache(raw []byte) (IDCacheKey, [][]int32, error) {
+	return decodeIDCache(bytes.NewReader(raw), int64(len(raw)))
+}
+
+// decodeIDCache reads a whole cache of size bytes from r, checking the
+// sizes before allocating and the checksum before returning. The returned
+// rows share one backing array.
+func decodeIDCache(r io.Reader, size int64) (IDCacheKey, [][]int32, error) {
 	var key IDCacheKey
-	if len(raw) < idCacheHeader+4 {
-		return key, nil, fmt.Errorf("id cache too short (%d bytes)", len(raw))
+	if size < idCacheHeader+4 {
+		return key, nil, fmt.Errorf("id cache too short (%d bytes)", size)
 	}
-	if string(raw[:8]) != idCacheMagic {
+	crc := crc32.New(castagnoli)
+	tr := io.TeeReader(r, crc)
+	hdr := make([]byte, idCacheHeader)
+	if _, err := io.ReadFull(tr, hdr); err != nil {
+		return key, nil, err
+	}
+	if string(hdr[:8]) != idCacheMagic {
 		return key, nil, errors.New("not an id cache (bad magic)")
 	}
-	if v := binary.LittleEndian.Uint32(raw[8:]); v != idCacheVersion {
+	if v := binary.LittleEndian.Uint32(hdr[8:]); v != idCacheVersion {
 		return key, nil, fmt.Errorf("id cache version %d, want %d", v, idCacheVersion)
 	}
-	body := raw[:len(raw)-4]
-	if want, got := binary.LittleEndian.Uint32(raw[len(raw)-4:]), crc32.Checksum(body, castagnoli); want != got {
+	copy(key.Tokenizer[:], hdr[12:44])
+	copy(key.Texts[:], hdr[44:76])
+	n := binary.LittleEndian.Uint64(hdr[76:])
+	total := binary.LittleEndian.Uint64(hdr[84:])
+	rest := uint64(size - idCacheHeader - 4)
+	if n > rest/4 || total > rest/4 || 4*n+4*total != rest {
+		return key, nil, fmt.Errorf("id cache sizes (%d texts, %d ids) do not match its %d bytes", n, total, size)
+	}
+	lens := make([]uint32, n)
+	if err := readUint32s(tr, lens); err != nil {
+		return key, nil, err
+	}
+	all := make([]int32, total)
+	if err := readUint32s(tr, all); err != nil {
+		return key, nil, err
+	}
+	var tail [4]byte
+	if _, err := io.ReadFull(r, tail[:]); err != nil {
+		return key, nil, err
+	}
+	if want, got := binary.LittleEndian.Uint32(tail[:]), crc.Sum32(); want != got {
 		return key, nil, fmt.Errorf("id cache checksum mismatch (stored %08x, computed %08x)", want, got)
 	}
-	copy(key.Tokenizer[:], raw[12:44])
-	copy(key.Texts[:], raw[44:76])
-	n := binary.LittleEndian.Uint64(raw[76:])
-	total := binary.LittleEndian.Uint64(raw[84:])
-	rest := uint64(len(body) - idCacheHeader)
-	if n > rest/4 || total > rest/4 || 4*n+4*total != rest {
-		return key, nil, fmt.Errorf("id cache sizes (%d texts, %d ids) do not match its %d bytes", n, total, len(raw))
-	}
-	lens := body[idCacheHeader : idCacheHeader+4*n]
-	data := body[idCacheHeader+4*n:]
-	all := make([]int32, total)
-	for i := range all {
-		v := int32(binary.LittleEndian.Uint32(data[4*i:]))
+	for i, v := range all {
 		if v < 0 {
 			return key, nil, fmt.Errorf("id cache: negative id %d at position %d", v, i)
 		}
-		all[i] = v
 	}
 	ids := make([][]int32, n)
 	off := uint64(0)
-	for i := range ids {
-		l := uint64(binary.LittleEndian.Uint32(lens[4*i:]))
-		if off+l > total {
+	for i, l := range lens {
+		end := off + uint64(l)
+		if end > total {
 			return key, nil, fmt.Errorf("id cache: text %d overruns the ids (%d+%d > %d)", i, off, l, total)
 		}
-		ids[i] = all[off : off+l : off+l]
-		off += l
+		ids[i] = all[off:end:end]
+		off = end
 	}
 	if off != total {
 		return key, nil, fmt.Errorf("id cache: lengths sum to %d, header says %d ids", off, total)
 	}
 	return key, ids, nil
+}
+
+// readUint32s fills dst with little-endian 32-bit values from r.
+func readUint32s[T int32 | uint32](r io.Reader, dst []T) error {
+	buf := make([]byte, 64*1024)
+	for len(dst) > 0 {
+		k := min(len(dst), len(buf)/4)
+		if _, err := io.ReadFull(r, buf[:4*k]); err != nil {
+			return err
+		}
+		for i := 0; i < k; i++ {
+			dst[i] = T(binary.LittleEndian.Uint32(buf[4*i:]))
+		}
+		dst = dst[k:]
+	}
+	return nil
 }
 
 // TokenizeCached returns the ids of texts from the cache at cachePath when
