@@ -171,3 +171,34 @@ func narrow(x []int64) []int32 {
 	}
 	return y
 }
+
+// The environment is process-wide: a second Runtime cannot load it while
+// the first holds it, and a Runtime refuses to close under open sessions.
+func TestRuntimeOwnership(t *testing.T) {
+	rt := sharedRuntime(t)
+	model := testassets.Path(t, "models/hf-tiny/cross-encoder/model.onnx")
+	ce, err := rt.NewCrossEncoder(model, Options{IntraOpThreads: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := rt.Close(); err == nil || !strings.Contains(err.Error(), "sessions") {
+		t.Errorf("Close with an open session: %v", err)
+	}
+	if err := ce.Close(); err != nil {
+		t.Fatal(err)
+	}
+	other, err := NewRuntime(rt.Library())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := other.Inspect(model); err == nil || !strings.Contains(err.Error(), "already initialised") {
+		t.Errorf("second runtime: %v", err)
+	}
+	if err := other.Close(); err != nil {
+		t.Errorf("closing an unused runtime: %v", err)
+	}
+	// The shared runtime still works after the other one closed.
+	if _, _, err := rt.Inspect(model); err != nil {
+		t.Errorf("shared runtime after the other closed: %v", err)
+	}
+}
