@@ -27,6 +27,7 @@ func (t *Tokenizer) TokenizeAll(ctx context.Context, texts []string, threads int
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			var buf []int32
 			for ctx.Err() == nil {
 				start := int(next.Add(tokenizeChunk)) - tokenizeChunk
 				if start >= len(texts) {
@@ -34,8 +35,10 @@ func (t *Tokenizer) TokenizeAll(ctx context.Context, texts []string, threads int
 				}
 				end := min(start+tokenizeChunk, len(texts))
 				for i := start; i < end; i++ {
-					ids := t.Encode(texts[i])
-					out[i] = ids[:len(ids):len(ids)]
+					// Encode into scratch and keep an exact-size copy: a
+					// collection's ids are held in memory at once.
+					buf = t.AppendEncode(buf[:0], texts[i])
+					out[i] = append([]int32(nil), buf...)
 				}
 				bar.Add(int64(end - start))
 			}

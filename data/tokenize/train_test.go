@@ -12,7 +12,7 @@ import (
 	"github.com/sugarme/tokenizer/pretrained"
 )
 
-func trainCranfield(t *testing.T, opts TrainOptions) ([]byte, []string) {
+func trainCranfield(t testing.TB, opts TrainOptions) ([]byte, []string) {
 	t.Helper()
 	texts := cranfieldTexts(t)
 	js, err := TrainWordPiece(context.Background(), slices.Values(texts), opts, nil)
@@ -135,4 +135,17 @@ func TestTrainMinFrequency(t *testing.T) {
 	if _, err := TrainWordPiece(ctx, slices.Values(texts), TrainOptions{}, nil); err == nil {
 		t.Fatal("cancelled training succeeded")
 	}
+}
+
+// BenchmarkTrainWordPiece trains an 8000-token vocabulary on the Cranfield
+// corpus (1,400 abstracts, ~250k words).
+func BenchmarkTrainWordPiece(b *testing.B) {
+	texts := cranfieldTexts(b)
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if _, err := TrainWordPiece(context.Background(), slices.Values(texts), TrainOptions{VocabSize: 8000, Lowercase: true}, nil); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.N*len(texts))/b.Elapsed().Seconds(), "texts/s")
 }
