@@ -23,6 +23,7 @@ func newApp() *cli.App {
 	var cmds []*cli.Command
 	cmds = append(cmds, versionCommand())
 	cmds = append(cmds, dataCommands()...)
+	cmds = append(cmds, demoCommands()...)
 	cmds = append(cmds, bm25Commands()...)
 	cmds = append(cmds, distillCommands()...)
 	cmds = append(cmds, exportCommands()...)
