@@ -54,8 +54,11 @@ func checkGrad(t *testing.T, k kernel, in []fdata, tol float64) {
 		}
 		return l
 	}
-	grads, err := k.backward(in, out, w)
-	if err != nil {
+	grads := make([][]float32, len(in))
+	for i := range in {
+		grads[i] = make([]float32, len(in[i].d))
+	}
+	if err := k.backward(in, out, w, grads); err != nil {
 		t.Fatal(err)
 	}
 	const eps = 1e-3

@@ -7,7 +7,6 @@ import (
 	"sync"
 
 	"gonum.org/v1/gonum/blas"
-	"gonum.org/v1/gonum/blas/blas32"
 	"gorgonia.org/tensor"
 )
 
@@ -21,7 +20,7 @@ func gemm(tA, tB bool, m, n, k int, alpha float32, a []float32, lda int, b []flo
 	if tB {
 		tb = blas.Trans
 	}
-	blas32.Implementation().Sgemm(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+	sgemm.Sgemm(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 }
 
 // parallelFor runs f(0…n-1) on GOMAXPROCS workers; f must only write to
@@ -114,11 +113,9 @@ func (k *embedKernel) forward(in []fdata) ([]float32, error) {
 	}
 	return out, nil
 }
-func (k *embedKernel) backward(in []fdata, _, grad []float32) ([][]float32, error) {
+func (k *embedKernel) backward(in []fdata, _, grad []float32, dst [][]float32) error {
 	h := in[0].s[1]
-	gw := make([]float32, len(in[0].d))
-	gp := make([]float32, len(in[1].d))
-	gt := make([]float32, len(in[2].d))
+	gw, gp, gt := dst[0], dst[1], dst[2]
 	for r := 0; r < k.b*k.l; r++ {
 		g := grad[r*h:][:h]
 		w := gw[k.ids[r]*h:][:h]
@@ -130,7 +127,7 @@ func (k *embedKernel) backward(in []fdata, _, grad []float32) ([][]float32, erro
 			t[j] += v
 		}
 	}
-	return [][]float32{gw, gp, gt}, nil
+	return nil
 }
 
 // ---- layer norm ----------------------------------------------------------
@@ -199,12 +196,12 @@ func stats(row []float32, eps float64) (mean, inv float64) {
 	vr /= float64(len(row))
 	return mean, 1 / math.Sqrt(vr+eps)
 }
-func (k *lnKernel) backward(in []fdata, _, grad []float32) ([][]float32, error) {
+func (k *lnKernel) backward(in []fdata, _, grad []float32, dst [][]float32) error {
 	x := k.input(in)
 	n := len(in)
 	gamma := in[n-2].d
 	h := len(gamma)
-	dx := make([]float32, len(x))
+	dx := dst[0]
 	dg := make([]float64, h)
 	db := make([]float64, h)
 	xh := make([]float64, h)
@@ -229,19 +226,18 @@ func (k *lnKernel) backward(in []fdata, _, grad []float32) ([][]float32, error) 
 			d[j] = float32(inv * (dxh - m1 - xh[j]*m2))
 		}
 	}
-	out := [][]float32{dx}
 	if k.res {
-		out = append(out, dx)
+		copy(dst[1], dx)
 	}
-	return append(out, to32(dg), to32(db)), nil
+	to32(dst[n-2], dg)
+	to32(dst[n-1], db)
+	return nil
 }
 
-func to32(v []float64) []float32 {
-	o := make([]float32, len(v))
+func to32(dst []float32, v []float64) {
 	for i, x := range v {
-		o[i] = float32(x)
+		dst[i] = float32(x)
 	}
-	return o
 }
 
 // ---- linear --------------------------------------------------------------
@@ -283,15 +279,12 @@ func (k *linearKernel) forward(in []fdata) ([]float32, error) {
 	gemm(false, true, n, o, i, 1, x.d, i, w.d, i, 1, out, o)
 	return out, nil
 }
-func (k *linearKernel) backward(in []fdata, _, grad []float32) ([][]float32, error) {
+func (k *linearKernel) backward(in []fdata, _, grad []float32, dst [][]float32) error {
 	x, w := in[0], in[1]
 	o, i := w.s[0], w.s[1]
 	n := len(x.d) / i
-	dx := make([]float32, len(x.d))
-	gemm(false, false, n, i, o, 1, grad, o, w.d, i, 0, dx, i)
-	dw := make([]float32, len(w.d))
-	gemm(true, false, o, i, n, 1, grad, o, x.d, i, 0, dw, i)
-	res := [][]float32{dx, dw}
+	gemm(false, false, n, i, o, 1, grad, o, w.d, i, 0, dst[0], i)
+	gemm(true, false, o, i, n, 1, grad, o, x.d, i, 0, dst[1], i)
 	if k.bias {
 		db := make([]float64, o)
 		for r := 0; r < n; r++ {
@@ -299,9 +292,9 @@ func (k *linearKernel) backward(in []fdata, _, grad []float32) ([][]float32, err
 				db[j] += float64(v)
 			}
 		}
-		res = append(res, to32(db))
+		to32(dst[2], db)
 	}
-	return res, nil
+	return nil
 }
 
 // ---- activations ---------------------------------------------------------
@@ -337,8 +330,8 @@ func (k *actKernel) forward(in []fdata) ([]float32, error) {
 
 const invSqrt2Pi = 0.3989422804014327
 
-func (k *actKernel) backward(in []fdata, out, grad []float32) ([][]float32, error) {
-	d := make([]float32, len(grad))
+func (k *actKernel) backward(in []fdata, out, grad []float32, dst [][]float32) error {
+	d := dst[0]
 	for i, v := range in[0].d {
 		x := float64(v)
 		var dy float64
@@ -350,7 +343,7 @@ func (k *actKernel) backward(in []fdata, out, grad []float32) ([][]float32, erro
 		}
 		d[i] = float32(dy * float64(grad[i]))
 	}
-	return [][]float32{d}, nil
+	return nil
 }
 
 // ---- attention -----------------------------------------------------------
@@ -423,14 +416,12 @@ func (k *attnKernel) forward(in []fdata) ([]float32, error) {
 	})
 	return out, nil
 }
-func (k *attnKernel) backward(in []fdata, _, grad []float32) ([][]float32, error) {
+func (k *attnKernel) backward(in []fdata, _, grad []float32, dst [][]float32) error {
 	hid := in[0].s[2]
 	dh := hid / k.heads
 	scale := float32(1 / math.Sqrt(float64(dh)))
 	q, kk, v := in[0].d, in[1].d, in[2].d
-	dq := make([]float32, len(q))
-	dk := make([]float32, len(q))
-	dv := make([]float32, len(q))
+	dq, dk, dv := dst[0], dst[1], dst[2]
 	l := k.l
 	parallelFor(k.b*k.heads, func(t int) {
 		b, h := t/k.heads, t%k.heads
@@ -456,7 +447,7 @@ func (k *attnKernel) backward(in []fdata, _, grad []float32) ([][]float32, error
 		gemm(false, false, l, dh, l, scale, dp, l, kk[off:], hid, 0, dq[off:], hid)
 		gemm(true, false, l, dh, l, scale, dp, l, q[off:], hid, 0, dk[off:], hid)
 	})
-	return [][]float32{dq, dk, dv}, nil
+	return nil
 }
 
 // ---- pooling and normalisation -------------------------------------------
@@ -478,13 +469,12 @@ func (k *clsKernel) forward(in []fdata) ([]float32, error) {
 	}
 	return out, nil
 }
-func (k *clsKernel) backward(in []fdata, _, grad []float32) ([][]float32, error) {
+func (k *clsKernel) backward(in []fdata, _, grad []float32, dst [][]float32) error {
 	b, l, h := in[0].s[0], in[0].s[1], in[0].s[2]
-	d := make([]float32, len(in[0].d))
 	for i := 0; i < b; i++ {
-		copy(d[i*l*h:][:h], grad[i*h:][:h])
+		copy(dst[0][i*l*h:][:h], grad[i*h:][:h])
 	}
-	return [][]float32{d}, nil
+	return nil
 }
 
 // l2Kernel L2-normalises every vector along the last axis, as
@@ -516,9 +506,9 @@ func (k *l2Kernel) forward(in []fdata) ([]float32, error) {
 	}
 	return out, nil
 }
-func (k *l2Kernel) backward(in []fdata, out, grad []float32) ([][]float32, error) {
+func (k *l2Kernel) backward(in []fdata, out, grad []float32, dst [][]float32) error {
 	d := in[0].s[len(in[0].s)-1]
-	dx := make([]float32, len(grad))
+	dx := dst[0]
 	for r := 0; r < len(grad)/d; r++ {
 		x := in[0].d[r*d:][:d]
 		n := rowNorm(x)
@@ -533,7 +523,7 @@ func (k *l2Kernel) backward(in []fdata, out, grad []float32) ([][]float32, error
 			dx[r*d+j] = float32((float64(g[j]) - float64(y[j])*dot) / n)
 		}
 	}
-	return [][]float32{dx}, nil
+	return nil
 }
 
 // ---- MaxSim --------------------------------------------------------------
@@ -609,7 +599,7 @@ func (k *maxSimKernel) forward(in []fdata) ([]float32, error) {
 	})
 	return out, nil
 }
-func (k *maxSimKernel) backward(in []fdata, _, grad []float32) ([][]float32, error) {
+func (k *maxSimKernel) backward(in []fdata, _, grad []float32, dst [][]float32) error {
 	q, d := in[0], in[1]
 	lq, ld, dim := q.s[1], d.s[1], q.s[2]
 	nway := len(k.cand[0])
@@ -622,8 +612,7 @@ func (k *maxSimKernel) backward(in []fdata, _, grad []float32) ([][]float32, err
 			bests[b*nway+j] = best
 		}
 	})
-	dq := make([]float32, len(q.d))
-	dd := make([]float32, len(d.d))
+	dq, dd := dst[0], dst[1]
 	for b, c := range k.cand {
 		for j, n := range c {
 			g := grad[b*nway+j]
@@ -642,7 +631,7 @@ func (k *maxSimKernel) backward(in []fdata, _, grad []float32) ([][]float32, err
 			}
 		}
 	}
-	return [][]float32{dq, dd}, nil
+	return nil
 }
 
 // ---- losses --------------------------------------------------------------
@@ -692,9 +681,9 @@ func (k *klKernel) forward(in []fdata) ([]float32, error) {
 	}
 	return []float32{float32(loss / float64(b))}, nil
 }
-func (k *klKernel) backward(in []fdata, _, grad []float32) ([][]float32, error) {
+func (k *klKernel) backward(in []fdata, _, grad []float32, dst [][]float32) error {
 	b, n := in[0].s[0], in[0].s[1]
-	d := make([]float32, b*n)
+	d := dst[0]
 	g := float64(grad[0]) / float64(b)
 	for i := 0; i < b; i++ {
 		ls := logSoftmax(in[0].d[i*n:][:n], 1)
@@ -703,7 +692,7 @@ func (k *klKernel) backward(in []fdata, _, grad []float32) ([][]float32, error) 
 			d[i*n+j] = float32(g * (math.Exp(ls[j]) - math.Exp(lt[j])))
 		}
 	}
-	return [][]float32{d}, nil
+	return nil
 }
 
 // ceKernel is mean cross-entropy of softmax(scale·S) against one label per
@@ -735,9 +724,9 @@ func (k *ceKernel) forward(in []fdata) ([]float32, error) {
 	}
 	return []float32{float32(loss / float64(b))}, nil
 }
-func (k *ceKernel) backward(in []fdata, _, grad []float32) ([][]float32, error) {
+func (k *ceKernel) backward(in []fdata, _, grad []float32, dst [][]float32) error {
 	b, n := in[0].s[0], in[0].s[1]
-	d := make([]float32, b*n)
+	d := dst[0]
 	g := float64(grad[0]) * k.scale / float64(b)
 	for i := 0; i < b; i++ {
 		ls := logSoftmax(in[0].d[i*n:][:n], k.scale)
@@ -749,7 +738,7 @@ func (k *ceKernel) backward(in []fdata, _, grad []float32) ([][]float32, error) 
 			d[i*n+j] = float32(g * p)
 		}
 	}
-	return [][]float32{d}, nil
+	return nil
 }
 
 // sumKernel adds n same-shaped inputs with weights (loss terms, residuals).
@@ -785,14 +774,11 @@ func (k *sumKernel) forward(in []fdata) ([]float32, error) {
 	}
 	return out, nil
 }
-func (k *sumKernel) backward(in []fdata, _, grad []float32) ([][]float32, error) {
-	res := make([][]float32, len(in))
+func (k *sumKernel) backward(in []fdata, _, grad []float32, dst [][]float32) error {
 	for i := range in {
-		d := make([]float32, len(grad))
 		for j, v := range grad {
-			d[j] = k.weights[i] * v
+			dst[i][j] = k.weights[i] * v
 		}
-		res[i] = d
 	}
-	return res, nil
+	return nil
 }

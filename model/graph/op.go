@@ -21,9 +21,9 @@ type kernel interface {
 	outDims() int
 	outShape(in []tensor.Shape) (tensor.Shape, error)
 	forward(in []fdata) ([]float32, error)
-	// backward returns, for each input, the gradient of the cost with respect
-	// to it given the output and the output's gradient.
-	backward(in []fdata, out, grad []float32) ([][]float32, error)
+	// backward writes into dst[i] (zeroed, sized as input i) the gradient of
+	// the cost with respect to input i, given the output and its gradient.
+	backward(in []fdata, out, grad []float32, dst [][]float32) error
 }
 
 // fdata is one input as raw data plus shape.
@@ -206,23 +206,23 @@ func (o *gradOp) Do(vals ...G.Value) (G.Value, error) {
 		return nil, fmt.Errorf("%s grad: %w", o.k.name(), err)
 	}
 	n := len(o.k.inDims())
-	grads, err := o.k.backward(all[:n], all[n].d, all[n+1].d)
-	if err != nil {
-		return nil, err
-	}
-	if n == 1 {
-		return makeValue(grads[0], all[0].s), nil
-	}
 	tot := 0
 	for _, in := range all[:n] {
 		tot += len(in.d)
 	}
-	cat := make([]float32, 0, tot)
-	for i, gr := range grads {
-		if gr == nil {
-			gr = make([]float32, len(all[i].d))
-		}
-		cat = append(cat, gr...)
+	// One buffer holds every input's gradient; pickOp views its parts.
+	cat := make([]float32, tot)
+	dst := make([][]float32, n)
+	off := 0
+	for i, in := range all[:n] {
+		dst[i] = cat[off : off+len(in.d) : off+len(in.d)]
+		off += len(in.d)
+	}
+	if err := o.k.backward(all[:n], all[n].d, all[n+1].d, dst); err != nil {
+		return nil, err
+	}
+	if n == 1 {
+		return makeValue(cat, all[0].s), nil
 	}
 	return tensor.New(tensor.WithShape(tot), tensor.WithBacking(cat)), nil
 }
@@ -255,10 +255,9 @@ func (o *pickOp) Do(vals ...G.Value) (G.Value, error) {
 	if o.off+n > len(in.d) {
 		return nil, fmt.Errorf("graph: pick %d+%d out of %d", o.off, n, len(in.d))
 	}
-	// Copy: a view would alias the concatenated buffer, and Gorgonia may reuse
-	// a node's memory in place.
-	d := append([]float32(nil), in.d[o.off:o.off+n]...)
-	return makeValue(d, o.shape), nil
+	// A view: the parts are disjoint and only this node reads its part, so
+	// an in-place update by a consumer cannot reach another gradient.
+	return makeValue(in.d[o.off:o.off+n:o.off+n], o.shape), nil
 }
 func (o *pickOp) ReturnsPtr() bool     { return false }
 func (o *pickOp) CallsExtern() bool    { return false }
