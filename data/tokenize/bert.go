@@ -1,6 +1,7 @@
 package tokenize
 
 import (
+	"sort"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -231,36 +232,37 @@ type addedToken struct {
 	singleWord bool
 }
 
-// splitAdded finds the leftmost-longest occurrence of an added token in s
-// at or after from. It returns the match start, end and id, or start -1.
-func splitAdded(s string, from int, added []addedToken) (int, int, int32) {
+// addedSet is the added tokens, longest first, with their first bytes.
+type addedSet struct {
+	tokens []addedToken
+	first  [256]bool
+}
+
+func newAddedSet(tokens []addedToken) addedSet {
+	var a addedSet
+	a.tokens = append(a.tokens, tokens...)
+	// Longest first makes the first match at a position the longest.
+	sort.SliceStable(a.tokens, func(i, j int) bool { return len(a.tokens[i].content) > len(a.tokens[j].content) })
+	for _, t := range a.tokens {
+		a.first[t.content[0]] = true
+	}
+	return a
+}
+
+// find returns the leftmost-longest added token in s at or after from: its
+// start, end and id, or start -1.
+func (a *addedSet) find(s string, from int) (int, int, int32) {
 	for i := from; i < len(s); i++ {
-		if s[i] != added[0].content[0] && !startsAny(s[i], added) {
+		if !a.first[s[i]] {
 			continue
 		}
-		best, bestID := -1, int32(0)
-		for _, a := range added {
-			if len(a.content) > best && strings.HasPrefix(s[i:], a.content) {
-				if a.singleWord && !isWordBoundary(s, i, i+len(a.content)) {
-					continue
-				}
-				best, bestID = len(a.content), a.id
+		for _, t := range a.tokens {
+			if strings.HasPrefix(s[i:], t.content) && (!t.singleWord || isWordBoundary(s, i, i+len(t.content))) {
+				return i, i + len(t.content), t.id
 			}
-		}
-		if best > 0 {
-			return i, i + best, bestID
 		}
 	}
 	return -1, -1, 0
-}
-
-func startsAny(c byte, added []addedToken) bool {
-	for _, a := range added {
-		if a.content[0] == c {
-			return true
-		}
-	}
-	return false
 }
 
 func isWordBoundary(s string, i, j int) bool {

@@ -12,7 +12,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
-	"sort"
 	"strings"
 
 	sg "github.com/sugarme/tokenizer"
@@ -34,7 +33,7 @@ type Tokenizer struct {
 	generic bool // true: encode with sugarme's pipeline
 	norm    bertNorm
 	wp      wordPiece
-	added   []addedToken
+	added   addedSet
 	inv     []string // id → token
 	hash    [32]byte
 	source  string
@@ -91,6 +90,7 @@ func loadJSON(path string, raw []byte) (*Tokenizer, error) {
 		return nil, fmt.Errorf("tokenize: %s: model.vocab is empty", path)
 	}
 	vocab := make(map[string]int32, len(cfg.Model.Vocab)+len(cfg.AddedTokens))
+	var added []addedToken
 	for tok, id := range cfg.Model.Vocab {
 		if id < 0 {
 			return nil, fmt.Errorf("tokenize: %s: negative id %d for %q", path, id, tok)
@@ -103,9 +103,10 @@ func loadJSON(path string, raw []byte) (*Tokenizer, error) {
 		}
 		vocab[a.Content] = int32(a.ID)
 		if !a.Normalized {
-			t.added = append(t.added, addedToken{content: a.Content, id: int32(a.ID), singleWord: a.SingleWord})
+			added = append(added, addedToken{content: a.Content, id: int32(a.ID), singleWord: a.SingleWord})
 		}
 	}
+	t.added = newAddedSet(added)
 	if err := t.setVocab(vocab); err != nil {
 		return nil, fmt.Errorf("tokenize: %s: %w", path, err)
 	}
@@ -193,11 +194,13 @@ func FromVocab(vocabTxt string, lowercase bool) (*Tokenizer, error) {
 		hash:   sha256.Sum256(append(append([]byte("vocab.txt\x00"), flag, 0), raw...)),
 		source: vocabTxt,
 	}
+	var added []addedToken
 	for _, s := range bertSpecials {
 		if id, ok := vocab[s]; ok {
-			t.added = append(t.added, addedToken{content: s, id: id})
+			added = append(added, addedToken{content: s, id: id})
 		}
 	}
+	t.added = newAddedSet(added)
 	if err := t.setVocab(vocab); err != nil {
 		return nil, fmt.Errorf("tokenize: %s: %w", vocabTxt, err)
 	}
@@ -225,8 +228,6 @@ func (t *Tokenizer) setVocab(vocab map[string]int32) error {
 	for tok, id := range vocab {
 		t.inv[id] = tok
 	}
-	// Longest added tokens first keeps leftmost-longest matching simple.
-	sort.SliceStable(t.added, func(i, j int) bool { return len(t.added[i].content) > len(t.added[j].content) })
 	return nil
 }
 
@@ -252,8 +253,8 @@ func (t *Tokenizer) AppendEncode(dst []int32, text string) []int32 {
 		seg := text[from:]
 		var id int32
 		next := len(text) + 1
-		if len(t.added) > 0 {
-			if s, e, aid := splitAdded(text, from, t.added); s >= 0 {
+		if len(t.added.tokens) > 0 {
+			if s, e, aid := t.added.find(text, from); s >= 0 {
 				seg, id, next = text[from:s], aid, e
 			}
 		}
