@@ -278,3 +278,23 @@ func FuzzFromVocab(f *testing.F) {
 		}
 	})
 }
+
+// A tokenizer.json outside the BERT family is encoded by sugarme.
+func TestGenericPipeline(t *testing.T) {
+	js := `{"normalizer": {"type": "Lowercase"}, "pre_tokenizer": {"type": "Whitespace"},
+ "model": {"type": "WordPiece", "unk_token": "[UNK]", "vocab": {"[UNK]": 0, "hello": 1, "##s": 2, "world": 3}}}`
+	tok, err := loadJSON("generic.json", []byte(js))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !tok.generic {
+		t.Fatal("Lowercase + Whitespace taken for BERT")
+	}
+	got := tok.Encode("Hellos WORLD")
+	if !equalIDs(got, []int32{1, 2, 3}) {
+		t.Fatalf("got %v", got)
+	}
+	if id, ok := tok.TokenID("world"); !ok || id != 3 {
+		t.Fatalf("TokenID(world) = %d %v", id, ok)
+	}
+}
