@@ -12,3 +12,6 @@ func newBLAS() blas.Float32Level3 { return gonum.Implementation{} }
 
 // BLASName names the BLAS this binary was built with (for benchmark reports).
 const BLASName = "gonum"
+
+// SetBLASThreads is a no-op in the pure-Go build (see the openblas build).
+func SetBLASThreads(n int) {}

@@ -72,15 +72,14 @@ func gelu(x []float32) {
 		if v >= geluLim {
 			continue
 		}
-		// Knot index from v·64 (exact) rather than (v+10)·64, which would
-		// round away the low bits of small v.
+		// The offset s comes from v·64 (exact), not (v+10)·64, which would
+		// round away the low bits of small v; the index may be one too high
+		// when u+640 rounds up, leaving s slightly negative, which the cubic
+		// extrapolates exactly enough. No data-dependent branch.
 		u := v * geluSteps
-		k := int(u)
-		if float32(k) > u {
-			k--
-		}
-		s := u - float32(k)
-		c := t[k+geluLim*geluSteps]
+		k := int(u + geluLim*geluSteps)
+		s := u - float32(k-geluLim*geluSteps)
+		c := t[k]
 		x[i] = c.c0 + s*(c.c1+s*(c.c2+s*c.c3))
 	}
 }
