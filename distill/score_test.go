@@ -9,11 +9,13 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"sync"
 	"testing"
 
 	"github.com/colbert-go/colbert/data"
+	"github.com/colbert-go/colbert/data/parquetio"
 	"github.com/colbert-go/colbert/data/safetensors"
 	"github.com/colbert-go/colbert/data/testassets"
 	"github.com/colbert-go/colbert/data/tokenize"
@@ -132,7 +134,7 @@ func (c *countingScorer) Score(b ort.Batch) ([]float32, error) {
 
 // scoreFixture: 24 real queries × 4 candidates drawn from 24 real documents
 // (the query's own index first), as a candidates file.
-func scoreFixture(t *testing.T, f Format) (job ScoreJob, dir string) {
+func scoreFixture(t *testing.T, f Format, ext string) (job ScoreJob, dir string) {
 	ref := loadRefJSON(t)
 	dir = t.TempDir()
 	queries, passages := map[string]string{}, map[string]string{}
@@ -148,7 +150,7 @@ func scoreFixture(t *testing.T, f Format) (job ScoreJob, dir string) {
 		}
 		exs = append(exs, ex)
 	}
-	cand := filepath.Join(dir, "cand.jsonl")
+	cand := filepath.Join(dir, "cand"+ext)
 	w, _ := f.Create(cand, nil)
 	w.Write(exs)
 	if err := w.Close(); err != nil {
@@ -161,14 +163,23 @@ func scoreFixture(t *testing.T, f Format) (job ScoreJob, dir string) {
 // A run cancelled mid-way and restarted with the same job continues from
 // its last complete shard and produces exactly the uninterrupted output.
 func TestScoreResume(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		f    Format
+		ext  string
+	}{{"parquet", ParquetFormat{}, ".parquet"}, {"jsonl", JSONLFormat{}, ".jsonl"}} {
+		t.Run(c.name, func(t *testing.T) { testScoreResume(t, c.f, c.ext) })
+	}
+}
+
+func testScoreResume(t *testing.T, f Format, ext string) {
 	ce, tok, pad := tinyTeacher(t, 128)
-	f := JSONLFormat{}
-	job, dir := scoreFixture(t, f)
+	job, dir := scoreFixture(t, f, ext)
 	job.Tokenize = tok
 	job.Pairs = PairOptions{BatchSize: 6, Bucket: true, Threads: 2, PadID: pad}
 
 	full := job
-	full.Out = filepath.Join(dir, "full.jsonl")
+	full.Out = filepath.Join(dir, "full"+ext)
 	full.Teacher = ce
 	st, err := Score(context.Background(), full)
 	if err != nil {
@@ -184,7 +195,7 @@ func TestScoreResume(t *testing.T) {
 	// Kill: cancel during the 9th forward pass (shard 0 and 1 need 4 each).
 	ctx, cancel := context.WithCancel(context.Background())
 	killed := job
-	killed.Out = filepath.Join(dir, "resumed.jsonl")
+	killed.Out = filepath.Join(dir, "resumed"+ext)
 	cs := &countingScorer{inner: ce, cancelAfter: 9, cancel: cancel}
 	killed.Teacher = cs
 	if _, err := Score(ctx, killed); !errors.Is(err, context.Canceled) {
@@ -213,17 +224,31 @@ func TestScoreResume(t *testing.T) {
 	if !bytes.Equal(a, b) {
 		t.Errorf("resumed output differs from the uninterrupted one")
 	}
-	ma, _ := os.ReadFile(full.Out + ".meta.json")
-	mb, _ := os.ReadFile(killed.Out + ".meta.json")
-	if !bytes.Equal(ma, mb) {
-		t.Errorf("metadata differs: %s vs %s", ma, mb)
+	var exs []data.Example
+	if err := f.ReadBatches(full.Out, 7, func(b []data.Example) error { exs = append(exs, b...); return nil }); err != nil {
+		t.Fatal(err)
 	}
-	// The scores are the teacher's: the diagonal pair (a query and the
-	// document with its own index) scored alone gives the same logit.
-	exs, err := data.ReadExamples(full.Out)
+	var exs2 []data.Example
+	if err := f.ReadBatches(killed.Out, 100, func(b []data.Example) error { exs2 = append(exs2, b...); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(exs, exs2) || len(exs) != 24 {
+		t.Errorf("resumed dataset (%d examples) differs from the uninterrupted one (%d)", len(exs2), len(exs))
+	}
+	var meta map[string]string
+	if ext == ".parquet" {
+		meta, err = parquetio.ReadMetadata(killed.Out)
+	} else {
+		meta, err = ReadJSONLMeta(killed.Out)
+	}
 	if err != nil {
 		t.Fatal(err)
 	}
+	if meta["teacher_sha256"] != "test" || meta["pairs"] != "96" || meta["batch_size"] != "6" || len(meta["candidates_sha256"]) != 64 {
+		t.Errorf("metadata %v", meta)
+	}
+	// The scores are the teacher's: the diagonal pair (a query and the
+	// document with its own index) scored alone gives the same logit.
 	one, err := ScorePairs(context.Background(), []string{job.Queries["q3"]}, []string{job.Passages["d3"]}, tok, ce, PairOptions{PadID: pad}, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -236,7 +261,7 @@ func TestScoreResume(t *testing.T) {
 func TestScoreRefusesOtherSettingsAndRepairsShards(t *testing.T) {
 	ce, tok, pad := tinyTeacher(t, 64)
 	f := JSONLFormat{}
-	job, dir := scoreFixture(t, f)
+	job, dir := scoreFixture(t, f, ".jsonl")
 	job.Tokenize, job.Teacher = tok, ce
 	job.Pairs = PairOptions{BatchSize: 8, Bucket: true, PadID: pad}
 	job.Out = filepath.Join(dir, "out.jsonl")
