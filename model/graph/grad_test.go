@@ -105,6 +105,7 @@ func TestGradLinearAndActivations(t *testing.T) {
 	checkGrad(t, &actKernel{dims: 2, tanh: true}, []fdata{fd(randData(r, 40, 1), 5, 8)}, 1e-2)
 	checkGrad(t, &l2Kernel{dims: 3}, []fdata{fd(randData(r, 2*3*6, 1), 2, 3, 6)}, 1e-2)
 	checkGrad(t, &clsKernel{}, []fdata{fd(randData(r, 2*3*6, 1), 2, 3, 6)}, 1e-2)
+	checkGrad(t, &clsKernel{keep: true}, []fdata{fd(randData(r, 2*3*6, 1), 2, 3, 6)}, 1e-2)
 }
 
 func TestGradAttention(t *testing.T) {

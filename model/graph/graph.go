@@ -190,6 +190,17 @@ func (g *Graph) ColBERT(hidden *G.Node) *G.Node {
 // bi-encoder's embedding).
 func (g *Graph) CLS(hidden *G.Node) *G.Node { return g.apply(&clsKernel{}, hidden) }
 
+// BiEncoder is the single-vector baseline's embedding: [CLS] through
+// linear.weight when the model has one (no bias, no normalisation), as a
+// one-vector sequence [B,1,dim] so that MaxSim gives the dot product.
+func (g *Graph) BiEncoder(hidden *G.Node) *G.Node {
+	x := g.apply(&clsKernel{keep: true}, hidden)
+	if _, ok := g.params["linear.weight"]; ok {
+		x = g.apply(&linearKernel{dims: 3}, x, g.Param("linear.weight"))
+	}
+	return x
+}
+
 // CrossEncoder is BertForSequenceClassification's head: [CLS] → pooler
 // dense + tanh → classifier: [B,L,H] → logits [B, num_labels].
 func (g *Graph) CrossEncoder(hidden *G.Node) *G.Node {

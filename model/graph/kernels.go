@@ -452,13 +452,25 @@ func (k *attnKernel) backward(in []fdata, _, grad []float32, dst [][]float32) er
 
 // ---- pooling and normalisation -------------------------------------------
 
-// clsKernel takes the first token of every sequence: [B,L,H] → [B,H].
-type clsKernel struct{}
+// clsKernel takes the first token of every sequence: [B,L,H] → [B,H], or
+// [B,1,H] with keep (a one-vector sequence for MaxSim).
+type clsKernel struct{ keep bool }
 
 func (k *clsKernel) name() string  { return "cls" }
 func (k *clsKernel) inDims() []int { return []int{3} }
-func (k *clsKernel) outDims() int  { return 2 }
+func (k *clsKernel) outDims() int {
+	if k.keep {
+		return 3
+	}
+	return 2
+}
 func (k *clsKernel) outShape(in []tensor.Shape) (tensor.Shape, error) {
+	if len(in[0]) != 3 {
+		return nil, shapeErr("cls", "[B,L,H]", in)
+	}
+	if k.keep {
+		return tensor.Shape{in[0][0], 1, in[0][2]}, nil
+	}
 	return tensor.Shape{in[0][0], in[0][2]}, nil
 }
 func (k *clsKernel) forward(in []fdata) ([]float32, error) {

@@ -1,7 +1,9 @@
 package graph
 
 import (
+	"context"
 	"encoding/json"
+	"github.com/colbert-go/colbert/model/encode"
 	"math"
 	"os"
 	"path/filepath"
@@ -236,5 +238,54 @@ func TestParityCrossEncoder(t *testing.T) {
 		t.Errorf("cross-encoder logits differ by %g: %v vs %v", d, got, logits[:n])
 	} else {
 		t.Logf("cross-encoder logits (L=%d): max abs diff %.3g", l, d)
+	}
+}
+
+// TestBiEncoderMatchesEncode compares the graph's single-vector scores with
+// model/encode's bi-encoder (an independent forward pass) on the reference
+// queries and documents: score = ⟨linear·CLS(q), linear·CLS(d)⟩.
+func TestBiEncoderMatchesEncode(t *testing.T) {
+	refPath := testassets.Path(t, "models/hf-tiny/reference.safetensors")
+	cfg, params := loadHF(t, testassets.Path(t, "models/hf-tiny/colbert"))
+	rf, err := safetensors.ReadFile(refPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ref := reference{rf}
+	qids, qs := ref.ints(t, "query_input_ids")
+	qmask := ref.f32(t, "query_attention_mask")
+	const n = 4
+	L := qs[1]
+	tk := Tokens{B: n, L: L, IDs: qids[:n*L], Mask: qmask[:n*L]}
+	g := New(cfg, params)
+	e := g.BiEncoder(g.Encode(tk))
+	cand := [][]int{{0, 1, 2, 3}, {1, 2, 3, 0}, {2, 3, 0, 1}, {3, 0, 1, 2}}
+	s := g.MaxSim(e, e, nil, cand)
+	if err := g.Forward(); err != nil {
+		t.Fatal(err)
+	}
+	got, _, _ := Values(s)
+
+	ck := &model.Checkpoint{Kind: model.KindBiEncoder, Config: cfg, Params: params}
+	be, err := encode.NewBiEncoder(ck, encode.Options{Threads: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := encode.Batch{N: n, Len: L, IDs: make([]int32, n*L), AttentionMask: make([]int32, n*L), TokenTypeIDs: make([]int32, n*L)}
+	for i := range b.IDs {
+		b.IDs[i], b.AttentionMask[i] = int32(qids[i]), int32(qmask[i])
+	}
+	emb, err := be.Encode(context.Background(), b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dim := be.Dim()
+	for i, c := range cand {
+		for j, k := range c {
+			want := float32(dot(emb[i*dim:(i+1)*dim], emb[k*dim:(k+1)*dim]))
+			if d := math.Abs(float64(got[i*4+j] - want)); d > 1e-4*math.Max(1, math.Abs(float64(want))) {
+				t.Errorf("score(%d,%d) = %g, encode gives %g", i, k, got[i*4+j], want)
+			}
+		}
 	}
 }
