@@ -46,6 +46,7 @@ type ScoreStats struct {
 	Examples, Pairs int
 	Shards          int // shards in the dataset
 	ResumedShards   int // shards found complete from an earlier run
+	ScoredPairs     int // pairs scored by this call (not resumed)
 	Elapsed         time.Duration
 }
 
@@ -141,6 +142,7 @@ func Score(ctx context.Context, job ScoreJob) (ScoreStats, error) {
 			return err
 		}
 		man.Shards = append(man.Shards, info)
+		st.ScoredPairs += info.Pairs
 		buf = buf[:0]
 		return saveManifest(dir, man)
 	}

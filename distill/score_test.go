@@ -211,6 +211,9 @@ func testScoreResume(t *testing.T, f Format, ext string) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if st2.ScoredPairs != 96-2*20 {
+		t.Errorf("restart scored %d pairs, want the 56 of shards 2–4", st2.ScoredPairs)
+	}
 	if st2.ResumedShards != 2 {
 		t.Errorf("resumed %d shards, want the 2 completed before the kill", st2.ResumedShards)
 	}

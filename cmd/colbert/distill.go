@@ -199,9 +199,9 @@ func distillScoreCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
-			rate := float64(st.Pairs) / st.Elapsed.Seconds()
-			fmt.Fprintf(c.App.ErrWriter, "score: %d lists, %d pairs (%d shards, %d resumed) in %s (%.0f pairs/s incl. resumed) written to %s\n",
-				st.Examples, st.Pairs, st.Shards, st.ResumedShards, st.Elapsed.Round(time.Millisecond), rate, c.String("out"))
+			rate := float64(st.ScoredPairs) / st.Elapsed.Seconds()
+			fmt.Fprintf(c.App.ErrWriter, "score: %d lists, %d pairs (%d shards, %d resumed from an earlier run); scored %d pairs in %s (%.0f pairs/s); written to %s\n",
+				st.Examples, st.Pairs, st.Shards, st.ResumedShards, st.ScoredPairs, st.Elapsed.Round(time.Millisecond), rate, c.String("out"))
 			return nil
 		},
 	}
