@@ -29,6 +29,10 @@ func TestBertNormalization(t *testing.T) {
 		{"a\u00a0b\u2009c\u3000d", []string{"a", "b", "c", "d"}},
 		// Control (Cc) and format (Cf, e.g. zero-width space) chars are removed.
 		{"c\x00a\u200bt\x07s", []string{"cats"}},
+		// Private use (Co) is removed too, but unassigned code points (Cn,
+		// here U+FFBF) are kept: HF's is_control is Cc|Cf|Co.
+		{"ca\ue000t", []string{"cat"}},
+		{"\uffbfcafé cafe", []string{"[UNK]", "cafe"}},
 		// Chinese chars become single-char words.
 		{"中文", []string{"中", "文"}},
 		// İ: accents stripped before lowercasing.
