@@ -12,6 +12,8 @@ import (
 	"path/filepath"
 
 	"github.com/BurntSushi/toml"
+
+	"github.com/colbert-go/colbert/model"
 )
 
 // Loss names.
@@ -30,6 +32,7 @@ type Config struct {
 	Collection string `toml:"collection" help:"collection: BEIR corpus.jsonl or MS MARCO collection.tsv"`
 	Queries    string `toml:"queries" help:"queries: BEIR queries.jsonl or MS MARCO queries.tsv"`
 	// Model
+	ModelKind   string `toml:"model_kind" help:"colbert | bi-encoder (single [CLS] vector, dot product: the DPR-style baseline)"`
 	InitFrom    string `toml:"init_from" help:"HF checkpoint directory to start from (empty: random init of the small config)"`
 	Tokenizer   string `toml:"tokenizer" help:"tokenizer.json (default: the one of init_from)"`
 	Dim         int    `toml:"dim" help:"ColBERT vector size when training from scratch"`
@@ -66,7 +69,7 @@ type Config struct {
 // DefaultConfig is ColBERTv2's recipe scaled to the small built-in student.
 func DefaultConfig() Config {
 	return Config{
-		Dim: 128, Layers: 2, Hidden: 128, QueryMaxLen: 32, DocMaxLen: 180,
+		ModelKind: "colbert", Dim: 128, Layers: 2, Hidden: 128, QueryMaxLen: 32, DocMaxLen: 180,
 		Loss: LossKL, DistillationAlpha: 1, Tau: 0.01, NWay: 8,
 		Steps: 1000, BatchSize: 16, AccumSteps: 1, LR: 1e-4, WarmupSteps: 100,
 		WeightDecay: 0.01, AdamBeta1: 0.9, AdamBeta2: 0.999, AdamEps: 1e-8, MaxGradNorm: 2.0,
@@ -96,6 +99,8 @@ func (c Config) Validate() error {
 	switch {
 	case c.Loss != LossKL && c.Loss != LossCE && c.Loss != LossContrastive:
 		return bad("loss", c.Loss, "want kl, ce or contrastive")
+	case c.ModelKind != string(model.KindColBERT) && c.ModelKind != string(model.KindBiEncoder):
+		return bad("model_kind", c.ModelKind, "want colbert or bi-encoder")
 	case c.NWay < 2:
 		return bad("nway", c.NWay, "need a positive and at least one negative")
 	case c.Steps < 1:

@@ -56,7 +56,7 @@ func Prepare(ctx context.Context, cfg Config, threads int, bar *progress.Bar) (*
 		bc.HiddenSize, bc.NumHiddenLayers, bc.NumAttentionHeads, bc.IntermediateSize = cfg.Hidden, cfg.Layers, cfg.Hidden/32, 4*cfg.Hidden
 		bc.MaxPositionEmbeddings = max(bc.MaxPositionEmbeddings, cfg.DocMaxLen, cfg.QueryMaxLen)
 		col.Dim = cfg.Dim
-		if ck, err = model.NewCheckpoint(bc, model.KindColBERT, col, cfg.Seed); err != nil {
+		if ck, err = model.NewCheckpoint(bc, model.Kind(cfg.ModelKind), col, cfg.Seed); err != nil {
 			return nil, fmt.Errorf("train: init: %w", err)
 		}
 	}

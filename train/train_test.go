@@ -331,3 +331,37 @@ func TestDataCheckNamesTheProblem(t *testing.T) {
 		t.Errorf("unknown doc not reported: %v", err)
 	}
 }
+
+// TestBiEncoderTrains runs the DPR-style baseline through the same loop.
+func TestBiEncoderTrains(t *testing.T) {
+	f := newFixture(t, 5)
+	ck, err := model.NewCheckpoint(f.ck.Config, model.KindBiEncoder, f.ck.ColBERT, 5)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := tinyConfig(t.TempDir())
+	cfg.ModelKind, cfg.Loss, cfg.Steps, cfg.SaveEvery, cfg.LR = string(model.KindBiEncoder), LossCE, 30, 0, 3e-3
+	tr, err := New(cfg, ck, f.enc, f.data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var first, last float64
+	for s := 0; s < cfg.Steps; s++ {
+		m, err := tr.Step()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if s < 6 {
+			first += m.Loss / 6
+		} else if s >= cfg.Steps-6 {
+			last += m.Loss / 6
+		}
+	}
+	t.Logf("bi-encoder CE: %.4f → %.4f", first, last)
+	if !(last < 0.8*first) {
+		t.Errorf("bi-encoder loss did not decrease: %.4f → %.4f", first, last)
+	}
+	if _, err := New(tinyConfig(t.TempDir()), ck, f.enc, f.data); err == nil {
+		t.Error("a bi-encoder checkpoint was accepted with model_kind colbert")
+	}
+}

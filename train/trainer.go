@@ -52,10 +52,10 @@ func New(cfg Config, ck *model.Checkpoint, enc *tokenize.ColBERT, d *Data) (*Tra
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	if ck.Kind != model.KindColBERT {
-		return nil, fmt.Errorf("train: checkpoint kind %q, want colbert", ck.Kind)
+	if string(ck.Kind) != cfg.ModelKind {
+		return nil, fmt.Errorf("train: checkpoint is a %s model, config model_kind is %s", ck.Kind, cfg.ModelKind)
 	}
-	if _, ok := ck.Params["linear.weight"]; !ok {
+	if _, ok := ck.Params["linear.weight"]; !ok && ck.Kind == model.KindColBERT {
 		return nil, fmt.Errorf("train: checkpoint has no linear.weight (ColBERT projection)")
 	}
 	if v := ck.Params["embeddings.word_embeddings.weight"]; v == nil || v.Shape[0] < enc.VocabSize() {
@@ -72,11 +72,14 @@ func New(cfg Config, ck *model.Checkpoint, enc *tokenize.ColBERT, d *Data) (*Tra
 // microStep runs forward and backward on one micro-batch.
 func (t *Trainer) microStep(b *batch) (*graph.Result, error) {
 	g := graph.New(t.Ckpt.Config, t.Ckpt.Params)
-	qv := g.ColBERT(g.Encode(graph.Tokens{B: b.queries.N, L: b.queries.Len,
+	head, dmask := g.ColBERT, floats(b.docs.VectorMask)
+	if t.Ckpt.Kind == model.KindBiEncoder {
+		head, dmask = g.BiEncoder, nil
+	}
+	qv := head(g.Encode(graph.Tokens{B: b.queries.N, L: b.queries.Len,
 		IDs: ints(b.queries.IDs), Types: ints(b.queries.TokenTypeIDs), Mask: floats(b.queries.AttentionMask)}))
-	dv := g.ColBERT(g.Encode(graph.Tokens{B: b.docs.N, L: b.docs.Len,
+	dv := head(g.Encode(graph.Tokens{B: b.docs.N, L: b.docs.Len,
 		IDs: ints(b.docs.IDs), Types: ints(b.docs.TokenTypeIDs), Mask: floats(b.docs.AttentionMask)}))
-	dmask := floats(b.docs.VectorMask)
 	scores := g.MaxSim(qv, dv, dmask, b.cand)
 	zeros := make([]int, len(b.cand))
 	var loss = scores
