@@ -54,7 +54,7 @@ func synthCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
-			if err := b.Write(out, nil); err != nil {
+			if err := b.Write(out); err != nil {
 				return err
 			}
 			fmt.Fprintf(c.App.ErrWriter, "synth: %d passages, %d/%d/%d queries, %d-word vocabulary written to %s in %s\n",

@@ -12,6 +12,7 @@ import (
 
 	"github.com/colbert-go/colbert/data"
 	"github.com/colbert-go/colbert/data/bm25"
+	"github.com/colbert-go/colbert/data/parquetio"
 	"github.com/colbert-go/colbert/data/synth"
 	"github.com/colbert-go/colbert/experiments/metrics"
 )
@@ -67,7 +68,7 @@ func generate(t *testing.T, cfg synth.Config, threads int) *synth.Benchmark {
 func writeDir(t *testing.T, b *synth.Benchmark) string {
 	t.Helper()
 	dir := t.TempDir()
-	if err := b.Write(dir, nil); err != nil {
+	if err := b.Write(dir); err != nil {
 		t.Fatal(err)
 	}
 	return dir
@@ -97,7 +98,8 @@ func readTree(t *testing.T, dir string) map[string][]byte {
 func TestDeterminism(t *testing.T) {
 	a := readTree(t, writeDir(t, generate(t, small(3), 1)))
 	b := readTree(t, writeDir(t, generate(t, small(3), 2)))
-	want := []string{"README.md", "corpus.jsonl", "manifest.json", "queries.jsonl", "qrels/dev.tsv", "qrels/test.tsv", "qrels/train.tsv", "train_candidates.jsonl"}
+	want := []string{"README.md", "corpus.jsonl", "manifest.json", "queries.jsonl", "qrels/dev.tsv", "qrels/test.tsv", "qrels/train.tsv",
+		"train_candidates.jsonl", "corpus.parquet", "queries.parquet", "train_candidates.parquet"}
 	for _, f := range want {
 		if len(a[f]) == 0 {
 			t.Errorf("file %s missing or empty", f)
@@ -112,7 +114,7 @@ func TestDeterminism(t *testing.T) {
 		}
 	}
 	c := readTree(t, writeDir(t, generate(t, small(4), 2)))
-	for _, f := range []string{"corpus.jsonl", "queries.jsonl", "qrels/test.tsv", "train_candidates.jsonl"} {
+	for _, f := range []string{"corpus.jsonl", "queries.jsonl", "qrels/test.tsv", "train_candidates.jsonl", "corpus.parquet"} {
 		if bytes.Equal(a[f], c[f]) {
 			t.Errorf("%s identical for seeds 3 and 4", f)
 		}
@@ -188,6 +190,18 @@ func TestStructure(t *testing.T) {
 	exs, err := data.ReadExamples(filepath.Join(dir, "train_candidates.jsonl"))
 	if err != nil {
 		t.Fatal(err)
+	}
+	pqCorpus, meta, err := parquetio.ReadPassages(filepath.Join(dir, "corpus.parquet"))
+	if err != nil || !reflect.DeepEqual(pqCorpus, b.Corpus) || meta["seed"] != "5" {
+		t.Fatalf("corpus.parquet: %v, meta %v, equal %v", err, meta, reflect.DeepEqual(pqCorpus, b.Corpus))
+	}
+	pqQueries, _, err := parquetio.ReadQueries(filepath.Join(dir, "queries.parquet"))
+	if err != nil || !reflect.DeepEqual(pqQueries, b.Queries) {
+		t.Fatalf("queries.parquet: %v", err)
+	}
+	pqExs, _, err := parquetio.ReadExamples(filepath.Join(dir, "train_candidates.parquet"))
+	if err != nil || !reflect.DeepEqual(pqExs, exs) {
+		t.Fatalf("train_candidates.parquet differs from the JSONL: %v", err)
 	}
 	if len(exs) != cfg.Train {
 		t.Fatalf("%d training examples, want %d", len(exs), cfg.Train)

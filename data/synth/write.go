@@ -13,10 +13,15 @@ import (
 	"strings"
 
 	"github.com/colbert-go/colbert/data"
+	"github.com/colbert-go/colbert/data/parquetio"
 )
 
 // Generator names this package in manifest.json.
 const Generator = "colbert-go data synth"
+
+// Extra writes additional files into dir and returns their paths relative
+// to dir, so that they are listed (and hashed) in manifest.json.
+type Extra func(dir string, b *Benchmark) ([]string, error)
 
 // Manifest describes a written benchmark. It is written last, so its
 // presence with matching file hashes means the directory is complete.
@@ -34,16 +39,15 @@ type File struct {
 	SHA256 string `json:"sha256"`
 }
 
-// Extra writes additional files (the Parquet copies) into dir and returns
-// their paths relative to dir. It lets the caller add formats that live in
-// packages this one must not import.
-type Extra func(dir string, b *Benchmark) ([]string, error)
-
 // Write stores the benchmark in BEIR layout (corpus.jsonl, queries.jsonl,
 // qrels/{train,dev,test}.tsv), the training candidates as ColBERT n-way
-// JSONL (train_candidates.jsonl: [qid, pos, neg, …]), whatever extra writes,
-// a README.md and manifest.json. Each file is written atomically.
-func (b *Benchmark) Write(dir string, extra Extra) error {
+// JSONL (train_candidates.jsonl: [qid, pos, neg, …]), Parquet copies of the
+// corpus, queries and candidates (with generator, version and seed as
+// key-value metadata), a README.md and manifest.json. Each file is written
+// atomically; manifest.json comes last.
+//
+// extra writers, if any, add files of their own (nil entries are skipped).
+func (b *Benchmark) Write(dir string, extra ...Extra) error {
 	if err := os.MkdirAll(filepath.Join(dir, "qrels"), 0o755); err != nil {
 		return fmt.Errorf("synth: write %s: %w", dir, err)
 	}
@@ -65,8 +69,22 @@ func (b *Benchmark) Write(dir string, extra Extra) error {
 		return err
 	}
 	files = append(files, "train_candidates.jsonl")
-	if extra != nil {
-		more, err := extra(dir, b)
+	meta := map[string]string{"generator": Generator, "version": fmt.Sprint(Version), "seed": fmt.Sprint(b.Config.Seed)}
+	if err := parquetio.WritePassages(filepath.Join(dir, "corpus.parquet"), b.Corpus, meta); err != nil {
+		return err
+	}
+	if err := parquetio.WriteQueries(filepath.Join(dir, "queries.parquet"), b.Queries, meta); err != nil {
+		return err
+	}
+	if err := parquetio.WriteExamples(filepath.Join(dir, "train_candidates.parquet"), b.Candidates, meta); err != nil {
+		return err
+	}
+	files = append(files, "corpus.parquet", "queries.parquet", "train_candidates.parquet")
+	for _, x := range extra {
+		if x == nil {
+			continue
+		}
+		more, err := x(dir, b)
 		if err != nil {
 			return err
 		}
@@ -188,7 +206,7 @@ on a task with a known structure.
 | queries.jsonl | BEIR queries (train, dev and test) |
 | qrels/{train,dev,test}.tsv | BEIR qrels with header, graded 2 / 1 |
 | train_candidates.jsonl | ColBERT n-way examples [qid, positive, %d BM25 hard negatives] (no teacher scores) |
-| *.parquet | the corpus, queries and training candidates as Parquet, when written |
+| corpus.parquet, queries.parquet, train_candidates.parquet | the same as Parquet (query_id, doc_ids list<string>) |
 | manifest.json | generator, version, configuration, counts, file sizes and hashes |
 
 ## Counts
