@@ -297,20 +297,15 @@ func (b *Bert) forward(sc *scratch, seqs []Seq, idx []int, fn batchFn) error {
 		for k, i := range idx {
 			b.attend(sc, seqs[i].Mask, offs[k], offs[k+1]-offs[k], scale, h, hd, nh)
 		}
-		// Output projection + residual, LayerNorm.
-		fillBias(sc.tmp, ly.bo)
-		b.blas.Sgemm(blas.NoTrans, blas.Trans, rows, h, h, 1, sc.ctx, h, ly.wo, h, 1, sc.tmp, h)
-		addInto(sc.tmp, x)
-		layerNorm(sc.tmp, h, ly.ln1w, ly.ln1b, b.eps)
+		// Output projection; bias, residual and LayerNorm in one pass.
+		b.blas.Sgemm(blas.NoTrans, blas.Trans, rows, h, h, 1, sc.ctx, h, ly.wo, h, 0, sc.tmp, h)
+		biasResidualNorm(sc.tmp, ly.bo, x, ly.ln1w, ly.ln1b, b.eps)
 		x, sc.tmp = sc.tmp, x
-		// Feed-forward.
-		fillBias(sc.inter, ly.bi)
-		b.blas.Sgemm(blas.NoTrans, blas.Trans, rows, b.inter, h, 1, x, h, ly.wi, h, 1, sc.inter, b.inter)
-		gelu(sc.inter)
-		fillBias(sc.tmp, ly.bout)
-		b.blas.Sgemm(blas.NoTrans, blas.Trans, rows, h, b.inter, 1, sc.inter, b.inter, ly.wout, b.inter, 1, sc.tmp, h)
-		addInto(sc.tmp, x)
-		layerNorm(sc.tmp, h, ly.ln2w, ly.ln2b, b.eps)
+		// Feed-forward: bias fused into GELU, then as above.
+		b.blas.Sgemm(blas.NoTrans, blas.Trans, rows, b.inter, h, 1, x, h, ly.wi, h, 0, sc.inter, b.inter)
+		biasGelu(sc.inter, ly.bi)
+		b.blas.Sgemm(blas.NoTrans, blas.Trans, rows, h, b.inter, 1, sc.inter, b.inter, ly.wout, b.inter, 0, sc.tmp, h)
+		biasResidualNorm(sc.tmp, ly.bout, x, ly.ln2w, ly.ln2b, b.eps)
 		x, sc.tmp = sc.tmp, x
 	}
 	sc.x = x
@@ -379,11 +374,18 @@ func fillBias(dst, bias []float32) {
 	}
 }
 
-func addInto(dst, src []float32) {
-	src = src[:len(dst)]
-	for i := range dst {
-		dst[i] += src[i]
+// biasResidualNorm sets each row of x [rows, h] to
+// LayerNorm(x + bias + res) in place (h = len(bias)).
+func biasResidualNorm(x, bias, res, w, lb []float32, eps float32) {
+	h := len(bias)
+	for r := 0; r+h <= len(x); r += h {
+		row := x[r : r+h]
+		rr := res[r : r+h]
+		for i := range row {
+			row[i] += bias[i] + rr[i]
+		}
 	}
+	layerNorm(x, h, w, lb, eps)
 }
 
 // layerNorm normalises each row of x [rows, h] in place.

@@ -62,14 +62,31 @@ var geluTable = sync.OnceValue(func() []geluPoly {
 
 // gelu applies the exact (erf) GELU, x·Φ(x) = x/2·(1+erf(x/√2)), in place,
 // as HF's "gelu" activation, through the interval table.
-func gelu(x []float32) {
+func gelu(x []float32) { geluRow(x, nil, geluTable()) }
+
+// biasGelu is gelu(x + bias) with bias broadcast over rows of len(bias).
+func biasGelu(x, bias []float32) {
 	t := geluTable()
+	n := len(bias)
+	for r := 0; r+n <= len(x); r += n {
+		geluRow(x[r:r+n], bias, t)
+	}
+}
+
+func geluRow(x, bias []float32, t []geluPoly) {
+	if bias != nil {
+		bias = bias[:len(x)]
+	}
 	for i, v := range x {
+		if bias != nil {
+			v += bias[i]
+		}
 		if v <= -geluLim {
 			x[i] = 0
 			continue
 		}
 		if v >= geluLim {
+			x[i] = v
 			continue
 		}
 		// The offset s comes from v·64 (exact), not (v+10)·64, which would
