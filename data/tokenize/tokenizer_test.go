@@ -173,6 +173,9 @@ func TestTruncateLongestFirst(t *testing.T) {
 		{9, 8, 11, 6, 5},   // odd budget: longer side gets the extra token
 		{8, 9, 11, 5, 6},   //   … whichever side it is
 		{10, 10, 11, 5, 6}, // tie: the second gets it
+		// HF tokenizers' own table (truncation.rs, max_length 7).
+		{0, 8, 7, 0, 7}, {2, 8, 7, 2, 5}, {4, 4, 7, 3, 4}, {4, 8, 7, 3, 4},
+		{8, 2, 7, 5, 2}, {8, 4, 7, 4, 3}, {8, 8, 7, 3, 4},
 	}
 	for _, c := range cases {
 		a, b := truncateLongestFirst(mk(c.a), mk(c.b), c.target)
