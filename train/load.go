@@ -3,11 +3,11 @@ package train
 import (
 	"context"
 	"fmt"
-	"os"
 	"path/filepath"
 	"strings"
 
 	"github.com/colbert-go/colbert/data"
+	"github.com/colbert-go/colbert/data/parquetio"
 	"github.com/colbert-go/colbert/data/progress"
 	"github.com/colbert-go/colbert/data/tokenize"
 	"github.com/colbert-go/colbert/model"
@@ -82,18 +82,24 @@ func LoadData(ctx context.Context, cfg Config, tok *tokenize.Tokenizer, threads 
 		return nil, err
 	}
 	var qs []data.Query
-	if isTSV(cfg.Queries) {
+	switch {
+	case isParquet(cfg.Queries):
+		qs, _, err = parquetio.ReadQueries(cfg.Queries)
+	case isTSV(cfg.Queries):
 		qs, err = data.ReadMSMARCOQueries(cfg.Queries)
-	} else {
+	default:
 		qs, err = data.ReadQueriesJSONL(cfg.Queries)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("train: queries: %w", err)
 	}
 	var ps []data.Passage
-	if isTSV(cfg.Collection) {
+	switch {
+	case isParquet(cfg.Collection):
+		ps, _, err = parquetio.ReadPassages(cfg.Collection)
+	case isTSV(cfg.Collection):
 		ps, err = data.ReadMSMARCOCollection(cfg.Collection)
-	} else {
+	default:
 		ps, err = data.ReadCorpusJSONL(cfg.Collection)
 	}
 	if err != nil {
@@ -140,21 +146,19 @@ func isTSV(path string) bool {
 	return strings.HasSuffix(path, ".tsv") || strings.HasSuffix(path, ".tsv.gz")
 }
 
+func isParquet(path string) bool { return strings.HasSuffix(path, ".parquet") }
+
+// readExamples reads the teacher-score Parquet of distill, or JSONL/TSV.
 func readExamples(path string) ([]data.Example, error) {
-	if strings.HasSuffix(path, ".parquet") {
-		return readParquetExamples(path)
+	var exs []data.Example
+	var err error
+	if isParquet(path) {
+		exs, _, err = parquetio.ReadExamples(path)
+	} else {
+		exs, err = data.ReadExamples(path)
 	}
-	exs, err := data.ReadExamples(path)
 	if err != nil {
 		return nil, fmt.Errorf("train: examples: %w", err)
 	}
 	return exs, nil
-}
-
-// readParquetExamples will call data/parquetio's reader once it lands.
-func readParquetExamples(path string) ([]data.Example, error) {
-	if _, err := os.Stat(path); err != nil {
-		return nil, fmt.Errorf("train: examples: %w", err)
-	}
-	return nil, fmt.Errorf("train: examples %s: Parquet input needs data/parquetio (not available in this build); convert to JSONL", path)
 }

@@ -1,0 +1,56 @@
+package train
+
+import (
+	"context"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/colbert-go/colbert/data"
+	"github.com/colbert-go/colbert/data/parquetio"
+	"github.com/colbert-go/colbert/data/testassets"
+	"github.com/colbert-go/colbert/model"
+)
+
+// TestPrepareFromFiles loads real Cranfield texts, Parquet examples and the
+// hf-tiny ColBERT checkpoint, trains two steps and reloads the result.
+func TestPrepareFromFiles(t *testing.T) {
+	root := testassets.Path(t, "classic/cranfield")
+	initFrom := testassets.Path(t, "models/hf-tiny/colbert")
+	dir := t.TempDir()
+	exs := []data.Example{
+		{QueryID: "1", DocIDs: []string{"184", "29", "31", "12"}, TeacherScores: []float32{3, 1, 0.5, -1}},
+		{QueryID: "2", DocIDs: []string{"12", "15", "184", "29"}, TeacherScores: []float32{2, 0, 1, -2}},
+		{QueryID: "3", DocIDs: []string{"5", "6", "7", "8"}, TeacherScores: []float32{1, 0, 0, 0}},
+	}
+	exPath := filepath.Join(dir, "teacher.parquet")
+	if err := parquetio.WriteExamples(exPath, exs, nil); err != nil {
+		t.Fatal(err)
+	}
+	cfg := DefaultConfig()
+	cfg.Examples, cfg.Collection, cfg.Queries = exPath, filepath.Join(root, "corpus.jsonl"), filepath.Join(root, "queries.jsonl")
+	cfg.InitFrom, cfg.OutDir = initFrom, filepath.Join(dir, "out")
+	cfg.NWay, cfg.BatchSize, cfg.Steps, cfg.WarmupSteps, cfg.DocMaxLen = 4, 2, 2, 0, 64
+	tr, err := Prepare(context.Background(), cfg, 2, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(tr.Data.Docs) != 9 || len(tr.Data.Queries) != 3 {
+		t.Errorf("tokenised %d docs and %d queries, want the 9 and 3 referenced", len(tr.Data.Docs), len(tr.Data.Queries))
+	}
+	if err := tr.Run(context.Background(), nil); err != nil {
+		t.Fatal(err)
+	}
+	ck, err := model.LoadCheckpoint(tr.CheckpointDir(2))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ck.Kind != model.KindColBERT || ck.ColBERT.DocMaxLen != 64 || ck.Tokenizer == "" {
+		t.Errorf("saved checkpoint: kind %s, doc_maxlen %d, tokenizer %q", ck.Kind, ck.ColBERT.DocMaxLen, ck.Tokenizer)
+	}
+
+	cfg.Examples = filepath.Join(dir, "missing.parquet")
+	if _, err := Prepare(context.Background(), cfg, 2, nil); err == nil || !strings.Contains(err.Error(), "missing.parquet") {
+		t.Errorf("missing examples file not named: %v", err)
+	}
+}
