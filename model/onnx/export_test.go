@@ -260,3 +260,81 @@ func narrow(x []int64) []int32 {
 	}
 	return y
 }
+
+// Our own checkpoints (fresh BERT-initialised weights, saved and reloaded
+// in HF layout, as `colbert train` writes them) export and run in ORT as in
+// the Go forward pass.
+func TestExportOwnCheckpoint(t *testing.T) {
+	r := runtime(t)
+	cfg := model.SmallConfig(1000)
+	cfg.NumHiddenLayers = 1
+	ids := []int32{101, 7, 8, 9, 102, 11, 12, 102, 101, 50, 102, 60, 102, 0, 0, 0}
+	mask := []int32{1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0}
+	types := []int32{0, 0, 0, 0, 0, 1, 1, 1, 0, 0, 0, 1, 1, 0, 0, 0}
+	wide := func(x []int32) []int64 {
+		y := make([]int64, len(x))
+		for i, v := range x {
+			y[i] = int64(v)
+		}
+		return y
+	}
+	for _, kind := range []model.Kind{model.KindCrossEncoder, model.KindColBERT} {
+		ck, err := model.NewCheckpoint(cfg, kind, model.DefaultColBERTConfig(), 11)
+		if err != nil {
+			t.Fatal(err)
+		}
+		dir := filepath.Join(t.TempDir(), "ck")
+		if err := model.SaveCheckpoint(dir, ck); err != nil {
+			t.Fatal(err)
+		}
+		if ck, err = model.LoadCheckpoint(dir); err != nil {
+			t.Fatal(err)
+		}
+		k, err := onnx.ParseKind(string(ck.Kind))
+		if err != nil {
+			t.Fatal(err)
+		}
+		path := filepath.Join(t.TempDir(), "m.onnx")
+		if err := onnx.WriteFile(path, ck.Config, ck.Params, k); err != nil {
+			t.Fatal(err)
+		}
+		b := encode.Batch{N: 2, Len: 8, IDs: ids, AttentionMask: mask, TokenTypeIDs: types}
+		var want []float32
+		outName := onnx.LogitsOutput
+		if kind == model.KindCrossEncoder {
+			ge, err := encode.NewCrossEncoder(ck, encode.Options{Threads: 1})
+			if err != nil {
+				t.Fatal(err)
+			}
+			want, err = ge.Logits(context.Background(), b)
+			if err != nil {
+				t.Fatal(err)
+			}
+		} else {
+			outName = onnx.VectorsOutput
+			gc, err := encode.NewColBERT(ck, encode.Options{Threads: 1})
+			if err != nil {
+				t.Fatal(err)
+			}
+			want, err = gc.EncodeQueries(context.Background(), b) // all positions
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+		sess, err := r.NewSession(path, []string{"input_ids", "attention_mask", "token_type_ids"}, []string{outName}, ort.Options{IntraOpThreads: 1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		out, err := sess.Run(2, 8, [][]int64{wide(ids), wide(mask), wide(types)})
+		sess.Destroy()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(out[0].Data) != len(want) {
+			t.Fatalf("%s: ORT gave %d values, Go %d", kind, len(out[0].Data), len(want))
+		}
+		if d := maxAbsDiff(out[0].Data, want); d > 1e-4 {
+			t.Errorf("%s: ORT vs Go forward max abs diff %.3g > 1e-4", kind, d)
+		}
+	}
+}
