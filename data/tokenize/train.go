@@ -24,10 +24,12 @@ type TrainOptions struct {
 	MaxAlphabet int
 }
 
-// TrainSpecialTokens are the special tokens of a trained vocabulary, with
-// ids 0… in this order: [PAD] 0 and the ColBERT markers [unused0] 1 and
-// [unused1] 2 sit where bert-base-uncased has them.
-var TrainSpecialTokens = []string{"[PAD]", "[unused0]", "[unused1]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"}
+// TrainSpecialTokens returns the special tokens of a trained vocabulary,
+// with ids 0… in this order: [PAD] 0 and the ColBERT markers [unused0] 1
+// and [unused1] 2 sit where bert-base-uncased has them.
+func TrainSpecialTokens() []string {
+	return []string{"[PAD]", "[unused0]", "[unused1]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"}
+}
 
 const trainPrefix = "##"
 
@@ -47,8 +49,8 @@ func TrainWordPiece(ctx context.Context, texts iter.Seq[string], opts TrainOptio
 	if opts.MaxAlphabet == 0 {
 		opts.MaxAlphabet = 1000
 	}
-	if opts.VocabSize < len(TrainSpecialTokens)+95 {
-		return nil, fmt.Errorf("tokenize: vocab size %d is below the %d special and printable ASCII tokens", opts.VocabSize, len(TrainSpecialTokens)+95)
+	if opts.VocabSize < len(TrainSpecialTokens())+95 {
+		return nil, fmt.Errorf("tokenize: vocab size %d is below the %d special and printable ASCII tokens", opts.VocabSize, len(TrainSpecialTokens())+95)
 	}
 	norm := bertNorm{clean: true, chinese: true, stripAccents: opts.Lowercase, lowercase: opts.Lowercase}
 
@@ -96,12 +98,12 @@ func TrainWordPiece(ctx context.Context, texts iter.Seq[string], opts TrainOptio
 		}
 		keep[r] = true
 	}
-	if len(TrainSpecialTokens)+2*len(keep) > opts.VocabSize {
+	if len(TrainSpecialTokens())+2*len(keep) > opts.VocabSize {
 		return nil, fmt.Errorf("tokenize: vocab size %d cannot hold the %d-character alphabet (set a larger size or a smaller alphabet)", opts.VocabSize, len(keep))
 	}
 
 	v := newTrainVocab()
-	for _, s := range TrainSpecialTokens {
+	for _, s := range TrainSpecialTokens() {
 		v.add(s)
 	}
 	alpha := make([]rune, 0, len(keep))

@@ -43,7 +43,7 @@ func TestTrainWordPiece(t *testing.T) {
 	if tok.VocabSize() != opts.VocabSize {
 		t.Fatalf("vocab size %d, want %d", tok.VocabSize(), opts.VocabSize)
 	}
-	for i, s := range TrainSpecialTokens {
+	for i, s := range TrainSpecialTokens() {
 		if id, ok := tok.TokenID(s); !ok || id != i {
 			t.Fatalf("%s has id %d (%v), want %d", s, id, ok, i)
 		}
