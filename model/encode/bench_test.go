@@ -88,3 +88,32 @@ func BenchmarkEncodeQueries(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkCrossEncoder measures re-ranking throughput: 64 (query,
+// passage) pairs of 256 tokens through a SmallConfig cross-encoder.
+func BenchmarkCrossEncoder(b *testing.B) {
+	for _, threads := range []int{1, 2} {
+		b.Run(fmt.Sprintf("%s/threads=%d", encode.BLASName, threads), func(b *testing.B) {
+			encode.SetBLASThreads(1)
+			ck, err := model.NewCheckpoint(model.SmallConfig(30522), model.KindCrossEncoder, model.ColBERTConfig{}, 1)
+			if err != nil {
+				b.Fatal(err)
+			}
+			ce, err := encode.NewCrossEncoder(ck, encode.Options{Threads: threads})
+			if err != nil {
+				b.Fatal(err)
+			}
+			bt := randomBatch(64, 256, 4)
+			ctx := context.Background()
+			b.ResetTimer()
+			cpu0 := cpuTime()
+			for i := 0; i < b.N; i++ {
+				if _, err := ce.Score(ctx, bt); err != nil {
+					b.Fatal(err)
+				}
+			}
+			report(b, b.N*bt.N*bt.Len, cpuTime()-cpu0)
+			b.ReportMetric(float64(b.N*bt.N)/b.Elapsed().Seconds(), "pairs/s")
+		})
+	}
+}
