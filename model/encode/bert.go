@@ -328,6 +328,8 @@ func (b *Bert) attend(sc *scratch, mask []int32, o, n int, scale float32, h, hd,
 		if nk == 0 { // nothing attended: HF's softmax is uniform over all keys
 			nk = n
 			mask = nil
+		} else if allSet(mask[:nk]) {
+			mask = nil // the usual case: the attended keys are a prefix
 		}
 	}
 	ld := 3 * h
@@ -344,7 +346,22 @@ func (b *Bert) attend(sc *scratch, mask []int32, o, n int, scale float32, h, hd,
 	}
 }
 
+func allSet(m []int32) bool {
+	for _, v := range m {
+		if v == 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// softmaxMasked is softmax over row, with the keys where mask is 0 (mask
+// nil = none) given probability 0.
 func softmaxMasked(row []float32, mask []int32) {
+	if mask == nil {
+		softmax(row)
+		return
+	}
 	mx := float32(math.Inf(-1))
 	for j, v := range row {
 		if (mask == nil || mask[j] != 0) && v > mx {
@@ -357,6 +374,23 @@ func softmaxMasked(row []float32, mask []int32) {
 			row[j] = 0
 			continue
 		}
+		e := expNeg(v - mx)
+		row[j] = e
+		sum += e
+	}
+	inv := 1 / sum
+	for j := range row {
+		row[j] *= inv
+	}
+}
+
+func softmax(row []float32) {
+	mx := row[0]
+	for _, v := range row[1:] {
+		mx = max(mx, v)
+	}
+	var sum float32
+	for j, v := range row {
 		e := expNeg(v - mx)
 		row[j] = e
 		sum += e
