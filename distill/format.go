@@ -18,4 +18,6 @@ type Format interface {
 	Create(path string, meta map[string]string) (ExampleWriter, error)
 	// ReadBatches streams a file's examples in order, batchRows at a time.
 	ReadBatches(path string, batchRows int, fn func([]data.Example) error) error
+	// ReadMetadata returns the key-value metadata written by Create.
+	ReadMetadata(path string) (map[string]string, error)
 }

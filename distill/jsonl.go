@@ -72,6 +72,9 @@ func (JSONLFormat) ReadBatches(path string, rows int, fn func([]data.Example) er
 	return nil
 }
 
+// ReadMetadata reads the "<path>.meta.json" sidecar.
+func (JSONLFormat) ReadMetadata(path string) (map[string]string, error) { return ReadJSONLMeta(path) }
+
 // ReadJSONLMeta reads the metadata sidecar of a JSONL dataset.
 func ReadJSONLMeta(path string) (map[string]string, error) {
 	raw, err := os.ReadFile(path + ".meta.json")

@@ -20,4 +20,9 @@ func (ParquetFormat) ReadBatches(path string, rows int, fn func([]data.Example) 
 	return parquetio.ReadExamplesBatches(path, rows, fn)
 }
 
+// ReadMetadata reads the file's key-value metadata.
+func (ParquetFormat) ReadMetadata(path string) (map[string]string, error) {
+	return parquetio.ReadMetadata(path)
+}
+
 func parquetFormat() (Format, error) { return ParquetFormat{}, nil }

@@ -44,9 +44,10 @@ type ScoreJob struct {
 // ScoreStats summarises a run.
 type ScoreStats struct {
 	Examples, Pairs int
-	Shards          int // shards in the dataset
-	ResumedShards   int // shards found complete from an earlier run
-	ScoredPairs     int // pairs scored by this call (not resumed)
+	Shards          int  // shards in the dataset
+	ResumedShards   int  // shards found complete from an earlier run
+	ScoredPairs     int  // pairs scored by this call (not resumed)
+	UpToDate        bool // Out was already complete with the same settings
 	Elapsed         time.Duration
 }
 
@@ -102,6 +103,15 @@ func Score(ctx context.Context, job ScoreJob) (ScoreStats, error) {
 	settings["shard_size"] = strconv.Itoa(job.ShardSize)
 	settings["batch_size"] = strconv.Itoa(job.Pairs.BatchSize)
 	settings["length_bucketing"] = strconv.FormatBool(job.Pairs.Bucket)
+
+	// A finished output made with the same settings is kept as is.
+	if meta, err := job.Format.ReadMetadata(job.Out); err == nil && sameSettings(meta, settings) {
+		st.Examples, _ = strconv.Atoi(meta["examples"])
+		st.Pairs, _ = strconv.Atoi(meta["pairs"])
+		st.UpToDate = true
+		st.Elapsed = time.Since(start)
+		return st, nil
+	}
 
 	dir := ShardDir(job.Out)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
@@ -199,6 +209,16 @@ func Score(ctx context.Context, job ScoreJob) (ScoreStats, error) {
 	}
 	st.Elapsed = time.Since(start)
 	return st, nil
+}
+
+// sameSettings reports whether meta records every setting unchanged.
+func sameSettings(meta, settings map[string]string) bool {
+	for k, v := range settings {
+		if got, ok := meta[k]; !ok || got != v {
+			return false
+		}
+	}
+	return meta["examples"] != "" && meta["pairs"] != ""
 }
 
 // scoreShard scores one shard's examples and writes them atomically.

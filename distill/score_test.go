@@ -250,6 +250,19 @@ func testScoreResume(t *testing.T, f Format, ext string) {
 	if meta["teacher_sha256"] != "test" || meta["pairs"] != "96" || meta["batch_size"] != "6" || len(meta["candidates_sha256"]) != 64 {
 		t.Errorf("metadata %v", meta)
 	}
+	// Running the finished job again keeps the output without scoring.
+	cs3 := &countingScorer{inner: ce}
+	killed.Teacher = cs3
+	st3, err := Score(context.Background(), killed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !st3.UpToDate || cs3.calls != 0 || st3.Examples != 24 || st3.Pairs != 96 {
+		t.Errorf("rerun of a finished job: %+v after %d passes", st3, cs3.calls)
+	}
+	if c, _ := os.ReadFile(killed.Out); !bytes.Equal(a, c) {
+		t.Error("rerun changed the output")
+	}
 	// The scores are the teacher's: the diagonal pair (a query and the
 	// document with its own index) scored alone gives the same logit.
 	one, err := ScorePairs(context.Background(), []string{job.Queries["q3"]}, []string{job.Passages["d3"]}, tok, ce, PairOptions{PadID: pad}, nil)

@@ -199,6 +199,11 @@ func distillScoreCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
+			if st.UpToDate {
+				fmt.Fprintf(c.App.ErrWriter, "score: %s is up to date (%d lists, %d pairs, same teacher, candidates and settings)\n",
+					c.String("out"), st.Examples, st.Pairs)
+				return nil
+			}
 			rate := float64(st.ScoredPairs) / st.Elapsed.Seconds()
 			fmt.Fprintf(c.App.ErrWriter, "score: %d lists, %d pairs (%d shards, %d resumed from an earlier run); scored %d pairs in %s (%.0f pairs/s); written to %s\n",
 				st.Examples, st.Pairs, st.Shards, st.ResumedShards, st.ScoredPairs, st.Elapsed.Round(time.Millisecond), rate, c.String("out"))

@@ -63,6 +63,11 @@ func TestDistillCLI(t *testing.T) {
 			t.Fatalf("example %d: %+v vs candidates %+v", i, got[i], exs[i])
 		}
 	}
+	errw.Reset()
+	run(score...)
+	if !strings.Contains(errw.String(), "up to date") {
+		t.Errorf("second identical score run did not reuse the output: %s", errw.String())
+	}
 	// A teacher that is not a cross-encoder is refused before any work.
 	colOnnx := filepath.Join(dir, "col.onnx")
 	run("export", "onnx", "--checkpoint", testassets.Path(t, "models/hf-tiny/colbert"), "--out", colOnnx)
