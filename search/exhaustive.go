@@ -24,6 +24,9 @@ func (s *Searcher) Exhaustive(q []float32, dim, k int) ([]Hit, error) {
 	defer s.pool.Put(sc)
 	sc.top.reset(k)
 	for pid := 0; pid < s.npass; pid++ {
+		if s.deleted != nil && s.deleted(pid) {
+			continue
+		}
 		if sc.buf, err = s.idx.Decompress(pid, sc.buf); err != nil {
 			return nil, fmt.Errorf("search: decompress pid %d: %w", pid, err)
 		}

@@ -20,7 +20,14 @@ type Searcher struct {
 	npass     int
 	centroids []float32
 	kernel    maxsim.Kernel
+	deleted   func(pid int) bool // tombstones, or nil
 	pool      sync.Pool
+}
+
+// Tombstoner is implemented by indexes that can delete passages without
+// rebuilding (codec/index); deleted pids are never returned.
+type Tombstoner interface {
+	Deleted(pid int) bool
 }
 
 // NewSearcher checks the index shape and prepares a searcher using the
@@ -43,6 +50,9 @@ func NewSearcherKernel(idx Index, kernel maxsim.Kernel) (*Searcher, error) {
 		return nil, fmt.Errorf("search: MaxSim kernel %v not available on this CPU", kernel)
 	}
 	s := &Searcher{idx: idx, dim: dim, k: len(cent) / dim, npass: idx.NumPassages(), centroids: cent, kernel: kernel}
+	if t, ok := idx.(Tombstoner); ok {
+		s.deleted = t.Deleted
+	}
 	s.pool.New = func() any { return &scratch{} }
 	return s, nil
 }
@@ -130,7 +140,9 @@ func (s *Searcher) SearchTrace(q []float32, dim int, p Params) ([]Hit, Trace, er
 			}
 			if sc.mark[pid] != sc.gen {
 				sc.mark[pid] = sc.gen
-				sc.cands = append(sc.cands, pid)
+				if s.deleted == nil || !s.deleted(int(pid)) {
+					sc.cands = append(sc.cands, pid)
+				}
 			}
 		}
 	}

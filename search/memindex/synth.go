@@ -1,8 +1,11 @@
 package memindex
 
 import (
+	"context"
+	"fmt"
 	"math"
 	"math/rand/v2"
+	"strconv"
 )
 
 // Collection is a synthetic clustered collection of unit token vectors with
@@ -146,4 +149,39 @@ func normalize(m []float32, dim int) {
 			m[i+k] *= inv
 		}
 	}
+}
+
+// Len is the number of passages (codec/index.Source).
+func (c *Collection) Len() int { return len(c.Doclens) }
+
+// ID is passage i's string id: its decimal number.
+func (c *Collection) ID(i int) string { return strconv.Itoa(i) }
+
+// Embed returns views of the vectors of passages start…end−1.
+func (c *Collection) Embed(_ context.Context, start, end int) ([][]float32, error) {
+	if start < 0 || end > len(c.Doclens) || start > end {
+		return nil, fmt.Errorf("memindex: passages [%d,%d) out of range [0,%d)", start, end, len(c.Doclens))
+	}
+	out := make([][]float32, 0, end-start)
+	for p := start; p < end; p++ {
+		out = append(out, c.Passage(p))
+	}
+	return out, nil
+}
+
+// EmbedPIDs returns views of the vectors of the given passages.
+func (c *Collection) EmbedPIDs(ctx context.Context, pids []int) ([][]float32, error) {
+	out := make([][]float32, len(pids))
+	for i, p := range pids {
+		if p < 0 || p >= len(c.Doclens) {
+			return nil, fmt.Errorf("memindex: passage %d out of range [0,%d)", p, len(c.Doclens))
+		}
+		out[i] = c.Passage(p)
+	}
+	return out, nil
+}
+
+// Passage is passage p's token matrix (a view).
+func (c *Collection) Passage(p int) []float32 {
+	return c.Vecs[c.offsets[p]*c.Dim : c.offsets[p+1]*c.Dim]
 }
