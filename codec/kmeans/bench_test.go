@@ -1,0 +1,53 @@
+package kmeans
+
+import (
+	"context"
+	"os"
+	"strconv"
+	"testing"
+	"unsafe"
+
+	"github.com/colbert-go/colbert/codec/internal/synth"
+)
+
+// benchData is the k-means benchmark collection: 256·K clustered unit
+// vectors of dim 128 (faiss' default cap of points per centroid).
+func benchData(k int) []float32 {
+	data, _ := synth.Clustered(256*k, 128, 4*k, 0.9, 42)
+	return data
+}
+
+func envInt(name string, def int) int {
+	if v, err := strconv.Atoi(os.Getenv(name)); err == nil && v > 0 {
+		return v
+	}
+	return def
+}
+
+// BenchmarkTrain times Lloyd k-means (random init, as faiss) on 256·K points.
+// KMEANS_K (default 1024), KMEANS_ITERS (20) and KMEANS_THREADS (2) set the
+// shape; KMEANS_DUMP=path writes the data as raw little-endian float32 for
+// experiments/peers/kmeans_faiss.py, which runs faiss on the same points.
+func BenchmarkTrain(b *testing.B) {
+	k, iters, threads := envInt("KMEANS_K", 1024), envInt("KMEANS_ITERS", 20), envInt("KMEANS_THREADS", 2)
+	data := benchData(k)
+	if path := os.Getenv("KMEANS_DUMP"); path != "" {
+		raw := unsafe.Slice((*byte)(unsafe.Pointer(&data[0])), 4*len(data))
+		if err := os.WriteFile(path, raw, 0o644); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ResetTimer()
+	var res *Result
+	for i := 0; i < b.N; i++ {
+		var err error
+		res, err = Train(context.Background(), data, 128, Options{K: k, Iters: iters, Threads: threads, Seed: 123}, nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.StopTimer()
+	b.ReportMetric(Inertia(data, 128, res.Centroids, threads), "inertia")
+	b.ReportMetric(float64(len(data)/128), "points")
+	b.Logf("blas=%s K=%d iters=%d threads=%d", BLASName, k, iters, threads)
+}
