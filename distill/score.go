@@ -34,8 +34,9 @@ type ScoreJob struct {
 	// tokenizer hash, max length…). They go into the output's metadata and
 	// the manifest; resuming with different settings is refused.
 	Settings map[string]string
-	// ShardSize is the number of examples per shard (default 1024): the
-	// unit of work lost when a run is killed.
+	// ShardSize is the number of examples per shard (default 256): the
+	// unit of work lost when a run is killed, and of memory (its pairs'
+	// token ids are held together so they can be sorted by length).
 	ShardSize int
 	Pairs     PairOptions
 	Bar       *progress.Bar
@@ -82,7 +83,7 @@ func Score(ctx context.Context, job ScoreJob) (ScoreStats, error) {
 	start := time.Now()
 	var st ScoreStats
 	if job.ShardSize <= 0 {
-		job.ShardSize = 1024
+		job.ShardSize = 256
 	}
 	if job.Pairs.BatchSize <= 0 {
 		job.Pairs.BatchSize = 32

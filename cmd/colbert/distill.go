@@ -157,7 +157,7 @@ func distillScoreCommand() *cli.Command {
 			"and the result is identical to an uninterrupted run.",
 		Flags: append(teacherFlags(),
 			&cli.StringFlag{Name: "candidates", Required: true, Usage: "candidate lists (.parquet or .jsonl)"},
-			&cli.IntFlag{Name: "shard-size", Value: 1024, Usage: "lists per resumable shard"},
+			&cli.IntFlag{Name: "shard-size", Value: 256, Usage: "lists per resumable shard (memory holds one shard's token ids)"},
 			outFlag("teacher-scored dataset (.parquet or .jsonl)"),
 		),
 		Action: func(c *cli.Context) error {
