@@ -5,19 +5,23 @@ GO ?= go
 DEPS := $(CURDIR)/.deps
 ORT_VERSION := 1.24.1
 ORT_LIB := $(DEPS)/onnxruntime/libonnxruntime.so.1
-DUCKDB_NODE := $(DEPS)/node/node_modules/@duckdb/node-api
+NODE_MODULES := $(DEPS)/node/node_modules
+# Node packages used only by interop tests: DuckDB reads our Parquet, HF's tokenizers.js checks our tokenizer.
+NODE_PACKAGES := @duckdb/node-api @huggingface/tokenizers@0.2.0
+NODE_STAMP := $(NODE_MODULES)/.colbert-go-$(shell echo '$(NODE_PACKAGES)' | cksum | cut -d' ' -f1)
 BIN := $(CURDIR)/bin/colbert
 # OpenBLAS is used when its library is installed; the pure-Go build is the fallback.
 TAGS := $(shell test -e /usr/lib/x86_64-linux-gnu/libopenblas.so && echo openblas)
 export ONNXRUNTIME_LIB ?= $(ORT_LIB)
-export COLBERT_DUCKDB_NODE_MODULES := $(DEPS)/node/node_modules
+export COLBERT_DUCKDB_NODE_MODULES := $(NODE_MODULES)
+export COLBERT_NODE_MODULES := $(NODE_MODULES)
 TEST_TIMEOUT ?= 25m
 FUZZTIME ?= 5s
 
-.PHONY: setup setup-apt setup-ort setup-duckdb setup-bench build test test-run fuzz demo bench lint clean
+.PHONY: setup setup-apt setup-ort setup-node setup-bench build test test-run fuzz demo bench lint clean
 
-## setup: install what is missing (idempotent): Debian packages, ONNX Runtime from npm, DuckDB for interop tests.
-setup: setup-apt setup-ort setup-duckdb
+## setup: install what is missing (idempotent): Debian packages, ONNX Runtime from npm, Node packages for interop tests.
+setup: setup-apt setup-ort setup-node
 
 APT_PACKAGES := libopenblas-dev nodejs npm
 setup-apt:
@@ -40,12 +44,12 @@ $(ORT_LIB):
 	  cp $$tmp/package/bin/napi-v6/linux/x64/libonnxruntime.so.1* $(DEPS)/onnxruntime/; \
 	  test -e $(ORT_LIB)
 
-setup-duckdb: $(DUCKDB_NODE)
-$(DUCKDB_NODE):
-	@echo "setup: installing @duckdb/node-api (Parquet interop tests)"
+setup-node: $(NODE_STAMP)
+$(NODE_STAMP):
+	@echo "setup: installing $(NODE_PACKAGES) (interop tests)"
 	@mkdir -p $(DEPS)/node && cd $(DEPS)/node && \
 	  (test -f package.json || echo '{"name":"colbert-go-deps","private":true}' > package.json) && \
-	  npm install --silent --no-audit --no-fund @duckdb/node-api >/dev/null
+	  npm install --silent --no-audit --no-fund $(NODE_PACKAGES) >/dev/null && touch $(NODE_STAMP)
 
 ## setup-bench: the Python peers used by `make bench` (PyTorch, faiss, onnx from Debian).
 setup-bench: setup
