@@ -275,12 +275,28 @@ func trainCodec(ctx context.Context, tmp string, src Source, opt BuildOptions, p
 		if err != nil {
 			return nil, pl, err
 		}
+		if sample == nil {
+			// Size the buffer once from the first batch's average length
+			// (+10%), capped by the budget, so that growing it never holds
+			// two copies of a budget-sized sample.
+			var toks int
+			for _, e := range embs {
+				toks += len(e) / dim
+			}
+			est := int(1.1*float64(toks)/float64(len(embs))*float64(nSample)) + 1
+			sample = make([]float32, 0, min(budget, est)*dim)
+		}
 		for j, e := range embs {
 			if len(e)%dim != 0 {
 				return nil, pl, fmt.Errorf("index: passage %q: %d values is not a multiple of dim %d", src.ID(pids[j]), len(e), dim)
 			}
 			if len(sample)/dim >= budget {
 				break
+			}
+			if len(e) > cap(sample)-len(sample) {
+				grown := make([]float32, len(sample), min(budget*dim+len(e), 2*cap(sample)+len(e)))
+				copy(grown, sample)
+				sample = grown
 			}
 			sample = append(sample, e...)
 			taken++
