@@ -37,6 +37,7 @@ func BenchmarkTeacherScoring(b *testing.B) {
 		opt  PairOptions
 	}{
 		{"bucketed-b32", PairOptions{BatchSize: 32, Bucket: true, PadID: pad}},
+		{"bucketed-b32-workers2", PairOptions{BatchSize: 32, Bucket: true, PadID: pad, Workers: 2}},
 		{"unbucketed-b32", PairOptions{BatchSize: 32, PadID: pad}},
 		{"batch1", PairOptions{BatchSize: 1, PadID: pad}},
 	} {

@@ -33,6 +33,9 @@ type PairOptions struct {
 	Threads int
 	// PadID fills padded positions (BERT's [PAD] is 0); they are masked.
 	PadID int32
+	// Workers is the number of batches scored concurrently (default 1).
+	// With ORT, Workers × intra-op threads should not exceed the cores.
+	Workers int
 }
 
 // ScorePairs scores queries[i] against passages[i] for every i. The batches
@@ -62,26 +65,66 @@ func ScorePairs(ctx context.Context, queries, passages []string, tok PairTokeniz
 		slices.SortStableFunc(order, func(a, b int) int { return len(ids[a]) - len(ids[b]) })
 	}
 	scores := make([]float32, n)
-	for start := 0; start < n; start += bs {
-		if err := ctx.Err(); err != nil {
-			return nil, err
+	nb := (n + bs - 1) / bs
+	workers := max(1, min(opt.Workers, nb))
+	var (
+		mu    sync.Mutex
+		first error
+		next  int
+		wg    sync.WaitGroup
+	)
+	fail := func(err error) {
+		mu.Lock()
+		if first == nil {
+			first = err
 		}
-		rows := order[start:min(start+bs, n)]
-		b := padBatch(rows, ids, types, opt.PadID)
-		s, err := teacher.Score(b)
-		if err != nil {
-			return nil, err
+		mu.Unlock()
+	}
+	take := func() (int, bool) {
+		mu.Lock()
+		defer mu.Unlock()
+		if first != nil || next >= nb {
+			return 0, false
 		}
-		if len(s) != len(rows) {
-			return nil, fmt.Errorf("distill: teacher returned %d scores for %d pairs", len(s), len(rows))
-		}
-		for k, i := range rows {
-			if math.IsNaN(float64(s[k])) || math.IsInf(float64(s[k]), 0) {
-				return nil, fmt.Errorf("distill: teacher score %v for pair %d", s[k], i)
+		next++
+		return next - 1, true
+	}
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				k, ok := take()
+				if !ok {
+					return
+				}
+				if err := ctx.Err(); err != nil {
+					fail(err)
+					return
+				}
+				rows := order[k*bs : min((k+1)*bs, n)]
+				s, err := teacher.Score(padBatch(rows, ids, types, opt.PadID))
+				if err == nil && len(s) != len(rows) {
+					err = fmt.Errorf("distill: teacher returned %d scores for %d pairs", len(s), len(rows))
+				}
+				if err != nil {
+					fail(err)
+					return
+				}
+				for j, i := range rows {
+					if math.IsNaN(float64(s[j])) || math.IsInf(float64(s[j]), 0) {
+						fail(fmt.Errorf("distill: teacher score %v for pair %d", s[j], i))
+						return
+					}
+					scores[i] = s[j]
+				}
+				bar.Add(int64(len(rows)))
 			}
-			scores[i] = s[k]
-		}
-		bar.Add(int64(len(rows)))
+		}()
+	}
+	wg.Wait()
+	if first != nil {
+		return nil, first
 	}
 	return scores, nil
 }

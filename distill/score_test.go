@@ -94,7 +94,7 @@ func TestScorePairsReference(t *testing.T) {
 		ps = append(ps, p[1])
 	}
 	for _, opt := range []PairOptions{
-		{BatchSize: 5, Bucket: true, Threads: 2, PadID: pad},
+		{BatchSize: 5, Bucket: true, Threads: 2, PadID: pad, Workers: 3},
 		{BatchSize: 1, Bucket: false, Threads: 1, PadID: pad},
 		{BatchSize: 24, Bucket: false, Threads: 3, PadID: pad},
 	} {

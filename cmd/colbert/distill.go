@@ -191,7 +191,7 @@ func distillScoreCommand() *cli.Command {
 					"teacher_token_ids": strconv.FormatBool(t.ce.UsesTokenTypes()),
 				},
 				ShardSize: c.Int("shard-size"),
-				Pairs:     distill.PairOptions{BatchSize: c.Int("batch-size"), Bucket: !c.Bool("no-bucket"), Threads: c.Int("threads"), PadID: t.pad},
+				Pairs:     distill.PairOptions{BatchSize: c.Int("batch-size"), Bucket: !c.Bool("no-bucket"), Threads: c.Int("threads"), PadID: t.pad, Workers: c.Int("workers")},
 				Bar:       bar,
 			}
 			st, err := distill.Score(c.Context, job)
@@ -223,6 +223,7 @@ func teacherFlags() []cli.Flag {
 		&cli.IntFlag{Name: "batch-size", Value: 32, Usage: "pairs per forward pass"},
 		&cli.BoolFlag{Name: "no-bucket", Usage: "do not sort pairs by length before batching"},
 		&cli.IntFlag{Name: "intra-op-threads", Usage: "ONNX Runtime threads per operator (0: all cores)"},
+		&cli.IntFlag{Name: "workers", Value: 1, Usage: "batches scored concurrently (workers × intra-op threads ≤ cores)"},
 		&cli.StringFlag{Name: "onnxruntime-lib", Usage: "path of libonnxruntime.so.1 (default: $ONNXRUNTIME_LIB, then .deps/onnxruntime from make setup)"},
 		threadsFlag(),
 		quietFlag(),
@@ -308,7 +309,7 @@ func distillRerankCommand() *cli.Command {
 			bar := newBar(c, "rerank", int64(pairs), "pairs")
 			start := time.Now()
 			out, err := distill.Rerank(c.Context, run, t.queries, t.passages, c.Int("depth"), t.pairTok, t.ce,
-				distill.PairOptions{BatchSize: c.Int("batch-size"), Bucket: !c.Bool("no-bucket"), Threads: c.Int("threads"), PadID: t.pad}, bar)
+				distill.PairOptions{BatchSize: c.Int("batch-size"), Bucket: !c.Bool("no-bucket"), Threads: c.Int("threads"), PadID: t.pad, Workers: c.Int("workers")}, bar)
 			bar.Finish()
 			if err != nil {
 				return err
