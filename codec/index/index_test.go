@@ -458,3 +458,30 @@ func TestDefaultCentroidRule(t *testing.T) {
 		t.Fatalf("held out %d / trained on %d of %d sample vectors", m.Build.HeldOut, m.Build.TrainPoints, m.Build.SampleVectors)
 	}
 }
+
+func TestStat(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "idx")
+	m := buildT(t, dir, newSource(100, 30, 12, "s"), testOpts)
+	s, err := Stat(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var disk int64
+	ents, _ := os.ReadDir(dir)
+	for _, e := range ents {
+		fi, _ := e.Info()
+		disk += fi.Size()
+	}
+	if s.TotalBytes != disk {
+		t.Fatalf("Stat total %d, files on disk %d", s.TotalBytes, disk)
+	}
+	if s.CodeBytesPerToken != 36 || s.Bytes["codes"] != 4*m.NumEmbeddings {
+		t.Fatalf("code bytes/token %g, codes %d bytes for %d tokens", s.CodeBytesPerToken, s.Bytes["codes"], m.NumEmbeddings)
+	}
+	if !strings.Contains(s.String(), "test-ckpt") {
+		t.Fatalf("info text lacks the checkpoint:\n%s", s)
+	}
+	if _, err := Stat(t.TempDir()); err == nil {
+		t.Fatal("Stat of an empty directory succeeded")
+	}
+}
