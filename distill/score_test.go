@@ -96,7 +96,6 @@ func TestScorePairsReference(t *testing.T) {
 	for _, opt := range []PairOptions{
 		{BatchSize: 5, Bucket: true, Threads: 2, PadID: pad, Workers: 3},
 		{BatchSize: 1, Bucket: false, Threads: 1, PadID: pad},
-		{BatchSize: 24, Bucket: false, Threads: 3, PadID: pad},
 	} {
 		got, err := ScorePairs(context.Background(), qs, ps, tok, ce, opt, nil)
 		if err != nil {
