@@ -1,0 +1,234 @@
+// Package indexer is the glue between a ColBERT checkpoint and the index and
+// search packages: it loads a checkpoint with its tokenizer and hash, streams
+// a collection's passage embeddings to codec/index.Build (tokenised once, with
+// an id cache, encoded in length-bucketed batches), and encodes query texts
+// into the vectors search and rerank score.
+package indexer
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/colbert-go/colbert/data"
+	"github.com/colbert-go/colbert/data/progress"
+	"github.com/colbert-go/colbert/data/tokenize"
+	"github.com/colbert-go/colbert/model"
+	"github.com/colbert-go/colbert/model/encode"
+	"github.com/colbert-go/colbert/search/maxsim"
+)
+
+// ErrNoTokens is returned for a query whose text has no wordpiece: ColBERT
+// would score it by its markers and [MASK] padding alone, which ranks
+// passages arbitrarily, so it is refused.
+var ErrNoTokens = errors.New("query has no tokens")
+
+// Model is a ColBERT checkpoint ready to encode texts, with the hash that
+// identifies it in an index manifest.
+type Model struct {
+	*encode.TextColBERT
+	// Hash is model.Checkpoint.Hash: a digest of the parameters.
+	Hash string
+	// Dir is the checkpoint directory.
+	Dir string
+}
+
+// Load reads a ColBERT checkpoint directory and its tokenizer.json
+// (tokenizerPath "" = the checkpoint's own).
+func Load(dir, tokenizerPath string, opt encode.Options) (*Model, error) {
+	ck, err := model.LoadCheckpoint(dir)
+	if err != nil {
+		return nil, err
+	}
+	if ck.Kind != "" && ck.Kind != model.KindColBERT {
+		return nil, fmt.Errorf("indexer: checkpoint %s is a %s model, not ColBERT", dir, ck.Kind)
+	}
+	if tokenizerPath == "" {
+		if ck.Tokenizer == "" {
+			return nil, fmt.Errorf("indexer: checkpoint %s has no tokenizer.json; give one", dir)
+		}
+		tokenizerPath = ck.Tokenizer
+	}
+	c, err := encode.NewColBERT(ck, opt)
+	if err != nil {
+		return nil, err
+	}
+	tok, err := tokenize.Load(tokenizerPath)
+	if err != nil {
+		return nil, err
+	}
+	tc, err := tokenize.NewColBERT(tok, encode.TokenizerConfig(ck.ColBERT))
+	if err != nil {
+		return nil, fmt.Errorf("indexer: %s: %w", tokenizerPath, err)
+	}
+	if tc.VocabSize() > ck.Config.VocabSize {
+		return nil, fmt.Errorf("indexer: tokenizer %s has %d ids but the model's vocab_size is %d", tokenizerPath, tc.VocabSize(), ck.Config.VocabSize)
+	}
+	return &Model{TextColBERT: &encode.TextColBERT{ColBERT: c, Tok: tc}, Hash: ck.Hash(), Dir: dir}, nil
+}
+
+// QueryLen is the number of vectors of every encoded query (query_maxlen:
+// the [MASK] padding is kept, as ColBERT's query augmentation scores it).
+func (m *Model) QueryLen() int { return m.Tok.Config().QueryMaxLen }
+
+// EncodeQueries encodes queries into one row-major QueryLen×Dim matrix each.
+// A query without any wordpiece is an error naming its id (ErrNoTokens).
+func (m *Model) EncodeQueries(ctx context.Context, qs []data.Query) ([][]float32, error) {
+	tok := m.Tok.Tokenizer()
+	ids := make([][]int32, len(qs))
+	for i, q := range qs {
+		ids[i] = tok.Encode(q.Text)
+		if len(ids[i]) == 0 {
+			return nil, fmt.Errorf("indexer: query %q (%q): %w", q.ID, truncate(q.Text, 40), ErrNoTokens)
+		}
+	}
+	out := make([][]float32, len(qs))
+	const batch = 256 // queries are short; bounded memory for big query sets
+	n := m.QueryLen() * m.Dim()
+	for lo := 0; lo < len(qs); lo += batch {
+		hi := min(len(qs), lo+batch)
+		b := m.Tok.PackQueries(ids[lo:hi])
+		v, err := m.ColBERT.EncodeQueries(ctx, encode.FromTokenize(b))
+		if err != nil {
+			return nil, err
+		}
+		if b.Len != m.QueryLen() || len(v) != (hi-lo)*n {
+			return nil, fmt.Errorf("indexer: query batch has %d positions and %d values, want %d×%d", b.Len, len(v), hi-lo, n)
+		}
+		for i := lo; i < hi; i++ {
+			out[i] = v[(i-lo)*n : (i-lo+1)*n : (i-lo+1)*n]
+		}
+	}
+	return out, nil
+}
+
+// PrepareQueries is EncodeQueries with every matrix prepared for the MaxSim
+// kernel (search/maxsim), for scoring many passages.
+func (m *Model) PrepareQueries(ctx context.Context, qs []data.Query) ([]*maxsim.Query, error) {
+	vs, err := m.EncodeQueries(ctx, qs)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*maxsim.Query, len(vs))
+	for i, v := range vs {
+		if out[i], err = maxsim.NewQuery(v, m.QueryLen(), m.Dim()); err != nil {
+			return nil, fmt.Errorf("indexer: query %q: %w", qs[i].ID, err)
+		}
+	}
+	return out, nil
+}
+
+func truncate(s string, n int) string {
+	s = strings.TrimSpace(s)
+	if r := []rune(s); len(r) > n {
+		return string(r[:n]) + "…"
+	}
+	return s
+}
+
+// SourceOptions configures NewSource.
+type SourceOptions struct {
+	// CachePath is the token id cache file ("" = tokenise without a cache).
+	// A resumed build reads the ids back instead of tokenising again.
+	CachePath string
+	// Threads tokenises in parallel (0 = GOMAXPROCS).
+	Threads int
+	// Bar advances by one per tokenised passage; nil is silent.
+	Bar *progress.Bar
+}
+
+// Source streams a collection's passage embeddings to codec/index.Build: it
+// implements index.Source and index.Picker. Passages are tokenised once up
+// front (ids are ~4 bytes per token, far less than the index); embeddings are
+// computed on demand, one Embed call per batch, which the encoder packs
+// without padding and groups by length.
+type Source struct {
+	m    *Model
+	ids  []string
+	toks [][]int32
+}
+
+// NewSource tokenises passages (Content: title + " " + text) with the
+// model's tokenizer. Passage ids must be non-empty and unique.
+func NewSource(ctx context.Context, m *Model, passages []data.Passage, opt SourceOptions) (*Source, error) {
+	s := &Source{m: m, ids: make([]string, len(passages))}
+	seen := make(map[string]int, len(passages))
+	texts := make([]string, len(passages))
+	for i, p := range passages {
+		if p.ID == "" {
+			return nil, fmt.Errorf("indexer: passage %d has an empty id", i+1)
+		}
+		if j, dup := seen[p.ID]; dup {
+			return nil, fmt.Errorf("indexer: passage id %q appears twice (passages %d and %d)", p.ID, j+1, i+1)
+		}
+		seen[p.ID] = i
+		s.ids[i] = p.ID
+		texts[i] = p.Content()
+	}
+	tok := m.Tok.Tokenizer()
+	var err error
+	if opt.CachePath != "" {
+		s.toks, err = tok.TokenizeCached(ctx, opt.CachePath, texts, opt.Threads, opt.Bar)
+	} else {
+		s.toks, err = tok.TokenizeAll(ctx, texts, opt.Threads, opt.Bar)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("indexer: tokenise: %w", err)
+	}
+	return s, nil
+}
+
+// Len is the number of passages.
+func (s *Source) Len() int { return len(s.ids) }
+
+// ID is passage i's id.
+func (s *Source) ID(i int) string { return s.ids[i] }
+
+// NumTokens is the number of vectors the index will hold (kept positions
+// after truncation to doc_maxlen and punctuation masking).
+func (s *Source) NumTokens() int64 {
+	var n int64
+	for _, t := range s.toks {
+		_, mask := s.m.Tok.PackDoc(t)
+		for _, v := range mask {
+			if v != 0 {
+				n++
+			}
+		}
+	}
+	return n
+}
+
+// Embed encodes passages start…end−1.
+func (s *Source) Embed(ctx context.Context, start, end int) ([][]float32, error) {
+	if start < 0 || end > len(s.ids) || start > end {
+		return nil, fmt.Errorf("indexer: embed passages %d…%d of %d", start, end, len(s.ids))
+	}
+	pids := make([]int, end-start)
+	for i := range pids {
+		pids[i] = start + i
+	}
+	return s.EmbedPIDs(ctx, pids)
+}
+
+// EmbedPIDs encodes the given passages in one call (the k-means sample).
+func (s *Source) EmbedPIDs(ctx context.Context, pids []int) ([][]float32, error) {
+	ids := make([][]int32, len(pids))
+	masks := make([][]int32, len(pids))
+	for i, p := range pids {
+		if p < 0 || p >= len(s.toks) {
+			return nil, fmt.Errorf("indexer: passage %d out of range (%d passages)", p, len(s.toks))
+		}
+		ids[i], masks[i] = s.m.Tok.PackDoc(s.toks[p])
+	}
+	dv, err := s.m.EncodeDocIDs(ctx, ids, masks)
+	if err != nil {
+		return nil, fmt.Errorf("indexer: encode passages: %w", err)
+	}
+	out := make([][]float32, len(pids))
+	for i := range out {
+		out[i] = dv.Doc(i)
+	}
+	return out, nil
+}
