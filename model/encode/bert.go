@@ -23,7 +23,9 @@ import (
 
 // Options tune the scheduling; the zero value is sensible.
 type Options struct {
-	// Threads is the number of encoding goroutines (0 = GOMAXPROCS).
+	// Threads is the number of encoding goroutines (0 = GOMAXPROCS). In
+	// the openblas build, call SetBLASThreads(1) when Threads > 1 so that
+	// OpenBLAS's own threads do not oversubscribe the cores.
 	Threads int
 	// BatchTokens bounds the tokens packed into one forward batch (0 = 4096).
 	BatchTokens int
