@@ -222,6 +222,10 @@ func ValidateConfig(c BertConfig) error {
 			return fmt.Errorf("config field %s = %d is implausibly large", p.name, p.v)
 		}
 	}
+	if c.ModelType != "" && c.ModelType != "bert" {
+		// RoBERTa, DistilBERT, ELECTRA… differ in names or positions.
+		return fmt.Errorf("config field model_type = %q: only BERT models are supported", c.ModelType)
+	}
 	if c.HiddenSize%c.NumAttentionHeads != 0 {
 		return fmt.Errorf("config: hidden_size %d is not a multiple of num_attention_heads %d", c.HiddenSize, c.NumAttentionHeads)
 	}

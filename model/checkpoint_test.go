@@ -264,6 +264,9 @@ func TestLoadRefusesCorrupt(t *testing.T) {
 		{"config disagrees with weights", func(dir string) {
 			editConfig(t, dir, "vocab_size", 60)
 		}, []string{`"embeddings.word_embeddings.weight"`, "[50 8]", "[60 8]"}},
+		{"not a BERT", func(dir string) {
+			editConfig(t, dir, "model_type", "roberta")
+		}, []string{"model_type", "roberta"}},
 		{"unsupported activation", func(dir string) {
 			editConfig(t, dir, "hidden_act", "relu")
 		}, []string{"hidden_act"}},
