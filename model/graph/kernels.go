@@ -11,7 +11,8 @@ import (
 )
 
 // gemm is C = alpha·op(A)·op(B) + beta·C on row-major slices (gonum's BLAS,
-// or OpenBLAS when built with the openblas tag).
+// or OpenBLAS when built with the openblas tag). Callers pass beta 1 when C
+// is freshly allocated (zero), which spares BLAS a pass clearing it.
 func gemm(tA, tB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
 	ta, tb := blas.NoTrans, blas.NoTrans
 	if tA {
@@ -21,6 +22,42 @@ func gemm(tA, tB bool, m, n, k int, alpha float32, a []float32, lda int, b []flo
 		tb = blas.Trans
 	}
 	sgemm.Sgemm(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+}
+
+// rowGemm is gemm split by rows of C over GOMAXPROCS goroutines (C is m×n,
+// A is m×k without transpose): the big projections use both cores even with
+// a single-threaded BLAS (OpenBLAS with OPENBLAS_NUM_THREADS=1).
+func rowGemm(tB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+	w := runtime.GOMAXPROCS(0)
+	if w <= 1 || m < 128 {
+		gemm(false, tB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+		return
+	}
+	chunk := (m + w - 1) / w
+	parallelFor(w, func(i int) {
+		r0 := i * chunk
+		r1 := min(m, r0+chunk)
+		if r0 < r1 {
+			gemm(false, tB, r1-r0, n, k, alpha, a[r0*lda:], lda, b, ldb, beta, c[r0*ldc:], ldc)
+		}
+	})
+}
+
+// colGemmTN is C = alpha·Aᵀ·B + beta·C split by rows of C (= columns of A).
+func colGemmTN(m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+	w := runtime.GOMAXPROCS(0)
+	if w <= 1 || m < 64 {
+		gemm(true, false, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+		return
+	}
+	chunk := (m + w - 1) / w
+	parallelFor(w, func(i int) {
+		r0 := i * chunk
+		r1 := min(m, r0+chunk)
+		if r0 < r1 {
+			gemm(true, false, r1-r0, n, k, alpha, a[r0:], lda, b, ldb, beta, c[r0*ldc:], ldc)
+		}
+	})
 }
 
 // parallelFor runs f(0…n-1) on GOMAXPROCS workers; f must only write to
@@ -276,15 +313,15 @@ func (k *linearKernel) forward(in []fdata) ([]float32, error) {
 			copy(out[r*o:][:o], in[2].d)
 		}
 	}
-	gemm(false, true, n, o, i, 1, x.d, i, w.d, i, 1, out, o)
+	rowGemm(true, n, o, i, 1, x.d, i, w.d, i, 1, out, o)
 	return out, nil
 }
 func (k *linearKernel) backward(in []fdata, _, grad []float32, dst [][]float32) error {
 	x, w := in[0], in[1]
 	o, i := w.s[0], w.s[1]
 	n := len(x.d) / i
-	gemm(false, false, n, i, o, 1, grad, o, w.d, i, 0, dst[0], i)
-	gemm(true, false, o, i, n, 1, grad, o, x.d, i, 0, dst[1], i)
+	rowGemm(false, n, i, o, 1, grad, o, w.d, i, 1, dst[0], i)
+	colGemmTN(o, i, n, 1, grad, o, x.d, i, 1, dst[1], i)
 	if k.bias {
 		db := make([]float64, o)
 		for r := 0; r < n; r++ {
@@ -367,12 +404,13 @@ func (k *attnKernel) outShape(in []tensor.Shape) (tensor.Shape, error) {
 	return in[0].Clone(), nil
 }
 
-// probs fills p [L,L] with the attention probabilities of batch b, head h.
+// probs fills p [L,L] (which must be zero on entry) with the attention
+// probabilities of batch b, head h.
 func (k *attnKernel) probs(q, kk []float32, b, h, hid int, p []float32) {
 	l, dh := k.l, hid/k.heads
 	off := b*l*hid + h*dh
 	scale := float32(1 / math.Sqrt(float64(dh)))
-	gemm(false, true, l, l, dh, scale, q[off:], hid, kk[off:], hid, 0, p, l)
+	gemm(false, true, l, l, dh, scale, q[off:], hid, kk[off:], hid, 1, p, l)
 	m := k.mask[b*l:][:l]
 	for i := 0; i < l; i++ {
 		row := p[i*l:][:l]
@@ -412,7 +450,7 @@ func (k *attnKernel) forward(in []fdata) ([]float32, error) {
 		p := make([]float32, k.l*k.l)
 		k.probs(in[0].d, in[1].d, b, h, hid, p)
 		off := b*k.l*hid + h*dh
-		gemm(false, false, k.l, dh, k.l, 1, p, k.l, in[2].d[off:], hid, 0, out[off:], hid)
+		gemm(false, false, k.l, dh, k.l, 1, p, k.l, in[2].d[off:], hid, 1, out[off:], hid)
 	})
 	return out, nil
 }
@@ -430,8 +468,8 @@ func (k *attnKernel) backward(in []fdata, _, grad []float32, dst [][]float32) er
 		k.probs(q, kk, b, h, hid, p)
 		off := b*l*hid + h*dh
 		// dV = Pᵀ·dC ; dP = dC·Vᵀ
-		gemm(true, false, l, dh, l, 1, p, l, grad[off:], hid, 0, dv[off:], hid)
-		gemm(false, true, l, l, dh, 1, grad[off:], hid, v[off:], hid, 0, dp, l)
+		gemm(true, false, l, dh, l, 1, p, l, grad[off:], hid, 1, dv[off:], hid)
+		gemm(false, true, l, l, dh, 1, grad[off:], hid, v[off:], hid, 1, dp, l)
 		// dS = P ⊙ (dP − rowsum(dP ⊙ P))
 		for i := 0; i < l; i++ {
 			pr, dr := p[i*l:][:l], dp[i*l:][:l]
@@ -444,8 +482,8 @@ func (k *attnKernel) backward(in []fdata, _, grad []float32, dst [][]float32) er
 			}
 		}
 		// dQ = scale·dS·K ; dK = scale·dSᵀ·Q
-		gemm(false, false, l, dh, l, scale, dp, l, kk[off:], hid, 0, dq[off:], hid)
-		gemm(true, false, l, dh, l, scale, dp, l, q[off:], hid, 0, dk[off:], hid)
+		gemm(false, false, l, dh, l, scale, dp, l, kk[off:], hid, 1, dq[off:], hid)
+		gemm(true, false, l, dh, l, scale, dp, l, q[off:], hid, 1, dk[off:], hid)
 	})
 	return nil
 }
