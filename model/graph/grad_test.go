@@ -102,6 +102,8 @@ func TestGradLinearAndActivations(t *testing.T) {
 		fd(randData(r, 2*3*5, 1), 2, 3, 5), fd(randData(r, 4*5, 1), 4, 5), fd(randData(r, 4, 1), 4)}, 1e-2)
 	checkGrad(t, &linearKernel{dims: 2}, []fdata{fd(randData(r, 3*5, 1), 3, 5), fd(randData(r, 4*5, 1), 4, 5)}, 1e-2)
 	checkGrad(t, &actKernel{dims: 2}, []fdata{fd(randData(r, 40, 2), 5, 8)}, 1e-2)
+	// Near 0 (Φ recomputed) and far in both tails (Φ = y/x).
+	checkGrad(t, &actKernel{dims: 1}, []fdata{fd([]float32{0.004, -0.006, 0.02, -0.03, -6, 6, -3.5, 9, 0, 1}, 10)}, 1e-2)
 	checkGrad(t, &actKernel{dims: 2, tanh: true}, []fdata{fd(randData(r, 40, 1), 5, 8)}, 1e-2)
 	checkGrad(t, &l2Kernel{dims: 3}, []fdata{fd(randData(r, 2*3*6, 1), 2, 3, 6)}, 1e-2)
 	checkGrad(t, &clsKernel{}, []fdata{fd(randData(r, 2*3*6, 1), 2, 3, 6)}, 1e-2)

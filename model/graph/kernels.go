@@ -376,7 +376,15 @@ func (k *actKernel) backward(in []fdata, out, grad []float32, dst [][]float32) e
 			t := float64(out[i])
 			dy = 1 - t*t
 		} else {
-			dy = 0.5*(1+math.Erf(x/math.Sqrt2)) + x*math.Exp(-0.5*x*x)*invSqrt2Pi
+			// Φ(x) = y/x from the forward output spares a second erf; near 0
+			// the quotient loses precision, so compute it there.
+			var cdf float64
+			if math.Abs(x) > 1e-2 {
+				cdf = float64(out[i]) / x
+			} else {
+				cdf = 0.5 * (1 + math.Erf(x/math.Sqrt2))
+			}
+			dy = cdf + x*math.Exp(-0.5*x*x)*invSqrt2Pi
 		}
 		d[i] = float32(dy * float64(grad[i]))
 	}
