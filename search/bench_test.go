@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -19,6 +20,7 @@ import (
 	"gonum.org/v1/plot/vg"
 	"gonum.org/v1/plot/vg/draw"
 
+	"github.com/colbert-go/colbert/codec/index"
 	"github.com/colbert-go/colbert/codec/kmeans"
 	"github.com/colbert-go/colbert/search"
 	"github.com/colbert-go/colbert/search/memindex"
@@ -31,6 +33,9 @@ import (
 //	COLBERT_BENCH_QUERIES   queries of 32 vectors (default 20)
 //	COLBERT_BENCH_CENTROIDS K (default ColBERT's rule for the token count)
 //	COLBERT_BENCH_NBITS     residual bits (default 2)
+//	COLBERT_BENCH_INDEX     on-disk index directory (codec/index), built on
+//	                        first use and reused by later runs (with
+//	                        DIR.queries.f32); default a temporary directory
 //	COLBERT_BENCH_DUMP      directory receiving the raw embeddings, queries,
 //	                        exhaustive top-10, the PLAID sweep (CSV) and its
 //	                        latency/recall curve (PNG), for the faiss peer
@@ -40,7 +45,7 @@ import (
 const benchDim = 128
 
 type benchData struct {
-	idx     *memindex.Index
+	ix      *index.Index
 	s       *search.Searcher
 	queries [][]float32
 	truth   [][]search.Hit // exhaustive top-10
@@ -74,37 +79,79 @@ func buildBench(b *testing.B) (*benchData, error) {
 	nqueries := envInt("COLBERT_BENCH_QUERIES", 20)
 	k := envInt("COLBERT_BENCH_CENTROIDS", kmeans.NumCentroids(tokens))
 	nbits := envInt("COLBERT_BENCH_NBITS", 2)
-	const minLen, maxLen = 20, 120
-	passages := tokens / ((minLen + maxLen) / 2)
-	t0 := time.Now()
-	topics := max(2, passages/70) // each topic shared by ~210 passages
-	coll := memindex.Synthesize(memindex.SynthOptions{
-		Passages: passages, Dim: benchDim, Topics: topics, WordsPerTopic: max(1, 4*k/topics), // ~4 words per centroid
-		MinLen: minLen, MaxLen: maxLen, TopicsPerPassage: 3, TokenNoise: 0.8, Seed: 42,
-	})
-	queries := coll.Queries(nqueries, 32, 43)
-	b.Logf("synthesized %d passages, %d tokens, %d topics × %d words in %v", passages, len(coll.Vecs)/benchDim, topics, max(1, 4*k/topics), time.Since(t0))
-	d := &benchData{queries: queries, dump: os.Getenv("COLBERT_BENCH_DUMP")}
-	if d.dump != "" {
-		if err := dumpCollection(d.dump, coll, queries); err != nil {
+	d := &benchData{dump: os.Getenv("COLBERT_BENCH_DUMP")}
+	dir := os.Getenv("COLBERT_BENCH_INDEX")
+	if dir == "" {
+		tmp, err := os.MkdirTemp("", "plaid-bench-")
+		if err != nil {
 			return nil, err
 		}
+		dir = filepath.Join(tmp, "idx") // files stay mapped after removal
+		defer os.RemoveAll(tmp)
 	}
-	t0 = time.Now()
-	idx, err := memindex.Build(context.Background(), coll.Vecs, coll.Doclens, benchDim,
-		memindex.Options{K: k, TrainPoints: 16 * k, Iters: 4, NBits: nbits, Seed: 7})
+	qfile := dir + ".queries.f32"
+	_, errM := os.Stat(filepath.Join(dir, "manifest.json"))
+	_, errQ := os.Stat(qfile)
+	built := false
+	if errM != nil || errQ != nil {
+		const minLen, maxLen = 20, 120
+		passages := tokens / ((minLen + maxLen) / 2)
+		topics := max(2, passages/70) // each topic shared by ~210 passages
+		t0 := time.Now()
+		coll := memindex.Synthesize(memindex.SynthOptions{
+			Passages: passages, Dim: benchDim, Topics: topics, WordsPerTopic: max(1, 4*k/topics), // ~4 words per centroid
+			MinLen: minLen, MaxLen: maxLen, TopicsPerPassage: 3, TokenNoise: 0.8, Seed: 42,
+		})
+		d.queries = coll.Queries(nqueries, 32, 43)
+		b.Logf("synthesized %d passages, %d tokens, %d topics × %d words in %v", passages, len(coll.Vecs)/benchDim, topics, max(1, 4*k/topics), time.Since(t0))
+		if d.dump != "" {
+			if err := dumpCollection(d.dump, coll, d.queries); err != nil {
+				return nil, err
+			}
+		}
+		t0 = time.Now()
+		_, err := index.Build(context.Background(), dir, coll, index.BuildOptions{
+			Dim: benchDim, NBits: nbits, NumCentroids: k, Seed: 7, Checkpoint: "synthetic", Overwrite: true}, nil)
+		if err != nil {
+			return nil, err
+		}
+		b.Logf("built %s in %v", dir, time.Since(t0))
+		var qs []float32
+		for _, q := range d.queries {
+			qs = append(qs, q...)
+		}
+		if err := writeRaw(qfile, qs); err != nil {
+			return nil, err
+		}
+		built = true
+	} else {
+		raw, err := os.ReadFile(qfile)
+		if err != nil {
+			return nil, err
+		}
+		per := 32 * benchDim
+		for i := 0; i+per*4 <= len(raw); i += per * 4 {
+			q := make([]float32, per)
+			if _, err := binary.Decode(raw[i:i+per*4], binary.LittleEndian, q); err != nil {
+				return nil, err
+			}
+			d.queries = append(d.queries, q)
+		}
+	}
+	s, ix, err := search.Open(dir, search.OpenOptions{SkipVerify: true})
 	if err != nil {
 		return nil, err
 	}
-	coll.Vecs = nil
-	b.Logf("built index: K=%d, %d-bit residuals, %d B/token, %v", k, nbits, idx.BytesPerToken(), time.Since(t0))
-	d.idx = idx
-	if d.s, err = search.NewSearcher(idx); err != nil {
-		return nil, err
+	d.ix, d.s = ix, s
+	m := ix.Manifest()
+	var disk int64
+	for _, f := range m.Files {
+		disk += f.Size
 	}
+	b.Logf("index: %d passages, %d tokens, K=%d, %d-bit, %.1f MB on disk", m.NumPassages, m.NumEmbeddings, m.NumCentroids, m.NBits, float64(disk)/1e6)
 	var lat []time.Duration
-	for _, q := range queries {
-		t0 = time.Now()
+	for _, q := range d.queries {
+		t0 := time.Now()
 		hits, err := d.s.Exhaustive(q, benchDim, 10)
 		if err != nil {
 			return nil, err
@@ -113,6 +160,9 @@ func buildBench(b *testing.B) (*benchData, error) {
 		d.truth = append(d.truth, hits)
 	}
 	d.exLat = median(lat)
+	if !built {
+		b.Logf("process RSS after opening the mmapped index and an exhaustive pass: %.1f MB (index %.1f MB on disk)", rssMB(), float64(disk)/1e6)
+	}
 	if d.dump != "" {
 		f, err := os.Create(filepath.Join(d.dump, "exhaustive_top10.tsv"))
 		if err != nil {
@@ -130,27 +180,47 @@ func buildBench(b *testing.B) (*benchData, error) {
 	return d, nil
 }
 
+// rssMB reads the resident set size from /proc (0 where unavailable).
+func rssMB() float64 {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if strings.HasPrefix(line, "VmRSS:") {
+			f := strings.Fields(line)
+			if len(f) >= 2 {
+				kb, _ := strconv.ParseFloat(f[1], 64)
+				return kb / 1024
+			}
+		}
+	}
+	return 0
+}
+
+func writeRaw(path string, data any) error {
+	tmp := path + ".tmp"
+	f, err := os.Create(tmp)
+	if err != nil {
+		return err
+	}
+	if err := binary.Write(f, binary.LittleEndian, data); err != nil {
+		f.Close()
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp, path)
+}
+
 // dumpCollection writes little-endian raw arrays for the Python peers:
 // vectors.f32 (tokens×128), doclens.i32, queries.f32 (n×32×128).
 func dumpCollection(dir string, c *memindex.Collection, queries [][]float32) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
-	write := func(name string, data any) error {
-		tmp := filepath.Join(dir, name+".tmp")
-		f, err := os.Create(tmp)
-		if err != nil {
-			return err
-		}
-		if err := binary.Write(f, binary.LittleEndian, data); err != nil {
-			f.Close()
-			return fmt.Errorf("write %s: %w", name, err)
-		}
-		if err := f.Close(); err != nil {
-			return err
-		}
-		return os.Rename(tmp, filepath.Join(dir, name))
-	}
+	write := func(name string, data any) error { return writeRaw(filepath.Join(dir, name), data) }
 	lens := make([]int32, len(c.Doclens))
 	for i, l := range c.Doclens {
 		lens[i] = int32(l)
@@ -213,7 +283,7 @@ func BenchmarkExhaustive(b *testing.B) {
 	}
 	b.ReportMetric(b.Elapsed().Seconds()*1000/float64(b.N*len(d.queries)), "ms/query")
 	b.ReportMetric(d.exLat.Seconds()*1000, "p50-ms/query")
-	b.ReportMetric(float64(d.idx.NumTokens()), "tokens")
+	b.ReportMetric(float64(d.ix.NumEmbeddings()), "tokens")
 }
 
 func BenchmarkPLAID(b *testing.B) {
@@ -255,7 +325,7 @@ func BenchmarkPLAIDSweep(b *testing.B) {
 			}
 		}
 	}
-	b.Logf("exhaustive: p50 %.2f ms/query over %d tokens", d.exLat.Seconds()*1000, d.idx.NumTokens())
+	b.Logf("exhaustive: p50 %.2f ms/query over %d tokens", d.exLat.Seconds()*1000, d.ix.NumEmbeddings())
 	for _, pt := range pts {
 		b.Logf("ncells=%d ndocs=%d threshold=%.2f: p50 %.3f ms/query, recall@10 %.3f, %.0f× vs exhaustive, %.0f candidates",
 			pt.p.NCells, pt.p.NDocs, pt.p.Threshold, pt.ms, pt.recall, pt.speedup, pt.cands)
@@ -280,7 +350,7 @@ func writeSweep(d *benchData, pts []sweepPoint) error {
 		return err
 	}
 	p := plot.New()
-	p.Title.Text = fmt.Sprintf("PLAID k=10, %d tokens (exhaustive p50 %.0f ms/query)", d.idx.NumTokens(), d.exLat.Seconds()*1000)
+	p.Title.Text = fmt.Sprintf("PLAID k=10, %d tokens (exhaustive p50 %.0f ms/query)", d.ix.NumEmbeddings(), d.exLat.Seconds()*1000)
 	p.X.Label.Text = "median latency per query (ms, log)"
 	p.X.Scale = plot.LogScale{}
 	p.X.Tick.Marker = plot.LogTicks{}

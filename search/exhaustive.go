@@ -27,7 +27,7 @@ func (s *Searcher) Exhaustive(q []float32, dim, k int) ([]Hit, error) {
 		if s.deleted != nil && s.deleted(pid) {
 			continue
 		}
-		if sc.buf, err = s.idx.Decompress(pid, sc.buf); err != nil {
+		if sc.buf, err = s.decompress(pid, sc.buf); err != nil {
 			return nil, fmt.Errorf("search: decompress pid %d: %w", pid, err)
 		}
 		sc.top.push(Hit{PID: pid, Score: pq.Score(sc.buf)})

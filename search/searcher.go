@@ -5,6 +5,8 @@ import (
 	"slices"
 	"sync"
 
+	"github.com/colbert-go/colbert/codec/residual"
+	"github.com/colbert-go/colbert/search/decode"
 	"github.com/colbert-go/colbert/search/maxsim"
 )
 
@@ -21,7 +23,17 @@ type Searcher struct {
 	centroids []float32
 	kernel    maxsim.Kernel
 	deleted   func(pid int) bool // tombstones, or nil
+	resid     ResidualIndex      // fast decompression path, or nil
+	decoder   *decode.Decoder
 	pool      sync.Pool
+}
+
+// ResidualIndex is implemented by indexes storing ColBERTv2 residuals
+// (codec/index); the searcher then reconstructs vectors with its own SIMD
+// decoder instead of calling Decompress.
+type ResidualIndex interface {
+	Codec() *residual.Codec
+	Residuals(pid int) []byte
 }
 
 // Tombstoner is implemented by indexes that can delete passages without
@@ -52,6 +64,16 @@ func NewSearcherKernel(idx Index, kernel maxsim.Kernel) (*Searcher, error) {
 	s := &Searcher{idx: idx, dim: dim, k: len(cent) / dim, npass: idx.NumPassages(), centroids: cent, kernel: kernel}
 	if t, ok := idx.(Tombstoner); ok {
 		s.deleted = t.Deleted
+	}
+	if r, ok := idx.(ResidualIndex); ok && r.Codec() != nil {
+		d, err := decode.New(r.Codec())
+		if err != nil {
+			return nil, fmt.Errorf("search: %w", err)
+		}
+		if d.Dim() != dim {
+			return nil, fmt.Errorf("search: codec dim %d, index dim %d", d.Dim(), dim)
+		}
+		s.resid, s.decoder = r, d
 	}
 	s.pool.New = func() any { return &scratch{} }
 	return s, nil
@@ -194,13 +216,21 @@ func (s *Searcher) SearchTrace(q []float32, dim int, p Params) ([]Hit, Trace, er
 	// Stage 4: decompress and score exactly.
 	sc.top.reset(p.K)
 	for _, h := range hits {
-		if sc.buf, err = s.idx.Decompress(h.PID, sc.buf); err != nil {
+		if sc.buf, err = s.decompress(h.PID, sc.buf); err != nil {
 			return nil, tr, fmt.Errorf("search: decompress pid %d: %w", h.PID, err)
 		}
 		sc.top.push(Hit{PID: h.PID, Score: pq.Score(sc.buf)})
 	}
 	sc.hits = hits
 	return sc.top.sorted(nil), tr, nil
+}
+
+// decompress reconstructs pid's vectors into buf.
+func (s *Searcher) decompress(pid int, buf []float32) ([]float32, error) {
+	if s.decoder != nil {
+		return s.decoder.Decode(s.idx.Codes(pid), s.resid.Residuals(pid), buf)
+	}
+	return s.idx.Decompress(pid, buf)
 }
 
 // topCells fills sc.cells with the distinct centroids among the ncells best

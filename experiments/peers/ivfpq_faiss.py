@@ -75,7 +75,8 @@ def main():
     ap.add_argument("--train", type=int, default=200000, help="training vectors")
     ap.add_argument("--ktok", type=int, default=256, help="tokens retrieved per query vector")
     ap.add_argument("--nprobe", default="1,2,4,8,16,32,64")
-    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--threads", type=int, default=1, help="threads for searching")
+    ap.add_argument("--build-threads", type=int, default=1)
     ap.add_argument("--out", default="", help="CSV of the sweep (default DUMP/ivfpq_sweep.csv)")
     args = ap.parse_args()
     faiss.omp_set_num_threads(args.threads)
@@ -93,7 +94,9 @@ def main():
     index = faiss.IndexIVFPQ(quant, args.dim, nlist, args.m, 8, faiss.METRIC_INNER_PRODUCT)
     rng = np.random.default_rng(0)
     sample = vecs[rng.choice(ntok, size=min(args.train, ntok), replace=False)]
-    faiss.omp_set_num_threads(os.cpu_count())
+    # Building uses --build-threads (OpenMP spinning on a busy shared machine
+    # is pathologically slow, so the default is 1).
+    faiss.omp_set_num_threads(args.build_threads)
     index.train(sample)
     for lo in range(0, ntok, 1 << 20):
         index.add(vecs[lo:lo + (1 << 20)])

@@ -267,3 +267,15 @@ func (x *Index) Decompress(pid int, dst []float32) ([]float32, error) {
 	copy(dst, x.vecs[lo*x.dim:hi*x.dim])
 	return dst, nil
 }
+
+// Codec is the residual codec, or nil for float32 storage.
+func (x *Index) Codec() *residual.Codec { return x.codec }
+
+// Residuals is pid's packed residuals (nil for float32 storage).
+func (x *Index) Residuals(pid int) []byte {
+	if x.codec == nil {
+		return nil
+	}
+	ps := x.codec.PackedSize()
+	return x.packed[x.offsets[pid]*ps : x.offsets[pid+1]*ps]
+}
