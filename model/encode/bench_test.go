@@ -117,3 +117,20 @@ func BenchmarkCrossEncoder(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkEncodeOneQuery is the search-time latency of encoding a single
+// 32-token query.
+func BenchmarkEncodeOneQuery(b *testing.B) {
+	c := benchColBERT(b, 1)
+	bt := randomBatch(1, 32, 5)
+	for i := 10; i < 32; i++ { // [MASK] padding after 10 real tokens
+		bt.IDs[i], bt.AttentionMask[i] = 103, 0
+	}
+	ctx := context.Background()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if _, err := c.EncodeQueries(ctx, bt); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
