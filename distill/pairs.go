@@ -24,7 +24,9 @@ type PairTokenizer func(query, passage string) (ids, typeIDs []int32)
 
 // PairOptions controls batching.
 type PairOptions struct {
-	// BatchSize is the number of pairs per forward pass (default 32).
+	// BatchSize is the number of pairs per forward pass (default 8: on CPU,
+	// larger batches of long pairs cost more per pair — their attention
+	// tensors leave the cache — see BenchmarkTeacherScoring).
 	BatchSize int
 	// Bucket sorts pairs by length before batching so that each batch pads
 	// to a similar length; scores are returned in input order either way.
@@ -48,7 +50,7 @@ func ScorePairs(ctx context.Context, queries, passages []string, tok PairTokeniz
 	n := len(queries)
 	bs := opt.BatchSize
 	if bs <= 0 {
-		bs = 32
+		bs = 8
 	}
 	ids := make([][]int32, n)
 	types := make([][]int32, n)

@@ -86,7 +86,7 @@ func Score(ctx context.Context, job ScoreJob) (ScoreStats, error) {
 		job.ShardSize = 256
 	}
 	if job.Pairs.BatchSize <= 0 {
-		job.Pairs.BatchSize = 32
+		job.Pairs.BatchSize = 8
 	}
 	inFormat := job.CandidatesFormat
 	if inFormat == nil {

@@ -220,7 +220,7 @@ func teacherFlags() []cli.Flag {
 		&cli.StringFlag{Name: "collection", Aliases: []string{"c"}, Required: true, Usage: "BEIR directory, corpus.jsonl or collection.tsv"},
 		&cli.StringFlag{Name: "queries", Usage: "queries.jsonl or queries.tsv (default: the BEIR directory's queries.jsonl)"},
 		&cli.IntFlag{Name: "max-len", Value: tokenize.DefaultPairMaxLen, Usage: "maximum pair length in tokens"},
-		&cli.IntFlag{Name: "batch-size", Value: 32, Usage: "pairs per forward pass"},
+		&cli.IntFlag{Name: "batch-size", Value: 8, Usage: "pairs per forward pass (sorted by length first)"},
 		&cli.BoolFlag{Name: "no-bucket", Usage: "do not sort pairs by length before batching"},
 		&cli.IntFlag{Name: "intra-op-threads", Usage: "ONNX Runtime threads per operator (0: all cores)"},
 		&cli.IntFlag{Name: "workers", Value: 1, Usage: "batches scored concurrently (workers × intra-op threads ≤ cores)"},
