@@ -171,3 +171,33 @@ func writeAtomic(path string, b []byte) error {
 	}
 	return nil
 }
+
+// orderChange names the first setting that differs between a and b and that
+// fixes what a run computes at a given step (data order, batches, objective,
+// model); "" when a resumed run can continue b. Steps, learning rate and
+// output settings may change on resume.
+func orderChange(a, b Config) string {
+	switch {
+	case a.Seed != b.Seed:
+		return "seed"
+	case a.BatchSize != b.BatchSize:
+		return "batch_size"
+	case a.AccumSteps != b.AccumSteps:
+		return "accum_steps"
+	case a.NWay != b.NWay:
+		return "nway"
+	case a.SampleNegatives != b.SampleNegatives:
+		return "sample_negatives"
+	case a.Loss != b.Loss:
+		return "loss"
+	case a.InBatchNegatives != b.InBatchNegatives:
+		return "in_batch_negatives"
+	case a.ModelKind != b.ModelKind:
+		return "model_kind"
+	case a.QueryMaxLen != b.QueryMaxLen || a.DocMaxLen != b.DocMaxLen:
+		return "query_maxlen/doc_maxlen"
+	case a.Examples != b.Examples:
+		return "examples"
+	}
+	return ""
+}

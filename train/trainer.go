@@ -45,6 +45,9 @@ type Trainer struct {
 	Data  *Data
 	Opt   *AdamW
 	State State
+	// OnStep, when set, is called after every optimizer step (progress
+	// reports; tests use it to interrupt a run).
+	OnStep func(Metrics)
 }
 
 // New prepares a run over ck (a ColBERT checkpoint) and d.
@@ -188,6 +191,9 @@ func (t *Trainer) Run(ctx context.Context, bar *progress.Bar) error {
 		if bar != nil {
 			bar.Add(1)
 		}
+		if t.OnStep != nil {
+			t.OnStep(m)
+		}
 		if t.Cfg.SaveEvery > 0 && m.Step%t.Cfg.SaveEvery == 0 || m.Step == t.Cfg.Steps {
 			if err := t.Save(); err != nil {
 				return err
@@ -329,6 +335,11 @@ func (t *Trainer) Resume() (bool, error) {
 	}
 	if st.Seed != t.Cfg.Seed {
 		return false, fmt.Errorf("train: resume: %s was trained with seed %d, config says %d", dir, st.Seed, t.Cfg.Seed)
+	}
+	if saved, err := LoadConfig(filepath.Join(dir, "train_config.toml")); err != nil {
+		return false, fmt.Errorf("train: resume: %w", err)
+	} else if key := orderChange(saved, t.Cfg); key != "" {
+		return false, fmt.Errorf("train: resume: %s was trained with a different %s; resuming would not continue the same run", dir, key)
 	}
 	ck, err := model.LoadCheckpoint(dir)
 	if err != nil {
