@@ -180,6 +180,12 @@ func ParseConfig(raw []byte) (BertConfig, map[string]json.RawMessage, error) {
 	if err := ValidateConfig(c); err != nil {
 		return c, nil, err
 	}
+	if b, ok := extra["position_embedding_type"]; ok {
+		var pe string
+		if json.Unmarshal(b, &pe) == nil && pe != "absolute" {
+			return c, nil, fmt.Errorf("config field position_embedding_type = %q: only \"absolute\" is supported", pe)
+		}
+	}
 	return c, extra, nil
 }
 

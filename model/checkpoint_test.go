@@ -94,6 +94,30 @@ func TestLoadHFTinyCrossEncoder(t *testing.T) {
 	}
 }
 
+// The real teacher's config parses; without its weights the checkpoint is
+// refused with a message naming what is missing.
+func TestMiniLMConfig(t *testing.T) {
+	dir := testassets.Path(t, "models/cross-encoder-ms-marco-MiniLM-L-6-v2")
+	raw, err := os.ReadFile(filepath.Join(dir, "config.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, extra, err := ParseConfig(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.HiddenSize != 384 || c.NumHiddenLayers != 6 || c.NumAttentionHeads != 12 || c.IntermediateSize != 1536 || numLabels(extra) != 1 {
+		t.Fatalf("parsed %+v, %d labels", c, numLabels(extra))
+	}
+	if _, err := LoadCheckpoint(dir); err == nil || !strings.Contains(err.Error(), "model.safetensors") {
+		t.Fatalf("config-only checkpoint: err %v", err)
+	}
+	raw2 := strings.Replace(string(raw), `"absolute"`, `"relative_key"`, 1)
+	if _, _, err := ParseConfig([]byte(raw2)); err == nil || !strings.Contains(err.Error(), "position_embedding_type") {
+		t.Fatalf("relative positions accepted: %v", err)
+	}
+}
+
 func TestSaveReloadHFTiny(t *testing.T) {
 	for _, sub := range []string{"colbert", "cross-encoder"} {
 		ck, err := LoadCheckpoint(testassets.Path(t, "models/hf-tiny/"+sub))
