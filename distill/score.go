@@ -124,8 +124,8 @@ func Score(ctx context.Context, job ScoreJob) (ScoreStats, error) {
 	}
 	st.ResumedShards = len(man.Shards)
 
-	// Count the work first (a cheap streaming pass) so the bar has a total
-	// and resumed pairs show as done.
+	// Count the work first (a cheap streaming pass) so the bar has a total;
+	// resumed pairs are left out of it so that its pairs/s and ETA are true.
 	var totalPairs, skipPairs, skipExamples int
 	for _, s := range man.Shards {
 		skipExamples += s.Examples
@@ -139,8 +139,7 @@ func Score(ctx context.Context, job ScoreJob) (ScoreStats, error) {
 	}); err != nil {
 		return st, fmt.Errorf("distill: read candidates %s: %w", job.Candidates, err)
 	}
-	job.Bar.SetTotal(int64(totalPairs))
-	job.Bar.Add(int64(skipPairs))
+	job.Bar.SetTotal(int64(totalPairs - skipPairs))
 
 	seen := 0
 	var buf []data.Example
