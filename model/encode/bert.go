@@ -68,6 +68,7 @@ type Bert struct {
 	hidden, heads     int
 	headDim, inter    int
 	maxPos, typeVocab int
+	pool              sync.Pool // *scratch, reused across calls
 }
 
 // NewBert prepares the encoder weights from canonical parameters.
@@ -221,7 +222,11 @@ func (b *Bert) run(ctx context.Context, seqs []Seq, opt Options, fn batchFn) err
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			sc := &scratch{}
+			sc, _ := b.pool.Get().(*scratch)
+			if sc == nil {
+				sc = &scratch{}
+			}
+			defer b.pool.Put(sc)
 			for idx := range work {
 				if err := b.forward(sc, seqs, idx, fn); err != nil {
 					errs <- err
