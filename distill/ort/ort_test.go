@@ -10,6 +10,8 @@ import (
 
 	"github.com/colbert-go/colbert/data/safetensors"
 	"github.com/colbert-go/colbert/data/testassets"
+	"github.com/colbert-go/colbert/model"
+	"github.com/colbert-go/colbert/model/onnx"
 )
 
 var (
@@ -200,5 +202,46 @@ func TestRuntimeOwnership(t *testing.T) {
 	// The shared runtime still works after the other one closed.
 	if _, _, err := rt.Inspect(model); err != nil {
 		t.Errorf("shared runtime after the other closed: %v", err)
+	}
+}
+
+// The hf-tiny ColBERT checkpoint exported by model/onnx encodes the
+// reference documents to the reference vectors through Encoder; a
+// cross-encoder is refused as an encoder.
+func TestEncoderReference(t *testing.T) {
+	rt := sharedRuntime(t)
+	ck, err := model.LoadCheckpoint(testassets.Path(t, "models/hf-tiny/colbert"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "colbert.onnx")
+	if err := onnx.WriteFile(path, ck.Config, ck.Params, onnx.ColBERT); err != nil {
+		t.Fatal(err)
+	}
+	enc, err := rt.NewEncoder(path, Options{IntraOpThreads: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer enc.Close()
+	ref, err := safetensors.ReadFile(testassets.Path(t, "models/hf-tiny/reference.safetensors"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids := ref.Tensors["doc_input_ids"]
+	n, l := 4, ids.Shape[1]
+	got, err := enc.Encode(Batch{N: n, Len: l, IDs: narrow(ids.I64[:n*l]), AttentionMask: narrow(ref.Tensors["doc_attention_mask"].I64[:n*l])})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := ref.Tensors["doc_vectors"].F32[:n*l*enc.Dim()]
+	var d float64
+	for i := range want {
+		d = max(d, math.Abs(float64(got[i]-want[i])))
+	}
+	if enc.Dim() != 128 || d > 1e-4 {
+		t.Errorf("dim %d, max abs diff to doc_vectors %.3g", enc.Dim(), d)
+	}
+	if _, err := rt.NewEncoder(testassets.Path(t, "models/hf-tiny/cross-encoder/model.onnx"), Options{}); err == nil || !strings.Contains(err.Error(), "vectors") {
+		t.Errorf("cross-encoder accepted as an encoder: %v", err)
 	}
 }
