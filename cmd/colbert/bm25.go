@@ -9,6 +9,7 @@ import (
 
 	"github.com/colbert-go/colbert/data"
 	"github.com/colbert-go/colbert/data/bm25"
+	"github.com/colbert-go/colbert/data/parquetio"
 	"github.com/urfave/cli/v2"
 )
 
@@ -33,7 +34,7 @@ func bm25Command() *cli.Command {
 			&cli.Float64Flag{Name: "b", Value: 0.4, Usage: "BM25 b"},
 			&cli.BoolFlag{Name: "stopwords", Usage: "drop Lucene's English stopwords"},
 			&cli.StringFlag{Name: "tag", Value: "bm25", Usage: "run tag (last column of the run file)"},
-			outFlag("TREC run file to write"),
+			outFlag("run file to write: TREC text, or Parquet when it ends in .parquet"),
 			threadsFlag(),
 			quietFlag(),
 		},
@@ -63,7 +64,7 @@ func bm25Command() *cli.Command {
 				return err
 			}
 			searched := time.Since(start)
-			if err := data.WriteTRECRun(c.String("out"), run, c.String("tag")); err != nil {
+			if err := writeRun(c.String("out"), run, c.String("tag")); err != nil {
 				return err
 			}
 			fmt.Fprintf(c.App.ErrWriter, "bm25: %d passages indexed in %s (%d terms), %d queries in %s, run written to %s\n",
@@ -123,4 +124,21 @@ func readQueries(path string) ([]data.Query, error) {
 func isTSV(path string) bool {
 	p := strings.TrimSuffix(path, ".gz")
 	return strings.HasSuffix(p, ".tsv")
+}
+
+// writeRun writes a TREC run, or a Parquet run when path ends in .parquet.
+func writeRun(path string, run data.Run, tag string) error {
+	if strings.HasSuffix(path, ".parquet") {
+		return parquetio.WriteRun(path, run, map[string]string{"tag": tag})
+	}
+	return data.WriteTRECRun(path, run, tag)
+}
+
+// readRun reads a TREC run, or a Parquet run when path ends in .parquet.
+func readRun(path string) (data.Run, error) {
+	if strings.HasSuffix(path, ".parquet") {
+		run, _, err := parquetio.ReadRun(path)
+		return run, err
+	}
+	return data.ReadTRECRun(path)
 }

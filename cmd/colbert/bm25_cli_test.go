@@ -70,6 +70,19 @@ func TestSynthBM25EvalCLI(t *testing.T) {
 	if !strings.Contains(out.String(), "| ndcg@10 ") || !strings.Contains(out.String(), "| queries ") {
 		t.Fatalf("eval table:\n%s", out.String())
 	}
+	// The same run as Parquet evaluates to the same figures.
+	pq := filepath.Join(dir, "run.parquet")
+	if err := app.Run([]string{"colbert", "bm25", "--collection", bench, "--split", "test", "--k", "100", "--out", pq, "-q"}); err != nil {
+		t.Fatal(err)
+	}
+	js2 := filepath.Join(dir, "m2.json")
+	if err := app.Run([]string{"colbert", "eval", "--qrels", filepath.Join(bench, "qrels", "test.tsv"), "--run", pq,
+		"--measures", "ndcg@10,recall@100", "--out", js2}); err != nil {
+		t.Fatal(err)
+	}
+	if a, b := mustRead(t, js), mustRead(t, js2); !bytes.Equal(a, b) {
+		t.Fatal("Parquet run evaluates differently from the TREC run")
+	}
 	// A run file that is not a run file is reported with its name.
 	bad := filepath.Join(dir, "bad.trec")
 	os.WriteFile(bad, []byte("q1 Q0 d1 1\n"), 0o644)
@@ -77,4 +90,13 @@ func TestSynthBM25EvalCLI(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "bad.trec") {
 		t.Fatalf("bad run file: %v", err)
 	}
+}
+
+func mustRead(t *testing.T, path string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
 }

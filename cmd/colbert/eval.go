@@ -18,7 +18,7 @@ func evalCommand() *cli.Command {
 			"Measures: ndcg@k, mrr@k, mrr, recall@k, success@k, p@k, map, map@k (trec_eval names also accepted).",
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "qrels", Required: true, Usage: "BEIR qrels TSV or TREC qrels"},
-			&cli.StringFlag{Name: "run", Required: true, Usage: "TREC run file"},
+			&cli.StringFlag{Name: "run", Required: true, Usage: "TREC run file, or a Parquet run (.parquet)"},
 			&cli.StringSliceFlag{Name: "measures", Aliases: []string{"m"}, Usage: "measures, comma-separated (default " + fmt.Sprint(metrics.DefaultMeasures) + ")"},
 			&cli.StringFlag{Name: "out", Aliases: []string{"o"}, Usage: "write means and per-query values as JSON"},
 			&cli.BoolFlag{Name: "skip-missing", Usage: "leave judged queries absent from the run out of the mean (trec_eval default, pytrec_eval, BEIR)"},
@@ -31,7 +31,7 @@ func evalCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
-			run, err := data.ReadTRECRun(c.String("run"))
+			run, err := readRun(c.String("run"))
 			if err != nil {
 				return err
 			}
