@@ -31,12 +31,24 @@ def load(dump, dim):
     queries = np.fromfile(os.path.join(dump, "queries.f32"), dtype="<f4").reshape(-1, 32, dim)
     if doclens.sum() != len(vecs):
         raise SystemExit(f"ivfpq_faiss: doclens sum {doclens.sum()} != {len(vecs)} vectors in {dump}")
+    return vecs, doclens, queries
+
+
+def load_truth(dump, wait):
+    """The Go exhaustive top-10; waits up to `wait` seconds for the Go
+    benchmark to write it (the faiss build can overlap the Go run)."""
+    path = os.path.join(dump, "exhaustive_top10.tsv")
+    deadline = time.time() + wait
+    while not os.path.exists(path):
+        if time.time() > deadline:
+            raise SystemExit(f"ivfpq_faiss: {path} missing")
+        time.sleep(10)
     truth = {}
-    with open(os.path.join(dump, "exhaustive_top10.tsv")) as f:
+    with open(path) as f:
         for line in f:
             qid, _rank, pid, _score = line.split("\t")
             truth.setdefault(int(qid), []).append(int(pid))
-    return vecs, doclens, queries, truth
+    return truth
 
 
 def maxsim_rerank(q, vecs, offsets, pids, k):
@@ -77,11 +89,12 @@ def main():
     ap.add_argument("--nprobe", default="1,2,4,8,16,32,64")
     ap.add_argument("--threads", type=int, default=1, help="threads for searching")
     ap.add_argument("--build-threads", type=int, default=1)
+    ap.add_argument("--wait", type=float, default=0, help="seconds to wait for exhaustive_top10.tsv")
     ap.add_argument("--out", default="", help="CSV of the sweep (default DUMP/ivfpq_sweep.csv)")
     args = ap.parse_args()
     faiss.omp_set_num_threads(args.threads)
 
-    vecs, doclens, queries, truth = load(args.dump, args.dim)
+    vecs, doclens, queries = load(args.dump, args.dim)
     offsets = np.concatenate(([0], np.cumsum(doclens)))
     tok2pid = np.repeat(np.arange(len(doclens)), doclens)
     ntok, npass = len(vecs), len(doclens)
@@ -103,6 +116,7 @@ def main():
     faiss.omp_set_num_threads(args.threads)
     print(f"built in {time.perf_counter() - t0:.1f} s")
 
+    truth = load_truth(args.dump, args.wait)
     exact = [exact_top10(q, vecs, offsets, tok2pid, npass) for q in queries]
     agree = np.mean([len(set(exact[i]) & set(truth[i])) / 10 for i in range(len(queries))])
     print(f"float32 exhaustive vs Go exhaustive (2-bit index) top-10 overlap: {agree:.3f}")

@@ -1,0 +1,46 @@
+package server
+
+import (
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+)
+
+// FuzzSearchRequest feeds arbitrary bodies to POST /search: every answer
+// must be 200 with results or a 4xx JSON error, never a 5xx or a panic.
+func FuzzSearchRequest(f *testing.F) {
+	for _, seed := range []string{
+		`{"query": "alpha beta", "k": 5}`,
+		`{"query": "alpha", "k": 10, "ncells": 2, "ndocs": 64, "threshold": 0.3}`,
+		`{"query": ""}`, `{"query": "a", "k": -3}`, `{"query": "a", "k": 99999999999999999999}`,
+		`{"query": "!!!"}`, `{"query": null}`, `{}`, `[]`, `{"query": "a"`, "\x00\xff", `{"query": "a", "x": 1}`,
+		`{"query": "a", "threshold": "high"}`, `{"query": "\ud800"}`, `{"query": "a"} trailing`,
+	} {
+		f.Add(seed)
+	}
+	var once sync.Once
+	var srv *Server
+	f.Fuzz(func(t *testing.T, body string) {
+		once.Do(func() { srv = newFixture(t).server(t, func(c *Config) { c.MaxBodyBytes = 1 << 12 }) })
+		req := httptest.NewRequest(http.MethodPost, "/search", strings.NewReader(body))
+		rec := httptest.NewRecorder()
+		srv.ServeHTTP(rec, req)
+		switch {
+		case rec.Code == 200:
+			var r Response
+			if err := json.Unmarshal(rec.Body.Bytes(), &r); err != nil || r.K < 1 {
+				t.Fatalf("200 with bad body %q: %v", rec.Body, err)
+			}
+		case rec.Code >= 400 && rec.Code < 500:
+			var e errorBody
+			if err := json.Unmarshal(rec.Body.Bytes(), &e); err != nil || e.Code != rec.Code || e.Error == "" {
+				t.Fatalf("%d with bad error body %q", rec.Code, rec.Body)
+			}
+		default:
+			t.Fatalf("body %q: status %d %s", body, rec.Code, rec.Body)
+		}
+	})
+}
