@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/colbert-go/colbert/data"
+	"github.com/colbert-go/colbert/data/safetensors"
 	"github.com/colbert-go/colbert/data/testassets"
 	"github.com/colbert-go/colbert/distill/ort"
 	"github.com/colbert-go/colbert/model"
@@ -125,4 +126,67 @@ func cpuTime() time.Duration {
 	var ru syscall.Rusage
 	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// BenchmarkEncodeDocs: the hf-tiny ColBERT encoder on the 24 reference
+// documents (≤180 tokens) through ORT (exported by model/onnx) vs the Go
+// forward pass, one thread each.
+func BenchmarkEncodeDocs(b *testing.B) {
+	r := sharedRuntime(b)
+	ck, err := model.LoadCheckpoint(testassets.Path(b, "models/hf-tiny/colbert"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	path := filepath.Join(b.TempDir(), "colbert.onnx")
+	if err := onnx.WriteFile(path, ck.Config, ck.Params, onnx.ColBERT); err != nil {
+		b.Fatal(err)
+	}
+	ref, err := safetensors.ReadFile(testassets.Path(b, "models/hf-tiny/reference.safetensors"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	ids := ref.Tensors["doc_input_ids"]
+	n, l := ids.Shape[0], ids.Shape[1]
+	narrow := func(x []int64) []int32 {
+		y := make([]int32, len(x))
+		for i, v := range x {
+			y[i] = int32(v)
+		}
+		return y
+	}
+	batch := ort.Batch{N: n, Len: l, IDs: narrow(ids.I64), AttentionMask: narrow(ref.Tensors["doc_attention_mask"].I64)}
+	tokens := 0
+	for _, m := range batch.AttentionMask {
+		tokens += int(m)
+	}
+	b.Run("ort", func(b *testing.B) {
+		enc, err := r.NewEncoder(path, ort.Options{IntraOpThreads: 1})
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer enc.Close()
+		cpu0 := cpuTime()
+		for i := 0; i < b.N; i++ {
+			if _, err := enc.Encode(batch); err != nil {
+				b.Fatal(err)
+			}
+		}
+		b.ReportMetric(float64(tokens*b.N)/b.Elapsed().Seconds(), "tokens/s")
+		b.ReportMetric(float64(tokens*b.N)/(cpuTime()-cpu0).Seconds(), "tokens/cpu-s")
+	})
+	b.Run("go", func(b *testing.B) {
+		enc, err := encode.NewColBERT(ck, encode.Options{Threads: 1})
+		if err != nil {
+			b.Fatal(err)
+		}
+		eb := encode.Batch{N: n, Len: l, IDs: batch.IDs, AttentionMask: batch.AttentionMask}
+		cpu0 := cpuTime()
+		for i := 0; i < b.N; i++ {
+			if _, err := enc.EncodeDocs(context.Background(), eb); err != nil {
+				b.Fatal(err)
+			}
+		}
+		b.ReportMetric(float64(tokens*b.N)/b.Elapsed().Seconds(), "tokens/s")
+		b.ReportMetric(float64(tokens*b.N)/(cpuTime()-cpu0).Seconds(), "tokens/cpu-s")
+	})
 }
