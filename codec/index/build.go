@@ -267,24 +267,22 @@ func trainCodec(ctx context.Context, tmp string, src Source, opt BuildOptions, p
 	nSample := sampleCount(n, opt)
 	perm := rng.Perm(n)[:nSample]
 	budget := int(max(1, opt.SampleBudget/int64(4*dim)))
-	var sample []float32
+	// The sample lives outside the Go heap (anonymous mmap, pages
+	// committed as they are written): the garbage collector then sizes
+	// its heap target on the small live heap instead of doubling the
+	// sample, which keeps the build's peak RSS ≈ sample + one batch.
+	region, err := syscall.Mmap(-1, 0, budget*dim*4, syscall.PROT_READ|syscall.PROT_WRITE, syscall.MAP_ANON|syscall.MAP_PRIVATE)
+	if err != nil {
+		return nil, pl, fmt.Errorf("index: reserve %d MiB for the k-means sample: %w", budget*dim*4>>20, err)
+	}
+	defer syscall.Munmap(region)
+	sample := float32s(region)[:0]
 	taken := 0
 	for i := 0; i < len(perm) && len(sample)/dim < budget; i += opt.EmbedBatch {
 		pids := perm[i:min(len(perm), i+opt.EmbedBatch)]
 		embs, err := embedPIDs(ctx, src, pids)
 		if err != nil {
 			return nil, pl, err
-		}
-		if sample == nil {
-			// Size the buffer once from the first batch's average length
-			// (+10%), capped by the budget, so that growing it never holds
-			// two copies of a budget-sized sample.
-			var toks int
-			for _, e := range embs {
-				toks += len(e) / dim
-			}
-			est := int(1.1*float64(toks)/float64(len(embs))*float64(nSample)) + 1
-			sample = make([]float32, 0, min(budget, est)*dim)
 		}
 		for j, e := range embs {
 			if len(e)%dim != 0 {
@@ -293,12 +291,8 @@ func trainCodec(ctx context.Context, tmp string, src Source, opt BuildOptions, p
 			if len(sample)/dim >= budget {
 				break
 			}
-			if len(e) > cap(sample)-len(sample) {
-				grown := make([]float32, len(sample), min(budget*dim+len(e), 2*cap(sample)+len(e)))
-				copy(grown, sample)
-				sample = grown
-			}
-			sample = append(sample, e...)
+			take := min(len(e), budget*dim-len(sample))
+			sample = append(sample, e[:take]...)
 			taken++
 		}
 		bar.Add(int64(len(pids)))
