@@ -28,6 +28,9 @@ func newApp() *cli.App {
 	cmds = append(cmds, distillCommands()...)
 	cmds = append(cmds, exportCommands()...)
 	cmds = append(cmds, trainCommands()...)
+	cmds = append(cmds, indexCommands()...)
+	cmds = append(cmds, searchCommands()...)
+	cmds = append(cmds, rerankCommands()...)
 	// Each stage registers its commands from its own file in this package.
 	return &cli.App{
 		Name:                 "colbert",

@@ -31,7 +31,8 @@ type Options struct {
 	// Threads scores pairs in parallel (0 = GOMAXPROCS); encoding uses the
 	// model's own thread setting.
 	Threads int
-	// Bar advances by one per encoded passage; nil is silent.
+	// Bar is given the number of distinct passages as its total and
+	// advances by one per encoded passage; nil is silent.
 	Bar *progress.Bar
 }
 
@@ -84,6 +85,7 @@ func Rerank(ctx context.Context, m *indexer.Model, queries map[string]string, pa
 		qs = append(qs, data.Query{ID: qid, Text: text})
 		cands = append(cands, docs)
 	}
+	opt.Bar.SetTotal(int64(len(docIDs)))
 	prepared, err := m.PrepareQueries(ctx, qs)
 	if err != nil {
 		return nil, fmt.Errorf("rerank: %w", err)

@@ -1,0 +1,327 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"sort"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/colbert-go/colbert/codec/index"
+	"github.com/colbert-go/colbert/data"
+	"github.com/colbert-go/colbert/data/parquetio"
+	"github.com/colbert-go/colbert/model/encode"
+	"github.com/colbert-go/colbert/search/indexer"
+	"github.com/urfave/cli/v2"
+)
+
+// indexCommands builds, inspects and updates PLAID indexes.
+func indexCommands() []*cli.Command {
+	return []*cli.Command{{
+		Name:      "index",
+		Usage:     "build (default), inspect or update a compressed ColBERTv2 index",
+		UsageText: "colbert index [build] --checkpoint CKPT --collection corpus.jsonl --out idx/ [--nbits 2]\n   colbert index info idx/\n   colbert index append --index idx/ --checkpoint CKPT --collection new.jsonl\n   colbert index delete --index idx/ --ids a,b,c",
+		Description: "Without a subcommand, `colbert index` is `colbert index build`. A build interrupted (Ctrl-C, kill,\n" +
+			"crash) resumes after its last finished chunk when the same command is run again.",
+		Flags:  indexBuildFlags(false),
+		Action: indexBuildAction,
+		Subcommands: []*cli.Command{
+			{Name: "build", Usage: "encode a collection and write an index", Flags: indexBuildFlags(true), Action: indexBuildAction},
+			indexInfoCommand(),
+			indexAppendCommand(),
+			indexDeleteCommand(),
+		},
+	}}
+}
+
+// modelFlags are the checkpoint and encoder settings shared by index, search and rerank.
+func colbertModelFlags() []cli.Flag {
+	return []cli.Flag{
+		&cli.StringFlag{Name: "checkpoint", Usage: "ColBERT checkpoint directory (HF layout or ours)", Required: true},
+		&cli.StringFlag{Name: "tokenizer", Usage: "tokenizer.json (default: the checkpoint's own)"},
+		&cli.IntFlag{Name: "batch-tokens", Value: 0, Usage: "tokens per encoder forward batch (0 = encoder default)"},
+	}
+}
+
+func indexBuildFlags(required bool) []cli.Flag {
+	fl := []cli.Flag{
+		&cli.StringFlag{Name: "collection", Aliases: []string{"c"}, Required: required, Usage: "BEIR directory, corpus.jsonl, collection.tsv or passages .parquet"},
+		&cli.StringFlag{Name: "out", Aliases: []string{"o"}, Required: required, Usage: "index directory to write"},
+		&cli.IntFlag{Name: "nbits", Value: index.DefaultNBits, Usage: "residual bits per dimension: 1, 2 or 4"},
+		&cli.IntFlag{Name: "kmeans-iters", Value: index.DefaultKMeansIters, Usage: "k-means iterations (ColBERT's kmeans_niters; the 2.0 index used 20)"},
+		&cli.IntFlag{Name: "centroids", Usage: "number of centroids (0 = 2^floor(log2(16·sqrt(#embeddings))))"},
+		&cli.IntFlag{Name: "sample", Usage: "passages sampled for k-means (0 = min(1+16·sqrt(120·N), N))"},
+		&cli.IntFlag{Name: "chunk-size", Value: index.DefaultChunkSize, Usage: "passages per chunk (the unit of resume)"},
+		&cli.IntFlag{Name: "embed-batch", Value: index.DefaultEmbedBatch, Usage: "passages per encoder call (grouped by length inside)"},
+		&cli.StringFlag{Name: "id-cache", Usage: "token id cache file (default: OUT.ids, removed after a finished build)"},
+		&cli.BoolFlag{Name: "overwrite", Usage: "replace an existing index at --out"},
+		seedFlag(),
+		threadsFlag(),
+		quietFlag(),
+	}
+	for _, f := range colbertModelFlags() {
+		if sf, ok := f.(*cli.StringFlag); ok && sf.Name == "checkpoint" {
+			sf.Required = required
+		}
+		fl = append(fl, f)
+	}
+	return fl
+}
+
+// loadModel loads --checkpoint with --tokenizer for encoding on --threads.
+func loadColBERT(c *cli.Context) (*indexer.Model, error) {
+	return indexer.Load(c.String("checkpoint"), c.String("tokenizer"),
+		encode.Options{Threads: c.Int("threads"), BatchTokens: c.Int("batch-tokens")})
+}
+
+// interruptible cancels the command's context on SIGINT/SIGTERM so that
+// long jobs stop cleanly (and can resume) instead of dying mid-write.
+func cancelOnSignal(c *cli.Context) func() {
+	ctx, stop := signal.NotifyContext(c.Context, os.Interrupt, syscall.SIGTERM)
+	c.Context = ctx
+	return stop
+}
+
+// readCollection reads a BEIR directory's corpus.jsonl, a corpus.jsonl, an
+// MS MARCO collection.tsv or a Parquet passages file.
+func readPassagesAny(path string) ([]data.Passage, error) {
+	if strings.HasSuffix(path, ".parquet") {
+		ps, _, err := parquetio.ReadPassages(path)
+		return ps, err
+	}
+	return loadCorpusOnly(path)
+}
+
+func indexBuildAction(c *cli.Context) error {
+	for _, name := range []string{"checkpoint", "collection", "out"} {
+		if c.String(name) == "" {
+			return fmt.Errorf("index build: --%s is required", name)
+		}
+	}
+	defer cancelOnSignal(c)()
+	ctx := c.Context
+	out := filepath.Clean(c.String("out"))
+	if _, err := os.Stat(out); err == nil && !c.Bool("overwrite") {
+		return fmt.Errorf("index build: %s already exists (use --overwrite to replace it)", out)
+	}
+	m, err := loadColBERT(c)
+	if err != nil {
+		return err
+	}
+	ps, err := readPassagesAny(c.String("collection"))
+	if err != nil {
+		return err
+	}
+	if len(ps) == 0 {
+		return fmt.Errorf("index build: %s holds no passages", c.String("collection"))
+	}
+	cache := c.String("id-cache")
+	if cache == "" {
+		cache = out + ".ids"
+	}
+	start := time.Now()
+	bar := newBar(c, "tokenise", int64(len(ps)), "passages")
+	src, err := indexer.NewSource(ctx, m, ps, indexer.SourceOptions{CachePath: cache, Threads: c.Int("threads"), Bar: bar})
+	bar.Finish()
+	if err != nil {
+		return err
+	}
+	ps = nil // the source keeps ids and tokens only
+	tokenised := time.Since(start)
+	opt := index.BuildOptions{
+		Dim: m.Dim(), NBits: c.Int("nbits"), Checkpoint: m.Hash,
+		SamplePassages: c.Int("sample"), NumCentroids: c.Int("centroids"), KMeansIters: c.Int("kmeans-iters"),
+		ChunkSize: c.Int("chunk-size"), EmbedBatch: c.Int("embed-batch"), Threads: c.Int("threads"),
+		Seed: uint64(c.Int64("seed")), Overwrite: c.Bool("overwrite"),
+	}
+	start = time.Now()
+	bar = newBar(c, "index", int64(src.Len()), "passages")
+	mf, err := index.Build(ctx, out, src, opt, bar)
+	bar.Finish()
+	if err != nil {
+		if ctx.Err() != nil {
+			return fmt.Errorf("index build interrupted: run the same command again to resume (%w)", err)
+		}
+		return err
+	}
+	built := time.Since(start)
+	if c.String("id-cache") == "" {
+		os.Remove(cache) // only needed to resume; the index is complete
+	}
+	size := indexBytes(mf)
+	fmt.Fprintf(c.App.ErrWriter, "index: %d passages, %d embeddings (%.1f per passage), %d centroids, %d-bit; tokenised in %s, built in %s (%.0f tokens/s)\n",
+		mf.NumPassages, mf.NumEmbeddings, float64(mf.NumEmbeddings)/float64(max(1, mf.NumPassages)), mf.NumCentroids, mf.NBits,
+		tokenised.Round(time.Millisecond), built.Round(time.Millisecond), float64(mf.NumEmbeddings)/built.Seconds())
+	fmt.Fprintf(c.App.ErrWriter, "index: %s, %.1f bytes/token, written to %s\n", fmtBytes(size), float64(size)/float64(max(1, mf.NumEmbeddings)), out)
+	return nil
+}
+
+// indexBytes sums the sizes of the index's files (manifest excluded).
+func indexBytes(m *index.Manifest) int64 {
+	var n int64
+	for _, f := range m.Files {
+		n += f.Size
+	}
+	return n
+}
+
+func fmtBytes(n int64) string {
+	switch {
+	case n >= 1<<30:
+		return fmt.Sprintf("%.2f GiB", float64(n)/(1<<30))
+	case n >= 1<<20:
+		return fmt.Sprintf("%.2f MiB", float64(n)/(1<<20))
+	case n >= 1<<10:
+		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
+	}
+	return fmt.Sprintf("%d B", n)
+}
+
+func indexInfoCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "info",
+		Usage:     "print an index's settings, counts, sizes and bytes per token (verifying checksums)",
+		ArgsUsage: "INDEX_DIR",
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "index", Usage: "index directory (or give it as the argument)"},
+			&cli.BoolFlag{Name: "no-verify", Usage: "skip the checksum pass over the files"},
+		},
+		Action: func(c *cli.Context) error {
+			dir := c.String("index")
+			if dir == "" {
+				dir = c.Args().First()
+			}
+			if dir == "" || c.NArg() > 1 {
+				return fmt.Errorf("index info: give one index directory")
+			}
+			ix, err := index.Open(dir, index.OpenOptions{SkipVerify: c.Bool("no-verify")})
+			if err != nil {
+				return err
+			}
+			defer ix.Close()
+			m := ix.Manifest()
+			w := c.App.Writer
+			emb := max(1, m.NumEmbeddings)
+			fmt.Fprintf(w, "index       %s (%s v%d)\n", dir, m.Format, m.Version)
+			fmt.Fprintf(w, "codec       %s, %d bits, dim %d, %d centroids\n", m.Codec, m.NBits, m.Dim, m.NumCentroids)
+			fmt.Fprintf(w, "checkpoint  %s\n", m.Checkpoint)
+			fmt.Fprintf(w, "passages    %d (%d live, %d deleted), %d chunks, generation %d\n", m.NumPassages, ix.NumLive(), m.NumDeleted, len(m.Chunks), m.Generation)
+			fmt.Fprintf(w, "embeddings  %d (%.1f per passage)\n", m.NumEmbeddings, float64(m.NumEmbeddings)/float64(max(1, m.NumPassages)))
+			b := m.Build
+			fmt.Fprintf(w, "build       sample %d passages / %d vectors (%d held out), k-means %d iters on %d points, inertia %.6g, seed %d, chunk %d\n",
+				b.SamplePassages, b.SampleVectors, b.HeldOut, b.KMeansIters, b.TrainPoints, b.Inertia, b.Seed, b.ChunkSize)
+			// Sizes by file kind: chunk.00001.codes → codes.
+			kinds := map[string]int64{}
+			var total int64
+			for name, f := range m.Files {
+				k := name
+				if parts := strings.Split(name, "."); len(parts) >= 2 {
+					k = parts[len(parts)-1]
+					if k == "bin" || k == "f32" {
+						k = parts[0]
+					}
+				}
+				kinds[k] += f.Size
+				total += f.Size
+			}
+			names := make([]string, 0, len(kinds))
+			for k := range kinds {
+				names = append(names, k)
+			}
+			sort.Strings(names)
+			for _, k := range names {
+				fmt.Fprintf(w, "  %-11s %12d B  %7.2f B/token\n", k, kinds[k], float64(kinds[k])/float64(emb))
+			}
+			fp16 := int64(m.Dim) * 2 * m.NumEmbeddings
+			fmt.Fprintf(w, "total       %d B (%s), %.2f bytes/token; codes+residuals %.2f B/token; %.1f× smaller than fp16 (%s)\n",
+				total, fmtBytes(total), float64(total)/float64(emb), float64(kinds["codes"]+kinds["residuals"])/float64(emb),
+				float64(fp16)/float64(max(1, total)), fmtBytes(fp16))
+			return nil
+		},
+	}
+}
+
+func indexAppendCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "append",
+		Usage: "add passages to an index with its centroids and buckets (no retraining)",
+		Flags: append(colbertModelFlags(),
+			&cli.StringFlag{Name: "index", Required: true, Usage: "index directory to update"},
+			&cli.StringFlag{Name: "collection", Aliases: []string{"c"}, Required: true, Usage: "new passages: BEIR directory, corpus.jsonl, collection.tsv or .parquet"},
+			&cli.IntFlag{Name: "chunk-size", Usage: "passages per chunk (0 = build default)"},
+			&cli.IntFlag{Name: "embed-batch", Usage: "passages per encoder call (0 = build default)"},
+			threadsFlag(), quietFlag(),
+		),
+		Action: func(c *cli.Context) error {
+			defer cancelOnSignal(c)()
+			dir := c.String("index")
+			m, err := loadColBERT(c)
+			if err != nil {
+				return err
+			}
+			// Refuse another model before encoding anything.
+			_, ix, err := m.OpenSearcher(dir, index.OpenOptions{SkipVerify: true})
+			if err != nil {
+				return err
+			}
+			ix.Close()
+			ps, err := readPassagesAny(c.String("collection"))
+			if err != nil {
+				return err
+			}
+			src, err := indexer.NewSource(c.Context, m, ps, indexer.SourceOptions{Threads: c.Int("threads")})
+			if err != nil {
+				return err
+			}
+			start := time.Now()
+			bar := newBar(c, "append", int64(src.Len()), "passages")
+			mf, err := index.Append(c.Context, dir, src, index.AppendOptions{ChunkSize: c.Int("chunk-size"), EmbedBatch: c.Int("embed-batch"), Threads: c.Int("threads")}, bar)
+			bar.Finish()
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(c.App.ErrWriter, "index append: %d passages added in %s; %s now has %d passages, %d embeddings\n",
+				src.Len(), time.Since(start).Round(time.Millisecond), dir, mf.NumPassages, mf.NumEmbeddings)
+			return nil
+		},
+	}
+}
+
+func indexDeleteCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "delete",
+		Usage: "tombstone passages by id (search skips them; no rebuild)",
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "index", Required: true, Usage: "index directory to update"},
+			&cli.StringSliceFlag{Name: "ids", Usage: "passage ids, comma-separated or repeated"},
+			&cli.StringFlag{Name: "ids-file", Usage: "file with one passage id per line"},
+		},
+		Action: func(c *cli.Context) error {
+			ids := c.StringSlice("ids")
+			if p := c.String("ids-file"); p != "" {
+				raw, err := os.ReadFile(p)
+				if err != nil {
+					return fmt.Errorf("index delete: %w", err)
+				}
+				for _, l := range strings.Split(string(raw), "\n") {
+					if l = strings.TrimSpace(l); l != "" {
+						ids = append(ids, l)
+					}
+				}
+			}
+			if len(ids) == 0 {
+				return fmt.Errorf("index delete: no ids given (--ids or --ids-file)")
+			}
+			mf, err := index.Delete(c.String("index"), ids)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(c.App.ErrWriter, "index delete: %d passages deleted; %d of %d remain live\n",
+				len(ids), mf.NumPassages-mf.NumDeleted, mf.NumPassages)
+			return nil
+		},
+	}
+}

@@ -1,0 +1,149 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/colbert-go/colbert/codec/index"
+	"github.com/colbert-go/colbert/data"
+	"github.com/colbert-go/colbert/data/parquetio"
+	"github.com/colbert-go/colbert/search"
+	"github.com/urfave/cli/v2"
+)
+
+// searchCommands is PLAID (or exhaustive) retrieval over an index.
+func searchCommands() []*cli.Command {
+	return []*cli.Command{searchCommand()}
+}
+
+func searchCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "search",
+		Usage: "retrieve the top k passages of an index for every query (PLAID, or exhaustive MaxSim) into a run file",
+		Description: "Queries: queries.jsonl, queries.tsv, a Parquet queries file, or a BEIR directory (the queries judged in\n" +
+			"qrels/<split>.tsv). The run is TREC text, or Parquet when --out ends in .parquet. PLAID's ncells, ndocs and\n" +
+			"threshold default to ColBERT's values for k (k ≤ 10: 1, 256, 0.5; ≤ 100: 2, 1024, 0.45; else 4, max(4k, 4096), 0.4).\n" +
+			"Per-query latency (search only, one query per worker) is summarised at the end.",
+		Flags: append(colbertModelFlags(),
+			&cli.StringFlag{Name: "index", Required: true, Usage: "index directory"},
+			&cli.StringFlag{Name: "queries", Required: true, Usage: "queries.jsonl, queries.tsv, .parquet or BEIR directory"},
+			&cli.StringFlag{Name: "split", Value: "test", Usage: "qrels split whose queries are searched when --queries is a BEIR directory"},
+			&cli.IntFlag{Name: "k", Value: 100, Usage: "passages per query"},
+			&cli.IntFlag{Name: "ncells", Usage: "centroids probed per query token (0 = default for k)"},
+			&cli.IntFlag{Name: "ndocs", Usage: "candidates kept after pruned centroid interaction (0 = default for k)"},
+			&cli.Float64Flag{Name: "threshold", Usage: "centroid score threshold of stage 2 (0 = default for k)"},
+			&cli.BoolFlag{Name: "no-prune", Usage: "no centroid pruning in stage 2 (fast-plaid's behaviour)"},
+			&cli.BoolFlag{Name: "exhaustive", Usage: "decompress and score every passage (exact; the recall reference)"},
+			&cli.BoolFlag{Name: "no-verify", Usage: "skip the checksum pass when opening the index"},
+			&cli.StringFlag{Name: "tag", Value: "colbert", Usage: "run tag (last column of a TREC run)"},
+			outFlag("run file to write (.trec/.txt, or .parquet)"),
+			threadsFlag(),
+			quietFlag(),
+		),
+		Action: func(c *cli.Context) error {
+			defer cancelOnSignal(c)()
+			ctx := c.Context
+			k := c.Int("k")
+			if k <= 0 {
+				return fmt.Errorf("search: --k must be positive, got %d", k)
+			}
+			qs, err := readQueriesAny(c.String("queries"), c.String("split"))
+			if err != nil {
+				return err
+			}
+			if len(qs) == 0 {
+				return fmt.Errorf("search: %s holds no queries", c.String("queries"))
+			}
+			m, err := loadColBERT(c)
+			if err != nil {
+				return err
+			}
+			s, ix, err := m.OpenSearcher(c.String("index"), index.OpenOptions{SkipVerify: c.Bool("no-verify")})
+			if err != nil {
+				return err
+			}
+			defer ix.Close()
+			start := time.Now()
+			qv, err := m.EncodeQueries(ctx, qs)
+			if err != nil {
+				return err
+			}
+			encoded := time.Since(start)
+			p := search.DefaultParams(k)
+			if v := c.Int("ncells"); v > 0 {
+				p.NCells = v
+			}
+			if v := c.Int("ndocs"); v > 0 {
+				p.NDocs = v
+			}
+			if v := c.Float64("threshold"); v != 0 {
+				p.Threshold = float32(v)
+			}
+			p.NoPrune = c.Bool("no-prune")
+			bar := newBar(c, "search", int64(len(qs)), "queries")
+			start = time.Now()
+			res, err := s.SearchBatch(ctx, qv, m.Dim(), p, search.BatchOptions{Threads: c.Int("threads"), Exhaustive: c.Bool("exhaustive"), Bar: bar})
+			bar.Finish()
+			if err != nil {
+				return err
+			}
+			wall := time.Since(start)
+			run := make(data.Run, len(qs))
+			for i, q := range qs {
+				docs := make([]data.ScoredDoc, len(res[i].Hits))
+				for j, h := range res[i].Hits {
+					docs[j] = data.ScoredDoc{DocID: ix.PassageID(h.PID), Score: float64(h.Score)}
+				}
+				run[q.ID] = docs
+			}
+			mode := fmt.Sprintf("plaid ncells=%d ndocs=%d threshold=%g no_prune=%v", p.NCells, p.NDocs, p.Threshold, p.NoPrune)
+			if c.Bool("exhaustive") {
+				mode = "exhaustive"
+			}
+			meta := map[string]string{"index": c.String("index"), "checkpoint": m.Hash, "k": fmt.Sprint(k), "mode": mode}
+			if err := writeRunMeta(c.String("out"), run, c.String("tag"), meta); err != nil {
+				return err
+			}
+			pc := search.Percentiles(res, 50, 95, 99)
+			w := c.App.ErrWriter
+			fmt.Fprintf(w, "search: %d queries, k %d, %s over %d passages (%d threads)\n", len(qs), k, mode, ix.NumLive(), c.Int("threads"))
+			fmt.Fprintf(w, "search: encode %.2f ms/query; search latency p50 %.2f ms, p95 %.2f ms, p99 %.2f ms; %.1f queries/s; run written to %s\n",
+				millis(encoded)/float64(len(qs)), millis(pc[0]), millis(pc[1]), millis(pc[2]), float64(len(qs))/wall.Seconds(), c.String("out"))
+			return nil
+		},
+	}
+}
+
+func millis(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+
+// readQueriesArg reads queries.jsonl, queries.tsv, a Parquet queries file, or
+// the queries of a BEIR directory judged in qrels/<split>.tsv.
+func readQueriesAny(path, split string) ([]data.Query, error) {
+	if st, err := os.Stat(path); err == nil && st.IsDir() {
+		ds, err := data.LoadBEIRQueries(path, split)
+		if err != nil {
+			return nil, err
+		}
+		return ds.Queries, nil
+	}
+	if strings.HasSuffix(path, ".parquet") {
+		qs, _, err := parquetio.ReadQueries(path)
+		return qs, err
+	}
+	return readQueries(path)
+}
+
+// writeRunMeta writes a TREC run, or a Parquet run with metadata meta when
+// path ends in .parquet (lists in trec_eval order either way), atomically.
+func writeRunMeta(path string, run data.Run, tag string, meta map[string]string) error {
+	if strings.HasSuffix(path, ".parquet") {
+		for _, docs := range run {
+			data.SortRun(docs)
+		}
+		meta["tag"] = tag
+		return parquetio.WriteRun(path, run, meta)
+	}
+	return data.WriteTRECRun(path, run, tag)
+}
