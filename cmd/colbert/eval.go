@@ -13,14 +13,17 @@ func evalCommand() *cli.Command {
 	return &cli.Command{
 		Name:  "eval",
 		Usage: "evaluate a TREC run against qrels as trec_eval does, print a table and optionally write JSON",
-		Description: "Ties are ranked by document id descending, as trec_eval. Queries without a relevant document are\n" +
-			"not averaged; judged queries missing from the run count as 0 unless --skip-missing (pytrec_eval/BEIR).\n" +
+		Description: "Ties are ranked by document id descending, as trec_eval. By default (colbert) queries without a\n" +
+			"relevant document are not averaged and judged queries missing from the run count as 0. Conventions:\n" +
+			"trec_eval = run∩qrels, no-relevant queries count 0; trec_eval-c = all judged queries, missing count 0;\n" +
+			"beir = pytrec_eval on run∩qrels, retrieved ids equal to the query id dropped.\n" +
 			"Measures: ndcg@k, mrr@k, mrr, recall@k, success@k, p@k, map, map@k (trec_eval names also accepted).",
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "qrels", Required: true, Usage: "BEIR qrels TSV or TREC qrels"},
 			&cli.StringFlag{Name: "run", Required: true, Usage: "TREC run file, or a Parquet run (.parquet)"},
 			&cli.StringSliceFlag{Name: "measures", Aliases: []string{"m"}, Usage: "measures, comma-separated (default " + fmt.Sprint(metrics.DefaultMeasures) + ")"},
 			&cli.StringFlag{Name: "out", Aliases: []string{"o"}, Usage: "write means and per-query values as JSON"},
+			&cli.StringFlag{Name: "convention", Value: "colbert", Usage: "which queries are averaged: colbert, trec_eval, trec_eval-c or beir (see --help)"},
 			&cli.BoolFlag{Name: "skip-missing", Usage: "leave judged queries absent from the run out of the mean (trec_eval default, pytrec_eval, BEIR)"},
 			&cli.IntFlag{Name: "level", Value: 1, Usage: "minimum grade counted as relevant (trec_eval -l)"},
 			&cli.BoolFlag{Name: "markdown", Usage: "print a Markdown table"},
@@ -39,7 +42,13 @@ func evalCommand() *cli.Command {
 			if len(ms) == 0 {
 				ms = metrics.DefaultMeasures
 			}
-			res, err := metrics.EvaluateWith(qrels, run, ms, metrics.Options{SkipMissing: c.Bool("skip-missing"), RelevanceLevel: c.Int("level")})
+			opt, err := metrics.Convention(c.String("convention"))
+			if err != nil {
+				return err
+			}
+			opt.SkipMissing = opt.SkipMissing || c.Bool("skip-missing")
+			opt.RelevanceLevel = c.Int("level")
+			res, err := metrics.EvaluateWith(qrels, run, ms, opt)
 			if err != nil {
 				return fmt.Errorf("eval %s: %w", c.String("run"), err)
 			}

@@ -8,15 +8,47 @@ import (
 	"github.com/colbert-go/colbert/data"
 )
 
-// Options choose the averaging conventions (see the package comment).
+// Options choose the averaging conventions (see the package comment). The
+// zero value is colbert-go's default; Convention gives the presets that
+// reproduce trec_eval, trec_eval -c and BEIR exactly.
 type Options struct {
-	// SkipMissing leaves queries that have relevant documents but are absent
-	// from the run out of the mean (trec_eval without -c, pytrec_eval, BEIR).
-	// The default counts them as 0 (trec_eval -c).
+	// SkipMissing leaves judged queries that are absent from the run out of
+	// the mean (trec_eval without -c, pytrec_eval, BEIR). The default counts
+	// them as 0 (trec_eval -c).
 	SkipMissing bool `json:"skip_missing"`
+	// KeepNoRelevant averages judged queries without any relevant document
+	// in as 0 (trec_eval and pytrec_eval do). The default leaves them out:
+	// they cannot be answered and only dilute the mean.
+	KeepNoRelevant bool `json:"keep_no_relevant"`
+	// IgnoreIdenticalIDs drops retrieved documents whose id equals the query
+	// id before evaluating (BEIR's EvaluateRetrieval default, for ArguAna and
+	// Quora where queries are also documents).
+	IgnoreIdenticalIDs bool `json:"ignore_identical_ids"`
 	// RelevanceLevel is the minimum grade that counts as relevant for the
 	// binary measures (trec_eval -l); 0 means the default, 1.
 	RelevanceLevel int `json:"relevance_level"`
+}
+
+// Conventions are the names Convention accepts.
+var Conventions = []string{"colbert", "trec_eval", "trec_eval-c", "beir"}
+
+// Convention returns the averaging options of a named convention:
+// "colbert" (the zero Options), "trec_eval" (intersection of run and qrels,
+// queries without relevant documents count as 0), "trec_eval-c" (every
+// judged query; missing ones count as 0) and "beir" (pytrec_eval on the
+// intersection, identical query/document ids ignored).
+func Convention(name string) (Options, error) {
+	switch name {
+	case "", "colbert":
+		return Options{}, nil
+	case "trec_eval":
+		return Options{SkipMissing: true, KeepNoRelevant: true}, nil
+	case "trec_eval-c":
+		return Options{KeepNoRelevant: true}, nil
+	case "beir":
+		return Options{SkipMissing: true, KeepNoRelevant: true, IgnoreIdenticalIDs: true}, nil
+	}
+	return Options{}, fmt.Errorf("metrics: unknown convention %q (want one of %v)", name, Conventions)
 }
 
 // Result holds per-query values and their means, keyed by canonical measure
@@ -64,11 +96,21 @@ func EvaluateWith(qrels data.Qrels, run data.Run, measures []string, opt Options
 				numRel++
 			}
 		}
-		if numRel == 0 {
+		if numRel == 0 && !opt.KeepNoRelevant {
 			continue // no relevant document: excluded from the mean
 		}
 		ranking, inRun := run[q]
-		if !inRun || len(ranking) == 0 {
+		missing := !inRun || len(ranking) == 0
+		if opt.IgnoreIdenticalIDs {
+			kept := make([]data.ScoredDoc, 0, len(ranking))
+			for _, d := range ranking {
+				if d.DocID != q {
+					kept = append(kept, d)
+				}
+			}
+			ranking = kept
+		}
+		if missing {
 			if opt.SkipMissing {
 				continue
 			}
@@ -179,6 +221,9 @@ func compute(m Measure, rels, ideal []int, numRel, level int) float64 {
 		}
 		switch m.Kind {
 		case Recall:
+			if numRel == 0 {
+				return 0
+			}
 			return float64(hits) / float64(numRel)
 		case Precision:
 			return float64(hits) / float64(m.K)
@@ -195,6 +240,9 @@ func compute(m Measure, rels, ideal []int, numRel, level int) float64 {
 				hits++
 				sum += float64(hits) / float64(i+1)
 			}
+		}
+		if numRel == 0 {
+			return 0
 		}
 		return sum / float64(numRel)
 	}

@@ -119,6 +119,69 @@ func TestTrecEvalReference(t *testing.T) {
 			t.Errorf("mean %s: %.6f, trec_eval per-query mean %.6f", m, res.Mean[m], s/n)
 		}
 	}
+
+	// The trec_eval-c convention reproduces every query and trec_eval's own
+	// "all" line.
+	opt, err := Convention("trec_eval-c")
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err = EvaluateWith(qrels, run, names, opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.NumQueries != len(qrels) {
+		t.Fatalf("trec_eval-c: %d queries, want %d", res.NumQueries, len(qrels))
+	}
+	for qid, vals := range ref {
+		ours := res.Mean
+		if qid != "all" {
+			ours = res.PerQuery[qid]
+		}
+		for m, want := range vals {
+			if math.Abs(ours[m]-want) > 0.0000501 {
+				t.Errorf("trec_eval-c: %s %s: %.6f, trec_eval %.4f", qid, m, ours[m], want)
+			}
+		}
+	}
+}
+
+func TestConventions(t *testing.T) {
+	qrels := data.Qrels{"q1": {"q1": 1, "a": 1}, "q2": {"b": 0}, "q3": {"c": 1}}
+	run := data.Run{"q1": {{DocID: "q1", Score: 2}, {DocID: "a", Score: 1}}, "q2": {{DocID: "b", Score: 1}}}
+	get := func(name string) Result {
+		opt, err := Convention(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r, err := EvaluateWith(qrels, run, []string{"mrr", "recall@1", "map"}, opt)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r
+	}
+	// colbert: q1 and q3 (missing → 0); q2 has no relevant document.
+	r := get("colbert")
+	if r.NumQueries != 2 || r.Mean["mrr"] != 0.5 {
+		t.Errorf("colbert: %d queries, mrr %v", r.NumQueries, r.Mean["mrr"])
+	}
+	// trec_eval: q1 and q2 (0 for every measure, no NaN); q3 is not in the run.
+	r = get("trec_eval")
+	if r.NumQueries != 2 || r.Mean["mrr"] != 0.5 || r.PerQuery["q2"]["recall@1"] != 0 || r.PerQuery["q2"]["map"] != 0 {
+		t.Errorf("trec_eval: %+v", r)
+	}
+	// trec_eval -c: all three.
+	if r = get("trec_eval-c"); r.NumQueries != 3 || math.Abs(r.Mean["mrr"]-1.0/3) > 1e-15 {
+		t.Errorf("trec_eval-c: %d queries, mrr %v", r.NumQueries, r.Mean["mrr"])
+	}
+	// beir: the identical id q1 is dropped, so "a" ranks first.
+	r = get("beir")
+	if r.NumQueries != 2 || r.PerQuery["q1"]["mrr"] != 1 || r.PerQuery["q1"]["recall@1"] != 0.5 {
+		t.Errorf("beir: %+v", r.PerQuery)
+	}
+	if _, err := Convention("pyserini"); err == nil {
+		t.Error("unknown convention accepted")
+	}
 }
 
 func FuzzParseMeasure(f *testing.F) {

@@ -14,11 +14,13 @@
 //   - Recall@k, P@k (divides by k even if fewer were retrieved), Success@k,
 //     MAP (divides by the number of relevant documents), MAP@k (map_cut.k).
 //
-// Which queries are averaged (Options): queries with no relevant document in
-// the qrels are left out (trec_eval would average them in as 0); queries with
-// relevant documents that are missing from the run count as 0 for every
-// measure (trec_eval -c) unless Options.SkipMissing, which matches trec_eval's
-// default, pytrec_eval and BEIR (they evaluate the intersection only).
+// Which queries are averaged (Options): by default judged queries with no
+// relevant document are left out (trec_eval would average them in as 0:
+// Options.KeepNoRelevant), and judged queries missing from the run count as 0
+// for every measure (trec_eval -c) unless Options.SkipMissing, which matches
+// trec_eval's default, pytrec_eval and BEIR (they evaluate the intersection
+// only). Convention("trec_eval" | "trec_eval-c" | "beir") sets these to
+// reproduce each tool's mean exactly.
 package metrics
 
 import (
