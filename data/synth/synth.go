@@ -95,8 +95,8 @@ func (c Config) validate() error {
 	case c.Topics < 1 || c.ConceptsPerTopic < 4 || c.TopicWords < 1 || c.Distractors < 1:
 		return fmt.Errorf("synth: need ≥ 1 topic, ≥ 4 concepts per topic, ≥ 1 topic word and ≥ 1 distractor (got %d, %d, %d, %d)",
 			c.Topics, c.ConceptsPerTopic, c.TopicWords, c.Distractors)
-	case c.MinLen < 20 || c.MaxLen < c.MinLen:
-		return fmt.Errorf("synth: passage length %d–%d: need 20 ≤ min ≤ max", c.MinLen, c.MaxLen)
+	case c.MinLen < 24 || c.MaxLen < c.MinLen: // up to 23 content words are placed
+		return fmt.Errorf("synth: passage length %d–%d: need 24 ≤ min ≤ max", c.MinLen, c.MaxLen)
 	case c.Train < 0 || c.Dev < 0 || c.Test < 0:
 		return fmt.Errorf("synth: negative query count")
 	case c.Train+c.Dev+c.Test > c.Passages:
