@@ -429,12 +429,13 @@ func (k *attnKernel) probs(q, kk []float32, b, h, hid int, p []float32) {
 			}
 		}
 		var s float64
+		none := math.IsInf(float64(mx), -1) // every key masked
 		for j, v := range row {
-			if m[j] == 0 || math.IsInf(float64(mx), -1) {
+			if m[j] == 0 || none {
 				row[j] = 0
 				continue
 			}
-			e := float32(math.Exp(float64(v - mx)))
+			e := exp32(v - mx)
 			row[j] = e
 			s += float64(e)
 		}
