@@ -5,10 +5,12 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/colbert-go/colbert/data"
 	"github.com/colbert-go/colbert/data/bm25"
+	"github.com/colbert-go/colbert/data/parquetio"
 	"github.com/colbert-go/colbert/data/tokenize"
 	"github.com/colbert-go/colbert/distill"
 	"github.com/colbert-go/colbert/distill/ort"
@@ -36,7 +38,7 @@ func distillCandidatesCommand() *cli.Command {
 			&cli.StringFlag{Name: "queries", Usage: "queries.jsonl or queries.tsv (default: the BEIR directory's)"},
 			&cli.StringFlag{Name: "split", Value: "train", Usage: "qrels split of the BEIR directory"},
 			&cli.StringFlag{Name: "qrels", Usage: "qrels file (default: <collection>/qrels/<split>.tsv)"},
-			&cli.StringFlag{Name: "run", Usage: "TREC run to draw negatives from (default: BM25 over the collection)"},
+			&cli.StringFlag{Name: "run", Usage: "TREC run (or run .parquet) to draw negatives from (default: BM25 over the collection)"},
 			&cli.IntFlag{Name: "nway", Value: 16, Usage: "documents per list (1 positive + nway−1 negatives)"},
 			&cli.IntFlag{Name: "depth", Value: 100, Usage: "negatives are sampled from the run's top depth"},
 			&cli.IntFlag{Name: "max-positives", Usage: "lists per query (0 = one per positive)"},
@@ -69,7 +71,7 @@ func distillCandidatesCommand() *cli.Command {
 				if queries, err = loadQueriesOnly(coll, c.String("queries")); err != nil {
 					return err
 				}
-				if run, err = data.ReadTRECRun(c.String("run")); err != nil {
+				if run, err = readRunFile(c.String("run")); err != nil {
 					return err
 				}
 			} else {
@@ -124,6 +126,15 @@ func distillCandidatesCommand() *cli.Command {
 	}
 }
 
+// readRunFile reads a TREC run, or a run .parquet.
+func readRunFile(path string) (data.Run, error) {
+	if strings.HasSuffix(path, ".parquet") {
+		run, _, err := parquetio.ReadRun(path)
+		return run, err
+	}
+	return data.ReadTRECRun(path)
+}
+
 // judged keeps the queries that have judgments, in order.
 func judged(qs []data.Query, qrels data.Qrels) []data.Query {
 	var out []data.Query
@@ -135,8 +146,13 @@ func judged(qs []data.Query, qrels data.Qrels) []data.Query {
 	return out
 }
 
-// loadQueriesOnly reads --queries, or every query of a BEIR directory.
+// loadQueriesOnly reads --queries (.jsonl, .tsv or .parquet), or every
+// query of a BEIR directory.
 func loadQueriesOnly(collection, queriesPath string) ([]data.Query, error) {
+	if strings.HasSuffix(queriesPath, ".parquet") {
+		qs, _, err := parquetio.ReadQueries(queriesPath)
+		return qs, err
+	}
 	if queriesPath != "" {
 		return readQueries(queriesPath)
 	}
@@ -288,12 +304,12 @@ func distillRerankCommand() *cli.Command {
 		Name:  "rerank",
 		Usage: "rerank a run's top documents with the teacher (to judge the teacher, e.g. nDCG@10 over BM25 top-100)",
 		Flags: append(teacherFlags(),
-			&cli.StringFlag{Name: "run", Required: true, Usage: "TREC run to rerank"},
+			&cli.StringFlag{Name: "run", Required: true, Usage: "TREC run (or run .parquet) to rerank"},
 			&cli.IntFlag{Name: "depth", Value: 100, Usage: "documents per query to rerank"},
 			outFlag("reranked TREC run"),
 		),
 		Action: func(c *cli.Context) error {
-			run, err := data.ReadTRECRun(c.String("run"))
+			run, err := readRunFile(c.String("run"))
 			if err != nil {
 				return err
 			}
@@ -325,8 +341,13 @@ func distillRerankCommand() *cli.Command {
 	}
 }
 
-// loadCorpusOnly reads a BEIR directory's corpus.jsonl, a corpus.jsonl or a collection.tsv.
+// loadCorpusOnly reads a BEIR directory's corpus.jsonl, a corpus.jsonl, a
+// collection.tsv or a passages .parquet.
 func loadCorpusOnly(collection string) ([]data.Passage, error) {
+	if strings.HasSuffix(collection, ".parquet") {
+		ps, _, err := parquetio.ReadPassages(collection)
+		return ps, err
+	}
 	if st, err := os.Stat(collection); err == nil && st.IsDir() {
 		return data.ReadCorpusJSONL(filepath.Join(collection, "corpus.jsonl"))
 	}

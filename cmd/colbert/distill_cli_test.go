@@ -78,8 +78,8 @@ func TestDistillCLI(t *testing.T) {
 		t.Errorf("ColBERT encoder accepted as a teacher: %v", err)
 	}
 
-	trec := filepath.Join(dir, "bm25.trec")
-	if err := data.WriteTRECRun(trec, data.Run{"1": {{DocID: "486", Score: 3}, {DocID: "13", Score: 2}, {DocID: "184", Score: 1}}}, "x"); err != nil {
+	trec := filepath.Join(dir, "bm25.parquet") // runs may come as Parquet too
+	if err := parquetio.WriteRun(trec, data.Run{"1": {{DocID: "486", Score: 3}, {DocID: "13", Score: 2}, {DocID: "184", Score: 1}}}, nil); err != nil {
 		t.Fatal(err)
 	}
 	rr := filepath.Join(dir, "rerank.trec")
