@@ -111,6 +111,10 @@ func Score(ctx context.Context, job ScoreJob) (ScoreStats, error) {
 		st.Pairs, _ = strconv.Atoi(meta["pairs"])
 		st.UpToDate = true
 		st.Elapsed = time.Since(start)
+		// Shards of a run killed between the final rename and their removal.
+		if err := os.RemoveAll(ShardDir(job.Out)); err != nil {
+			return st, fmt.Errorf("distill: remove %s: %w", ShardDir(job.Out), err)
+		}
 		return st, nil
 	}
 
