@@ -220,7 +220,7 @@ func TestFuse(t *testing.T) {
 	// q1: norm(a) x 1, y .5, z 0; norm(b) y 1, x 0, z missing → 0.
 	want := map[string]map[string]float64{
 		"q1": {"x": 0.3, "y": 0.3*0.5 + 0.7, "z": 0},
-		"q2": {"x": 0.3},            // single document → 1, missing from b → 0
+		"q2": {"x": 0.3},           // single document → 1, missing from b → 0
 		"q3": {"w": 0.7, "v": 0.7}, // constant list → 1
 	}
 	if len(got) != len(want) {
