@@ -30,6 +30,14 @@ type Encoder interface {
 	EncodeQuery(ctx context.Context, text string) (vecs []float32, dim int, err error)
 }
 
+// EncoderFunc adapts a function to Encoder.
+type EncoderFunc func(ctx context.Context, text string) ([]float32, int, error)
+
+// EncodeQuery calls f.
+func (f EncoderFunc) EncodeQuery(ctx context.Context, text string) ([]float32, int, error) {
+	return f(ctx, text)
+}
+
 // Config configures a Server. Searcher and Encoder are required.
 type Config struct {
 	Searcher *search.Searcher
