@@ -23,7 +23,7 @@ import (
 
 const nDocs = 240
 
-func setup(t *testing.T) (*indexer.Model, []data.Passage, []data.Query) {
+func setup(t testing.TB) (*indexer.Model, []data.Passage, []data.Query) {
 	t.Helper()
 	ckdir := testassets.Path(t, "models/hf-tiny/colbert")
 	cran := testassets.Path(t, "classic/cranfield")
