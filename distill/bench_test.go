@@ -33,30 +33,33 @@ func benchPairs(b *testing.B) (qs, ps []string) {
 }
 
 // BenchmarkTeacherScoring: pairs/s of the hf-tiny cross-encoder through ORT
-// (1 intra-op thread) with length bucketing, without, and one pair at a time.
+// (1 intra-op thread) with length bucketing, without, and one pair at a
+// time, for long (≤256 tokens) and short (≤64) pairs.
 func BenchmarkTeacherScoring(b *testing.B) {
-	ce, tok, pad := tinyTeacher(b, 256)
 	qs, ps := benchPairs(b)
-	for _, c := range []struct {
-		name string
-		opt  PairOptions
-	}{
-		{"bucketed-b32", PairOptions{BatchSize: 32, Bucket: true, PadID: pad}},
-		{"bucketed-b32-workers2", PairOptions{BatchSize: 32, Bucket: true, PadID: pad, Workers: 2}},
-		{"unbucketed-b32", PairOptions{BatchSize: 32, PadID: pad}},
-		{"bucketed-b8", PairOptions{BatchSize: 8, Bucket: true, PadID: pad}},
-		{"batch1", PairOptions{BatchSize: 1, PadID: pad}},
-	} {
-		b.Run(c.name, func(b *testing.B) {
-			cpu0 := cpuTime()
-			for i := 0; i < b.N; i++ {
-				if _, err := ScorePairs(context.Background(), qs, ps, tok, ce, c.opt, nil); err != nil {
-					b.Fatal(err)
+	for _, maxLen := range []int{256, 64} {
+		ce, tok, pad := tinyTeacher(b, maxLen)
+		for _, c := range []struct {
+			name string
+			opt  PairOptions
+		}{
+			{"bucketed-b32", PairOptions{BatchSize: 32, Bucket: true, PadID: pad}},
+			{"bucketed-b32-workers2", PairOptions{BatchSize: 32, Bucket: true, PadID: pad, Workers: 2}},
+			{"unbucketed-b32", PairOptions{BatchSize: 32, PadID: pad}},
+			{"bucketed-b8", PairOptions{BatchSize: 8, Bucket: true, PadID: pad}},
+			{"batch1", PairOptions{BatchSize: 1, PadID: pad}},
+		} {
+			b.Run(fmt.Sprintf("maxlen%d/%s", maxLen, c.name), func(b *testing.B) {
+				cpu0 := cpuTime()
+				for i := 0; i < b.N; i++ {
+					if _, err := ScorePairs(context.Background(), qs, ps, tok, ce, c.opt, nil); err != nil {
+						b.Fatal(err)
+					}
 				}
-			}
-			b.ReportMetric(float64(len(qs)*b.N)/b.Elapsed().Seconds(), "pairs/s")
-			b.ReportMetric(float64(len(qs)*b.N)/(cpuTime()-cpu0).Seconds(), "pairs/cpu-s")
-		})
+				b.ReportMetric(float64(len(qs)*b.N)/b.Elapsed().Seconds(), "pairs/s")
+				b.ReportMetric(float64(len(qs)*b.N)/(cpuTime()-cpu0).Seconds(), "pairs/cpu-s")
+			})
+		}
 	}
 }
 
