@@ -16,6 +16,11 @@ time, the Go benchmark's cpu-tokens/s) as JSON lines.
 hf-tiny parity targets) before timing, so the peer is known to compute the
 same function as the Go encoder.
 
+Debian's torch does its matrix products through the system BLAS (OpenBLAS
+here), like the Go openblas build. OpenBLAS 0.3.21 does not recognise every
+AVX-512 CPU (it picks Haswell kernels on this Zen 5 machine); compare both
+sides with the same OPENBLAS_CORETYPE (e.g. SkylakeX where AVX-512 exists).
+
 Run with Debian's python3 (torch 1.13):
   /usr/bin/python3 experiments/peers/encode_bench.py --threads 1
   /usr/bin/python3 experiments/peers/encode_bench.py --threads 2 \
