@@ -59,6 +59,11 @@ type Config struct {
 	AdamEps     float64 `toml:"adam_eps" help:"AdamW epsilon"`
 	MaxGradNorm float64 `toml:"max_grad_norm" help:"clip the global gradient norm (0 = off)"`
 	Seed        uint64  `toml:"seed" help:"seed of initialisation, data order and negative sampling"`
+	// Dev evaluation (exhaustive MaxSim nDCG@10 on a query subset)
+	DevQrels      string `toml:"dev_qrels" help:"qrels of the dev queries (empty: no dev evaluation)"`
+	DevQueries    string `toml:"dev_queries" help:"dev queries (default: queries)"`
+	DevEvery      int    `toml:"dev_every" help:"evaluate every N steps and at the end (0 = only at the end)"`
+	DevMaxQueries int    `toml:"dev_max_queries" help:"judged dev queries used (first ones by id; 0 = all)"`
 	// Output
 	OutDir    string `toml:"out_dir" help:"output directory (checkpoints/, metrics.jsonl, loss.png, train_config.toml)"`
 	SaveEvery int    `toml:"save_every" help:"checkpoint every N steps (0 = only at the end)"`
@@ -73,7 +78,7 @@ func DefaultConfig() Config {
 		Loss: LossKL, DistillationAlpha: 1, Tau: 0.01, NWay: 8,
 		Steps: 1000, BatchSize: 16, AccumSteps: 1, LR: 1e-4, WarmupSteps: 100,
 		WeightDecay: 0.01, AdamBeta1: 0.9, AdamBeta2: 0.999, AdamEps: 1e-8, MaxGradNorm: 2.0,
-		Seed: 12345, SaveEvery: 500, KeepLast: 2, LogEvery: 1,
+		DevMaxQueries: 50, Seed: 12345, SaveEvery: 500, KeepLast: 2, LogEvery: 1,
 	}
 }
 
@@ -121,6 +126,8 @@ func (c Config) Validate() error {
 		return bad("query_maxlen/doc_maxlen", []int{c.QueryMaxLen, c.DocMaxLen}, "must be ≥ 3")
 	case c.OutDir == "":
 		return bad("out_dir", `""`, "required")
+	case c.DevEvery < 0 || c.DevMaxQueries < 0:
+		return bad("dev_every/dev_max_queries", []int{c.DevEvery, c.DevMaxQueries}, "must be ≥ 0")
 	case c.SaveEvery < 0 || c.KeepLast < 0 || c.LogEvery < 0:
 		return bad("save_every/keep_last/log_every", []int{c.SaveEvery, c.KeepLast, c.LogEvery}, "must be ≥ 0")
 	}

@@ -66,7 +66,31 @@ func Prepare(ctx context.Context, cfg Config, threads int, bar *progress.Bar) (*
 	if err != nil {
 		return nil, err
 	}
-	return New(cfg, ck, enc, d)
+	t, err := New(cfg, ck, enc, d)
+	if err != nil || cfg.DevQrels == "" {
+		return t, err
+	}
+	qrels, err := data.ReadQrels(cfg.DevQrels)
+	if err != nil {
+		return nil, fmt.Errorf("train: dev_qrels: %w", err)
+	}
+	qpath := cfg.DevQueries
+	if qpath == "" {
+		qpath = cfg.Queries
+	}
+	qs, err := readQueries(qpath)
+	if err != nil {
+		return nil, fmt.Errorf("train: dev queries: %w", err)
+	}
+	ps, err := readPassages(cfg.Collection)
+	if err != nil {
+		return nil, fmt.Errorf("train: collection: %w", err)
+	}
+	t.Dev = NewDevSet(qs, qrels, ps, tok, cfg.DevMaxQueries)
+	if len(t.Dev.QueryIDs) == 0 {
+		return nil, fmt.Errorf("train: dev_qrels %s: no judged query found in %s", cfg.DevQrels, qpath)
+	}
+	return t, nil
 }
 
 // LoadData reads the examples, the queries and the collection named by cfg
@@ -81,27 +105,11 @@ func LoadData(ctx context.Context, cfg Config, tok *tokenize.Tokenizer, threads 
 	if err != nil {
 		return nil, err
 	}
-	var qs []data.Query
-	switch {
-	case isParquet(cfg.Queries):
-		qs, _, err = parquetio.ReadQueries(cfg.Queries)
-	case isTSV(cfg.Queries):
-		qs, err = data.ReadMSMARCOQueries(cfg.Queries)
-	default:
-		qs, err = data.ReadQueriesJSONL(cfg.Queries)
-	}
+	qs, err := readQueries(cfg.Queries)
 	if err != nil {
 		return nil, fmt.Errorf("train: queries: %w", err)
 	}
-	var ps []data.Passage
-	switch {
-	case isParquet(cfg.Collection):
-		ps, _, err = parquetio.ReadPassages(cfg.Collection)
-	case isTSV(cfg.Collection):
-		ps, err = data.ReadMSMARCOCollection(cfg.Collection)
-	default:
-		ps, err = data.ReadCorpusJSONL(cfg.Collection)
-	}
+	ps, err := readPassages(cfg.Collection)
 	if err != nil {
 		return nil, fmt.Errorf("train: collection: %w", err)
 	}
@@ -144,6 +152,30 @@ func LoadData(ctx context.Context, cfg Config, tok *tokenize.Tokenizer, threads 
 
 func isTSV(path string) bool {
 	return strings.HasSuffix(path, ".tsv") || strings.HasSuffix(path, ".tsv.gz")
+}
+
+// readQueries reads Parquet, MS MARCO TSV or BEIR JSONL queries.
+func readQueries(path string) ([]data.Query, error) {
+	switch {
+	case isParquet(path):
+		qs, _, err := parquetio.ReadQueries(path)
+		return qs, err
+	case isTSV(path):
+		return data.ReadMSMARCOQueries(path)
+	}
+	return data.ReadQueriesJSONL(path)
+}
+
+// readPassages reads a Parquet, MS MARCO TSV or BEIR JSONL collection.
+func readPassages(path string) ([]data.Passage, error) {
+	switch {
+	case isParquet(path):
+		ps, _, err := parquetio.ReadPassages(path)
+		return ps, err
+	case isTSV(path):
+		return data.ReadMSMARCOCollection(path)
+	}
+	return data.ReadCorpusJSONL(path)
 }
 
 func isParquet(path string) bool { return strings.HasSuffix(path, ".parquet") }

@@ -19,27 +19,47 @@ func TestPrepareFromFiles(t *testing.T) {
 	initFrom := testassets.Path(t, "models/hf-tiny/colbert")
 	dir := t.TempDir()
 	exs := []data.Example{
-		{QueryID: "1", DocIDs: []string{"184", "29", "31", "12"}, TeacherScores: []float32{3, 1, 0.5, -1}},
-		{QueryID: "2", DocIDs: []string{"12", "15", "184", "29"}, TeacherScores: []float32{2, 0, 1, -2}},
-		{QueryID: "3", DocIDs: []string{"5", "6", "7", "8"}, TeacherScores: []float32{1, 0, 0, 0}},
+		{QueryID: "1", DocIDs: []string{"184", "161", "162", "163"}, TeacherScores: []float32{3, 1, 0.5, -1}},
+		{QueryID: "2", DocIDs: []string{"163", "165", "184", "170"}, TeacherScores: []float32{2, 0, 1, -2}},
+		{QueryID: "3", DocIDs: []string{"175", "176", "177", "178"}, TeacherScores: []float32{1, 0, 0, 0}},
 	}
 	exPath := filepath.Join(dir, "teacher.parquet")
 	if err := parquetio.WriteExamples(exPath, exs, nil); err != nil {
 		t.Fatal(err)
 	}
+	// A 40-document slice of Cranfield keeps the dev evaluation fast.
+	all, err := data.ReadCorpusJSONL(filepath.Join(root, "corpus.jsonl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	corpus := filepath.Join(dir, "corpus.jsonl")
+	if err := data.WriteCorpusJSONL(corpus, all[:200][160:]); err != nil {
+		t.Fatal(err)
+	}
 	cfg := DefaultConfig()
-	cfg.Examples, cfg.Collection, cfg.Queries = exPath, filepath.Join(root, "corpus.jsonl"), filepath.Join(root, "queries.jsonl")
+	cfg.Examples, cfg.Collection, cfg.Queries = exPath, corpus, filepath.Join(root, "queries.jsonl")
+	cfg.DevQrels, cfg.DevMaxQueries = filepath.Join(root, "qrels", "test.tsv"), 5
 	cfg.InitFrom, cfg.OutDir = initFrom, filepath.Join(dir, "out")
 	cfg.NWay, cfg.BatchSize, cfg.Steps, cfg.WarmupSteps, cfg.DocMaxLen = 4, 2, 2, 0, 64
 	tr, err := Prepare(context.Background(), cfg, 2, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(tr.Data.Docs) != 9 || len(tr.Data.Queries) != 3 {
-		t.Errorf("tokenised %d docs and %d queries, want the 9 and 3 referenced", len(tr.Data.Docs), len(tr.Data.Queries))
+	if len(tr.Data.Docs) != 10 || len(tr.Data.Queries) != 3 {
+		t.Errorf("tokenised %d docs and %d queries, want the 10 and 3 referenced", len(tr.Data.Docs), len(tr.Data.Queries))
+	}
+	if tr.Dev == nil || len(tr.Dev.QueryIDs) != 5 || len(tr.Dev.DocIDs) != 40 {
+		t.Fatalf("dev set: %+v", tr.Dev)
 	}
 	if err := tr.Run(context.Background(), nil); err != nil {
 		t.Fatal(err)
+	}
+	ms, err := ReadMetrics(filepath.Join(cfg.OutDir, "metrics.jsonl"))
+	if err != nil || len(ms) != 2 || ms[1].DevNDCG10 == nil || ms[0].DevNDCG10 != nil {
+		t.Fatalf("metrics %+v (%v): want dev_ndcg10 on the last line only", ms, err)
+	}
+	if v := *ms[1].DevNDCG10; v < 0 || v > 1 {
+		t.Errorf("dev nDCG@10 = %g", v)
 	}
 	ck, err := model.LoadCheckpoint(tr.CheckpointDir(2))
 	if err != nil {

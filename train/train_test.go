@@ -89,7 +89,11 @@ type fixture struct {
 	data *Data
 }
 
-func newFixture(t *testing.T, seed uint64) fixture {
+func newFixture(t *testing.T, seed uint64) fixture { return newFixtureTask(t, seed, false) }
+
+// newFixtureTask with paired: the positive holds, instead of the query's
+// words, their partners (id+20), which a random model cannot match.
+func newFixtureTask(t *testing.T, seed uint64, paired bool) fixture {
 	t.Helper()
 	dir := t.TempDir()
 	vocab := []string{"[PAD]", "[unused0]", "[unused1]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "."}
@@ -122,14 +126,25 @@ func newFixture(t *testing.T, seed uint64) fixture {
 	r := rand.New(rand.NewPCG(seed, 1))
 	d := &Data{Queries: map[string][]int32{}, Docs: map[string][]int32{}}
 	word := func() int32 { return int32(8 + r.IntN(40)) }
+	docWord := word
+	if paired {
+		word = func() int32 { return int32(8 + r.IntN(20)) }
+		docWord = func() int32 { return int32(28 + r.IntN(20)) }
+	}
 	for i := 0; i < 10; i++ {
 		q := []int32{word(), word(), word()}
 		qid, pid := fmt.Sprintf("q%d", i), fmt.Sprintf("d%d", i)
 		d.Queries[qid] = q
-		d.Docs[pid] = append(append([]int32{}, q...), word(), 7, word(), word())
+		pos := append([]int32{}, q...)
+		if paired {
+			for j := range pos {
+				pos[j] += 20
+			}
+		}
+		d.Docs[pid] = append(pos, docWord(), 7, docWord(), docWord())
 	}
 	for i := 10; i < 30; i++ {
-		d.Docs[fmt.Sprintf("d%d", i)] = []int32{word(), word(), 7, word(), word(), word()}
+		d.Docs[fmt.Sprintf("d%d", i)] = []int32{docWord(), docWord(), 7, docWord(), docWord(), docWord()}
 	}
 	for i := 0; i < 10; i++ {
 		ex := data.Example{QueryID: fmt.Sprintf("q%d", i), DocIDs: []string{fmt.Sprintf("d%d", i)}, TeacherScores: []float32{8}}
@@ -426,5 +441,60 @@ func TestInterruptAndResume(t *testing.T) {
 		if ma[i].Loss != mc[i].Loss || ma[i].Step != mc[i].Step {
 			t.Errorf("metrics line %d: %+v vs %+v", i, ma[i], mc[i])
 		}
+	}
+}
+
+func TestNDCGAt(t *testing.T) {
+	run := []data.ScoredDoc{{DocID: "a", Score: 3}, {DocID: "b", Score: 2}, {DocID: "c", Score: 1}}
+	judged := map[string]int{"a": 1, "c": 2, "z": 0}
+	// DCG = 1/log2(2) + 2/log2(4) = 2; IDCG = 2 + 1/log2(3).
+	want := 2 / (2 + 1/math.Log2(3))
+	if got := ndcgAt(run, judged, 10); math.Abs(got-want) > 1e-12 {
+		t.Errorf("nDCG@10 = %g, want %g", got, want)
+	}
+	if got := ndcgAt(run, judged, 1); math.Abs(got-0.5) > 1e-12 {
+		t.Errorf("nDCG@1 = %g, want 0.5", got)
+	}
+	if got := ndcgAt(run, map[string]int{"q": 0}, 10); got != 0 {
+		t.Errorf("no relevant documents: %g", got)
+	}
+}
+
+// TestEvaluateImproves: dev nDCG@10 of the synthetic task rises with training.
+func TestEvaluateImproves(t *testing.T) {
+	f := newFixtureTask(t, 6, true)
+	dev := &DevSet{Qrels: data.Qrels{}}
+	for i := 0; i < 10; i++ {
+		qid := fmt.Sprintf("q%d", i)
+		dev.QueryIDs = append(dev.QueryIDs, qid)
+		dev.Queries = append(dev.Queries, f.data.Queries[qid])
+		dev.Qrels[qid] = map[string]int{fmt.Sprintf("d%d", i): 1}
+	}
+	for i := 0; i < 30; i++ {
+		id := fmt.Sprintf("d%d", i)
+		dev.DocIDs, dev.Docs = append(dev.DocIDs, id), append(dev.Docs, f.data.Docs[id])
+	}
+	cfg := tinyConfig(t.TempDir())
+	cfg.Loss, cfg.Steps, cfg.LR, cfg.Tau, cfg.WarmupSteps = LossKL, 60, 5e-3, 0.1, 5
+	tr, err := New(cfg, f.ck, f.enc, f.data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	before, err := tr.Evaluate(context.Background(), dev)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for s := 0; s < cfg.Steps; s++ {
+		if _, err := tr.Step(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	after, err := tr.Evaluate(context.Background(), dev)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("dev nDCG@10 %.3f → %.3f", before, after)
+	if !(after > before) || after < 0.5 {
+		t.Errorf("dev nDCG@10 did not improve: %.3f → %.3f", before, after)
 	}
 }

@@ -28,13 +28,14 @@ type State struct {
 
 // Metrics is one line of metrics.jsonl.
 type Metrics struct {
-	Step        int     `json:"step"`
-	Loss        float64 `json:"loss"`
-	LR          float64 `json:"lr"`
-	GradNorm    float64 `json:"grad_norm"`
-	ExamplesPS  float64 `json:"examples_per_s"`
-	StepSeconds float64 `json:"step_s"`
-	Epoch       float64 `json:"epoch"`
+	Step        int      `json:"step"`
+	Loss        float64  `json:"loss"`
+	LR          float64  `json:"lr"`
+	GradNorm    float64  `json:"grad_norm"`
+	ExamplesPS  float64  `json:"examples_per_s"`
+	StepSeconds float64  `json:"step_s"`
+	Epoch       float64  `json:"epoch"`
+	DevNDCG10   *float64 `json:"dev_ndcg10,omitempty"`
 }
 
 // Trainer runs one training job.
@@ -45,6 +46,8 @@ type Trainer struct {
 	Data  *Data
 	Opt   *AdamW
 	State State
+	// Dev, when set, is evaluated every Cfg.DevEvery steps and at the end.
+	Dev *DevSet
 	// OnStep, when set, is called after every optimizer step (progress
 	// reports; tests use it to interrupt a run).
 	OnStep func(Metrics)
@@ -182,7 +185,16 @@ func (t *Trainer) Run(ctx context.Context, bar *progress.Bar) error {
 		if err != nil {
 			return err
 		}
-		if t.Cfg.LogEvery > 0 && (m.Step%t.Cfg.LogEvery == 0 || m.Step == t.Cfg.Steps) {
+		if t.Dev != nil && (t.Cfg.DevEvery > 0 && m.Step%t.Cfg.DevEvery == 0 || m.Step == t.Cfg.Steps) {
+			v, err := t.Evaluate(ctx, t.Dev)
+			if err != nil && ctx.Err() == nil {
+				return err
+			}
+			if err == nil {
+				m.DevNDCG10 = &v
+			}
+		}
+		if t.Cfg.LogEvery > 0 && (m.Step%t.Cfg.LogEvery == 0 || m.Step == t.Cfg.Steps) || m.DevNDCG10 != nil {
 			line, _ := json.Marshal(m)
 			if _, err := mf.Write(append(line, '\n')); err != nil {
 				return fmt.Errorf("train: %s: %w", mpath, err)

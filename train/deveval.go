@@ -1,0 +1,124 @@
+package train
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"sort"
+
+	"github.com/colbert-go/colbert/data"
+	"github.com/colbert-go/colbert/data/tokenize"
+	"github.com/colbert-go/colbert/model"
+	"github.com/colbert-go/colbert/model/encode"
+)
+
+// DevSet is a small evaluation set scored exhaustively (every query against
+// every document) during training.
+type DevSet struct {
+	QueryIDs []string
+	Queries  [][]int32 // wordpiece ids
+	DocIDs   []string
+	Docs     [][]int32
+	Qrels    data.Qrels
+}
+
+// NewDevSet keeps the first maxQueries judged queries (in id order; 0 = all)
+// and every document.
+func NewDevSet(qs []data.Query, qrels data.Qrels, ps []data.Passage, tok *tokenize.Tokenizer, maxQueries int) *DevSet {
+	d := &DevSet{Qrels: qrels}
+	byID := map[string]string{}
+	for _, q := range qs {
+		byID[q.ID] = q.Text
+	}
+	for _, id := range data.SortedIDs(qrels) {
+		text, ok := byID[id]
+		if !ok || !hasRelevant(qrels[id]) {
+			continue
+		}
+		if maxQueries > 0 && len(d.QueryIDs) == maxQueries {
+			break
+		}
+		d.QueryIDs = append(d.QueryIDs, id)
+		d.Queries = append(d.Queries, tok.Encode(text))
+	}
+	for _, p := range ps {
+		d.DocIDs = append(d.DocIDs, p.ID)
+		d.Docs = append(d.Docs, tok.Encode(p.Content()))
+	}
+	return d
+}
+
+func hasRelevant(j map[string]int) bool {
+	for _, r := range j {
+		if r > 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// Evaluate returns the mean nDCG@10 (trec_eval's ndcg_cut_10: linear gains,
+// ties by document id descending) of the current student on dev, encoding
+// with model/encode's inference path.
+func (t *Trainer) Evaluate(ctx context.Context, dev *DevSet) (float64, error) {
+	if t.Ckpt.Kind != model.KindColBERT {
+		return 0, fmt.Errorf("train: dev evaluation supports colbert models, not %s", t.Ckpt.Kind)
+	}
+	if len(dev.QueryIDs) == 0 || len(dev.DocIDs) == 0 {
+		return 0, fmt.Errorf("train: empty dev set (%d judged queries, %d documents)", len(dev.QueryIDs), len(dev.DocIDs))
+	}
+	c, err := encode.NewColBERT(t.Ckpt, encode.Options{})
+	if err != nil {
+		return 0, err
+	}
+	qb := t.Enc.PackQueries(dev.Queries)
+	qv, err := c.EncodeQueries(ctx, encode.FromTokenize(qb))
+	if err != nil {
+		return 0, err
+	}
+	ids, masks := make([][]int32, len(dev.Docs)), make([][]int32, len(dev.Docs))
+	for i, d := range dev.Docs {
+		ids[i], masks[i] = t.Enc.PackDoc(d)
+	}
+	dv, err := c.EncodeDocIDs(ctx, ids, masks)
+	if err != nil {
+		return 0, err
+	}
+	dim, lq := c.Dim(), qb.Len
+	var sum float64
+	for i, qid := range dev.QueryIDs {
+		q := qv[i*lq*dim : (i+1)*lq*dim]
+		run := make([]data.ScoredDoc, len(dev.DocIDs))
+		for j, did := range dev.DocIDs {
+			run[j] = data.ScoredDoc{DocID: did, Score: float64(model.MaxSim(q, lq, dv.Doc(j), dv.Len(j), dim))}
+		}
+		data.SortRun(run)
+		sum += ndcgAt(run, dev.Qrels[qid], 10)
+	}
+	return sum / float64(len(dev.QueryIDs)), nil
+}
+
+// ndcgAt is nDCG@k with linear gains, as trec_eval's ndcg_cut.
+func ndcgAt(run []data.ScoredDoc, judged map[string]int, k int) float64 {
+	var dcg float64
+	for i, d := range run[:min(k, len(run))] {
+		if g := judged[d.DocID]; g > 0 {
+			dcg += float64(g) / math.Log2(float64(i+2))
+		}
+	}
+	var gains []int
+	for _, g := range judged {
+		if g > 0 {
+			gains = append(gains, g)
+		}
+	}
+	sort.Sort(sort.Reverse(sort.IntSlice(gains)))
+	var ideal float64
+	for i, g := range gains[:min(k, len(gains))] {
+		ideal += float64(g) / math.Log2(float64(i+2))
+	}
+	if ideal == 0 {
+		return 0
+	}
+	return dcg / ideal
+}
