@@ -47,6 +47,7 @@ func BenchmarkTeacherScoring(b *testing.B) {
 			{"bucketed-b32-workers2", PairOptions{BatchSize: 32, Bucket: true, PadID: pad, Workers: 2}},
 			{"unbucketed-b32", PairOptions{BatchSize: 32, PadID: pad}},
 			{"bucketed-b8", PairOptions{BatchSize: 8, Bucket: true, PadID: pad}},
+			{"bucketed-b32-tok2048", PairOptions{BatchSize: 32, MaxTokens: 2048, Bucket: true, PadID: pad}},
 			{"batch1", PairOptions{BatchSize: 1, PadID: pad}},
 		} {
 			b.Run(fmt.Sprintf("maxlen%d/%s", maxLen, c.name), func(b *testing.B) {

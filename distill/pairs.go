@@ -24,10 +24,13 @@ type PairTokenizer func(query, passage string) (ids, typeIDs []int32)
 
 // PairOptions controls batching.
 type PairOptions struct {
-	// BatchSize is the number of pairs per forward pass (default 8: on CPU,
-	// larger batches of long pairs cost more per pair — their attention
-	// tensors leave the cache — see BenchmarkTeacherScoring).
+	// BatchSize caps the pairs per forward pass (default 32).
 	BatchSize int
+	// MaxTokens, if > 0, also caps a batch's padded size (pairs × longest
+	// pair): on CPU, big batches of long pairs cost more per pair (their
+	// attention tensors leave the cache) while short pairs gain from
+	// batching — see BenchmarkTeacherScoring.
+	MaxTokens int
 	// Bucket sorts pairs by length before batching so that each batch pads
 	// to a similar length; scores are returned in input order either way.
 	Bucket bool
@@ -50,7 +53,7 @@ func ScorePairs(ctx context.Context, queries, passages []string, tok PairTokeniz
 	n := len(queries)
 	bs := opt.BatchSize
 	if bs <= 0 {
-		bs = 8
+		bs = 32
 	}
 	ids := make([][]int32, n)
 	types := make([][]int32, n)
@@ -66,8 +69,9 @@ func ScorePairs(ctx context.Context, queries, passages []string, tok PairTokeniz
 	if opt.Bucket {
 		slices.SortStableFunc(order, func(a, b int) int { return len(ids[a]) - len(ids[b]) })
 	}
+	batches := cutBatches(order, ids, bs, opt.MaxTokens)
 	scores := make([]float32, n)
-	nb := (n + bs - 1) / bs
+	nb := len(batches)
 	workers := max(1, min(opt.Workers, nb))
 	var (
 		mu    sync.Mutex
@@ -104,7 +108,7 @@ func ScorePairs(ctx context.Context, queries, passages []string, tok PairTokeniz
 					fail(err)
 					return
 				}
-				rows := order[k*bs : min((k+1)*bs, n)]
+				rows := batches[k]
 				s, err := teacher.Score(padBatch(rows, ids, types, opt.PadID))
 				if err == nil && len(s) != len(rows) {
 					err = fmt.Errorf("distill: teacher returned %d scores for %d pairs", len(s), len(rows))
@@ -129,6 +133,27 @@ func ScorePairs(ctx context.Context, queries, passages []string, tok PairTokeniz
 		return nil, first
 	}
 	return scores, nil
+}
+
+// cutBatches splits order into consecutive batches of at most bs pairs and,
+// when maxTokens > 0, at most maxTokens padded positions (a single pair
+// longer than that still forms its own batch).
+func cutBatches(order []int, ids [][]int32, bs, maxTokens int) [][]int {
+	var out [][]int
+	for start := 0; start < len(order); {
+		end, longest := start, 0
+		for end < len(order) && end-start < bs {
+			l := max(longest, len(ids[order[end]]))
+			if maxTokens > 0 && end > start && (end-start+1)*l > maxTokens {
+				break
+			}
+			longest = l
+			end++
+		}
+		out = append(out, order[start:end])
+		start = end
+	}
+	return out
 }
 
 // padBatch lays rows out as a right-padded [len(rows), maxLen] batch.

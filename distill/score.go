@@ -86,7 +86,7 @@ func Score(ctx context.Context, job ScoreJob) (ScoreStats, error) {
 		job.ShardSize = 256
 	}
 	if job.Pairs.BatchSize <= 0 {
-		job.Pairs.BatchSize = 8
+		job.Pairs.BatchSize = 32
 	}
 	inFormat := job.CandidatesFormat
 	if inFormat == nil {
@@ -103,6 +103,7 @@ func Score(ctx context.Context, job ScoreJob) (ScoreStats, error) {
 	settings["candidates_sha256"] = candHash
 	settings["shard_size"] = strconv.Itoa(job.ShardSize)
 	settings["batch_size"] = strconv.Itoa(job.Pairs.BatchSize)
+	settings["batch_tokens"] = strconv.Itoa(job.Pairs.MaxTokens)
 	settings["length_bucketing"] = strconv.FormatBool(job.Pairs.Bucket)
 
 	// A finished output made with the same settings is kept as is.

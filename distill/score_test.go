@@ -95,6 +95,7 @@ func TestScorePairsReference(t *testing.T) {
 	}
 	for _, opt := range []PairOptions{
 		{BatchSize: 5, Bucket: true, Threads: 2, PadID: pad, Workers: 3},
+		{BatchSize: 32, MaxTokens: 1200, Bucket: true, PadID: pad},
 		{BatchSize: 1, Bucket: false, Threads: 1, PadID: pad},
 	} {
 		got, err := ScorePairs(context.Background(), qs, ps, tok, ce, opt, nil)

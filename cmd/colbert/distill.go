@@ -207,7 +207,7 @@ func distillScoreCommand() *cli.Command {
 					"teacher_token_ids": strconv.FormatBool(t.ce.UsesTokenTypes()),
 				},
 				ShardSize: c.Int("shard-size"),
-				Pairs:     distill.PairOptions{BatchSize: c.Int("batch-size"), Bucket: !c.Bool("no-bucket"), Threads: c.Int("threads"), PadID: t.pad, Workers: c.Int("workers")},
+				Pairs:     distill.PairOptions{BatchSize: c.Int("batch-size"), MaxTokens: c.Int("batch-tokens"), Bucket: !c.Bool("no-bucket"), Threads: c.Int("threads"), PadID: t.pad, Workers: c.Int("workers")},
 				Bar:       bar,
 			}
 			st, err := distill.Score(c.Context, job)
@@ -236,7 +236,8 @@ func teacherFlags() []cli.Flag {
 		&cli.StringFlag{Name: "collection", Aliases: []string{"c"}, Required: true, Usage: "BEIR directory, corpus.jsonl or collection.tsv"},
 		&cli.StringFlag{Name: "queries", Usage: "queries.jsonl or queries.tsv (default: the BEIR directory's queries.jsonl)"},
 		&cli.IntFlag{Name: "max-len", Value: tokenize.DefaultPairMaxLen, Usage: "maximum pair length in tokens"},
-		&cli.IntFlag{Name: "batch-size", Value: 8, Usage: "pairs per forward pass (sorted by length first)"},
+		&cli.IntFlag{Name: "batch-size", Value: 32, Usage: "at most this many pairs per forward pass (pairs are sorted by length first)"},
+		&cli.IntFlag{Name: "batch-tokens", Value: 2048, Usage: "at most this many padded tokens per forward pass (0: no limit)"},
 		&cli.BoolFlag{Name: "no-bucket", Usage: "do not sort pairs by length before batching"},
 		&cli.IntFlag{Name: "intra-op-threads", Usage: "ONNX Runtime threads per operator (0: all cores)"},
 		&cli.IntFlag{Name: "workers", Value: 1, Usage: "batches scored concurrently (workers × intra-op threads ≤ cores)"},
@@ -325,7 +326,7 @@ func distillRerankCommand() *cli.Command {
 			bar := newBar(c, "rerank", int64(pairs), "pairs")
 			start := time.Now()
 			out, err := distill.Rerank(c.Context, run, t.queries, t.passages, c.Int("depth"), t.pairTok, t.ce,
-				distill.PairOptions{BatchSize: c.Int("batch-size"), Bucket: !c.Bool("no-bucket"), Threads: c.Int("threads"), PadID: t.pad, Workers: c.Int("workers")}, bar)
+				distill.PairOptions{BatchSize: c.Int("batch-size"), MaxTokens: c.Int("batch-tokens"), Bucket: !c.Bool("no-bucket"), Threads: c.Int("threads"), PadID: t.pad, Workers: c.Int("workers")}, bar)
 			bar.Finish()
 			if err != nil {
 				return err
