@@ -9,6 +9,7 @@ random weights of model.SmallConfig's shapes (2 layers, hidden 128, 4 heads,
 intermediate 512, vocab 30522, dim 128) or the weights of an HF checkpoint
 directory (--checkpoint, F32 safetensors). Encodes 64 documents x 180 tokens
 and 64 queries x 32 tokens in padded batches, as PyTorch ColBERT does, and
+256 documents of mixed lengths (20-180) sorted and padded per batch of 32, and
 prints tokens/s (wall clock) and cpu_tokens_per_s (per second of process CPU
 time, the Go benchmark's cpu-tokens/s) as JSON lines.
 
@@ -162,6 +163,25 @@ def main():
                 if max(dh, dv) > 1e-4:
                     raise SystemExit("torch peer does not match the reference")
         g = torch.Generator().manual_seed(2)
+        # Mixed lengths (BenchmarkEncodeMixedDocs): 256 documents of
+        # 20 + (37 i mod 161) tokens, sorted by length and padded per batch
+        # of 32 as Stanford ColBERT's DocTokenizer does; real tokens counted.
+        lens = sorted(20 + (i * 37) % 161 for i in range(256))
+        batches = []
+        for s in range(0, len(lens), 32):
+            chunk = lens[s:s + 32]
+            L = max(chunk)
+            ids = torch.randint(1000, 29000, (len(chunk), L), generator=g)
+            mask = (torch.arange(L)[None, :] < torch.tensor(chunk)[:, None]).long()
+            batches.append((ids * mask, mask))
+
+        def mixed():
+            for ids, mask in batches:
+                model.vectors(ids, mask)
+        sec, cpu = bench(mixed, args.seconds)
+        print(json.dumps({"peer": "pytorch", "torch": torch.__version__, "what": "mixed_docs", "docs": len(lens), "batch": 32,
+                          "threads": args.threads, "sec_per_set": sec, "tokens_per_s": sum(lens) / sec,
+                          "cpu_tokens_per_s": sum(lens) / cpu}))
         for what, n, L in (("docs", args.docs, args.doc_len), ("queries", args.queries, args.query_len)):
             ids = torch.randint(1000, 29000, (n, L), generator=g)
             mask = torch.ones_like(ids)

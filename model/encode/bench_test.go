@@ -138,3 +138,38 @@ func BenchmarkEncodeOneQuery(b *testing.B) {
 		b.ReportMetric(float64(cpu.Microseconds())/float64(b.N), "cpu-µs/query")
 	}
 }
+
+// mixedLengths is the document length distribution shared with the PyTorch
+// peer (--mixed): 256 documents of 20…180 tokens.
+func mixedLengths() []int {
+	l := make([]int, 256)
+	for i := range l {
+		l[i] = 20 + (i*37)%161
+	}
+	return l
+}
+
+// BenchmarkEncodeMixedDocs encodes documents of mixed lengths (tokens/s
+// counts real tokens): packing without padding is where the engine gains
+// over padded batches.
+func BenchmarkEncodeMixedDocs(b *testing.B) {
+	c := benchColBERT(b, 1)
+	lens := mixedLengths()
+	bt := randomBatch(len(lens), 180, 6)
+	tokens := 0
+	for i, n := range lens {
+		tokens += n
+		for j := n; j < 180; j++ {
+			bt.IDs[i*180+j], bt.AttentionMask[i*180+j], bt.VectorMask[i*180+j] = 0, 0, 0
+		}
+	}
+	ctx := context.Background()
+	b.ResetTimer()
+	cpu0 := cpuTime()
+	for i := 0; i < b.N; i++ {
+		if _, err := c.EncodeDocs(ctx, bt); err != nil {
+			b.Fatal(err)
+		}
+	}
+	report(b, b.N*tokens, cpuTime()-cpu0)
+}
