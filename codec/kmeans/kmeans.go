@@ -217,6 +217,18 @@ func blocked(data []float32, dim int, cent []float32, k, threads int, visit func
 	}
 	br := blockRows(k)
 	nb := (n + br - 1) / br
+	// gonum's sgemm is faster on X·C with C stored dim×K than on X·Cᵀ;
+	// OpenBLAS is the other way round (blasTransposed says which).
+	tB, cm, ldc := blas.Trans, cent, dim
+	if !blasTransposed {
+		tB, ldc = blas.NoTrans, k
+		cm = make([]float32, k*dim)
+		for j := 0; j < k; j++ {
+			for t := 0; t < dim; t++ {
+				cm[t*k+j] = cent[j*dim+t]
+			}
+		}
+	}
 	var next atomic.Int64
 	var wg sync.WaitGroup
 	for w := 0; w < min(threads, nb); w++ {
@@ -231,7 +243,7 @@ func blocked(data []float32, dim int, cent []float32, k, threads int, visit func
 				}
 				lo, hi := b*br, min(n, (b+1)*br)
 				m := hi - lo
-				blasImpl.Sgemm(blas.NoTrans, blas.Trans, m, k, dim, 1, data[lo*dim:hi*dim], dim, cent, dim, 0, buf[:m*k], k)
+				blasImpl.Sgemm(blas.NoTrans, tB, m, k, dim, 1, data[lo*dim:hi*dim], dim, cm, ldc, 0, buf[:m*k], k)
 				for r := 0; r < m; r++ {
 					visit(lo+r, buf[r*k:(r+1)*k])
 				}

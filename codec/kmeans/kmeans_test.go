@@ -175,7 +175,7 @@ func TestEmptyClusterRepair(t *testing.T) {
 			t.Fatal(err)
 		}
 		repaired += res.Repaired
-		if in := Inertia(data, dim, res.Centroids, 1); in > 1e-6 {
+		if in := Inertia(data, dim, res.Centroids, 1); in > 1e-4 { // float cancellation only; a wrong cluster costs ≈ 1 per point
 			t.Fatalf("seed %d: inertia %g, want 0 (3 exact locations, K=3, repaired %d)", seed, in, res.Repaired)
 		}
 	}
