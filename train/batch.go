@@ -14,11 +14,18 @@ type Data struct {
 	Examples []data.Example
 	Queries  map[string][]int32
 	Docs     map[string][]int32
+	// QueryText and DocText hold the texts, needed by the cross-encoder
+	// (its pairs are tokenised together, truncated longest-first).
+	QueryText, DocText map[string]string
 }
 
 // Check verifies that every example has nway documents, known ids and, for
 // the KL loss, one teacher score per document.
 func (d *Data) Check(nway int, needTeacher bool) error {
+	return d.check(nway, needTeacher, false)
+}
+
+func (d *Data) check(nway int, needTeacher, needText bool) error {
 	if len(d.Examples) == 0 {
 		return fmt.Errorf("train: no training examples")
 	}
@@ -32,6 +39,16 @@ func (d *Data) Check(nway int, needTeacher bool) error {
 		for _, id := range ex.DocIDs {
 			if _, ok := d.Docs[id]; !ok {
 				return fmt.Errorf("train: example %d (query %s): document %s not in the collection", i, ex.QueryID, id)
+			}
+		}
+		if needText {
+			if _, ok := d.QueryText[ex.QueryID]; !ok {
+				return fmt.Errorf("train: example %d: no text for query %s (the cross-encoder needs texts)", i, ex.QueryID)
+			}
+			for _, id := range ex.DocIDs {
+				if _, ok := d.DocText[id]; !ok {
+					return fmt.Errorf("train: example %d: no text for document %s (the cross-encoder needs texts)", i, id)
+				}
 			}
 		}
 		if needTeacher && len(ex.TeacherScores) != len(ex.DocIDs) {
@@ -49,6 +66,7 @@ type batch struct {
 	teacher []float32 // [B·nway] or nil
 	ibCand  [][]int   // in-batch candidates per query (ColBERT's all-but-own-negatives)
 	ibLabel []int
+	pairs   *tokenize.Batch // cross-encoder: B·nway (query, doc) pairs, query-major
 }
 
 // order maps the k-th example drawn (counting from the start of training)
@@ -80,13 +98,14 @@ func pick(ex data.Example, nway int, sample bool, seed uint64, k int64) []int {
 }
 
 // makeBatch packs examples k0 … k0+bsize-1 of the training order.
-func makeBatch(d *Data, enc *tokenize.ColBERT, cfg Config, k0 int64) *batch {
+func makeBatch(d *Data, enc *tokenize.ColBERT, cfg Config, k0 int64) (*batch, error) {
 	nway := cfg.NWay
 	b := &batch{}
 	qids := make([][]int32, cfg.BatchSize)
 	var docToks [][]int32
 	row := map[string]int{}
 	useTeacher := cfg.Loss == LossKL
+	var pq, pd []string
 	for i := 0; i < cfg.BatchSize; i++ {
 		k := k0 + int64(i)
 		ex := d.Examples[order(cfg.Seed, len(d.Examples), k)]
@@ -94,6 +113,9 @@ func makeBatch(d *Data, enc *tokenize.ColBERT, cfg Config, k0 int64) *batch {
 		c := make([]int, nway)
 		for j, p := range pick(ex, nway, cfg.SampleNegatives, cfg.Seed, k) {
 			id := ex.DocIDs[p]
+			if cfg.ModelKind == "cross-encoder" {
+				pq, pd = append(pq, d.QueryText[ex.QueryID]), append(pd, d.DocText[id])
+			}
 			r, ok := row[id]
 			if !ok {
 				r = len(docToks)
@@ -106,6 +128,14 @@ func makeBatch(d *Data, enc *tokenize.ColBERT, cfg Config, k0 int64) *batch {
 			}
 		}
 		b.cand = append(b.cand, c)
+	}
+	if pq != nil {
+		pb, err := enc.Tokenizer().EncodePairs(pq, pd, cfg.PairMaxLen)
+		if err != nil {
+			return nil, fmt.Errorf("train: %w", err)
+		}
+		b.pairs = &pb
+		return b, nil
 	}
 	b.queries = enc.PackQueries(qids)
 	b.docs = enc.PackDocs(docToks)
@@ -125,7 +155,7 @@ func makeBatch(d *Data, enc *tokenize.ColBERT, cfg Config, k0 int64) *batch {
 			b.ibLabel = append(b.ibLabel, nway*i)
 		}
 	}
-	return b
+	return b, nil
 }
 
 func ints(v []int32) []int {

@@ -32,7 +32,7 @@ type Config struct {
 	Collection string `toml:"collection" help:"collection: BEIR corpus.jsonl or MS MARCO collection.tsv"`
 	Queries    string `toml:"queries" help:"queries: BEIR queries.jsonl or MS MARCO queries.tsv"`
 	// Model
-	ModelKind   string `toml:"model_kind" help:"colbert | bi-encoder (single [CLS] vector, dot product: the DPR-style baseline)"`
+	ModelKind   string `toml:"model_kind" help:"colbert | bi-encoder (single [CLS] vector, dot product: the DPR-style baseline) | cross-encoder (the teacher: one logit per (query, passage) pair)"`
 	InitFrom    string `toml:"init_from" help:"HF checkpoint directory to start from (empty: random init of the small config)"`
 	Tokenizer   string `toml:"tokenizer" help:"tokenizer.json (default: the one of init_from)"`
 	Dim         int    `toml:"dim" help:"ColBERT vector size when training from scratch"`
@@ -40,6 +40,7 @@ type Config struct {
 	Hidden      int    `toml:"hidden" help:"hidden size when training from scratch (heads = hidden/32)"`
 	QueryMaxLen int    `toml:"query_maxlen" help:"query length in tokens"`
 	DocMaxLen   int    `toml:"doc_maxlen" help:"maximum document length in tokens"`
+	PairMaxLen  int    `toml:"pair_maxlen" help:"cross-encoder: [CLS] q [SEP] p [SEP] truncated longest-first to this length"`
 	// Objective
 	Loss              string  `toml:"loss" help:"kl | ce | contrastive"`
 	DistillationAlpha float64 `toml:"distillation_alpha" help:"inverse temperature applied to teacher scores (KL)"`
@@ -74,7 +75,7 @@ type Config struct {
 // DefaultConfig is ColBERTv2's recipe scaled to the small built-in student.
 func DefaultConfig() Config {
 	return Config{
-		ModelKind: "colbert", Dim: 128, Layers: 2, Hidden: 128, QueryMaxLen: 32, DocMaxLen: 180,
+		ModelKind: "colbert", Dim: 128, Layers: 2, Hidden: 128, QueryMaxLen: 32, DocMaxLen: 180, PairMaxLen: 256,
 		Loss: LossKL, DistillationAlpha: 1, Tau: 0.01, NWay: 8,
 		Steps: 1000, BatchSize: 16, AccumSteps: 1, LR: 1e-4, WarmupSteps: 100,
 		WeightDecay: 0.01, AdamBeta1: 0.9, AdamBeta2: 0.999, AdamEps: 1e-8, MaxGradNorm: 2.0,
@@ -104,8 +105,10 @@ func (c Config) Validate() error {
 	switch {
 	case c.Loss != LossKL && c.Loss != LossCE && c.Loss != LossContrastive:
 		return bad("loss", c.Loss, "want kl, ce or contrastive")
-	case c.ModelKind != string(model.KindColBERT) && c.ModelKind != string(model.KindBiEncoder):
-		return bad("model_kind", c.ModelKind, "want colbert or bi-encoder")
+	case c.ModelKind != string(model.KindColBERT) && c.ModelKind != string(model.KindBiEncoder) && c.ModelKind != string(model.KindCrossEncoder):
+		return bad("model_kind", c.ModelKind, "want colbert, bi-encoder or cross-encoder")
+	case c.ModelKind == string(model.KindCrossEncoder) && c.PairMaxLen < 3:
+		return bad("pair_maxlen", c.PairMaxLen, "must be ≥ 3")
 	case c.NWay < 2:
 		return bad("nway", c.NWay, "need a positive and at least one negative")
 	case c.Steps < 1:
@@ -201,8 +204,8 @@ func orderChange(a, b Config) string {
 		return "in_batch_negatives"
 	case a.ModelKind != b.ModelKind:
 		return "model_kind"
-	case a.QueryMaxLen != b.QueryMaxLen || a.DocMaxLen != b.DocMaxLen:
-		return "query_maxlen/doc_maxlen"
+	case a.QueryMaxLen != b.QueryMaxLen || a.DocMaxLen != b.DocMaxLen || a.PairMaxLen != b.PairMaxLen:
+		return "query_maxlen/doc_maxlen/pair_maxlen"
 	case a.Examples != b.Examples:
 		return "examples"
 	}

@@ -70,6 +70,9 @@ func Prepare(ctx context.Context, cfg Config, threads int, bar *progress.Bar) (*
 	if err != nil || cfg.DevQrels == "" {
 		return t, err
 	}
+	if ck.Kind != model.KindColBERT {
+		return nil, fmt.Errorf("train: dev evaluation (dev_qrels) supports model_kind colbert, not %s", ck.Kind)
+	}
 	qrels, err := data.ReadQrels(cfg.DevQrels)
 	if err != nil {
 		return nil, fmt.Errorf("train: dev_qrels: %w", err)
@@ -140,6 +143,16 @@ func LoadData(ctx context.Context, cfg Config, tok *tokenize.Tokenizer, threads 
 		return nil, fmt.Errorf("train: tokenise: %w", err)
 	}
 	d := &Data{Examples: exs, Queries: map[string][]int32{}, Docs: map[string][]int32{}}
+	if cfg.ModelKind == string(model.KindCrossEncoder) {
+		d.QueryText, d.DocText = map[string]string{}, map[string]string{}
+		for i, id := range ids {
+			if i < nq {
+				d.QueryText[id] = texts[i]
+			} else {
+				d.DocText[id] = texts[i]
+			}
+		}
+	}
 	for i, id := range ids {
 		if i < nq {
 			d.Queries[id] = toks[i]

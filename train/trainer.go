@@ -15,6 +15,8 @@ import (
 	"github.com/colbert-go/colbert/data/tokenize"
 	"github.com/colbert-go/colbert/model"
 	"github.com/colbert-go/colbert/model/graph"
+
+	G "gorgonia.org/gorgonia"
 )
 
 // State is the position of a run; with the config, the checkpointed model
@@ -61,13 +63,16 @@ func New(cfg Config, ck *model.Checkpoint, enc *tokenize.ColBERT, d *Data) (*Tra
 	if string(ck.Kind) != cfg.ModelKind {
 		return nil, fmt.Errorf("train: checkpoint is a %s model, config model_kind is %s", ck.Kind, cfg.ModelKind)
 	}
+	if cfg.InBatchNegatives && ck.Kind == model.KindCrossEncoder {
+		return nil, fmt.Errorf("train: config in_batch_negatives is not available for the cross-encoder")
+	}
 	if _, ok := ck.Params["linear.weight"]; !ok && ck.Kind == model.KindColBERT {
 		return nil, fmt.Errorf("train: checkpoint has no linear.weight (ColBERT projection)")
 	}
 	if v := ck.Params["embeddings.word_embeddings.weight"]; v == nil || v.Shape[0] < enc.VocabSize() {
 		return nil, fmt.Errorf("train: model vocabulary smaller than the tokenizer's %d ids", enc.VocabSize())
 	}
-	if err := d.Check(cfg.NWay, cfg.Loss == LossKL); err != nil {
+	if err := d.check(cfg.NWay, cfg.Loss == LossKL, ck.Kind == model.KindCrossEncoder); err != nil {
 		return nil, err
 	}
 	return &Trainer{Cfg: cfg, Ckpt: ck, Enc: enc, Data: d,
@@ -78,6 +83,12 @@ func New(cfg Config, ck *model.Checkpoint, enc *tokenize.ColBERT, d *Data) (*Tra
 // microStep runs forward and backward on one micro-batch.
 func (t *Trainer) microStep(b *batch) (*graph.Result, error) {
 	g := graph.New(t.Ckpt.Config, t.Ckpt.Params)
+	if b.pairs != nil {
+		p := b.pairs
+		logits := g.CrossEncoder(g.Encode(graph.Tokens{B: p.N, L: p.Len,
+			IDs: ints(p.IDs), Types: ints(p.TokenTypeIDs), Mask: floats(p.AttentionMask)}))
+		return g.Backward(t.loss(g, g.Reshape(logits, len(b.cand), t.Cfg.NWay), b))
+	}
 	head, dmask := g.ColBERT, floats(b.docs.VectorMask)
 	if t.Ckpt.Kind == model.KindBiEncoder {
 		head, dmask = g.BiEncoder, nil
@@ -86,9 +97,18 @@ func (t *Trainer) microStep(b *batch) (*graph.Result, error) {
 		IDs: ints(b.queries.IDs), Types: ints(b.queries.TokenTypeIDs), Mask: floats(b.queries.AttentionMask)}))
 	dv := head(g.Encode(graph.Tokens{B: b.docs.N, L: b.docs.Len,
 		IDs: ints(b.docs.IDs), Types: ints(b.docs.TokenTypeIDs), Mask: floats(b.docs.AttentionMask)}))
-	scores := g.MaxSim(qv, dv, dmask, b.cand)
+	loss := t.loss(g, g.MaxSim(qv, dv, dmask, b.cand), b)
+	if t.Cfg.InBatchNegatives {
+		ib := g.CELoss(g.MaxSim(qv, dv, dmask, b.ibCand), b.ibLabel, 1)
+		loss = g.Sum([]float32{1, 1}, loss, ib)
+	}
+	return g.Backward(loss)
+}
+
+// loss applies the configured objective to scores [B, nway].
+func (t *Trainer) loss(g *graph.Graph, scores *G.Node, b *batch) *G.Node {
 	zeros := make([]int, len(b.cand))
-	var loss = scores
+	var loss *G.Node
 	switch t.Cfg.Loss {
 	case LossKL:
 		loss = g.KLLoss(scores, b.teacher, t.Cfg.DistillationAlpha)
@@ -97,11 +117,7 @@ func (t *Trainer) microStep(b *batch) (*graph.Result, error) {
 	case LossContrastive:
 		loss = g.CELoss(scores, zeros, t.Cfg.Tau)
 	}
-	if t.Cfg.InBatchNegatives {
-		ib := g.CELoss(g.MaxSim(qv, dv, dmask, b.ibCand), b.ibLabel, 1)
-		loss = g.Sum([]float32{1, 1}, loss, ib)
-	}
-	return g.Backward(loss)
+	return loss
 }
 
 // Step performs one optimizer step (accumulating AccumSteps micro-batches)
@@ -112,7 +128,10 @@ func (t *Trainer) Step() (Metrics, error) {
 	var loss float64
 	scale := 1 / float32(t.Cfg.AccumSteps)
 	for a := 0; a < t.Cfg.AccumSteps; a++ {
-		b := makeBatch(t.Data, t.Enc, t.Cfg, t.State.Consumed)
+		b, err := makeBatch(t.Data, t.Enc, t.Cfg, t.State.Consumed)
+		if err != nil {
+			return Metrics{}, err
+		}
 		res, err := t.microStep(b)
 		if err != nil {
 			return Metrics{}, fmt.Errorf("train: step %d: %w", t.State.Step+1, err)
@@ -214,6 +233,9 @@ func (t *Trainer) Run(ctx context.Context, bar *progress.Bar) error {
 	}
 	if err := mf.Sync(); err != nil {
 		return fmt.Errorf("train: %s: %w", mpath, err)
+	}
+	if ms, err := ReadMetrics(mpath); err != nil || len(ms) == 0 {
+		return err // nothing logged (log_every 0, or the run was already complete)
 	}
 	return PlotMetrics(mpath, filepath.Join(t.Cfg.OutDir, "loss.png"))
 }

@@ -148,6 +148,7 @@ func TestGradMaxSimAndLosses(t *testing.T) {
 	checkGrad(t, &klKernel{teacher: randData(r, 6, 3), alpha: 0.7}, []fdata{fd(s, 2, 3)}, 1e-2)
 	checkGrad(t, &ceKernel{labels: []int{0, 2}, scale: 1}, []fdata{fd(s, 2, 3)}, 1e-2)
 	checkGrad(t, &ceKernel{labels: []int{0, 0}, scale: 1 / 0.5}, []fdata{fd(s, 2, 3)}, 1e-2)
+	checkGrad(t, &reshapeKernel{inD: 2, shape: tensor.Shape{3, 2}}, []fdata{fd(randData(r, 6, 1), 6, 1)}, 1e-2)
 	checkGrad(t, &sumKernel{dims: 2, weights: []float32{1, 0.5}}, []fdata{fd(randData(r, 6, 1), 2, 3), fd(randData(r, 6, 1), 2, 3)}, 1e-2)
 }
 

@@ -209,6 +209,14 @@ func (g *Graph) CrossEncoder(hidden *G.Node) *G.Node {
 	return g.apply(&linearKernel{dims: 2, bias: true}, pooled, g.Param("classifier.weight"), g.Param("classifier.bias"))
 }
 
+// Reshape gives x a new shape with the same number of values.
+func (g *Graph) Reshape(x *G.Node, shape ...int) *G.Node {
+	if g.err != nil || x == nil {
+		return g.apply(&reshapeKernel{}, x)
+	}
+	return g.apply(&reshapeKernel{inD: x.Dims(), shape: tensor.Shape(shape)}, x)
+}
+
 // MaxSim scores query b against documents cand[b][j] (indices into docs):
 // Q [B,Lq,d], D [N,Ld,d], docMask [N·Ld] (1 = scored, nil = all) → [B, nway].
 // With Lq = Ld = 1 it is the bi-encoder's dot product.

@@ -841,3 +841,27 @@ func (k *sumKernel) backward(in []fdata, _, grad []float32, dst [][]float32) err
 	}
 	return nil
 }
+
+// reshapeKernel views its input under another shape of the same size
+// (e.g. cross-encoder logits [B·nway, 1] → scores [B, nway]).
+type reshapeKernel struct {
+	inD   int
+	shape tensor.Shape
+}
+
+func (k *reshapeKernel) name() string  { return "reshape" }
+func (k *reshapeKernel) inDims() []int { return []int{k.inD} }
+func (k *reshapeKernel) outDims() int  { return len(k.shape) }
+func (k *reshapeKernel) outShape(in []tensor.Shape) (tensor.Shape, error) {
+	if in[0].TotalSize() != k.shape.TotalSize() {
+		return nil, fmt.Errorf("graph: reshape %v to %v changes the size", in[0], k.shape)
+	}
+	return k.shape.Clone(), nil
+}
+func (k *reshapeKernel) forward(in []fdata) ([]float32, error) {
+	return append([]float32(nil), in[0].d...), nil
+}
+func (k *reshapeKernel) backward(_ []fdata, _, grad []float32, dst [][]float32) error {
+	copy(dst[0], grad)
+	return nil
+}
