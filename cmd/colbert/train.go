@@ -45,6 +45,11 @@ func trainCommands() []*cli.Command {
 			if err != nil {
 				return err
 			}
+			tr.OnStep = func(m train.Metrics) {
+				if m.DevNDCG10 != nil {
+					fmt.Fprintf(c.App.ErrWriter, "step %d: loss %.4f, dev nDCG@10 %.4f\n", m.Step, m.Loss, *m.DevNDCG10)
+				}
+			}
 			if c.Bool("resume") {
 				ok, err := tr.Resume()
 				if err != nil {
