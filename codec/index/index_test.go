@@ -244,9 +244,61 @@ func TestResumeIsByteIdentical(t *testing.T) {
 			}
 		}
 	}
-	// A changed option must not reuse the interrupted state.
 	if _, err := Build(context.Background(), ref, src, testOpts, nil); err == nil {
 		t.Fatal("Build over an existing index without Overwrite succeeded")
+	}
+
+	// A changed option must not reuse the interrupted state: interrupt a
+	// 2-bit build, resume with 4 bits, compare with a fresh 4-bit build.
+	opt4 := testOpts
+	opt4.NBits = 4
+	fresh := filepath.Join(root, "fresh4")
+	buildT(t, fresh, src, opt4)
+	dir := filepath.Join(root, "switched")
+	ctx, cancel := context.WithCancel(context.Background())
+	cut := &memSource{ids: src.ids, docs: src.docs, onEmbed: func(c int64) {
+		if c == 300+4*3 {
+			cancel()
+		}
+	}}
+	if _, err := Build(ctx, dir, cut, testOpts, nil); !errors.Is(err, context.Canceled) {
+		t.Fatalf("interrupted build: %v", err)
+	}
+	buildT(t, dir, src, opt4)
+	a, b := dirFiles(t, fresh), dirFiles(t, dir)
+	for name, want := range a {
+		if !bytes.Equal(b[name], want) {
+			t.Fatalf("after switching nbits, %s differs from a fresh build", name)
+		}
+	}
+}
+
+// pickSource adds Picker to memSource: the index must not depend on which
+// way the sample is embedded.
+type pickSource struct{ *memSource }
+
+func (p pickSource) EmbedPIDs(ctx context.Context, pids []int) ([][]float32, error) {
+	out := make([][]float32, len(pids))
+	for i, q := range pids {
+		out[i] = p.docs[q]
+	}
+	return out, nil
+}
+
+func TestPickerGivesSameIndex(t *testing.T) {
+	src := newSource(200, 40, 13, "k")
+	root := t.TempDir()
+	buildT(t, filepath.Join(root, "a"), src, testOpts)
+	ps := pickSource{&memSource{ids: src.ids, docs: src.docs}}
+	buildT(t, filepath.Join(root, "b"), ps, testOpts)
+	if calls := ps.calls.Load(); calls != 3*4+1 { // chunks of 64,64,64,8 passages in batches of 16
+		t.Fatalf("%d Embed calls with a Picker, want 13 (chunks only)", calls)
+	}
+	a, b := dirFiles(t, filepath.Join(root, "a")), dirFiles(t, filepath.Join(root, "b"))
+	for name, want := range a {
+		if !bytes.Equal(b[name], want) {
+			t.Fatalf("%s differs between Embed and EmbedPIDs sampling", name)
+		}
 	}
 }
 
