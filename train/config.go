@@ -86,13 +86,22 @@ func DefaultConfig() Config {
 // LoadConfig reads a TOML file over the defaults; unknown keys are an error
 // (a typo must not silently train with a default).
 func LoadConfig(path string) (Config, error) {
-	c := DefaultConfig()
-	md, err := toml.DecodeFile(path, &c)
+	raw, err := os.ReadFile(path)
 	if err != nil {
-		return c, fmt.Errorf("train: config %s: %w", path, err)
+		return DefaultConfig(), fmt.Errorf("train: config: %w", err)
+	}
+	return ParseConfig(raw, path)
+}
+
+// ParseConfig is LoadConfig on TOML text; name labels errors.
+func ParseConfig(raw []byte, name string) (Config, error) {
+	c := DefaultConfig()
+	md, err := toml.Decode(string(raw), &c)
+	if err != nil {
+		return c, fmt.Errorf("train: config %s: %w", name, err)
 	}
 	if und := md.Undecoded(); len(und) > 0 {
-		return c, fmt.Errorf("train: config %s: unknown key %q", path, und[0].String())
+		return c, fmt.Errorf("train: config %s: unknown key %q", name, und[0].String())
 	}
 	return c, nil
 }
