@@ -4,7 +4,9 @@ import (
 	"context"
 	"os"
 	"strconv"
+	"syscall"
 	"testing"
+	"time"
 	"unsafe"
 
 	"github.com/colbert-go/colbert/codec/internal/synth"
@@ -15,6 +17,14 @@ import (
 func benchData(k int) []float32 {
 	data, _ := synth.Clustered(256*k, 128, 4*k, 0.9, 42)
 	return data
+}
+
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 func envInt(name string, def int) int {
@@ -38,6 +48,7 @@ func BenchmarkTrain(b *testing.B) {
 		}
 	}
 	b.ResetTimer()
+	cpu0 := cpuTime()
 	var res *Result
 	for i := 0; i < b.N; i++ {
 		var err error
@@ -47,6 +58,8 @@ func BenchmarkTrain(b *testing.B) {
 		}
 	}
 	b.StopTimer()
+	// CPU seconds per run: comparable with the peer's on a loaded machine.
+	b.ReportMetric((cpuTime()-cpu0).Seconds()/float64(b.N), "cpu-s/op")
 	b.ReportMetric(Inertia(data, 128, res.Centroids, threads), "inertia")
 	b.ReportMetric(float64(len(data)/128), "points")
 	b.Logf("blas=%s K=%d iters=%d threads=%d", BLASName, k, iters, threads)
