@@ -111,6 +111,18 @@ func searchCommand() *cli.Command {
 			fmt.Fprintf(w, "search: %d queries, k %d, %s over %d passages (%d threads)\n", len(qs), k, mode, ix.NumLive(), c.Int("threads"))
 			fmt.Fprintf(w, "search: encode %.2f ms/query; search latency p50 %.2f ms, p95 %.2f ms, p99 %.2f ms; %.1f queries/s; run written to %s\n",
 				millis(encoded)/float64(len(qs)), millis(pc[0]), millis(pc[1]), millis(pc[2]), float64(len(qs))/wall.Seconds(), c.String("out"))
+			if !c.Bool("exhaustive") {
+				var tr [4]float64
+				for _, r := range res {
+					tr[0] += float64(r.Trace.Cells)
+					tr[1] += float64(r.Trace.Candidates)
+					tr[2] += float64(r.Trace.Approx)
+					tr[3] += float64(r.Trace.Exact)
+				}
+				n := float64(len(res))
+				fmt.Fprintf(w, "search: PLAID per query (mean): %.0f cells probed, %.0f candidates, %.0f after pruned centroid interaction, %.0f scored exactly\n",
+					tr[0]/n, tr[1]/n, tr[2]/n, tr[3]/n)
+			}
 			return nil
 		},
 	}
