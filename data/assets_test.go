@@ -6,4 +6,4 @@ import (
 	"github.com/colbert-go/colbert/data/testassets"
 )
 
-func assetPath(t *testing.T, rel string) string { return testassets.Path(t, rel) }
+func assetPath(t testing.TB, rel string) string { return testassets.Path(t, rel) }

@@ -48,6 +48,15 @@ func openTable(path string, batchRows int) (t *table, err error) {
 		f.Close()
 		return nil, fmt.Errorf("parquetio: read %s: not a readable Parquet file: %w", path, err)
 	}
+	hideArrowSchema(pf.MetaData().KeyValueMetadata())
+	st, err := f.Stat()
+	if err == nil {
+		err = checkFooter(pf, st.Size())
+	}
+	if err != nil {
+		pf.Close()
+		return nil, fmt.Errorf("parquetio: read %s: %w", path, err)
+	}
 	fr, err := pqarrow.NewFileReader(pf, pqarrow.ArrowReadProperties{BatchSize: int64(batchRows)}, memory.DefaultAllocator)
 	if err != nil {
 		pf.Close()
@@ -72,7 +81,7 @@ func (t *table) metadata() map[string]string {
 	kv := t.pf.MetaData().KeyValueMetadata()
 	m := map[string]string{}
 	for i, k := range kv.Keys() {
-		if k == "ARROW:schema" {
+		if k == arrowSchemaKey || k == hiddenSchemaKey {
 			continue
 		}
 		m[k] = kv.Values()[i]

@@ -60,7 +60,7 @@ func newTableWriter[T any](path string, schema *arrow.Schema, meta map[string]st
 	}
 	sort.Strings(keys) // deterministic files
 	for _, k := range keys {
-		if k == "ARROW:schema" {
+		if k == arrowSchemaKey || k == hiddenSchemaKey {
 			af.Abort()
 			return nil, fmt.Errorf("parquetio: write %s: metadata key %q is reserved", path, k)
 		}
