@@ -1,0 +1,65 @@
+package main
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/colbert-go/colbert/codec/index"
+	"github.com/colbert-go/colbert/data/progress"
+	"github.com/colbert-go/colbert/experiments/evaluate"
+	"github.com/urfave/cli/v2"
+)
+
+// evaluateCommands is `colbert evaluate`: one checkpoint on one BEIR folder, end to end.
+func evaluateCommands() []*cli.Command {
+	return []*cli.Command{{
+		Name:  "evaluate",
+		Usage: "encode a BEIR folder with a checkpoint, build (or reuse) the index, search, score, and write a result folder",
+		Description: "Documents are title + \" \" + text. The index lives in OUT/index (or --index) and is reused when it was\n" +
+			"built from the same checkpoint, tokenizer, corpus and settings; an interrupted build resumes. Writes\n" +
+			"metrics.json, run.trec, summary.json, report.md, metrics.png and latency.png into --out.",
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "checkpoint", Required: true, Usage: "ColBERT checkpoint directory"},
+			&cli.StringFlag{Name: "tokenizer", Usage: "tokenizer.json (default: the checkpoint's own)"},
+			&cli.StringFlag{Name: "dataset", Aliases: []string{"d"}, Required: true, Usage: "BEIR folder (corpus.jsonl, queries.jsonl, qrels/SPLIT.tsv)"},
+			&cli.StringFlag{Name: "split", Value: "test", Usage: "qrels split"},
+			&cli.IntFlag{Name: "nbits", Value: index.DefaultNBits, Usage: "residual bits per dimension: 1, 2 or 4"},
+			&cli.StringFlag{Name: "search", Value: evaluate.SearchPLAID, Usage: strings.Join(evaluate.Modes, " | ")},
+			&cli.IntFlag{Name: "k", Value: 1000, Usage: "passages retrieved per query"},
+			&cli.IntFlag{Name: "depth", Value: 100, Usage: "BM25 candidates rescored with --search rerank-bm25"},
+			&cli.StringFlag{Name: "index", Usage: "index directory (default: OUT/index)"},
+			&cli.StringFlag{Name: "name", Usage: "system name in report.md (default: the checkpoint's folder name)"},
+			outFlag("result folder"),
+			seedFlag(),
+			threadsFlag(),
+			quietFlag(),
+		},
+		Action: func(c *cli.Context) error {
+			defer cancelOnSignal(c)()
+			opt := evaluate.Options{
+				Checkpoint: c.String("checkpoint"), Tokenizer: c.String("tokenizer"), Dataset: c.String("dataset"),
+				Split: c.String("split"), NBits: c.Int("nbits"), Search: c.String("search"), K: c.Int("k"),
+				RerankDepth: c.Int("depth"), Out: c.String("out"), IndexDir: c.String("index"), Name: c.String("name"),
+				Threads: c.Int("threads"), Seed: uint64(c.Int64("seed")), Log: c.App.ErrWriter,
+				NewBar: func(label string, total int64, unit string) *progress.Bar { return newBar(c, label, total, unit) },
+			}
+			sum, err := evaluate.Run(c.Context, opt)
+			if err != nil {
+				return err
+			}
+			w := c.App.Writer
+			fmt.Fprintf(w, "%s on %s (%s, %d queries, %s):", sum.System, sum.Dataset, sum.Split, sum.Queries, sum.Search)
+			for _, m := range evaluate.DefaultMeasures {
+				if v, ok := sum.Mean[m]; ok {
+					fmt.Fprintf(w, " %s %.4f", m, v)
+				}
+			}
+			fmt.Fprintln(w)
+			if sum.IndexDir != "" {
+				fmt.Fprintf(w, "index: %s, %.1f bytes/token (reused: %v)\n", evaluate.FormatBytes(sum.IndexBytes), sum.BytesPerToken, sum.IndexReused)
+			}
+			fmt.Fprintf(w, "latency: p50 %.2f ms, p95 %.2f ms, %.2f ms/query overall\nreport: %s/report.md\n", sum.LatencyP50, sum.LatencyP95, sum.MeanMS, opt.Out)
+			return nil
+		},
+	}}
+}
