@@ -354,3 +354,30 @@ func TestCranfieldCorpusRoundTrip(t *testing.T) {
 	st, _ := os.Stat(p)
 	t.Logf("Cranfield: 1400 passages, jsonl 1598715 B, parquet (snappy) %d B", st.Size())
 }
+
+// TestCorruptArrowSchemaIsIgnored corrupts the length inside the serialized
+// Arrow schema that arrow-go writes into the footer; pqarrow would trust it
+// and allocate gigabytes. The readers ignore that schema, so the file reads.
+func TestCorruptArrowSchemaIsIgnored(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "e.parquet")
+	exs := randExamples(rand.New(rand.NewSource(4)), 20)
+	if err := WriteExamples(p, exs, map[string]string{"k": "v"}); err != nil {
+		t.Fatal(err)
+	}
+	raw, _ := os.ReadFile(p)
+	// base64 of the IPC continuation marker 0xFFFFFFFF followed by the
+	// metadata length.
+	k := strings.Index(string(raw), "ARROW:schema")
+	i := strings.Index(string(raw[k+1:]), "/////") + k + 1
+	if k < 0 || i <= k {
+		t.Fatal("no serialized Arrow schema found in the footer")
+	}
+	copy(raw[i+5:], "////////")
+	if err := os.WriteFile(p, raw, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	got, meta, err := ReadExamples(p)
+	if err != nil || !reflect.DeepEqual(got, exs) || !reflect.DeepEqual(meta, map[string]string{"k": "v"}) {
+		t.Fatalf("%v %v", err, meta)
+	}
+}
