@@ -65,6 +65,7 @@ type Config struct {
 	DevQueries    string `toml:"dev_queries" help:"dev queries (default: queries)"`
 	DevEvery      int    `toml:"dev_every" help:"evaluate every N steps and at the end (0 = only at the end)"`
 	DevMaxQueries int    `toml:"dev_max_queries" help:"judged dev queries used (first ones by id; 0 = all)"`
+	DevMaxDocs    int    `toml:"dev_max_docs" help:"documents scored: the dev queries' judged ones plus a seeded sample of the rest up to this many (0 = whole collection)"`
 	// Output
 	OutDir    string `toml:"out_dir" help:"output directory (checkpoints/, metrics.jsonl, loss.png, train_config.toml)"`
 	SaveEvery int    `toml:"save_every" help:"checkpoint every N steps (0 = only at the end)"`
@@ -138,8 +139,8 @@ func (c Config) Validate() error {
 		return bad("query_maxlen/doc_maxlen", []int{c.QueryMaxLen, c.DocMaxLen}, "must be ≥ 3")
 	case c.OutDir == "":
 		return bad("out_dir", `""`, "required")
-	case c.DevEvery < 0 || c.DevMaxQueries < 0:
-		return bad("dev_every/dev_max_queries", []int{c.DevEvery, c.DevMaxQueries}, "must be ≥ 0")
+	case c.DevEvery < 0 || c.DevMaxQueries < 0 || c.DevMaxDocs < 0:
+		return bad("dev_every/dev_max_queries/dev_max_docs", []int{c.DevEvery, c.DevMaxQueries, c.DevMaxDocs}, "must be ≥ 0")
 	case c.SaveEvery < 0 || c.KeepLast < 0 || c.LogEvery < 0:
 		return bad("save_every/keep_last/log_every", []int{c.SaveEvery, c.KeepLast, c.LogEvery}, "must be ≥ 0")
 	}

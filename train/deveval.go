@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"math/rand/v2"
 	"sort"
 
 	"github.com/colbert-go/colbert/data"
@@ -23,13 +24,15 @@ type DevSet struct {
 }
 
 // NewDevSet keeps the first maxQueries judged queries (in id order; 0 = all)
-// and every document.
-func NewDevSet(qs []data.Query, qrels data.Qrels, ps []data.Passage, tok *tokenize.Tokenizer, maxQueries int) *DevSet {
+// and, when maxDocs > 0, their judged documents plus a sample (seeded) of
+// the others up to maxDocs in all; maxDocs 0 keeps the whole collection.
+func NewDevSet(qs []data.Query, qrels data.Qrels, ps []data.Passage, tok *tokenize.Tokenizer, maxQueries, maxDocs int, seed uint64) *DevSet {
 	d := &DevSet{Qrels: qrels}
 	byID := map[string]string{}
 	for _, q := range qs {
 		byID[q.ID] = q.Text
 	}
+	judged := map[string]bool{}
 	for _, id := range data.SortedIDs(qrels) {
 		text, ok := byID[id]
 		if !ok || !hasRelevant(qrels[id]) {
@@ -40,10 +43,33 @@ func NewDevSet(qs []data.Query, qrels data.Qrels, ps []data.Passage, tok *tokeni
 		}
 		d.QueryIDs = append(d.QueryIDs, id)
 		d.Queries = append(d.Queries, tok.Encode(text))
+		for doc := range qrels[id] {
+			judged[doc] = true
+		}
 	}
-	for _, p := range ps {
-		d.DocIDs = append(d.DocIDs, p.ID)
-		d.Docs = append(d.Docs, tok.Encode(p.Content()))
+	keep := func(int) bool { return true }
+	if maxDocs > 0 && maxDocs < len(ps) {
+		var others []int
+		n := 0
+		for i, p := range ps {
+			if judged[p.ID] {
+				n++
+			} else {
+				others = append(others, i)
+			}
+		}
+		chosen := map[int]bool{}
+		r := rand.New(rand.NewPCG(seed, 0x646576))
+		for _, k := range r.Perm(len(others))[:max(0, min(len(others), maxDocs-n))] {
+			chosen[others[k]] = true
+		}
+		keep = func(i int) bool { return judged[ps[i].ID] || chosen[i] }
+	}
+	for i, p := range ps {
+		if keep(i) {
+			d.DocIDs = append(d.DocIDs, p.ID)
+			d.Docs = append(d.Docs, tok.Encode(p.Content()))
+		}
 	}
 	return d
 }

@@ -89,7 +89,7 @@ func Prepare(ctx context.Context, cfg Config, threads int, bar *progress.Bar) (*
 	if err != nil {
 		return nil, fmt.Errorf("train: collection: %w", err)
 	}
-	t.Dev = NewDevSet(qs, qrels, ps, tok, cfg.DevMaxQueries)
+	t.Dev = NewDevSet(qs, qrels, ps, tok, cfg.DevMaxQueries, cfg.DevMaxDocs, cfg.Seed)
 	if len(t.Dev.QueryIDs) == 0 {
 		return nil, fmt.Errorf("train: dev_qrels %s: no judged query found in %s", cfg.DevQrels, qpath)
 	}

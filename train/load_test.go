@@ -38,7 +38,7 @@ func TestPrepareFromFiles(t *testing.T) {
 	}
 	cfg := DefaultConfig()
 	cfg.Examples, cfg.Collection, cfg.Queries = exPath, corpus, filepath.Join(root, "queries.jsonl")
-	cfg.DevQrels, cfg.DevMaxQueries = filepath.Join(root, "qrels", "test.tsv"), 5
+	cfg.DevQrels, cfg.DevMaxQueries, cfg.DevMaxDocs = filepath.Join(root, "qrels", "test.tsv"), 5, 30
 	cfg.InitFrom, cfg.OutDir = initFrom, filepath.Join(dir, "out")
 	cfg.NWay, cfg.BatchSize, cfg.Steps, cfg.WarmupSteps, cfg.DocMaxLen = 4, 2, 2, 0, 64
 	tr, err := Prepare(context.Background(), cfg, 2, nil)
@@ -48,8 +48,19 @@ func TestPrepareFromFiles(t *testing.T) {
 	if len(tr.Data.Docs) != 10 || len(tr.Data.Queries) != 3 {
 		t.Errorf("tokenised %d docs and %d queries, want the 10 and 3 referenced", len(tr.Data.Docs), len(tr.Data.Queries))
 	}
-	if tr.Dev == nil || len(tr.Dev.QueryIDs) != 5 || len(tr.Dev.DocIDs) != 40 {
-		t.Fatalf("dev set: %+v", tr.Dev)
+	if tr.Dev == nil || len(tr.Dev.QueryIDs) != 5 || len(tr.Dev.DocIDs) != 30 {
+		t.Fatalf("dev set: %d queries, %d docs; want 5 and 30", len(tr.Dev.QueryIDs), len(tr.Dev.DocIDs))
+	}
+	inDev := map[string]bool{}
+	for _, id := range tr.Dev.DocIDs {
+		inDev[id] = true
+	}
+	for _, q := range tr.Dev.QueryIDs {
+		for doc := range tr.Dev.Qrels[q] {
+			if !inDev[doc] && docInSlice(all[160:200], doc) {
+				t.Errorf("judged document %s of dev query %s left out", doc, q)
+			}
+		}
 	}
 	if err := tr.Run(context.Background(), nil); err != nil {
 		t.Fatal(err)
@@ -73,4 +84,13 @@ func TestPrepareFromFiles(t *testing.T) {
 	if _, err := Prepare(context.Background(), cfg, 2, nil); err == nil || !strings.Contains(err.Error(), "missing.parquet") {
 		t.Errorf("missing examples file not named: %v", err)
 	}
+}
+
+func docInSlice(ps []data.Passage, id string) bool {
+	for _, p := range ps {
+		if p.ID == id {
+			return true
+		}
+	}
+	return false
 }
