@@ -85,38 +85,61 @@ func hasRelevant(j map[string]int) bool {
 
 // Evaluate returns the mean nDCG@10 (trec_eval's ndcg_cut_10: linear gains,
 // ties by document id descending) of the current student on dev, encoding
-// with model/encode's inference path.
+// with model/encode's inference path: MaxSim for ColBERT, the dot product
+// of [CLS] embeddings for the bi-encoder.
 func (t *Trainer) Evaluate(ctx context.Context, dev *DevSet) (float64, error) {
-	if t.Ckpt.Kind != model.KindColBERT {
-		return 0, fmt.Errorf("train: dev evaluation supports colbert models, not %s", t.Ckpt.Kind)
-	}
 	if len(dev.QueryIDs) == 0 || len(dev.DocIDs) == 0 {
 		return 0, fmt.Errorf("train: empty dev set (%d judged queries, %d documents)", len(dev.QueryIDs), len(dev.DocIDs))
 	}
-	c, err := encode.NewColBERT(t.Ckpt, encode.Options{})
-	if err != nil {
-		return 0, err
+	var score func(i, j int) float32
+	switch t.Ckpt.Kind {
+	case model.KindColBERT:
+		c, err := encode.NewColBERT(t.Ckpt, encode.Options{})
+		if err != nil {
+			return 0, err
+		}
+		qb := t.Enc.PackQueries(dev.Queries)
+		qv, err := c.EncodeQueries(ctx, encode.FromTokenize(qb))
+		if err != nil {
+			return 0, err
+		}
+		ids, masks := make([][]int32, len(dev.Docs)), make([][]int32, len(dev.Docs))
+		for i, d := range dev.Docs {
+			ids[i], masks[i] = t.Enc.PackDoc(d)
+		}
+		dv, err := c.EncodeDocIDs(ctx, ids, masks)
+		if err != nil {
+			return 0, err
+		}
+		dim, lq := c.Dim(), qb.Len
+		score = func(i, j int) float32 {
+			return model.MaxSim(qv[i*lq*dim:(i+1)*lq*dim], lq, dv.Doc(j), dv.Len(j), dim)
+		}
+	case model.KindBiEncoder:
+		be, err := encode.NewBiEncoder(t.Ckpt, encode.Options{})
+		if err != nil {
+			return 0, err
+		}
+		qv, err := be.Encode(ctx, encode.FromTokenize(t.Enc.PackQueries(dev.Queries)))
+		if err != nil {
+			return 0, err
+		}
+		dv, err := be.Encode(ctx, encode.FromTokenize(t.Enc.PackDocs(dev.Docs)))
+		if err != nil {
+			return 0, err
+		}
+		dim := be.Dim()
+		score = func(i, j int) float32 {
+			return model.MaxSim(qv[i*dim:(i+1)*dim], 1, dv[j*dim:(j+1)*dim], 1, dim)
+		}
+	default:
+		return 0, fmt.Errorf("train: dev evaluation supports colbert and bi-encoder models, not %s", t.Ckpt.Kind)
 	}
-	qb := t.Enc.PackQueries(dev.Queries)
-	qv, err := c.EncodeQueries(ctx, encode.FromTokenize(qb))
-	if err != nil {
-		return 0, err
-	}
-	ids, masks := make([][]int32, len(dev.Docs)), make([][]int32, len(dev.Docs))
-	for i, d := range dev.Docs {
-		ids[i], masks[i] = t.Enc.PackDoc(d)
-	}
-	dv, err := c.EncodeDocIDs(ctx, ids, masks)
-	if err != nil {
-		return 0, err
-	}
-	dim, lq := c.Dim(), qb.Len
 	var sum float64
 	for i, qid := range dev.QueryIDs {
-		q := qv[i*lq*dim : (i+1)*lq*dim]
 		run := make([]data.ScoredDoc, len(dev.DocIDs))
 		for j, did := range dev.DocIDs {
-			run[j] = data.ScoredDoc{DocID: did, Score: float64(model.MaxSim(q, lq, dv.Doc(j), dv.Len(j), dim))}
+			run[j] = data.ScoredDoc{DocID: did, Score: float64(score(i, j))}
 		}
 		data.SortRun(run)
 		sum += ndcgAt(run, dev.Qrels[qid], 10)

@@ -70,8 +70,8 @@ func Prepare(ctx context.Context, cfg Config, threads int, bar *progress.Bar) (*
 	if err != nil || cfg.DevQrels == "" {
 		return t, err
 	}
-	if ck.Kind != model.KindColBERT {
-		return nil, fmt.Errorf("train: dev evaluation (dev_qrels) supports model_kind colbert, not %s", ck.Kind)
+	if ck.Kind == model.KindCrossEncoder {
+		return nil, fmt.Errorf("train: dev evaluation (dev_qrels) supports model_kind colbert and bi-encoder, not %s", ck.Kind)
 	}
 	qrels, err := data.ReadQrels(cfg.DevQrels)
 	if err != nil {
