@@ -3,11 +3,9 @@ package main
 import (
 	"fmt"
 	"os"
-	"os/signal"
 	"path/filepath"
 	"sort"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/colbert-go/colbert/codec/index"
@@ -37,7 +35,7 @@ func indexCommands() []*cli.Command {
 	}}
 }
 
-// modelFlags are the checkpoint and encoder settings shared by index, search and rerank.
+// colbertModelFlags are the checkpoint and encoder settings shared by index, search and rerank.
 func colbertModelFlags() []cli.Flag {
 	return []cli.Flag{
 		&cli.StringFlag{Name: "checkpoint", Usage: "ColBERT checkpoint directory (HF layout or ours)", Required: true},
@@ -71,21 +69,13 @@ func indexBuildFlags(required bool) []cli.Flag {
 	return fl
 }
 
-// loadModel loads --checkpoint with --tokenizer for encoding on --threads.
+// loadColBERT loads --checkpoint with --tokenizer for encoding on --threads.
 func loadColBERT(c *cli.Context) (*indexer.Model, error) {
 	return indexer.Load(c.String("checkpoint"), c.String("tokenizer"),
 		encode.Options{Threads: c.Int("threads"), BatchTokens: c.Int("batch-tokens")})
 }
 
-// interruptible cancels the command's context on SIGINT/SIGTERM so that
-// long jobs stop cleanly (and can resume) instead of dying mid-write.
-func cancelOnSignal(c *cli.Context) func() {
-	ctx, stop := signal.NotifyContext(c.Context, os.Interrupt, syscall.SIGTERM)
-	c.Context = ctx
-	return stop
-}
-
-// readCollection reads a BEIR directory's corpus.jsonl, a corpus.jsonl, an
+// readPassagesAny reads a BEIR directory's corpus.jsonl, a corpus.jsonl, an
 // MS MARCO collection.tsv or a Parquet passages file.
 func readPassagesAny(path string) ([]data.Passage, error) {
 	if strings.HasSuffix(path, ".parquet") {
@@ -101,7 +91,6 @@ func indexBuildAction(c *cli.Context) error {
 			return fmt.Errorf("index build: --%s is required", name)
 		}
 	}
-	defer cancelOnSignal(c)()
 	ctx := c.Context
 	out := filepath.Clean(c.String("out"))
 	if _, err := os.Stat(out); err == nil && !c.Bool("overwrite") {
@@ -256,7 +245,6 @@ func indexAppendCommand() *cli.Command {
 			threadsFlag(), quietFlag(),
 		),
 		Action: func(c *cli.Context) error {
-			defer cancelOnSignal(c)()
 			dir := c.String("index")
 			m, err := loadColBERT(c)
 			if err != nil {

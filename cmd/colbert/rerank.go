@@ -35,7 +35,6 @@ func rerankCommand() *cli.Command {
 			quietFlag(),
 		),
 		Action: func(c *cli.Context) error {
-			defer cancelOnSignal(c)()
 			run, err := readRun(c.String("run"))
 			if err != nil {
 				return err

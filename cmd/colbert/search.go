@@ -43,7 +43,6 @@ func searchCommand() *cli.Command {
 			quietFlag(),
 		),
 		Action: func(c *cli.Context) error {
-			defer cancelOnSignal(c)()
 			ctx := c.Context
 			k := c.Int("k")
 			if k <= 0 {
@@ -130,7 +129,7 @@ func searchCommand() *cli.Command {
 
 func millis(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
 
-// readQueriesArg reads queries.jsonl, queries.tsv, a Parquet queries file, or
+// readQueriesAny reads queries.jsonl, queries.tsv, a Parquet queries file, or
 // the queries of a BEIR directory judged in qrels/<split>.tsv.
 func readQueriesAny(path, split string) ([]data.Query, error) {
 	if st, err := os.Stat(path); err == nil && st.IsDir() {
