@@ -37,7 +37,8 @@ const (
 )
 
 // Manifest describes an index directory. It is the commit point: a file not
-// listed here is not part of the index.
+// listed here is not part of the index. It holds no timestamps or thread
+// counts, so the same inputs and options always give the same bytes.
 type Manifest struct {
 	Format        string `json:"format"`
 	Version       int    `json:"version"`

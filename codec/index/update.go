@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"runtime"
 	"slices"
 
 	"github.com/colbert-go/colbert/data/progress"
@@ -30,9 +29,6 @@ func Append(ctx context.Context, dir string, src Source, opt AppendOptions, bar 
 	old := ix.man
 	bo := BuildOptions{Dim: old.Dim, NBits: old.NBits, ChunkSize: opt.ChunkSize, EmbedBatch: opt.EmbedBatch, Threads: opt.Threads}
 	bo.fill()
-	if opt.Threads <= 0 {
-		bo.Threads = runtime.GOMAXPROCS(0)
-	}
 	n := src.Len()
 	seen := make(map[string]bool, n)
 	for i := 0; i < n; i++ {
