@@ -71,11 +71,22 @@ type batch struct {
 
 // order maps the k-th example drawn (counting from the start of training)
 // to an example index: a fresh seeded permutation per epoch, so the data
-// order depends only on (seed, k) and resumes exactly.
-func order(seed uint64, n int, k int64) int {
-	epoch := uint64(k / int64(n))
-	perm := rand.New(rand.NewPCG(seed, 0x6f72646572+epoch)).Perm(n)
-	return perm[k%int64(n)]
+// order depends only on (seed, k) and resumes exactly. The current epoch's
+// permutation is cached.
+type order struct {
+	seed  uint64
+	n     int
+	epoch int64
+	perm  []int
+}
+
+func (o *order) at(k int64) int {
+	e := k / int64(o.n)
+	if o.perm == nil || e != o.epoch {
+		o.perm = rand.New(rand.NewPCG(o.seed, 0x6f72646572+uint64(e))).Perm(o.n)
+		o.epoch = e
+	}
+	return o.perm[k%int64(o.n)]
 }
 
 // pick returns the nway document positions of an example: the positive and
@@ -98,7 +109,7 @@ func pick(ex data.Example, nway int, sample bool, seed uint64, k int64) []int {
 }
 
 // makeBatch packs examples k0 … k0+bsize-1 of the training order.
-func makeBatch(d *Data, enc *tokenize.ColBERT, cfg Config, k0 int64) (*batch, error) {
+func makeBatch(d *Data, enc *tokenize.ColBERT, cfg Config, ord *order, k0 int64) (*batch, error) {
 	nway := cfg.NWay
 	b := &batch{}
 	qids := make([][]int32, cfg.BatchSize)
@@ -108,7 +119,7 @@ func makeBatch(d *Data, enc *tokenize.ColBERT, cfg Config, k0 int64) (*batch, er
 	var pq, pd []string
 	for i := 0; i < cfg.BatchSize; i++ {
 		k := k0 + int64(i)
-		ex := d.Examples[order(cfg.Seed, len(d.Examples), k)]
+		ex := d.Examples[ord.at(k)]
 		qids[i] = d.Queries[ex.QueryID]
 		c := make([]int, nway)
 		for j, p := range pick(ex, nway, cfg.SampleNegatives, cfg.Seed, k) {

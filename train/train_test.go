@@ -296,7 +296,7 @@ func TestTrainingLearns(t *testing.T) {
 func TestInBatchCandidates(t *testing.T) {
 	f := newFixture(t, 1)
 	cfg := tinyConfig("x")
-	b, err := makeBatch(f.data, f.enc, cfg, 0)
+	b, err := makeBatch(f.data, f.enc, cfg, &order{seed: cfg.Seed, n: len(f.data.Examples)}, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -332,7 +332,7 @@ func TestInBatchCandidates(t *testing.T) {
 		t.Errorf("%d teacher scores", len(b.teacher))
 	}
 	// The same position in the training order gives the same batch.
-	b2, _ := makeBatch(f.data, f.enc, cfg, 0)
+	b2, _ := makeBatch(f.data, f.enc, cfg, &order{seed: cfg.Seed, n: len(f.data.Examples)}, 0)
 	if fmt.Sprint(b2.cand, b2.teacher) != fmt.Sprint(b.cand, b.teacher) {
 		t.Error("batch not reproducible")
 	}
@@ -573,5 +573,31 @@ func TestCrossEncoderTrains(t *testing.T) {
 	back, err := model.LoadCheckpoint(tr.CheckpointDir(cfg.Steps))
 	if err != nil || back.Kind != model.KindCrossEncoder {
 		t.Fatalf("reload: %v, kind %v", err, back)
+	}
+}
+
+// TestOrderIsAPermutationPerEpoch: every example once per epoch, epochs
+// shuffled differently, and the same k always gives the same example.
+func TestOrderIsAPermutationPerEpoch(t *testing.T) {
+	o := &order{seed: 9, n: 7}
+	var epochs [3][]int
+	for k := int64(0); k < 21; k++ {
+		epochs[k/7] = append(epochs[k/7], o.at(k))
+	}
+	for e, ids := range epochs {
+		seen := map[int]bool{}
+		for _, i := range ids {
+			seen[i] = true
+		}
+		if len(seen) != 7 {
+			t.Errorf("epoch %d is not a permutation: %v", e, ids)
+		}
+	}
+	if fmt.Sprint(epochs[0]) == fmt.Sprint(epochs[1]) && fmt.Sprint(epochs[1]) == fmt.Sprint(epochs[2]) {
+		t.Error("every epoch has the same order")
+	}
+	fresh := &order{seed: 9, n: 7}
+	if fresh.at(15) != epochs[2][1] || fresh.at(3) != epochs[0][3] {
+		t.Error("order depends on the access history")
 	}
 }

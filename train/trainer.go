@@ -50,6 +50,7 @@ type Trainer struct {
 	State State
 	// Dev, when set, is evaluated every Cfg.DevEvery steps and at the end.
 	Dev *DevSet
+	ord *order
 	// OnStep, when set, is called after every optimizer step (progress
 	// reports; tests use it to interrupt a run).
 	OnStep func(Metrics)
@@ -128,7 +129,10 @@ func (t *Trainer) Step() (Metrics, error) {
 	var loss float64
 	scale := 1 / float32(t.Cfg.AccumSteps)
 	for a := 0; a < t.Cfg.AccumSteps; a++ {
-		b, err := makeBatch(t.Data, t.Enc, t.Cfg, t.State.Consumed)
+		if t.ord == nil {
+			t.ord = &order{seed: t.Cfg.Seed, n: len(t.Data.Examples)}
+		}
+		b, err := makeBatch(t.Data, t.Enc, t.Cfg, t.ord, t.State.Consumed)
 		if err != nil {
 			return Metrics{}, err
 		}
