@@ -412,6 +412,9 @@ func TestAppendAndDelete(t *testing.T) {
 	if _, err := Delete(dir, []string{"a3", "b10", "nope"}); err == nil || !strings.Contains(err.Error(), "nope") {
 		t.Fatalf("delete of unknown id: %v", err)
 	}
+	if _, err := Delete(dir, []string{"a3", "a3"}); err == nil || !strings.Contains(err.Error(), "twice") {
+		t.Fatalf("delete of a repeated id: %v", err)
+	}
 	if _, err := Delete(dir, []string{"a3", "b10"}); err != nil {
 		t.Fatal(err)
 	}

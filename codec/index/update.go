@@ -122,8 +122,11 @@ func Delete(dir string, ids []string) (*Manifest, error) {
 	}
 	seen := map[string]bool{}
 	for _, id := range ids {
+		if seen[id] {
+			return nil, fmt.Errorf("index: delete from %s: id %q listed twice", dir, id)
+		}
 		p, ok := ix.PID(id)
-		if !ok || seen[id] {
+		if !ok {
 			return nil, fmt.Errorf("index: delete from %s: no live passage with id %q", dir, id)
 		}
 		seen[id] = true
