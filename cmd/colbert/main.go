@@ -9,6 +9,7 @@ import (
 	"os/signal"
 	"syscall"
 
+	"github.com/colbert-go/colbert/model/encode"
 	"github.com/urfave/cli/v2"
 )
 
@@ -50,6 +51,12 @@ func newApp() *cli.App {
 		Version:              version,
 		EnableBashCompletion: true,
 		Commands:             cmds,
+		// Every stage parallelises with its own goroutines; OpenBLAS's own
+		// threads on top of them halve throughput on small machines.
+		Before: func(*cli.Context) error {
+			encode.SetBLASThreads(1)
+			return nil
+		},
 	}
 }
 
