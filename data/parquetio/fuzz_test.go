@@ -1,6 +1,7 @@
 package parquetio
 
 import (
+	"bytes"
 	"context"
 	"math/rand"
 	"os"
@@ -40,17 +41,12 @@ func FuzzReadParquet(f *testing.F) {
 	}
 	f.Add([]byte("PAR1\x00\x00\x00\x00PAR1"))
 	f.Fuzz(func(t *testing.T, b []byte) {
-		p := filepath.Join(t.TempDir(), "f.parquet")
-		if err := os.WriteFile(p, b, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		ReadMetadata(p)
-		NumRows(p)
-		tb, err := openTable(p, 16)
+		tb, err := openReader(bytes.NewReader(b), int64(len(b)), "fuzz", 16)
 		if err != nil {
 			return
 		}
 		defer tb.close()
+		tb.metadata()
 		for _, cols := range [][]column{exampleCols, passageCols, runCols} {
 			resolveOnly(tb, cols)
 		}

@@ -12,6 +12,7 @@ import (
 	"github.com/apache/arrow/go/v17/arrow"
 	"github.com/apache/arrow/go/v17/arrow/array"
 	"github.com/apache/arrow/go/v17/arrow/memory"
+	"github.com/apache/arrow/go/v17/parquet"
 	"github.com/apache/arrow/go/v17/parquet/file"
 	"github.com/apache/arrow/go/v17/parquet/pqarrow"
 
@@ -32,37 +33,45 @@ type column struct {
 // table is an open Parquet file with the columns a reader asked for.
 type table struct {
 	path string
-	f    *os.File
 	pf   *file.Reader
 	fr   *pqarrow.FileReader
 }
 
-func openTable(path string, batchRows int) (t *table, err error) {
-	defer recoverCorrupt(path, &err)
+func openTable(path string, batchRows int) (*table, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("parquetio: read %s: %w", path, err)
 	}
-	pf, err := file.NewParquetReader(f)
+	st, err := f.Stat()
 	if err != nil {
 		f.Close()
-		return nil, fmt.Errorf("parquetio: read %s: not a readable Parquet file: %w", path, err)
+		return nil, fmt.Errorf("parquetio: read %s: %w", path, err)
+	}
+	t, err := openReader(f, st.Size(), path, batchRows)
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	return t, nil
+}
+
+// openReader opens Parquet data of the given size; name is used in errors.
+// Closing the table closes r when it is an io.Closer.
+func openReader(r parquet.ReaderAtSeeker, size int64, name string, batchRows int) (t *table, err error) {
+	defer recoverCorrupt(name, &err)
+	pf, err := file.NewParquetReader(r)
+	if err != nil {
+		return nil, fmt.Errorf("parquetio: read %s: not a readable Parquet file: %w", name, err)
 	}
 	hideArrowSchema(pf.MetaData().KeyValueMetadata())
-	st, err := f.Stat()
-	if err == nil {
-		err = checkFooter(pf, st.Size())
-	}
-	if err != nil {
-		pf.Close()
-		return nil, fmt.Errorf("parquetio: read %s: %w", path, err)
+	if err := checkFooter(pf, size); err != nil {
+		return nil, fmt.Errorf("parquetio: read %s: %w", name, err)
 	}
 	fr, err := pqarrow.NewFileReader(pf, pqarrow.ArrowReadProperties{BatchSize: int64(batchRows)}, memory.DefaultAllocator)
 	if err != nil {
-		pf.Close()
-		return nil, fmt.Errorf("parquetio: read %s: %w", path, err)
+		return nil, fmt.Errorf("parquetio: read %s: %w", name, err)
 	}
-	return &table{path: path, f: f, pf: pf, fr: fr}, nil
+	return &table{path: name, pf: pf, fr: fr}, nil
 }
 
 func (t *table) close() { t.pf.Close() }
