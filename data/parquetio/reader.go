@@ -22,15 +22,16 @@ import (
 // DefaultBatchRows is the batch size of the whole-file readers.
 const DefaultBatchRows = 8192
 
-// column says which column a reader needs and how to decode it. Files from
-// other tools may use large strings, integer ids, float64 scores or int64
-// ranks; the getters accept those too.
+// column names a column a reader needs; an optional one may be absent.
+// Its type is checked when decoded: files from other tools may hold large
+// strings, integer ids, float64 scores or int64 ranks, which the getters
+// below accept too.
 type column struct {
 	name     string
 	optional bool
 }
 
-// table is an open Parquet file with the columns a reader asked for.
+// table is an open Parquet file.
 type table struct {
 	path string
 	pf   *file.Reader
