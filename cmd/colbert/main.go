@@ -43,6 +43,7 @@ func newApp() *cli.App {
 	cmds = append(cmds, indexCommands()...)
 	cmds = append(cmds, searchCommands()...)
 	cmds = append(cmds, rerankCommands()...)
+	cmds = append(cmds, serveCommands()...)
 	cmds = append(cmds, evaluateCommands()...)
 	// Each stage registers its commands from its own file in this package.
 	return &cli.App{

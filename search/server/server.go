@@ -12,6 +12,7 @@
 package server
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -142,6 +143,30 @@ type Request struct {
 	NCells    int      `json:"ncells,omitempty"`
 	NDocs     int      `json:"ndocs,omitempty"`
 	Threshold *float32 `json:"threshold,omitempty"`
+
+	// kSet records that the body named "k", so that an explicit 0 is
+	// refused while an absent k takes the default.
+	kSet bool
+}
+
+// UnmarshalJSON decodes a request strictly (unknown fields are errors) and
+// remembers whether "k" was given.
+func (r *Request) UnmarshalJSON(b []byte) error {
+	type plain Request
+	var aux struct {
+		plain
+		K *int `json:"k"`
+	}
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&aux); err != nil {
+		return err
+	}
+	*r = Request(aux.plain)
+	if aux.K != nil {
+		r.K, r.kSet = *aux.K, true
+	}
+	return nil
 }
 
 // Result is one ranked passage.
@@ -219,10 +244,10 @@ func (s *Server) handleSearch(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, fmt.Sprintf(`"query" longer than %d bytes`, s.cfg.MaxQueryBytes))
 		return
 	}
-	if req.K == 0 {
+	if !req.kSet {
 		req.K = 10
 	}
-	if req.K < 0 || req.K > s.cfg.MaxK {
+	if req.K <= 0 || req.K > s.cfg.MaxK {
 		writeError(w, http.StatusBadRequest, fmt.Sprintf(`"k" must be in [1, %d], got %d`, s.cfg.MaxK, req.K))
 		return
 	}
