@@ -3,27 +3,37 @@ package main
 import (
 	"fmt"
 
-	"github.com/colbert-go/colbert/data/synth"
 	"github.com/colbert-go/colbert/experiments/demo"
 	"github.com/urfave/cli/v2"
 )
 
 func demoCommands() []*cli.Command {
+	d := demo.DefaultConfig()
 	return []*cli.Command{{
-		Name:  "demo",
-		Usage: "run the whole pipeline on the built-in benchmark and write a report (re-runs reuse finished stages)",
+		Name: "demo",
+		Usage: "run the whole pipeline on the built-in benchmark (teacher, ONNX scoring, students, 2-bit PLAID, baselines) " +
+			"and write report.md (re-runs reuse finished stages)",
 		Flags: []cli.Flag{
 			outFlag("directory for every stage's output and report.md"),
-			seedFlag(),
-			&cli.IntFlag{Name: "passages", Value: synth.DefaultConfig().Passages, Usage: "benchmark passages"},
+			&cli.Int64Flag{Name: "seed", Value: d.Synth.Seed, Usage: "benchmark seed"},
+			&cli.IntFlag{Name: "passages", Value: d.Synth.Passages, Usage: "benchmark passages"},
+			&cli.IntFlag{Name: "train-queries", Value: d.Synth.Train, Usage: "benchmark training queries (one n-way example each)"},
+			&cli.IntFlag{Name: "teacher-steps", Value: d.Teacher.Steps, Usage: "teacher cross-encoder optimizer steps"},
+			&cli.IntFlag{Name: "student-steps", Value: d.Student.Steps, Usage: "optimizer steps of each student"},
+			&cli.StringFlag{Name: "onnxruntime-lib", Usage: "path of libonnxruntime.so.1 (default: $ONNXRUNTIME_LIB, then .deps/onnxruntime)"},
 			threadsFlag(),
 			quietFlag(),
 		},
 		Action: func(c *cli.Context) error {
-			cfg := synth.DefaultConfig()
-			cfg.Seed = c.Int64("seed")
-			cfg.Passages = c.Int("passages")
-			report, err := demo.Run(c.Context, demo.Options{Dir: c.String("out"), Synth: cfg, Threads: c.Int("threads"), Log: c.App.ErrWriter})
+			defer stopOnSignal(c)()
+			cfg := demo.DefaultConfig()
+			cfg.Synth.Seed = c.Int64("seed")
+			cfg.Synth.Passages = c.Int("passages")
+			cfg.Synth.Train = c.Int("train-queries")
+			cfg.Teacher.Steps = c.Int("teacher-steps")
+			cfg.Student.Steps = c.Int("student-steps")
+			report, err := demo.Run(c.Context, demo.Options{Dir: c.String("out"), Config: cfg, Threads: c.Int("threads"),
+				ORTLibrary: c.String("onnxruntime-lib"), Log: c.App.ErrWriter})
 			if err != nil {
 				return err
 			}

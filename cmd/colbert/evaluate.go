@@ -2,7 +2,10 @@ package main
 
 import (
 	"fmt"
+	"os"
+	"os/signal"
 	"strings"
+	"syscall"
 
 	"github.com/colbert-go/colbert/codec/index"
 	"github.com/colbert-go/colbert/data/progress"
@@ -35,7 +38,7 @@ func evaluateCommands() []*cli.Command {
 			quietFlag(),
 		},
 		Action: func(c *cli.Context) error {
-			defer cancelOnSignal(c)()
+			defer stopOnSignal(c)()
 			opt := evaluate.Options{
 				Checkpoint: c.String("checkpoint"), Tokenizer: c.String("tokenizer"), Dataset: c.String("dataset"),
 				Split: c.String("split"), NBits: c.Int("nbits"), Search: c.String("search"), K: c.Int("k"),
@@ -62,4 +65,12 @@ func evaluateCommands() []*cli.Command {
 			return nil
 		},
 	}}
+}
+
+// stopOnSignal cancels the command's context on SIGINT/SIGTERM, so that the
+// experiment stops between resumable steps instead of dying mid-write.
+func stopOnSignal(c *cli.Context) func() {
+	ctx, stop := signal.NotifyContext(c.Context, os.Interrupt, syscall.SIGTERM)
+	c.Context = ctx
+	return stop
 }

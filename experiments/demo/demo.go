@@ -1,40 +1,125 @@
 // Package demo runs colbert-go's whole pipeline on the built-in benchmark as
-// resumable stages (see experiments/stage): a re-run reuses the stages that
+// resumable stages (see experiments/stage): benchmark → WordPiece vocabulary
+// → BM25 → teacher cross-encoder trained → exported to ONNX → teacher scores
+// through ONNX Runtime (Parquet) → students (KL-distilled ColBERT, the
+// contrastive-only ColBERT, the single-vector bi-encoder) → 2-bit index →
+// PLAID search → the baselines → report. A re-run reuses the stages that
 // finished and says so. It is what `make demo` and `colbert demo` run.
 package demo
 
 import (
+	"bufio"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
-	"fmt"
 	"io"
 	"os"
 	"path/filepath"
-	"strings"
-	"time"
 
 	"github.com/colbert-go/colbert/data"
 	"github.com/colbert-go/colbert/data/bm25"
 	"github.com/colbert-go/colbert/data/synth"
-	"github.com/colbert-go/colbert/experiments/metrics"
+	"github.com/colbert-go/colbert/data/tokenize"
 	"github.com/colbert-go/colbert/experiments/stage"
+	"github.com/colbert-go/colbert/train"
 )
+
+// Config sizes every stage. DefaultConfig is what `make demo` runs; tests
+// use a tiny one.
+type Config struct {
+	Synth   synth.Config          `json:"synth"`
+	Vocab   tokenize.TrainOptions `json:"vocab"`
+	Teacher train.Config          `json:"teacher"` // model_kind cross-encoder
+	// Student is the KL-distilled ColBERT; the contrastive-only student and
+	// the bi-encoder are the same run with loss / model_kind changed.
+	Student train.Config `json:"student"`
+	// ScoreBatch is the pairs per ONNX Runtime call when scoring.
+	ScoreBatch int `json:"score_batch"`
+	// RerankDepth is the BM25 depth the teacher reranks (quality ceiling).
+	RerankDepth int `json:"rerank_depth"`
+	// NBits of the residual index.
+	NBits int `json:"nbits"`
+	// K is the depth of every run (recall@1000 needs 1000).
+	K int `json:"k"`
+	// Hybrid is the BM25 weight of the hybrid row.
+	Hybrid float64 `json:"hybrid"`
+	// PCAComponents of the PCA+int8 row (bytes per token).
+	PCAComponents int `json:"pca_components"`
+	// IndexSeed seeds k-means.
+	IndexSeed uint64 `json:"index_seed"`
+}
+
+// DefaultConfig is sized to finish in about 15 minutes on 2 cores.
+func DefaultConfig() Config {
+	s := synth.DefaultConfig()
+	s.Passages = 10000
+	s.Train = 2000
+	teacher := train.DefaultConfig()
+	teacher.ModelKind = "cross-encoder"
+	teacher.Loss = train.LossCE
+	teacher.NWay = 8
+	teacher.BatchSize = 8
+	teacher.PairMaxLen = 128
+	teacher.Steps = 300
+	teacher.WarmupSteps = 30
+	teacher.LR = 3e-4
+	teacher.SaveEvery = 100
+	teacher.LogEvery = 10
+	student := train.DefaultConfig()
+	student.Steps = 400
+	student.WarmupSteps = 40
+	student.LR = 3e-4
+	student.SaveEvery = 100
+	student.LogEvery = 10
+	return Config{Synth: s, Vocab: tokenize.TrainOptions{VocabSize: 8000, MinFrequency: 2, Lowercase: true},
+		Teacher: teacher, Student: student, ScoreBatch: 8, RerankDepth: 100, NBits: 2, K: 1000, Hybrid: 0.3,
+		PCAComponents: 32, IndexSeed: 123}
+}
 
 // Options configure a demo run.
 type Options struct {
-	Dir     string       // everything is written below it
-	Synth   synth.Config // the benchmark's size and seed
+	Dir     string // everything is written below it
+	Config  Config
 	Threads int
-	Log     io.Writer // stage lines and the final table; nil for none
+	// ORTLibrary is libonnxruntime's path ("" = $ONNXRUNTIME_LIB, then .deps).
+	ORTLibrary string
+	Log        io.Writer // stage lines and the final table; nil for none
 }
 
-// Measures are the columns of the demo's comparison table.
+// Measures are the quality columns of the comparison table.
 var Measures = []string{"mrr@10", "ndcg@10", "recall@100", "recall@1000"}
 
-// Row is one system of the comparison table.
-type Row struct {
-	System string
-	Result metrics.Result
+// paths names every file of a demo directory.
+type paths struct{ root string }
+
+func (p paths) j(parts ...string) string { return filepath.Join(append([]string{p.root}, parts...)...) }
+func (p paths) benchmark() string        { return p.j("benchmark") }
+func (p paths) corpus() string           { return p.j("benchmark", "corpus.jsonl") }
+func (p paths) queries() string          { return p.j("benchmark", "queries.jsonl") }
+func (p paths) candidates() string       { return p.j("benchmark", "train_candidates.jsonl") }
+func (p paths) vocab() string            { return p.j("vocab", "tokenizer.json") }
+func (p paths) teacherONNX() string      { return p.j("teacher", "model.onnx") }
+func (p paths) scores() string           { return p.j("teacher", "scores.parquet") }
+func (p paths) bm25Run() string          { return p.j("rows", "bm25", "run.trec") }
+func (p paths) row(slug string) string   { return p.j("rows", slug, "row.json") }
+func (p paths) run(slug string) string   { return p.j("rows", slug, "run.trec") }
+func (p paths) rowDir(slug string) string {
+	return p.j("rows", slug)
+}
+
+// keyOf fingerprints settings plus the keys of the stages they depend on.
+func keyOf(parts ...any) string {
+	h := sha256.New()
+	for _, p := range parts {
+		b, err := json.Marshal(p)
+		if err != nil {
+			panic(err) // only plain config structs are keyed
+		}
+		h.Write(b)
+		h.Write([]byte{0})
+	}
+	return hex.EncodeToString(h.Sum(nil))[:24]
 }
 
 // Run executes the pipeline and writes report.md under opt.Dir; it returns
@@ -43,146 +128,171 @@ func Run(ctx context.Context, opt Options) (string, error) {
 	if opt.Threads <= 0 {
 		opt.Threads = 1
 	}
+	cfg := opt.Config
+	cfg.Teacher, cfg.Student = fitSchedule(cfg.Teacher), fitSchedule(cfg.Student)
 	p := paths{root: opt.Dir}
-	cfgKey, err := json.Marshal(opt.Synth)
-	if err != nil {
-		return "", err
+	r := &stage.Runner{StampDir: p.j(".stages"), Log: opt.Log}
+
+	kBench := keyOf(cfg.Synth)
+	kVocab := keyOf(kBench, cfg.Vocab)
+	kBM25 := keyOf(kBench, bm25.DefaultParams(), cfg.K)
+	teacherCfg := trainConfig(cfg.Teacher, p, p.candidates(), "teacher")
+	kTeacher := keyOf(kVocab, teacherCfg)
+	kONNX := keyOf(kTeacher, "onnx")
+	kScores := keyOf(kONNX, cfg.ScoreBatch, "scores")
+	students := studentConfigs(cfg.Student, p)
+	kStudent := map[string]string{}
+	for _, s := range students {
+		kStudent[s.slug] = keyOf(kScores, s.cfg)
 	}
-	r := &stage.Runner{StampDir: filepath.Join(opt.Dir, ".stages"), Log: opt.Log}
-	var bench *synth.Benchmark
-	loadBench := func() (*synth.Benchmark, error) {
-		if bench == nil {
-			b, err := synth.Generate(ctx, opt.Synth, opt.Threads, nil)
-			if err != nil {
-				return nil, err
-			}
-			bench = b
-		}
-		return bench, nil
-	}
+	kIndex := keyOf(kStudent["kl"], cfg.NBits, cfg.IndexSeed, cfg.K)
+
 	stages := []stage.Stage{
-		{
-			Name: "benchmark", Key: string(cfgKey), Outputs: []string{p.benchmark()},
+		{Name: "benchmark", Key: kBench, Outputs: []string{p.corpus(), p.candidates()},
 			Run: func(ctx context.Context) error {
-				b, err := loadBench()
+				b, err := synth.Generate(ctx, cfg.Synth, opt.Threads, nil)
 				if err != nil {
 					return err
 				}
-				return b.Write(p.benchmark(), nil)
-			},
-		},
-		{
-			Name: "bm25", Key: string(cfgKey) + bm25Key(), Outputs: []string{p.bm25Run(), p.bm25Metrics()},
-			Run: func(ctx context.Context) error { return runBM25(ctx, p, opt.Threads) },
-		},
+				return b.Write(p.benchmark())
+			}},
+		{Name: "vocab", Key: kVocab, Outputs: []string{p.vocab()},
+			Run: func(ctx context.Context) error { return trainVocab(ctx, p, cfg.Vocab) }},
+		{Name: "bm25", Key: kBM25, Outputs: []string{p.row("bm25")},
+			Run: func(ctx context.Context) error { return runBM25(ctx, p, cfg.K, opt.Threads) }},
+		{Name: "teacher-train", Key: kTeacher, Outputs: []string{finalCheckpoint(teacherCfg)},
+			Run: func(ctx context.Context) error { return trainModel(ctx, teacherCfg, kTeacher, opt.Threads) }},
+		{Name: "teacher-onnx", Key: kONNX, Outputs: []string{p.teacherONNX()},
+			Run: func(ctx context.Context) error { return exportTeacher(finalCheckpoint(teacherCfg), p.teacherONNX()) }},
+		{Name: "teacher-scores", Key: kScores, Outputs: []string{p.scores()},
+			Run: func(ctx context.Context) error { return scoreCandidates(ctx, p, opt, teacherCfg.PairMaxLen) }},
 	}
+	for _, s := range students {
+		s := s
+		stages = append(stages, stage.Stage{Name: "student-" + s.slug, Key: kStudent[s.slug], Outputs: []string{finalCheckpoint(s.cfg)},
+			Run: func(ctx context.Context) error { return trainModel(ctx, s.cfg, kStudent[s.slug], opt.Threads) }})
+	}
+	kl, contrastive, bi := finalCheckpoint(students[0].cfg), finalCheckpoint(students[1].cfg), finalCheckpoint(students[2].cfg)
+	stages = append(stages,
+		stage.Stage{Name: "colbertv2-plaid", Key: kIndex, Outputs: []string{p.row("colbertv2")},
+			Run: func(ctx context.Context) error {
+				return plaidRow(ctx, p, opt, "colbertv2", "ColBERTv2: KL student, 2-bit residual, PLAID", kl, "index-kl")
+			}},
+		stage.Stage{Name: "contrastive-plaid", Key: keyOf(kStudent["contrastive"], cfg.NBits, cfg.IndexSeed, cfg.K), Outputs: []string{p.row("contrastive")},
+			Run: func(ctx context.Context) error {
+				return plaidRow(ctx, p, opt, "contrastive", "contrastive-only student, 2-bit residual, PLAID", contrastive, "index-contrastive")
+			}},
+		stage.Stage{Name: "uncompressed", Key: keyOf(kStudent["kl"], cfg.K, cfg.PCAComponents), Outputs: []string{p.row("fp32"), p.row("fp16"), p.row("pca-int8")},
+			Run: func(ctx context.Context) error { return uncompressedRows(ctx, p, opt, kl) }},
+		stage.Stage{Name: "bi-encoder", Key: keyOf(kStudent["bi-encoder"], cfg.K), Outputs: []string{p.row("bi-encoder")},
+			Run: func(ctx context.Context) error { return biEncoderRow(ctx, p, opt, bi) }},
+		stage.Stage{Name: "hybrid", Key: keyOf(kIndex, kBM25, cfg.Hybrid), Outputs: []string{p.row("hybrid")},
+			Run: func(ctx context.Context) error { return hybridRow(p, cfg.Hybrid) }},
+		stage.Stage{Name: "teacher-rerank", Key: keyOf(kONNX, kBM25, cfg.RerankDepth), Outputs: []string{p.row("teacher-rerank")},
+			Run: func(ctx context.Context) error { return teacherRerankRow(ctx, p, opt, teacherCfg.PairMaxLen) }},
+	)
 	results, err := r.Run(ctx, stages...)
 	if err != nil {
 		return "", err
 	}
-	rows, err := collectRows(p)
-	if err != nil {
-		return "", err
-	}
-	report := filepath.Join(opt.Dir, "report.md")
-	if err := writeReport(report, opt, rows, results); err != nil {
-		return "", err
-	}
-	if opt.Log != nil {
-		fmt.Fprintf(opt.Log, "\n%s", metrics.CompareTable(rowNames(rows), rowResults(rows), false))
-	}
-	return report, nil
+	return writeReport(p, opt, results)
 }
 
-type paths struct{ root string }
-
-func (p paths) benchmark() string   { return filepath.Join(p.root, "benchmark") }
-func (p paths) bm25Run() string     { return filepath.Join(p.root, "bm25", "run.trec") }
-func (p paths) bm25Metrics() string { return filepath.Join(p.root, "bm25", "metrics.json") }
-
-func bm25Key() string {
-	b, _ := json.Marshal(bm25.DefaultParams())
-	return string(b)
+// fitSchedule keeps warmup and checkpointing inside a short run (tests and
+// --*-steps overrides).
+func fitSchedule(c train.Config) train.Config {
+	if c.WarmupSteps > c.Steps/5 {
+		c.WarmupSteps = c.Steps / 5
+	}
+	if c.SaveEvery > c.Steps {
+		c.SaveEvery = 0
+	}
+	if c.LogEvery > c.Steps {
+		c.LogEvery = 1
+	}
+	return c
 }
 
-// runBM25 ranks the test queries of the written benchmark with BM25, reading
-// the files back as any user's BEIR folder would be read.
-func runBM25(ctx context.Context, p paths, threads int) error {
-	ds, err := data.LoadBEIR(p.benchmark(), "test")
-	if err != nil {
-		return err
-	}
-	ix, err := bm25.Build(ctx, ds.Corpus, bm25.DefaultParams(), threads, nil)
-	if err != nil {
-		return err
-	}
-	run, err := ix.SearchAll(ctx, ds.Queries, 1000, threads, nil)
-	if err != nil {
-		return err
-	}
-	if err := os.MkdirAll(filepath.Dir(p.bm25Run()), 0o755); err != nil {
-		return err
-	}
-	if err := data.WriteTRECRun(p.bm25Run(), run, "bm25"); err != nil {
-		return err
-	}
-	res, err := metrics.Evaluate(ds.Qrels, run, Measures)
-	if err != nil {
-		return err
-	}
-	return res.WriteJSON(p.bm25Metrics())
+// student is one of the three trained retrievers.
+type student struct {
+	slug string
+	cfg  train.Config
 }
 
-// collectRows reads the metrics of every system that has finished.
-func collectRows(p paths) ([]Row, error) {
-	systems := []struct{ name, path string }{
-		{"BM25", p.bm25Metrics()},
+func studentConfigs(base train.Config, p paths) []student {
+	kl := base
+	kl.ModelKind, kl.Loss = "colbert", train.LossKL
+	con := kl
+	con.Loss = train.LossContrastive
+	bi := kl
+	bi.ModelKind = "bi-encoder"
+	return []student{
+		{"kl", trainConfig(kl, p, p.scores(), "student-kl")},
+		{"contrastive", trainConfig(con, p, p.scores(), "student-contrastive")},
+		{"bi-encoder", trainConfig(bi, p, p.scores(), "bi-encoder")},
 	}
-	var rows []Row
-	for _, s := range systems {
-		res, err := metrics.ReadJSON(s.path)
-		if err != nil {
-			return nil, fmt.Errorf("demo: %s metrics: %w", s.name, err)
+}
+
+// trainConfig points a training config at the demo's files.
+func trainConfig(c train.Config, p paths, examples, out string) train.Config {
+	c.Examples, c.Collection, c.Queries, c.Tokenizer = examples, p.corpus(), p.queries(), p.vocab()
+	c.InitFrom = ""
+	c.OutDir = p.j(out)
+	return c
+}
+
+func finalCheckpoint(c train.Config) string {
+	return (&train.Trainer{Cfg: c}).CheckpointDir(c.Steps)
+}
+
+// trainModel runs (or resumes) a training job. A run directory left by a
+// different configuration is cleared first: resuming it would be refused.
+func trainModel(ctx context.Context, cfg train.Config, key string, threads int) error {
+	keyFile := filepath.Join(cfg.OutDir, ".demo-key")
+	if old, err := os.ReadFile(keyFile); err != nil || string(old) != key {
+		if err := os.RemoveAll(cfg.OutDir); err != nil {
+			return err
 		}
-		rows = append(rows, Row{System: s.name, Result: res})
 	}
-	return rows, nil
+	if err := os.MkdirAll(cfg.OutDir, 0o755); err != nil {
+		return err
+	}
+	if err := os.WriteFile(keyFile, []byte(key), 0o644); err != nil {
+		return err
+	}
+	tr, err := train.Prepare(ctx, cfg, threads, nil)
+	if err != nil {
+		return err
+	}
+	if _, err := tr.Resume(); err != nil {
+		return err
+	}
+	return tr.Run(ctx, nil)
 }
 
-func rowNames(rows []Row) []string {
-	out := make([]string, len(rows))
-	for i, r := range rows {
-		out[i] = r.System
+// trainVocab learns the WordPiece vocabulary of the benchmark's corpus.
+func trainVocab(ctx context.Context, p paths, opts tokenize.TrainOptions) error {
+	corpus, err := data.ReadCorpusJSONL(p.corpus())
+	if err != nil {
+		return err
 	}
-	return out
-}
-
-func rowResults(rows []Row) []metrics.Result {
-	out := make([]metrics.Result, len(rows))
-	for i, r := range rows {
-		out[i] = r.Result
-	}
-	return out
-}
-
-func writeReport(path string, opt Options, rows []Row, results []stage.Result) error {
-	var b strings.Builder
-	fmt.Fprintf(&b, "# colbert-go demo report\n\n")
-	fmt.Fprintf(&b, "Built-in benchmark: seed %d, %d passages, %d/%d/%d train/dev/test queries (test split below).\n\n",
-		opt.Synth.Seed, opt.Synth.Passages, opt.Synth.Train, opt.Synth.Dev, opt.Synth.Test)
-	fmt.Fprintf(&b, "## Retrieval quality (test split)\n\n%s\n", metrics.CompareTable(rowNames(rows), rowResults(rows), true))
-	fmt.Fprintf(&b, "## Stages\n\n| stage | status | seconds |\n|---|---|---|\n")
-	for _, r := range results {
-		status := "ran"
-		if r.Reused {
-			status = "reused"
+	texts := func(yield func(string) bool) {
+		for _, ps := range corpus {
+			if !yield(ps.Content()) {
+				return
+			}
 		}
-		fmt.Fprintf(&b, "| %s | %s | %.1f |\n", r.Name, status, r.Seconds)
 	}
-	fmt.Fprintf(&b, "\nGenerated %s.\n", time.Now().UTC().Format(time.RFC3339))
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, []byte(b.String()), 0o644); err != nil {
-		return fmt.Errorf("demo: write report: %w", err)
+	js, err := tokenize.TrainWordPiece(ctx, texts, opts, nil)
+	if err != nil {
+		return err
 	}
-	return os.Rename(tmp, path)
+	if err := os.MkdirAll(filepath.Dir(p.vocab()), 0o755); err != nil {
+		return err
+	}
+	if err := data.WriteFileAtomic(p.vocab(), func(w *bufio.Writer) error { _, err := w.Write(js); return err }); err != nil {
+		return err
+	}
+	_, err = tokenize.Load(p.vocab())
+	return err
 }

@@ -1,0 +1,208 @@
+package demo
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"math"
+	"os/exec"
+	"strings"
+	"time"
+
+	"github.com/colbert-go/colbert/experiments/evaluate"
+	"github.com/colbert-go/colbert/experiments/report"
+	"github.com/colbert-go/colbert/experiments/stage"
+)
+
+// tableOrder is the order of seed 000's comparison table.
+var tableOrder = []string{"bm25", "bi-encoder", "fp32", "fp16", "colbertv2", "contrastive", "pca-int8", "hybrid", "faiss-ivfpq", "teacher-rerank"}
+
+// collectRows reads every row that has finished, in table order; a missing
+// row becomes a "not run" row.
+func collectRows(p paths) ([]Row, error) {
+	var rows []Row
+	for _, slug := range tableOrder {
+		r, err := readRow(p.row(slug))
+		if errors.Is(err, fs.ErrNotExist) {
+			rows = append(rows, Row{Slug: slug, System: slug, NotRun: "stage did not run"})
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		rows = append(rows, r)
+	}
+	return rows, nil
+}
+
+// faissRow says why the faiss IVFPQ peer has no numbers here.
+func faissRow() Row {
+	r := Row{Slug: "faiss-ivfpq", System: "faiss IVFPQ token search + MaxSim rerank (peer)"}
+	if err := exec.Command("/usr/bin/python3", "-c", "import faiss").Run(); err != nil {
+		r.NotRun = "not run: /usr/bin/python3 cannot import faiss"
+		return r
+	}
+	r.NotRun = "not run here: experiments/peers/ivfpq_faiss.py measures recall@10 against Go's exhaustive top 10 on a search benchmark dump (see BENCHMARKS.md), not a run over this benchmark"
+	return r
+}
+
+func cell(v float64, ok bool) string {
+	if !ok || math.IsNaN(v) {
+		return "-"
+	}
+	return fmt.Sprintf("%.4f", v)
+}
+
+// Table renders the comparison table.
+func Table(rows []Row) *report.Table {
+	t := &report.Table{Columns: []string{"system", "MRR@10", "nDCG@10", "R@100", "R@1000", "index size", "bytes/token", "ms/query"}}
+	for _, r := range rows {
+		if r.NotRun != "" {
+			t.AddRow(r.System, "-", "-", "-", "-", "-", "-", "not run")
+			continue
+		}
+		size, bpt := "-", "-"
+		if r.IndexBytes > 0 {
+			size = evaluate.FormatBytes(r.IndexBytes)
+		}
+		if r.BytesPerToken > 0 {
+			bpt = fmt.Sprintf("%.1f", r.BytesPerToken)
+		}
+		get := func(m string) string { v, ok := r.Mean[m]; return cell(v, ok) }
+		t.AddRow(r.System, get("mrr@10"), get("ndcg@10"), get("recall@100"), get("recall@1000"), size, bpt, fmt.Sprintf("%.2f", r.MSPerQuery))
+	}
+	return t
+}
+
+// Verdict states the issue's acceptance checks in plain words.
+func Verdict(rows []Row) []string {
+	by := map[string]Row{}
+	for _, r := range rows {
+		if r.NotRun == "" {
+			by[r.Slug] = r
+		}
+	}
+	nd := func(s string) (float64, bool) { r, ok := by[s]; return r.Mean["ndcg@10"], ok }
+	var out []string
+	kl, okKL := nd("colbertv2")
+	if !okKL {
+		return []string{"The KL student (ColBERTv2 row) did not run, so no comparison can be made."}
+	}
+	for _, o := range []struct{ slug, name string }{{"bm25", "BM25"}, {"contrastive", "the contrastive-only student"}} {
+		v, ok := nd(o.slug)
+		switch {
+		case !ok:
+			out = append(out, fmt.Sprintf("%s did not run: no comparison.", o.name))
+		case kl > v:
+			out = append(out, fmt.Sprintf("The KL-distilled ColBERTv2 student **beats** %s on nDCG@10 (%.4f vs %.4f, %+.1f%%).", o.name, kl, v, 100*(kl-v)/math.Max(v, 1e-12)))
+		default:
+			out = append(out, fmt.Sprintf("The KL-distilled ColBERTv2 student does **not** beat %s on nDCG@10 (%.4f vs %.4f).", o.name, kl, v))
+		}
+	}
+	if ex, ok := nd("fp32"); ok {
+		rel := (kl - ex) / math.Max(ex, 1e-12)
+		if math.Abs(rel) <= 0.01 || kl >= ex {
+			out = append(out, fmt.Sprintf("2-bit PLAID is **within 1%%** of uncompressed exhaustive search (nDCG@10 %.4f vs %.4f, %+.2f%%).", kl, ex, 100*rel))
+		} else {
+			out = append(out, fmt.Sprintf("2-bit PLAID is **not** within 1%% of uncompressed exhaustive search (nDCG@10 %.4f vs %.4f, %+.2f%%).", kl, ex, 100*rel))
+		}
+	}
+	return out
+}
+
+func writeReport(p paths, opt Options, results []stage.Result) (string, error) {
+	rows, err := collectRows(p)
+	if err != nil {
+		return "", err
+	}
+	for i := range rows {
+		if rows[i].Slug == "faiss-ivfpq" && rows[i].NotRun != "" {
+			rows[i] = faissRow()
+		}
+	}
+	cfg := opt.Config
+	var b strings.Builder
+	fmt.Fprintf(&b, "# colbert-go demo report\n\n")
+	fmt.Fprintf(&b, "Built-in benchmark (seed %d): %d passages, %d/%d/%d train/dev/test queries; test split below. "+
+		"Teacher: cross-encoder %d layers, hidden %d, %d steps. Students: %d layers, hidden %d, dim %d, %d steps, nway %d, from scratch on the teacher's scores.\n\n",
+		cfg.Synth.Seed, cfg.Synth.Passages, cfg.Synth.Train, cfg.Synth.Dev, cfg.Synth.Test,
+		cfg.Teacher.Layers, cfg.Teacher.Hidden, cfg.Teacher.Steps, cfg.Student.Layers, cfg.Student.Hidden, cfg.Student.Dim, cfg.Student.Steps, cfg.Student.NWay)
+	fmt.Fprintf(&b, "## Seed 000's comparison (test split)\n\n%s\n", Table(rows).Markdown())
+	fmt.Fprintf(&b, "ms/query is wall time × %d threads / queries (core-milliseconds per query, query encoding included). "+
+		"Index size is what the system stores to answer queries (residual index: every file). "+
+		"R@1000 of the teacher row is bounded by its rerank depth.\n\n", opt.Threads)
+	for _, r := range rows {
+		if r.NotRun != "" && r.NotRun != "stage did not run" {
+			fmt.Fprintf(&b, "- %s: %s\n", r.System, r.NotRun)
+		}
+	}
+	fmt.Fprintf(&b, "\n## Verdict\n\n")
+	for _, v := range Verdict(rows) {
+		fmt.Fprintf(&b, "- %s\n", v)
+	}
+	// Plots.
+	var bars []report.Bar
+	var pts []report.Point
+	for _, r := range rows {
+		if r.NotRun != "" {
+			continue
+		}
+		bars = append(bars, report.Bar{Label: r.Slug, Value: r.Mean["ndcg@10"]})
+		pts = append(pts, report.Point{Label: r.Slug, X: r.MSPerQuery, Y: r.Mean["ndcg@10"]})
+	}
+	if len(bars) > 0 {
+		if err := report.BarChart(p.j("ndcg10.png"), "nDCG@10 on the test split", "nDCG@10", bars); err != nil {
+			return "", err
+		}
+		if err := report.Scatter(p.j("latency_quality.png"), "quality vs cost", "ms/query (log)", "nDCG@10", pts, true); err != nil {
+			return "", err
+		}
+		fmt.Fprintf(&b, "\n![nDCG@10](ndcg10.png)\n![latency vs quality](latency_quality.png)\n")
+	}
+	fmt.Fprintf(&b, "\n## Stages\n\n")
+	st := report.Table{Columns: []string{"stage", "status", "seconds"}}
+	total := 0.0
+	for _, r := range results {
+		status := "ran"
+		if r.Reused {
+			status = "reused"
+		}
+		total += r.Seconds
+		st.AddRow(r.Name, status, fmt.Sprintf("%.1f", r.Seconds))
+	}
+	st.AddRow("total", "", fmt.Sprintf("%.1f", total))
+	b.WriteString(st.Markdown())
+	fmt.Fprintf(&b, "\nFiles: `metrics.json` (every row), `rows/<system>/{run.trec,metrics.json,row.json}`, `eval/<system>/report.md`, "+
+		"teacher and students under `teacher/`, `student-*/`, `bi-encoder/`. Generated %s with %d threads.\n",
+		time.Now().UTC().Format(time.RFC3339), opt.Threads)
+
+	js, err := json.MarshalIndent(struct {
+		Config Config `json:"config"`
+		Rows   []Row  `json:"rows"`
+	}{cfg, rows}, "", "  ")
+	if err != nil {
+		return "", err
+	}
+	if err := report.WriteFile(p.j("metrics.json"), append(js, '\n')); err != nil {
+		return "", err
+	}
+	csv, err := Table(rows).CSV()
+	if err != nil {
+		return "", err
+	}
+	if err := report.WriteFile(p.j("table.csv"), csv); err != nil {
+		return "", err
+	}
+	path := p.j("report.md")
+	if err := report.WriteFile(path, []byte(b.String())); err != nil {
+		return "", err
+	}
+	if opt.Log != nil {
+		fmt.Fprintf(opt.Log, "\n%s\n", Table(rows).Markdown())
+		for _, v := range Verdict(rows) {
+			fmt.Fprintf(opt.Log, "%s\n", v)
+		}
+	}
+	return path, nil
+}
