@@ -2,6 +2,8 @@ package index
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -104,20 +106,24 @@ func (o *BuildOptions) fill() {
 // plan is what a resumed build must agree on with the interrupted one; it is
 // stored in the temporary directory with the trained codec's files.
 type plan struct {
-	Passages       int                 `json:"passages"`
-	Dim            int                 `json:"dim"`
-	NBits          int                 `json:"nbits"`
-	Checkpoint     string              `json:"checkpoint"`
-	SamplePassages int                 `json:"sample_passages"`
-	SampleBudget   int64               `json:"sample_budget"`
-	NumCentroids   int                 `json:"num_centroids"`
-	KMeansIters    int                 `json:"kmeans_iters"`
-	ChunkSize      int                 `json:"chunk_size"`
-	EmbedBatch     int                 `json:"embed_batch"`
-	Seed           uint64              `json:"seed"`
-	Build          BuildInfo           `json:"build"`
-	K              int                 `json:"k"`
-	Files          map[string]FileInfo `json:"files"`
+	Passages       int    `json:"passages"`
+	Dim            int    `json:"dim"`
+	NBits          int    `json:"nbits"`
+	Checkpoint     string `json:"checkpoint"`
+	SamplePassages int    `json:"sample_passages"`
+	SampleBudget   int64  `json:"sample_budget"`
+	NumCentroids   int    `json:"num_centroids"`
+	KMeansIters    int    `json:"kmeans_iters"`
+	ChunkSize      int    `json:"chunk_size"`
+	EmbedBatch     int    `json:"embed_batch"`
+	Seed           uint64 `json:"seed"`
+	// IDs is idsDigest of the collection; Meta is the caller's (the CLI
+	// keeps what a worker needs to rebuild the Source).
+	IDs   string              `json:"ids_sha256"`
+	Meta  map[string]string   `json:"meta,omitempty"`
+	Build BuildInfo           `json:"build"`
+	K     int                 `json:"k"`
+	Files map[string]FileInfo `json:"files"`
 }
 
 const planFile = "plan.json"
@@ -130,35 +136,25 @@ func buildingDir(dir string) string { return filepath.Clean(dir) + ".building" }
 // dir+".building" and is renamed into place at the end; if the build is
 // interrupted (context cancelled, process killed), calling Build again with
 // the same options resumes after the last finished chunk and produces the
-// same bytes as an uninterrupted build.
+// same bytes as an uninterrupted build. Build is WritePlan, EncodePart 0/1
+// and Merge run in one directory, so a build split into parts gives the
+// same bytes.
 func Build(ctx context.Context, dir string, src Source, opt BuildOptions, bar *progress.Bar) (*Manifest, error) {
 	opt.fill()
-	if !hostLittleEndian {
-		return nil, errors.New("index: big-endian hosts are not supported")
-	}
-	if opt.NBits != 1 && opt.NBits != 2 && opt.NBits != 4 {
-		return nil, fmt.Errorf("index: nbits must be 1, 2 or 4, got %d", opt.NBits)
-	}
-	if opt.Dim%8 != 0 || opt.Dim <= 0 {
-		return nil, fmt.Errorf("index: dim must be a positive multiple of 8, got %d", opt.Dim)
+	if err := checkBuild(src, opt); err != nil {
+		return nil, err
 	}
 	n := src.Len()
-	if n == 0 {
-		return nil, errors.New("index: empty collection")
-	}
 	if _, err := os.Stat(dir); err == nil && !opt.Overwrite {
 		return nil, fmt.Errorf("index: %s already exists (use overwrite)", dir)
 	}
 	tmp := buildingDir(dir)
-	want := plan{Passages: n, Dim: opt.Dim, NBits: opt.NBits, Checkpoint: opt.Checkpoint,
-		SamplePassages: opt.SamplePassages, SampleBudget: opt.SampleBudget, NumCentroids: opt.NumCentroids,
-		KMeansIters: opt.KMeansIters, ChunkSize: opt.ChunkSize, EmbedBatch: opt.EmbedBatch, Seed: opt.Seed}
+	want := wantPlan(src, opt, nil)
 
 	codec, pl, err := resumePlan(tmp, want)
 	if err != nil {
 		return nil, err
 	}
-	nchunks := (n + opt.ChunkSize - 1) / opt.ChunkSize
 	if codec == nil {
 		if err := os.RemoveAll(tmp); err != nil {
 			return nil, fmt.Errorf("index: %w", err)
@@ -173,22 +169,107 @@ func Build(ctx context.Context, dir string, src Source, opt BuildOptions, bar *p
 	} else {
 		bar.SetTotal(int64(n))
 	}
+	nchunks := pl.numChunks()
+	if err := encodeChunks(ctx, tmp, src, codec, pl, opt.Threads, 0, nchunks, bar); err != nil {
+		return nil, err
+	}
+	m, err := assemble(ctx, tmp, tmp, pl)
+	if err != nil {
+		return nil, err
+	}
+	if err := commitDir(tmp, dir, m, nchunks, opt.Overwrite); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
 
-	m := &Manifest{Format: Format, Version: Version, Codec: "residual", NBits: opt.NBits, Dim: opt.Dim,
-		Checkpoint: opt.Checkpoint, NumCentroids: pl.K, NumPassages: n, IVF: ivfName(0), Build: pl.Build,
+// checkBuild rejects options and sources no index can be built from.
+func checkBuild(src Source, opt BuildOptions) error {
+	if !hostLittleEndian {
+		return errors.New("index: big-endian hosts are not supported")
+	}
+	if opt.NBits != 1 && opt.NBits != 2 && opt.NBits != 4 {
+		return fmt.Errorf("index: nbits must be 1, 2 or 4, got %d", opt.NBits)
+	}
+	if opt.Dim%8 != 0 || opt.Dim <= 0 {
+		return fmt.Errorf("index: dim must be a positive multiple of 8, got %d", opt.Dim)
+	}
+	if opt.ChunkSize < 0 || opt.EmbedBatch < 0 {
+		return fmt.Errorf("index: chunk size %d and embed batch %d must be positive", opt.ChunkSize, opt.EmbedBatch)
+	}
+	if src.Len() == 0 {
+		return errors.New("index: empty collection")
+	}
+	return nil
+}
+
+// wantPlan is the plan a build of src with opt must agree on.
+func wantPlan(src Source, opt BuildOptions, meta map[string]string) plan {
+	if len(meta) == 0 {
+		meta = nil
+	}
+	return plan{Passages: src.Len(), IDs: idsDigest(src), Dim: opt.Dim, NBits: opt.NBits, Checkpoint: opt.Checkpoint,
+		SamplePassages: opt.SamplePassages, SampleBudget: opt.SampleBudget, NumCentroids: opt.NumCentroids,
+		KMeansIters: opt.KMeansIters, ChunkSize: opt.ChunkSize, EmbedBatch: opt.EmbedBatch, Seed: opt.Seed, Meta: meta}
+}
+
+// idsDigest is a SHA-256 over the passage ids in order: parts encoded on
+// other machines must see the same collection in the same order.
+func idsDigest(src Source) string {
+	h := sha256.New()
+	var buf []byte
+	for i := 0; i < src.Len(); i++ {
+		buf = appendID(buf[:0], src.ID(i))
+		h.Write(buf)
+	}
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+func (p plan) numChunks() int { return (p.Passages + p.ChunkSize - 1) / p.ChunkSize }
+
+// buildOptions are the settings the plan fixes, with the caller's threads.
+func (p plan) buildOptions(threads int) BuildOptions {
+	o := BuildOptions{Dim: p.Dim, NBits: p.NBits, Checkpoint: p.Checkpoint, SamplePassages: p.SamplePassages,
+		SampleBudget: p.SampleBudget, NumCentroids: p.NumCentroids, KMeansIters: p.KMeansIters,
+		ChunkSize: p.ChunkSize, EmbedBatch: p.EmbedBatch, Seed: p.Seed, Threads: threads}
+	o.fill()
+	return o
+}
+
+// encodeChunks writes chunks lo…hi−1 of the plan into dir, skipping the
+// ones an earlier run finished.
+func encodeChunks(ctx context.Context, dir string, src Source, codec *residual.Codec, pl plan, threads, lo, hi int, bar *progress.Bar) error {
+	opt := pl.buildOptions(threads)
+	for ci := lo; ci < hi; ci++ {
+		first, end := ci*opt.ChunkSize, min(pl.Passages, (ci+1)*opt.ChunkSize)
+		if _, _, ok := chunkDone(dir, ci, first, end, false); ok {
+			bar.Add(int64(end - first))
+			continue
+		}
+		if _, _, err := writeChunk(ctx, dir, ci, first, end, src, codec, opt, bar); err != nil {
+			return err
+		}
+	}
+	return ctx.Err()
+}
+
+// assemble gathers the plan's finished chunks from from into dir (hard
+// links, or copies across file systems, when the two differ), writes the
+// IVF there and returns the manifest. Missing chunks are an error.
+func assemble(ctx context.Context, from, dir string, pl plan) (*Manifest, error) {
+	m := &Manifest{Format: Format, Version: Version, Codec: "residual", NBits: pl.NBits, Dim: pl.Dim,
+		Checkpoint: pl.Checkpoint, NumCentroids: pl.K, NumPassages: pl.Passages, IVF: ivfName(0), Build: pl.Build,
 		Files: map[string]FileInfo{}}
 	for k, v := range pl.Files {
 		m.Files[k] = v
 	}
-	for ci := 0; ci < nchunks; ci++ {
-		lo, hi := ci*opt.ChunkSize, min(n, (ci+1)*opt.ChunkSize)
-		info, files, ok := chunkDone(tmp, ci, lo, hi)
-		if ok {
-			bar.Add(int64(hi - lo))
-		} else {
-			if info, files, err = writeChunk(ctx, tmp, ci, lo, hi, src, codec, opt, bar); err != nil {
-				return nil, err
-			}
+	var missing []int
+	for ci := 0; ci < pl.numChunks(); ci++ {
+		lo, hi := ci*pl.ChunkSize, min(pl.Passages, (ci+1)*pl.ChunkSize)
+		info, files, ok := chunkDone(from, ci, lo, hi, false)
+		if !ok {
+			missing = append(missing, ci)
+			continue
 		}
 		m.Chunks = append(m.Chunks, info)
 		m.NumEmbeddings += info.Embeddings
@@ -196,19 +277,27 @@ func Build(ctx context.Context, dir string, src Source, opt BuildOptions, bar *p
 			m.Files[k] = v
 		}
 	}
+	if len(missing) > 0 {
+		return nil, fmt.Errorf("index: %s: %d of %d chunks not encoded yet (first: chunk %d, passages %d…); run the missing encode parts",
+			from, len(missing), pl.numChunks(), missing[0], missing[0]*pl.ChunkSize)
+	}
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	fi, err := writeIVF(tmp, m, nil)
+	if from != dir {
+		for name, fi := range m.Files {
+			if err := linkOrCopy(joinDir(from, name), joinDir(dir, name), fi); err != nil {
+				return nil, err
+			}
+		}
+	}
+	fi, err := writeIVF(dir, m, nil)
 	if err != nil {
 		return nil, err
 	}
 	m.Files[m.IVF] = fi
 	if err := m.validate(); err != nil {
 		return nil, fmt.Errorf("index: internal error, built manifest invalid: %w", err)
-	}
-	if err := commitDir(tmp, dir, m, nchunks, opt.Overwrite); err != nil {
-		return nil, err
 	}
 	return m, nil
 }
@@ -395,8 +484,8 @@ type chunkMarker struct {
 func markerName(ci int) string { return fmt.Sprintf("chunk.%05d.done", ci) }
 
 // chunkDone reports a finished chunk of an interrupted build whose files
-// are intact.
-func chunkDone(tmp string, ci, lo, hi int) (ChunkInfo, map[string]FileInfo, bool) {
+// are intact (checksums verified unless sizesOnly).
+func chunkDone(tmp string, ci, lo, hi int, sizesOnly bool) (ChunkInfo, map[string]FileInfo, bool) {
 	b, err := os.ReadFile(joinDir(tmp, markerName(ci)))
 	if err != nil {
 		return ChunkInfo{}, nil, false
@@ -407,7 +496,7 @@ func chunkDone(tmp string, ci, lo, hi int) (ChunkInfo, map[string]FileInfo, bool
 	}
 	for _, name := range chunkFiles(ci) {
 		fi, ok := mk.Files[name]
-		if !ok || checkFile(joinDir(tmp, name), fi, false) != nil {
+		if !ok || checkFile(joinDir(tmp, name), fi, sizesOnly) != nil {
 			return ChunkInfo{}, nil, false
 		}
 	}
