@@ -13,9 +13,11 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 
 	"github.com/colbert-go/colbert/data"
 	"github.com/colbert-go/colbert/data/bm25"
@@ -85,6 +87,9 @@ type Options struct {
 	// ORTLibrary is libonnxruntime's path ("" = $ONNXRUNTIME_LIB, then .deps).
 	ORTLibrary string
 	Log        io.Writer // stage lines and the final table; nil for none
+	// StopAfter ends the run after the named stage ("" = run all); the
+	// report then shows the rows finished so far.
+	StopAfter string
 }
 
 // Measures are the quality columns of the comparison table.
@@ -191,6 +196,13 @@ func Run(ctx context.Context, opt Options) (string, error) {
 		stage.Stage{Name: "teacher-rerank", Key: keyOf(kONNX, kBM25, cfg.RerankDepth), Outputs: []string{p.row("teacher-rerank")},
 			Run: func(ctx context.Context) error { return teacherRerankRow(ctx, p, opt, teacherCfg.PairMaxLen) }},
 	)
+	if opt.StopAfter != "" {
+		i := slices.IndexFunc(stages, func(s stage.Stage) bool { return s.Name == opt.StopAfter })
+		if i < 0 {
+			return "", fmt.Errorf("demo: no stage named %q", opt.StopAfter)
+		}
+		stages = stages[:i+1]
+	}
 	results, err := r.Run(ctx, stages...)
 	if err != nil {
 		return "", err
