@@ -18,7 +18,7 @@ export COLBERT_NODE_MODULES := $(NODE_MODULES)
 TEST_TIMEOUT ?= 25m
 FUZZTIME ?= 5s
 
-.PHONY: setup setup-apt setup-ort setup-node setup-bench build test test-run fuzz demo bench lint clean
+.PHONY: setup setup-apt setup-ort setup-node setup-bench build test test-run fuzz demo bench bench-run lint clean
 
 ## setup: install what is missing (idempotent): Debian packages, ONNX Runtime from npm, Node packages for interop tests.
 setup: setup-apt setup-ort setup-node
@@ -85,9 +85,12 @@ demo: setup
 	@$(MAKE) --no-print-directory build
 	$(BIN) demo --out $(DEMO_DIR)
 
-## bench: Go benchmarks and side-by-side peer scripts; results go into BENCHMARKS.md by hand.
-bench: setup-bench build
-	$(GO) test -tags '$(TAGS)' -run '^$$' -bench . -benchtime 1x ./... | tee bench.out
+## bench: Go benchmarks next to their peers (PyTorch, faiss, OpenBLAS, ONNX Runtime) in one run; see BENCHMARKS.md.
+bench: setup-bench
+	@$(MAKE) --no-print-directory bench-run
+
+bench-run:
+	TAGS='$(TAGS)' experiments/bench.sh
 
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
