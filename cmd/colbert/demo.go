@@ -32,6 +32,8 @@ func demoCommands() []*cli.Command {
 			cfg.Synth.Train = c.Int("train-queries")
 			cfg.Teacher.Steps = c.Int("teacher-steps")
 			cfg.Student.Steps = c.Int("student-steps")
+			cfg.Contrastive.Steps = cfg.Student.Steps
+			cfg.BiEncoder.Steps = cfg.Student.Steps
 			report, err := demo.Run(c.Context, demo.Options{Dir: c.String("out"), Config: cfg, Threads: c.Int("threads"),
 				ORTLibrary: c.String("onnxruntime-lib"), Log: c.App.ErrWriter})
 			if err != nil {

@@ -23,19 +23,23 @@ import (
 	"github.com/colbert-go/colbert/data/bm25"
 	"github.com/colbert-go/colbert/data/synth"
 	"github.com/colbert-go/colbert/data/tokenize"
+	"github.com/colbert-go/colbert/experiments/quality"
 	"github.com/colbert-go/colbert/experiments/stage"
 	"github.com/colbert-go/colbert/train"
 )
 
 // Config sizes every stage. DefaultConfig is what `make demo` runs; tests
-// use a tiny one.
+// use a tiny one. Training configs carry no paths: the demo fills them in.
 type Config struct {
 	Synth   synth.Config          `json:"synth"`
 	Vocab   tokenize.TrainOptions `json:"vocab"`
 	Teacher train.Config          `json:"teacher"` // model_kind cross-encoder
-	// Student is the KL-distilled ColBERT; the contrastive-only student and
-	// the bi-encoder are the same run with loss / model_kind changed.
-	Student train.Config `json:"student"`
+	// Student is the KL-distilled ColBERT, Contrastive the same model
+	// trained with the contrastive loss only, BiEncoder the single-vector
+	// baseline distilled from the same teacher scores.
+	Student     train.Config `json:"student"`
+	Contrastive train.Config `json:"contrastive"`
+	BiEncoder   train.Config `json:"bi_encoder"`
 	// ScoreBatch is the pairs per ONNX Runtime call when scoring.
 	ScoreBatch int `json:"score_batch"`
 	// RerankDepth is the BM25 depth the teacher reranks (quality ceiling).
@@ -52,31 +56,18 @@ type Config struct {
 	IndexSeed uint64 `json:"index_seed"`
 }
 
-// DefaultConfig is sized to finish in about 15 minutes on 2 cores.
+// DefaultConfig uses the training defaults of experiments/quality (the
+// teacher and student study) on a 10 000-passage benchmark.
 func DefaultConfig() Config {
 	s := synth.DefaultConfig()
 	s.Passages = 10000
 	s.Train = 2000
-	teacher := train.DefaultConfig()
-	teacher.ModelKind = "cross-encoder"
-	teacher.Loss = train.LossCE
-	teacher.NWay = 8
-	teacher.BatchSize = 8
-	teacher.PairMaxLen = 128
-	teacher.Steps = 300
-	teacher.WarmupSteps = 30
-	teacher.LR = 3e-4
-	teacher.SaveEvery = 100
-	teacher.LogEvery = 10
-	student := train.DefaultConfig()
-	student.Steps = 400
-	student.WarmupSteps = 40
-	student.LR = 3e-4
-	student.SaveEvery = 100
-	student.LogEvery = 10
-	return Config{Synth: s, Vocab: tokenize.TrainOptions{VocabSize: 8000, MinFrequency: 2, Lowercase: true},
-		Teacher: teacher, Student: student, ScoreBatch: 8, RerankDepth: 100, NBits: 2, K: 1000, Hybrid: 0.3,
-		PCAComponents: 32, IndexSeed: 123}
+	return Config{Synth: s, Vocab: tokenize.TrainOptions{VocabSize: quality.VocabSize, MinFrequency: 2, Lowercase: true},
+		Teacher:     quality.TeacherConfig("", "", ""),
+		Student:     quality.StudentConfig("", "", "", ""),
+		Contrastive: quality.ContrastiveConfig("", "", "", ""),
+		BiEncoder:   quality.BiEncoderConfig("", "", "", ""),
+		ScoreBatch:  8, RerankDepth: 100, NBits: 2, K: 1000, Hybrid: 0.3, PCAComponents: 32, IndexSeed: 123}
 }
 
 // Options configure a demo run.
@@ -134,7 +125,9 @@ func Run(ctx context.Context, opt Options) (string, error) {
 		opt.Threads = 1
 	}
 	cfg := opt.Config
-	cfg.Teacher, cfg.Student = fitSchedule(cfg.Teacher), fitSchedule(cfg.Student)
+	for _, c := range []*train.Config{&cfg.Teacher, &cfg.Student, &cfg.Contrastive, &cfg.BiEncoder} {
+		*c = fitSchedule(*c)
+	}
 	p := paths{root: opt.Dir}
 	r := &stage.Runner{StampDir: p.j(".stages"), Log: opt.Log}
 
@@ -145,7 +138,11 @@ func Run(ctx context.Context, opt Options) (string, error) {
 	kTeacher := keyOf(kVocab, teacherCfg)
 	kONNX := keyOf(kTeacher, "onnx")
 	kScores := keyOf(kONNX, cfg.ScoreBatch, "scores")
-	students := studentConfigs(cfg.Student, p)
+	students := []student{
+		{"kl", trainConfig(cfg.Student, p, p.scores(), "student-kl")},
+		{"contrastive", trainConfig(cfg.Contrastive, p, p.scores(), "student-contrastive")},
+		{"bi-encoder", trainConfig(cfg.BiEncoder, p, p.scores(), "bi-encoder")},
+	}
 	kStudent := map[string]string{}
 	for _, s := range students {
 		kStudent[s.slug] = keyOf(kScores, s.cfg)
@@ -229,20 +226,6 @@ func fitSchedule(c train.Config) train.Config {
 type student struct {
 	slug string
 	cfg  train.Config
-}
-
-func studentConfigs(base train.Config, p paths) []student {
-	kl := base
-	kl.ModelKind, kl.Loss = "colbert", train.LossKL
-	con := kl
-	con.Loss = train.LossContrastive
-	bi := kl
-	bi.ModelKind = "bi-encoder"
-	return []student{
-		{"kl", trainConfig(kl, p, p.scores(), "student-kl")},
-		{"contrastive", trainConfig(con, p, p.scores(), "student-contrastive")},
-		{"bi-encoder", trainConfig(bi, p, p.scores(), "bi-encoder")},
-	}
 }
 
 // trainConfig points a training config at the demo's files.
