@@ -3,12 +3,12 @@ package sweep
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
 	"runtime"
-	"errors"
 	"sync"
 
 	"github.com/colbert-go/colbert/data/progress"
