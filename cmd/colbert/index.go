@@ -21,13 +21,16 @@ func indexCommands() []*cli.Command {
 	return []*cli.Command{{
 		Name:      "index",
 		Usage:     "build (default), inspect or update a compressed ColBERTv2 index",
-		UsageText: "colbert index [build] --checkpoint CKPT --collection corpus.jsonl --out idx/ [--nbits 2]\n   colbert index info idx/\n   colbert index append --index idx/ --checkpoint CKPT --collection new.jsonl\n   colbert index delete --index idx/ --ids a,b,c",
+		UsageText: "colbert index [build] --checkpoint CKPT --collection corpus.jsonl --out idx/ [--nbits 2]\n   colbert index plan --checkpoint CKPT --collection corpus.jsonl --out plan/   (then, on N machines)\n   colbert index encode --plan plan/ --part i/N   (then)   colbert index merge --plan plan/ --out idx/\n   colbert index info idx/\n   colbert index append --index idx/ --checkpoint CKPT --collection new.jsonl\n   colbert index delete --index idx/ --ids a,b,c",
 		Description: "Without a subcommand, `colbert index` is `colbert index build`. A build interrupted (Ctrl-C, kill,\n" +
 			"crash) resumes after its last finished chunk when the same command is run again.",
 		Flags:  indexBuildFlags(false),
 		Action: indexBuildAction,
 		Subcommands: []*cli.Command{
 			{Name: "build", Usage: "encode a collection and write an index", Flags: indexBuildFlags(true), Action: indexBuildAction},
+			indexPlanCommand(),
+			indexEncodeCommand(),
+			indexMergeCommand(),
 			indexInfoCommand(),
 			indexAppendCommand(),
 			indexDeleteCommand(),
@@ -120,12 +123,7 @@ func indexBuildAction(c *cli.Context) error {
 	}
 	ps = nil // the source keeps ids and tokens only
 	tokenised := time.Since(start)
-	opt := index.BuildOptions{
-		Dim: m.Dim(), NBits: c.Int("nbits"), Checkpoint: m.Hash,
-		SamplePassages: c.Int("sample"), NumCentroids: c.Int("centroids"), KMeansIters: c.Int("kmeans-iters"),
-		ChunkSize: c.Int("chunk-size"), EmbedBatch: c.Int("embed-batch"), Threads: c.Int("threads"),
-		Seed: uint64(c.Int64("seed")), Overwrite: c.Bool("overwrite"),
-	}
+	opt := indexBuildOptions(c, m)
 	start = time.Now()
 	bar = newBar(c, "index", int64(src.Len()), "passages")
 	mf, err := index.Build(ctx, out, src, opt, bar)
@@ -146,6 +144,17 @@ func indexBuildAction(c *cli.Context) error {
 		tokenised.Round(time.Millisecond), built.Round(time.Millisecond), float64(mf.NumEmbeddings)/built.Seconds())
 	fmt.Fprintf(c.App.ErrWriter, "index: %s, %.1f bytes/token, written to %s\n", fmtBytes(size), float64(size)/float64(max(1, mf.NumEmbeddings)), out)
 	return nil
+}
+
+// indexBuildOptions are the build settings of --nbits, --sample… (shared by
+// build and plan, so a split build gets the same bytes).
+func indexBuildOptions(c *cli.Context, m *indexer.Model) index.BuildOptions {
+	return index.BuildOptions{
+		Dim: m.Dim(), NBits: c.Int("nbits"), Checkpoint: m.Hash,
+		SamplePassages: c.Int("sample"), NumCentroids: c.Int("centroids"), KMeansIters: c.Int("kmeans-iters"),
+		ChunkSize: c.Int("chunk-size"), EmbedBatch: c.Int("embed-batch"), Threads: c.Int("threads"),
+		Seed: uint64(c.Int64("seed")), Overwrite: c.Bool("overwrite"),
+	}
 }
 
 // indexBytes sums the sizes of the index's files (manifest excluded).
