@@ -207,6 +207,15 @@ func Scatter(path, title, xlabel, ylabel string, pts []Point, logX bool) error {
 	}
 	l.Offset = vg.Point{X: vg.Points(5)}
 	p.Add(s, l, plotter.NewGrid())
+	if logX {
+		// A log axis must stay positive; gonum pads a single point's range
+		// below zero, so the range is set here: a factor 2 around the data.
+		lo, hi := xys[0].X, xys[0].X
+		for _, xy := range xys {
+			lo, hi = min(lo, xy.X), max(hi, xy.X)
+		}
+		p.X.Min, p.X.Max = lo/2, hi*2
+	}
 	return save(p, path, vg.Points(640), vg.Points(440))
 }
 

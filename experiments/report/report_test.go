@@ -61,6 +61,10 @@ func TestPlotsArePNGs(t *testing.T) {
 	if err := Scatter(sc, "latency", "ms/query", "nDCG@10", []Point{{"a", 1, 0.5}, {"b", 30, 0.7}, {"nan", math.NaN(), 1}}, true); err != nil {
 		t.Fatal(err)
 	}
+	// One point on a log axis (a range of zero width) must still draw.
+	if err := Scatter(filepath.Join(dir, "one.png"), "one", "ms", "nDCG", []Point{{"only", 3, 0.5}}, true); err != nil {
+		t.Fatal(err)
+	}
 	h := filepath.Join(dir, "hist.png")
 	if err := Histogram(h, "latency", "ms", []float64{1, 2, 2, 3, 10}, 5); err != nil {
 		t.Fatal(err)

@@ -1,0 +1,149 @@
+package demo
+
+import (
+	"bytes"
+	"context"
+	"math"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/colbert-go/colbert/data"
+	"github.com/colbert-go/colbert/experiments/metrics"
+)
+
+func tinyConfig() Config {
+	c := DefaultConfig()
+	c.Synth.Passages, c.Synth.Train, c.Synth.Dev, c.Synth.Test = 300, 40, 20, 20
+	c.Vocab.VocabSize = 600
+	return c
+}
+
+// The first stages run, write the BM25 row and the report, and a second run
+// reuses them; a changed vocabulary re-runs only what depends on it.
+func TestPrefixRunsAndResumes(t *testing.T) {
+	dir := t.TempDir()
+	ctx := context.Background()
+	var log bytes.Buffer
+	opt := Options{Dir: dir, Config: tinyConfig(), Threads: 2, Log: &log, StopAfter: "bm25"}
+	report, err := Run(ctx, opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	md, err := os.ReadFile(report)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(md), "| BM25 (k1 0.9, b 0.4) | 0.") {
+		t.Errorf("report lacks the BM25 row:\n%s", md)
+	}
+	if !strings.Contains(string(md), "did not run, so no comparison") {
+		t.Errorf("report does not say the KL row is missing:\n%s", md)
+	}
+	// The BM25 row's numbers are the evaluation of its run.
+	ds, err := data.LoadBEIR(filepath.Join(dir, "benchmark"), "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	run, err := data.ReadTRECRun(filepath.Join(dir, "rows", "bm25", "run.trec"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := metrics.Evaluate(ds.Qrels, run, Measures)
+	if err != nil {
+		t.Fatal(err)
+	}
+	row, err := readRow(filepath.Join(dir, "rows", "bm25", "row.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range Measures {
+		if math.Abs(row.Mean[m]-want.Mean[m]) > 1e-12 {
+			t.Errorf("%s: row %v, run evaluates to %v", m, row.Mean[m], want.Mean[m])
+		}
+	}
+	if row.Queries != len(ds.Queries) || len(ds.Queries) != opt.Config.Synth.Test {
+		t.Errorf("row has %d queries, test split %d, config %d", row.Queries, len(ds.Queries), opt.Config.Synth.Test)
+	}
+	for _, f := range []string{"metrics.json", "table.csv", "ndcg10.png", "latency_quality.png"} {
+		if _, err := os.Stat(filepath.Join(dir, f)); err != nil {
+			t.Errorf("missing %s", f)
+		}
+	}
+
+	log.Reset()
+	if _, err := Run(ctx, opt); err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range []string{"benchmark", "vocab", "bm25"} {
+		if !strings.Contains(log.String(), "stage "+pad(s)+" reused") {
+			t.Errorf("second run did not reuse %s:\n%s", s, log.String())
+		}
+	}
+
+	log.Reset()
+	opt.Config.Vocab.VocabSize = 700
+	if _, err := Run(ctx, opt); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(log.String(), "stage "+pad("vocab")+" running") || !strings.Contains(log.String(), "stage "+pad("bm25")+" reused") {
+		t.Errorf("a new vocabulary size must re-run vocab only:\n%s", log.String())
+	}
+}
+
+func pad(s string) string { return s + strings.Repeat(" ", max(0, 18-len(s))) }
+
+func TestStopAfterUnknownStage(t *testing.T) {
+	_, err := Run(context.Background(), Options{Dir: t.TempDir(), Config: tinyConfig(), StopAfter: "teacher-trian"})
+	if err == nil || !strings.Contains(err.Error(), "teacher-trian") {
+		t.Errorf("unknown stage: %v", err)
+	}
+}
+
+func TestVerdict(t *testing.T) {
+	row := func(slug string, ndcg float64) Row { return Row{Slug: slug, Mean: map[string]float64{"ndcg@10": ndcg}} }
+	v := Verdict([]Row{row("bm25", 0.5), row("contrastive", 0.6), row("colbertv2", 0.7), row("fp32", 0.705)})
+	joined := strings.Join(v, "\n")
+	for _, want := range []string{"**beats** BM25", "**beats** the contrastive-only student", "**within 1%**"} {
+		if !strings.Contains(joined, want) {
+			t.Errorf("verdict lacks %q:\n%s", want, joined)
+		}
+	}
+	v = Verdict([]Row{row("bm25", 0.8), row("contrastive", 0.7), row("colbertv2", 0.6), row("fp32", 0.7)})
+	joined = strings.Join(v, "\n")
+	for _, want := range []string{"does **not** beat BM25", "does **not** beat the contrastive-only student", "**not** within 1%"} {
+		if !strings.Contains(joined, want) {
+			t.Errorf("verdict lacks %q:\n%s", want, joined)
+		}
+	}
+	// A row that did not run is not compared.
+	v = Verdict([]Row{row("bm25", 0.8), {Slug: "colbertv2", NotRun: "x"}})
+	if len(v) != 1 || !strings.Contains(v[0], "did not run") {
+		t.Errorf("verdict without the KL row: %q", v)
+	}
+}
+
+func TestTableMarksRowsNotRun(t *testing.T) {
+	tb := Table([]Row{
+		{Slug: "bm25", System: "BM25", Mean: map[string]float64{"mrr@10": 0.25, "ndcg@10": 0.5}, MSPerQuery: 1.5},
+		{Slug: "faiss-ivfpq", System: "faiss", NotRun: "no faiss"},
+	})
+	md := tb.Markdown()
+	if !strings.Contains(md, "| BM25 | 0.2500 | 0.5000 | - | - | - | - | 1.50 |") {
+		t.Errorf("BM25 row wrong:\n%s", md)
+	}
+	if !strings.Contains(md, "| faiss | - | - | - | - | - | - | not run |") {
+		t.Errorf("not-run row wrong:\n%s", md)
+	}
+}
+
+func TestKeyOfChains(t *testing.T) {
+	a := keyOf("x", 1)
+	if a != keyOf("x", 1) {
+		t.Error("key not deterministic")
+	}
+	if a == keyOf("x", 2) || a == keyOf("x1") {
+		t.Error("different inputs give the same key")
+	}
+}
