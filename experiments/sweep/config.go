@@ -267,10 +267,11 @@ func (c *Config) Expand() ([]Cell, error) {
 			if err := applyTrain(&tc, trainPart, tk, label); err != nil {
 				return nil, fmt.Errorf("sweep: config %s: %w", c.name, err)
 			}
-			tc.OutDir = ""
+			tc.OutDir = "sweep" // set per training job by Run
 			if err := tc.Validate(); err != nil {
 				return nil, fmt.Errorf("sweep: config %s: %s%w", c.name, label, err)
 			}
+			tc.OutDir = ""
 			enc, err := tc.Encode()
 			if err != nil {
 				return nil, fmt.Errorf("sweep: config %s: %s%w", c.name, label, err)

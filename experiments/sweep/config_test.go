@@ -1,0 +1,127 @@
+package sweep
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func TestConfigErrorsNameTheKey(t *testing.T) {
+	dir := t.TempDir()
+	badTrain := filepath.Join(dir, "train.toml")
+	if err := os.WriteFile(badTrain, []byte("steps = 2\nlearning_rate = 1e-5\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct{ name, toml, want string }{
+		{"top-level key", "dataset = \"d\"\ncheckpoint = \"c\"\ndatasets = \"x\"\n[grid]\nnbits = [1]\n", `"datasets"`},
+		{"grid key", "dataset = \"d\"\ncheckpoint = \"c\"\n[grid]\nnbit = [1, 2]\n", `"nbit"`},
+		{"cells key", "dataset = \"d\"\ncheckpoint = \"c\"\n[[cells]]\nnbits = 2\n[[cells]]\nncell = 2\n", `cell 2: unknown key "ncell"`},
+		{"train value type", "dataset = \"d\"\n[grid]\nlr = [\"fast\"]\n", "lr = fast"},
+		{"train value range", "dataset = \"d\"\n[grid]\nnway = [1]\n", "nway"},
+		{"nbits", "dataset = \"d\"\ncheckpoint = \"c\"\n[grid]\nnbits = [2, 3]\n", "nbits = 3"},
+		{"search", "dataset = \"d\"\ncheckpoint = \"c\"\n[grid]\nsearch = [\"plaid\", \"fast\"]\n", "search = fast"},
+		{"threshold", "dataset = \"d\"\ncheckpoint = \"c\"\n[grid]\nthreshold = [\"high\"]\n", "threshold = high"},
+		{"eval table", "dataset = \"d\"\ncheckpoint = \"c\"\n[eval]\nk = -1\n[grid]\nnbits = [1]\n", "eval.k = -1"},
+		{"inline train", "dataset = \"d\"\n[train]\nstepz = 3\n[grid]\nnbits = [1]\n", `train.unknown training key "stepz"`},
+		{"train_config", "dataset = \"d\"\ntrain_config = \"" + badTrain + "\"\n[grid]\nnbits = [1]\n", `"learning_rate"`},
+		{"out_dir", "dataset = \"d\"\n[grid]\nout_dir = [\"x\"]\n", "out_dir"},
+		{"both", "dataset = \"d\"\ncheckpoint = \"c\"\n[grid]\nlr = [1e-5]\n", "exclusive"},
+		{"neither", "dataset = \"d\"\n[grid]\nnbits = [1]\n", "need a checkpoint"},
+		{"no cells", "dataset = \"d\"\ncheckpoint = \"c\"\n", "[grid] or [[cells]]"},
+		{"empty grid values", "dataset = \"d\"\ncheckpoint = \"c\"\n[grid]\nnbits = []\n", "grid.nbits has no values"},
+		{"no dataset", "checkpoint = \"c\"\n[grid]\nnbits = [1]\n", "dataset is required"},
+		{"syntax", "dataset = \"d\n", "sweep.toml"},
+	} {
+		_, err := ParseConfig([]byte(tc.toml), "sweep.toml")
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: error %v, want one containing %q", tc.name, err, tc.want)
+		}
+	}
+}
+
+// Cells that differ only in index/search settings share one training job;
+// any training setting that differs gives another.
+func TestExpandSharesTraining(t *testing.T) {
+	cfg, err := ParseConfig([]byte(`
+dataset = "d"
+[train]
+steps = 3
+warmup_steps = 0
+init_from = "ckpt"
+[grid]
+lr = [1e-5, 3e-5]
+nbits = [1, 2]
+ncells = [1, 2, 4]
+`), "sweep.toml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cells, err := cfg.Expand()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cells) != 12 {
+		t.Fatalf("%d cells, want 2×2×3", len(cells))
+	}
+	if got := strings.Join(cfg.VariedKeys(), ","); got != "lr,nbits,ncells" {
+		t.Errorf("varied keys %s, want the grid's file order", got)
+	}
+	ids, trains := map[string]bool{}, map[string]float64{}
+	for _, c := range cells {
+		ids[c.ID] = true
+		if c.Train == nil || c.Train.Steps != 3 || c.Train.InitFrom != "ckpt" {
+			t.Fatalf("cell %d: train config %+v lost the [train] keys", c.Index, c.Train)
+		}
+		if c.Train.LR != c.Settings["lr"] {
+			t.Errorf("cell %d: lr %g, setting %v", c.Index, c.Train.LR, c.Settings["lr"])
+		}
+		if lr, ok := trains[c.TrainID]; ok && lr != c.Train.LR {
+			t.Errorf("train job %s has lr %g and %g", c.TrainID, lr, c.Train.LR)
+		}
+		trains[c.TrainID] = c.Train.LR
+		if want := c.Settings["nbits"].(int64); int64(c.Eval.NBits) != want {
+			t.Errorf("cell %d: nbits %d, want %d", c.Index, c.Eval.NBits, want)
+		}
+	}
+	if len(ids) != 12 || len(trains) != 2 {
+		t.Errorf("%d distinct cells and %d training jobs, want 12 and 2", len(ids), len(trains))
+	}
+	again, _ := cfg.Expand()
+	for i := range cells {
+		if again[i].ID != cells[i].ID {
+			t.Fatalf("cell %d: id %s then %s: ids must be stable", i, cells[i].ID, again[i].ID)
+		}
+	}
+}
+
+func FuzzParseConfig(f *testing.F) {
+	f.Add("dataset = \"d\"\ncheckpoint = \"c\"\n[grid]\nnbits = [1, 2]\nncells = [1, 2]\n")
+	f.Add("dataset = \"d\"\n[train]\nsteps = 2\n[[cells]]\nlr = 1e-5\nnbits = 2\n[[cells]]\nloss = \"ce\"\nsearch = \"exhaustive\"\n")
+	f.Add("dataset = \"d\"\ncheckpoint = \"c\"\n[eval]\nk = 10\nthreshold = 0.4\n[grid]\nndocs = [256]\n")
+	f.Fuzz(func(t *testing.T, s string) {
+		if strings.Contains(s, "train_config") {
+			return // would read files named by the input
+		}
+		cfg, err := ParseConfig([]byte(s), "fuzz.toml")
+		if err != nil {
+			return
+		}
+		a, err := cfg.Expand()
+		if err != nil {
+			t.Fatalf("parsed but does not expand: %v", err)
+		}
+		b, _ := cfg.Expand()
+		if len(a) != len(b) {
+			t.Fatal("expansion not deterministic")
+		}
+		for i := range a {
+			if a[i].ID != b[i].ID {
+				t.Fatal("cell ids not deterministic")
+			}
+		}
+		if _, err := Table(cfg.VariedKeys(), nil); err != nil {
+			t.Fatal(err)
+		}
+	})
+}
