@@ -45,6 +45,7 @@ func newApp() *cli.App {
 	cmds = append(cmds, rerankCommands()...)
 	cmds = append(cmds, serveCommands()...)
 	cmds = append(cmds, evaluateCommands()...)
+	cmds = append(cmds, sweepCommands()...)
 	// Each stage registers its commands from its own file in this package.
 	return &cli.App{
 		Name:                 "colbert",
