@@ -184,8 +184,10 @@ func Run(ctx context.Context, opt Options) (string, error) {
 			Run: func(ctx context.Context) error {
 				return plaidRow(ctx, p, opt, "contrastive", "contrastive-only student, 2-bit residual, PLAID", contrastive, "index-contrastive")
 			}},
-		stage.Stage{Name: "uncompressed", Key: keyOf(kStudent["kl"], cfg.K, cfg.PCAComponents), Outputs: []string{p.row("fp32"), p.row("fp16"), p.row("pca-int8")},
+		stage.Stage{Name: "uncompressed", Key: keyOf(kStudent["kl"], cfg.K, cfg.PCAComponents), Outputs: []string{p.row("fp32"), p.row("fp16"), p.row("pca-int8"), p.j("vectors", "query_ids.txt")},
 			Run: func(ctx context.Context) error { return uncompressedRows(ctx, p, opt, kl) }},
+		stage.Stage{Name: "faiss-ivfpq", Key: keyOf(kStudent["kl"], cfg.K, "ivfpq-v1"), Outputs: []string{p.row("faiss-ivfpq")},
+			Run: func(ctx context.Context) error { return faissIVFPQRow(ctx, p, opt) }},
 		stage.Stage{Name: "bi-encoder", Key: keyOf(kStudent["bi-encoder"], cfg.K), Outputs: []string{p.row("bi-encoder")},
 			Run: func(ctx context.Context) error { return biEncoderRow(ctx, p, opt, bi) }},
 		stage.Stage{Name: "hybrid", Key: keyOf(kIndex, kBM25, cfg.Hybrid), Outputs: []string{p.row("hybrid")},

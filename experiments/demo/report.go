@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io/fs"
 	"math"
-	"os/exec"
 	"strings"
 	"time"
 
@@ -34,17 +33,6 @@ func collectRows(p paths) ([]Row, error) {
 		rows = append(rows, r)
 	}
 	return rows, nil
-}
-
-// faissRow says why the faiss IVFPQ peer has no numbers here.
-func faissRow() Row {
-	r := Row{Slug: "faiss-ivfpq", System: "faiss IVFPQ token search + MaxSim rerank (peer)"}
-	if err := exec.Command("/usr/bin/python3", "-c", "import faiss").Run(); err != nil {
-		r.NotRun = "not run: /usr/bin/python3 cannot import faiss"
-		return r
-	}
-	r.NotRun = "not run here: experiments/peers/ivfpq_faiss.py measures recall@10 against Go's exhaustive top 10 on a search benchmark dump (see BENCHMARKS.md), not a run over this benchmark"
-	return r
 }
 
 func cell(v float64, ok bool) string {
@@ -115,11 +103,6 @@ func writeReport(p paths, opt Options, results []stage.Result) (string, error) {
 	rows, err := collectRows(p)
 	if err != nil {
 		return "", err
-	}
-	for i := range rows {
-		if rows[i].Slug == "faiss-ivfpq" && rows[i].NotRun != "" {
-			rows[i] = faissRow()
-		}
 	}
 	cfg := opt.Config
 	var b strings.Builder

@@ -175,6 +175,9 @@ func uncompressedRows(ctx context.Context, p paths, opt Options, ckpt string) er
 		return err
 	}
 	qEnc := time.Since(start)
+	if err := dumpVectors(p.j("vectors"), dv, qv, ds.Corpus, ds.Queries); err != nil {
+		return err
+	}
 	sample := dv.Vectors[:min(len(dv.Vectors), 100000*dim)]
 	pca, err := pcaq.Fit(sample, dim, opt.Config.PCAComponents)
 	if err != nil {
