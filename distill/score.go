@@ -82,29 +82,12 @@ func ShardDir(out string) string { return out + ".shards" }
 func Score(ctx context.Context, job ScoreJob) (ScoreStats, error) {
 	start := time.Now()
 	var st ScoreStats
-	if job.ShardSize <= 0 {
-		job.ShardSize = 256
-	}
-	if job.Pairs.BatchSize <= 0 {
-		job.Pairs.BatchSize = 32
-	}
+	job.fill()
 	inFormat := job.CandidatesFormat
-	if inFormat == nil {
-		inFormat = job.Format
-	}
-	candHash, err := fileSHA256(job.Candidates)
+	settings, err := job.settings()
 	if err != nil {
-		return st, fmt.Errorf("distill: candidates: %w", err)
+		return st, err
 	}
-	settings := maps.Clone(job.Settings)
-	if settings == nil {
-		settings = map[string]string{}
-	}
-	settings["candidates_sha256"] = candHash
-	settings["shard_size"] = strconv.Itoa(job.ShardSize)
-	settings["batch_size"] = strconv.Itoa(job.Pairs.BatchSize)
-	settings["batch_tokens"] = strconv.Itoa(job.Pairs.MaxTokens)
-	settings["length_bucketing"] = strconv.FormatBool(job.Pairs.Bucket)
 
 	// A finished output made with the same settings is kept as is.
 	if meta, err := job.Format.ReadMetadata(job.Out); err == nil && sameSettings(meta, settings) {
@@ -187,33 +170,75 @@ func Score(ctx context.Context, job ScoreJob) (ScoreStats, error) {
 	}
 
 	// Merge the shards into the final file, then drop the shards.
-	for _, s := range man.Shards {
-		st.Examples += s.Examples
-		st.Pairs += s.Pairs
-	}
 	st.Shards = len(man.Shards)
-	meta := maps.Clone(settings)
-	meta["examples"] = strconv.Itoa(st.Examples)
-	meta["pairs"] = strconv.Itoa(st.Pairs)
-	meta["created_by"] = "colbert-go distill score"
-	w, err := job.Format.Create(job.Out, meta)
-	if err != nil {
-		return st, fmt.Errorf("distill: %w", err)
-	}
-	for _, s := range man.Shards {
-		if err := job.Format.ReadBatches(filepath.Join(dir, s.File), 4096, w.Write); err != nil {
-			w.Abort()
-			return st, fmt.Errorf("distill: merge shard %s: %w", s.File, err)
-		}
-	}
-	if err := w.Close(); err != nil {
-		return st, fmt.Errorf("distill: %w", err)
+	if st.Examples, st.Pairs, err = job.writeMerged(dir, settings, man.Shards); err != nil {
+		return st, err
 	}
 	if err := os.RemoveAll(dir); err != nil {
 		return st, fmt.Errorf("distill: remove %s: %w", dir, err)
 	}
 	st.Elapsed = time.Since(start)
 	return st, nil
+}
+
+// fill sets the defaults of ShardSize, batch size and CandidatesFormat.
+func (job *ScoreJob) fill() {
+	if job.ShardSize <= 0 {
+		job.ShardSize = 256
+	}
+	if job.Pairs.BatchSize <= 0 {
+		job.Pairs.BatchSize = 32
+	}
+	if job.CandidatesFormat == nil {
+		job.CandidatesFormat = job.Format
+	}
+}
+
+// settings are the job's Settings plus everything else that decides the
+// output's bytes: the candidates' hash, shard and batch settings.
+func (job *ScoreJob) settings() (map[string]string, error) {
+	candHash, err := fileSHA256(job.Candidates)
+	if err != nil {
+		return nil, fmt.Errorf("distill: candidates: %w", err)
+	}
+	settings := maps.Clone(job.Settings)
+	if settings == nil {
+		settings = map[string]string{}
+	}
+	settings["candidates_sha256"] = candHash
+	settings["shard_size"] = strconv.Itoa(job.ShardSize)
+	settings["batch_size"] = strconv.Itoa(job.Pairs.BatchSize)
+	settings["batch_tokens"] = strconv.Itoa(job.Pairs.MaxTokens)
+	settings["length_bucketing"] = strconv.FormatBool(job.Pairs.Bucket)
+	return settings, nil
+}
+
+// writeMerged concatenates the shards in dir, in order, into job.Out with
+// the settings and counts as metadata (the same bytes whichever run or
+// parts scored the shards).
+func (job *ScoreJob) writeMerged(dir string, settings map[string]string, shards []shardInfo) (examples, pairs int, err error) {
+	for _, s := range shards {
+		examples += s.Examples
+		pairs += s.Pairs
+	}
+	meta := maps.Clone(settings)
+	meta["examples"] = strconv.Itoa(examples)
+	meta["pairs"] = strconv.Itoa(pairs)
+	meta["created_by"] = "colbert-go distill score"
+	w, err := job.Format.Create(job.Out, meta)
+	if err != nil {
+		return 0, 0, fmt.Errorf("distill: %w", err)
+	}
+	for _, s := range shards {
+		if err := job.Format.ReadBatches(filepath.Join(dir, s.File), 4096, w.Write); err != nil {
+			w.Abort()
+			return 0, 0, fmt.Errorf("distill: merge shard %s: %w", s.File, err)
+		}
+	}
+	if err := w.Close(); err != nil {
+		return 0, 0, fmt.Errorf("distill: %w", err)
+	}
+	return examples, pairs, nil
 }
 
 // sameSettings reports whether meta records every setting unchanged.
