@@ -69,41 +69,54 @@ func shardMarked(dir string, shard, examples int) (shardInfo, bool) {
 	return s, err == nil && sum == s.SHA256
 }
 
-// partsSetup checks (or, for the first part to arrive, records) the run's
-// settings in dir: parts of one run must agree on every setting.
-func partsSetup(dir string, settings map[string]string, create bool) error {
+// partsRun is what the first part records in PartsDir: every setting that
+// decides the output's bytes, and the number of candidate lists (so the
+// merge needs neither the teacher nor the candidates).
+type partsRun struct {
+	Settings map[string]string `json:"settings"`
+	Examples int               `json:"examples"`
+}
+
+// partsSetup checks (or, for the first part to arrive, records) the run in
+// dir: parts of one run must agree on every setting.
+func partsSetup(dir string, want partsRun) error {
 	path := filepath.Join(dir, partsSettings)
 	raw, err := os.ReadFile(path)
-	if errors.Is(err, os.ErrNotExist) && create {
+	if errors.Is(err, os.ErrNotExist) {
 		if err := os.MkdirAll(dir, 0o755); err != nil {
 			return fmt.Errorf("distill: %w", err)
 		}
-		js, _ := json.MarshalIndent(settings, "", "  ")
+		js, _ := json.MarshalIndent(want, "", "  ")
 		if err := data.WriteFileAtomic(path, func(w *bufio.Writer) error { _, err := w.Write(append(js, '\n')); return err }); err != nil {
 			return fmt.Errorf("distill: %w", err)
 		}
 		raw, err = os.ReadFile(path)
 	}
-	if errors.Is(err, os.ErrNotExist) {
-		return fmt.Errorf("distill: %s holds no scored parts (run score --part first)", dir)
-	}
 	if err != nil {
 		return fmt.Errorf("distill: %w", err)
 	}
-	var got map[string]string
-	if err := json.Unmarshal(raw, &got); err != nil {
-		return fmt.Errorf("distill: %s: %w (delete %s to start over)", path, err, dir)
+	got, err := readPartsRun(dir, raw)
+	if err != nil {
+		return err
 	}
-	for k, v := range settings {
-		if got[k] != v {
+	for k, v := range want.Settings {
+		if got.Settings[k] != v {
 			return fmt.Errorf("distill: %s holds parts scored with %s=%q, this run has %q; use the same settings, or delete %s to start over",
-				dir, k, got[k], v, dir)
+				dir, k, got.Settings[k], v, dir)
 		}
 	}
-	if !maps.Equal(got, settings) {
-		return fmt.Errorf("distill: %s holds parts scored with other settings (%v); delete it to start over", dir, got)
+	if !maps.Equal(got.Settings, want.Settings) || got.Examples != want.Examples {
+		return fmt.Errorf("distill: %s holds parts scored with other settings (%v, %d lists); delete it to start over", dir, got.Settings, got.Examples)
 	}
 	return nil
+}
+
+func readPartsRun(dir string, raw []byte) (partsRun, error) {
+	var r partsRun
+	if err := json.Unmarshal(raw, &r); err != nil || r.Settings == nil || r.Examples < 0 {
+		return r, fmt.Errorf("distill: %s: damaged %s (%v); delete %s to start over", dir, partsSettings, err, dir)
+	}
+	return r, nil
 }
 
 // countExamples streams the candidates once.
@@ -143,12 +156,12 @@ func ScorePart(ctx context.Context, job ScoreJob, part, nparts int) (ScoreStats,
 		st.UpToDate = true
 		return st, nil
 	}
-	dir := PartsDir(job.Out)
-	if err := partsSetup(dir, settings, true); err != nil {
-		return st, err
-	}
 	total, _, err := job.countExamples(ctx)
 	if err != nil {
+		return st, err
+	}
+	dir := PartsDir(job.Out)
+	if err := partsSetup(dir, partsRun{Settings: settings, Examples: total}); err != nil {
 		return st, err
 	}
 	nshards := (total + job.ShardSize - 1) / job.ShardSize
@@ -221,37 +234,36 @@ func ScorePart(ctx context.Context, job ScoreJob, part, nparts int) (ScoreStats,
 	return st, nil
 }
 
-// MergeParts writes job.Out from the shards all parts scored — the same
-// file Score writes — and removes PartsDir(job.Out). It fails, naming the
-// first missing shard, until every part is done.
-func MergeParts(ctx context.Context, job ScoreJob) (ScoreStats, error) {
+// MergeParts writes out (in format) from the shards all parts of a
+// ScorePart run scored — the same file Score writes — and removes
+// PartsDir(out). The settings come from the parts directory, so the merge
+// needs no teacher. It fails, naming the first missing shard, until every
+// part is done.
+func MergeParts(ctx context.Context, out string, format Format) (ScoreStats, error) {
 	start := time.Now()
 	var st ScoreStats
-	job.fill()
-	settings, err := job.settings()
+	dir := PartsDir(out)
+	raw, err := os.ReadFile(filepath.Join(dir, partsSettings))
+	if errors.Is(err, os.ErrNotExist) {
+		return st, fmt.Errorf("distill: %s holds no scored parts (run score --part first)", dir)
+	}
+	if err != nil {
+		return st, fmt.Errorf("distill: %w", err)
+	}
+	run, err := readPartsRun(dir, raw)
 	if err != nil {
 		return st, err
 	}
-	// A finished output made with the same settings is kept as is.
-	if meta, err := job.Format.ReadMetadata(job.Out); err == nil && sameSettings(meta, settings) {
-		st.Examples, _ = strconv.Atoi(meta["examples"])
-		st.Pairs, _ = strconv.Atoi(meta["pairs"])
-		st.UpToDate = true
-		return st, nil
+	shardSize, err := strconv.Atoi(run.Settings["shard_size"])
+	if err != nil || shardSize <= 0 {
+		return st, fmt.Errorf("distill: %s: shard_size %q invalid", dir, run.Settings["shard_size"])
 	}
-	dir := PartsDir(job.Out)
-	if err := partsSetup(dir, settings, false); err != nil {
-		return st, err
-	}
-	total, _, err := job.countExamples(ctx)
-	if err != nil {
-		return st, err
-	}
-	nshards := (total + job.ShardSize - 1) / job.ShardSize
+	total := run.Examples
+	nshards := (total + shardSize - 1) / shardSize
 	shards := make([]shardInfo, 0, nshards)
 	var missing []int
 	for s := 0; s < nshards; s++ {
-		info, ok := shardMarked(dir, s, min(total, (s+1)*job.ShardSize)-s*job.ShardSize)
+		info, ok := shardMarked(dir, s, min(total, (s+1)*shardSize)-s*shardSize)
 		if !ok {
 			missing = append(missing, s)
 			continue
@@ -259,14 +271,15 @@ func MergeParts(ctx context.Context, job ScoreJob) (ScoreStats, error) {
 		shards = append(shards, info)
 	}
 	if len(missing) > 0 {
-		return st, fmt.Errorf("distill: %s: %d of %d shards not scored yet (first: shard %d, candidates %d…); run the missing parts",
-			dir, len(missing), nshards, missing[0], missing[0]*job.ShardSize+1)
+		return st, fmt.Errorf("distill: %s: %d of %d shards not scored yet (first: shard %d, candidate lists %d…); run the missing parts",
+			dir, len(missing), nshards, missing[0], missing[0]*shardSize+1)
 	}
 	if err := ctx.Err(); err != nil {
 		return st, err
 	}
 	st.Shards = nshards
-	if st.Examples, st.Pairs, err = job.writeMerged(dir, settings, shards); err != nil {
+	job := ScoreJob{Out: out, Format: format}
+	if st.Examples, st.Pairs, err = job.writeMerged(dir, run.Settings, shards); err != nil {
 		return st, err
 	}
 	if err := os.RemoveAll(dir); err != nil {

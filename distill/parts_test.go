@@ -51,7 +51,7 @@ func TestScorePartsMatchScore(t *testing.T) {
 		t.Fatal(err)
 	}
 	split := partsJob(t, cand, filepath.Join(dir, "split.parquet"))
-	if _, err := MergeParts(context.Background(), split); err == nil || !strings.Contains(err.Error(), "no scored parts") {
+	if _, err := MergeParts(context.Background(), split.Out, split.Format); err == nil || !strings.Contains(err.Error(), "no scored parts") {
 		t.Fatalf("merge before any part: %v", err)
 	}
 	// Part 1 of 3 in this process first: merge then names the missing shard 0.
@@ -62,7 +62,7 @@ func TestScorePartsMatchScore(t *testing.T) {
 	if st.Shards != 2 || st.ScoredPairs != 40 || st.ResumedShards != 0 {
 		t.Fatalf("part 1/3 of 5 shards: %+v", st)
 	}
-	if _, err := MergeParts(context.Background(), split); err == nil || !strings.Contains(err.Error(), "shard 0") {
+	if _, err := MergeParts(context.Background(), split.Out, split.Format); err == nil || !strings.Contains(err.Error(), "shard 0") {
 		t.Fatalf("merge with parts missing: %v", err)
 	}
 	other := split
@@ -94,7 +94,7 @@ func TestScorePartsMatchScore(t *testing.T) {
 	if st, err := ScorePart(context.Background(), again, 2, 3); err != nil || st.ResumedShards != 2 || cs.calls != 0 {
 		t.Fatalf("re-run of a finished part: %+v, %d passes, %v", st, cs.calls, err)
 	}
-	st, err = MergeParts(context.Background(), split)
+	st, err = MergeParts(context.Background(), split.Out, split.Format)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -112,6 +112,17 @@ func TestScorePartsMatchScore(t *testing.T) {
 	// A finished output is up to date for parts and merge alike.
 	if st, err := ScorePart(context.Background(), split, 0, 3); err != nil || !st.UpToDate {
 		t.Errorf("part after the merge: %+v %v", st, err)
+	}
+	// A damaged run record is an error naming the file.
+	must := func(err error) {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	must(os.MkdirAll(PartsDir(split.Out), 0o755))
+	must(os.WriteFile(filepath.Join(PartsDir(split.Out), partsSettings), []byte("{"), 0o644))
+	if _, err := MergeParts(context.Background(), split.Out, split.Format); err == nil || !strings.Contains(err.Error(), partsSettings) {
+		t.Errorf("damaged %s: %v", partsSettings, err)
 	}
 }
 
