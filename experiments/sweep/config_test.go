@@ -125,3 +125,25 @@ func FuzzParseConfig(f *testing.F) {
 		}
 	})
 }
+
+// The shipped example parses and shares one training job per loss.
+func TestExampleConfig(t *testing.T) {
+	cfg, err := LoadConfig("example.toml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cells, err := cfg.Expand()
+	if err != nil {
+		t.Fatal(err)
+	}
+	jobs := map[string]string{}
+	for _, c := range cells {
+		jobs[c.TrainID] = c.Train.Loss
+		if c.Train.Steps != 400 || c.Eval.K != 1000 || c.Train.Loss != c.Settings["loss"] {
+			t.Errorf("cell %d: steps %d, k %d, loss %s (setting %v)", c.Index, c.Train.Steps, c.Eval.K, c.Train.Loss, c.Settings["loss"])
+		}
+	}
+	if len(cells) != 8 || len(jobs) != 2 {
+		t.Errorf("%d cells, %d training jobs; want 8 and 2", len(cells), len(jobs))
+	}
+}
