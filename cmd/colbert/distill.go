@@ -22,7 +22,7 @@ func distillCommands() []*cli.Command {
 	return []*cli.Command{{
 		Name:        "distill",
 		Usage:       "build n-way candidate lists and score them with a cross-encoder teacher",
-		Subcommands: []*cli.Command{distillCandidatesCommand(), distillScoreCommand(), distillRerankCommand()},
+		Subcommands: []*cli.Command{distillCandidatesCommand(), distillScoreCommand(), distillMergeCommand(), distillRerankCommand()},
 	}}
 }
 
@@ -170,10 +170,14 @@ func distillScoreCommand() *cli.Command {
 			"length into batches, and scored by ONNX Runtime. Output: query_id, doc_ids, teacher_scores, with the\n" +
 			"teacher's sha256 and the settings in the metadata. Work is written in shards under <out>.shards with a\n" +
 			"manifest: rerunning the same command after a crash or Ctrl-C continues from the last complete shard,\n" +
-			"and the result is identical to an uninterrupted run.",
+			"and the result is identical to an uninterrupted run.\n" +
+			"With --part i/N the run is split across N workers (e.g. a job array): each scores a contiguous range of\n" +
+			"shards into <out>.parts on shared storage (resumable per shard); `colbert distill merge --out OUT` then\n" +
+			"writes the same file as an unsplit run.",
 		Flags: append(teacherFlags(),
 			&cli.StringFlag{Name: "candidates", Required: true, Usage: "candidate lists (.parquet or .jsonl)"},
 			&cli.IntFlag{Name: "shard-size", Value: 256, Usage: "lists per resumable shard (memory holds one shard's token ids)"},
+			&cli.StringFlag{Name: "part", Usage: "i/N: score only part i of N (0-based) into <out>.parts, for `colbert distill merge`"},
 			outFlag("teacher-scored dataset (.parquet or .jsonl)"),
 		),
 		Action: func(c *cli.Context) error {
@@ -210,6 +214,24 @@ func distillScoreCommand() *cli.Command {
 				Pairs:     distill.PairOptions{BatchSize: c.Int("batch-size"), MaxTokens: c.Int("batch-tokens"), Bucket: !c.Bool("no-bucket"), Threads: c.Int("threads"), PadID: t.pad, Workers: c.Int("workers")},
 				Bar:       bar,
 			}
+			if p := c.String("part"); p != "" {
+				part, nparts, err := distill.ParsePart(p)
+				if err != nil {
+					return err
+				}
+				st, err := distill.ScorePart(c.Context, job, part, nparts)
+				bar.Finish()
+				if err != nil {
+					return err
+				}
+				if st.UpToDate {
+					fmt.Fprintf(c.App.ErrWriter, "score: %s is already merged and up to date\n", c.String("out"))
+					return nil
+				}
+				fmt.Fprintf(c.App.ErrWriter, "score: part %d/%d: %d shards (%d resumed), %d lists, %d pairs; scored %d pairs in %s; merge with `colbert distill merge --out %s` once all parts are done\n",
+					part, nparts, st.Shards, st.ResumedShards, st.Examples, st.Pairs, st.ScoredPairs, st.Elapsed.Round(time.Millisecond), c.String("out"))
+				return nil
+			}
 			st, err := distill.Score(c.Context, job)
 			bar.Finish()
 			if err != nil {
@@ -223,6 +245,27 @@ func distillScoreCommand() *cli.Command {
 			rate := float64(st.ScoredPairs) / st.Elapsed.Seconds()
 			fmt.Fprintf(c.App.ErrWriter, "score: %d lists, %d pairs (%d shards, %d resumed from an earlier run); scored %d pairs in %s (%.0f pairs/s); written to %s\n",
 				st.Examples, st.Pairs, st.Shards, st.ResumedShards, st.ScoredPairs, st.Elapsed.Round(time.Millisecond), rate, c.String("out"))
+			return nil
+		},
+	}
+}
+
+func distillMergeCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "merge",
+		Usage: "merge the parts of `colbert distill score --part i/N` into the dataset an unsplit run writes",
+		Flags: []cli.Flag{outFlag("teacher-scored dataset given to every score --part (.parquet or .jsonl)")},
+		Action: func(c *cli.Context) error {
+			format, err := distill.FormatFor(c.String("out"))
+			if err != nil {
+				return err
+			}
+			st, err := distill.MergeParts(c.Context, c.String("out"), format)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(c.App.ErrWriter, "merge: %d lists, %d pairs from %d shards written to %s in %s\n",
+				st.Examples, st.Pairs, st.Shards, c.String("out"), st.Elapsed.Round(time.Millisecond))
 			return nil
 		},
 	}

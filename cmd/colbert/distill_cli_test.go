@@ -63,6 +63,17 @@ func TestDistillCLI(t *testing.T) {
 			t.Fatalf("example %d: %+v vs candidates %+v", i, got[i], exs[i])
 		}
 	}
+	// Split in two parts (then merged): the same bytes as the unsplit run.
+	split := filepath.Join(dir, "split.parquet")
+	for _, p := range []string{"1/2", "0/2"} {
+		part := append([]string(nil), score...)
+		part[slices.Index(part, scored)] = split
+		run(append(part, "--part", p)...)
+	}
+	run("distill", "merge", "--out", split)
+	if a, b := mustRead(t, scored), mustRead(t, split); !bytes.Equal(a, b) {
+		t.Error("distill score --part 0/2, 1/2 + merge differs from the unsplit output")
+	}
 	errw.Reset()
 	run(score...)
 	if !strings.Contains(errw.String(), "up to date") {
