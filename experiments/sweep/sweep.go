@@ -23,8 +23,8 @@ type Options struct {
 	// Out receives train/<id>/ (checkpoints), indexes/, cells/<id>/ (one
 	// evaluate result folder each), .stages/ and the sweep table and plots.
 	Out string
-	// Parallel is the number of jobs run at once (0 = 1). Threads are split
-	// between them.
+	// Parallel is the number of jobs run at once (0 = 1, at most Threads).
+	// Threads are split between them.
 	Parallel int
 	// Threads is the total thread budget (0 = the machine's cores).
 	Threads int
@@ -82,7 +82,8 @@ func Run(ctx context.Context, cfg *Config, opt Options) (*Result, error) {
 	if opt.Threads <= 0 {
 		opt.Threads = runtime.NumCPU()
 	}
-	threads := max(1, opt.Threads/opt.Parallel)
+	opt.Parallel = min(opt.Parallel, opt.Threads) // at most one job per core
+	threads := opt.Threads / opt.Parallel
 	runner := &stage.Runner{StampDir: filepath.Join(opt.Out, ".stages"), Log: opt.Log}
 	res := &Result{Keys: cfg.VariedKeys()}
 	var mu sync.Mutex // guards res and OnCell
