@@ -39,12 +39,12 @@ type Options struct {
 
 // Row is one cell's result: a line of the sweep table.
 type Row struct {
-	Cell       int               `json:"cell"` // 1-based position in the sweep
-	ID         string            `json:"id"`
-	Settings   map[string]string `json:"settings"`
-	Checkpoint string            `json:"checkpoint"`
-	Eval       EvalSettings      `json:"eval"`
-	Mean       map[string]float64
+	Cell       int                `json:"cell"` // 1-based position in the sweep
+	ID         string             `json:"id"`
+	Settings   map[string]string  `json:"settings"`
+	Checkpoint string             `json:"checkpoint"`
+	Eval       EvalSettings       `json:"eval"`
+	Mean       map[string]float64 `json:"mean"`
 	// Index size (zero in rerank-bm25 mode).
 	IndexBytes    int64   `json:"index_bytes"`
 	BytesPerToken float64 `json:"bytes_per_token"`
