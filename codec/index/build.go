@@ -263,23 +263,20 @@ func assemble(ctx context.Context, from, dir string, pl plan) (*Manifest, error)
 	for k, v := range pl.Files {
 		m.Files[k] = v
 	}
-	var missing []int
 	for ci := 0; ci < pl.numChunks(); ci++ {
 		lo, hi := ci*pl.ChunkSize, min(pl.Passages, (ci+1)*pl.ChunkSize)
 		info, files, ok := chunkDone(from, ci, lo, hi, false)
 		if !ok {
-			missing = append(missing, ci)
-			continue
+			// Stop at the first gap (the chunk count comes from a file).
+			marks, _ := filepath.Glob(joinDir(from, "chunk.*.done"))
+			return nil, fmt.Errorf("index: %s: chunk %d of %d (passages %d…) not encoded yet, %d chunks done; run the missing encode parts",
+				from, ci, pl.numChunks(), lo, len(marks))
 		}
 		m.Chunks = append(m.Chunks, info)
 		m.NumEmbeddings += info.Embeddings
 		for k, v := range files {
 			m.Files[k] = v
 		}
-	}
-	if len(missing) > 0 {
-		return nil, fmt.Errorf("index: %s: %d of %d chunks not encoded yet (first: chunk %d, passages %d…); run the missing encode parts",
-			from, len(missing), pl.numChunks(), missing[0], missing[0]*pl.ChunkSize)
 	}
 	if err := ctx.Err(); err != nil {
 		return nil, err

@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -33,9 +34,9 @@ type PlanInfo struct {
 	Options BuildOptions
 	// Meta is what the caller stored with WritePlan.
 	Meta map[string]string
-	// Done lists, per chunk, whether its files are encoded (sizes checked;
-	// Merge verifies the checksums).
-	Done []bool
+	// Encoded lists the chunks whose files are written (sizes checked;
+	// Merge verifies the checksums), in order.
+	Encoded []int
 }
 
 // PartChunks is the range of chunks lo…hi−1 that part (0-based) of nparts
@@ -125,7 +126,7 @@ func loadPlan(dir string) (*residual.Codec, plan, error) {
 	if err := json.Unmarshal(b, &pl); err != nil {
 		return nil, plan{}, fmt.Errorf("index: %s: %w", joinDir(dir, planFile), err)
 	}
-	if pl.Passages <= 0 || pl.ChunkSize <= 0 || pl.EmbedBatch <= 0 || pl.K <= 0 {
+	if pl.Passages <= 0 || pl.Passages > 1<<31-1 || pl.ChunkSize <= 0 || pl.EmbedBatch <= 0 || pl.K <= 0 || pl.K > 1<<28 {
 		return nil, plan{}, fmt.Errorf("index: %s: passages %d, chunk size %d, embed batch %d, centroids %d invalid",
 			joinDir(dir, planFile), pl.Passages, pl.ChunkSize, pl.EmbedBatch, pl.K)
 	}
@@ -142,10 +143,19 @@ func planInfo(dir string, pl plan) *PlanInfo {
 	p := &PlanInfo{Dir: dir, Passages: pl.Passages, Chunks: pl.numChunks(), NumCentroids: pl.K,
 		Options: pl.buildOptions(0), Meta: pl.Meta}
 	p.Options.Threads = 0
-	p.Done = make([]bool, p.Chunks)
-	for ci := range p.Done {
-		_, _, p.Done[ci] = chunkDone(dir, ci, ci*pl.ChunkSize, min(pl.Passages, (ci+1)*pl.ChunkSize), true)
+	// Only chunks with a marker can be done: the markers on disk bound
+	// the work, not the (file-given) chunk count.
+	marks, _ := filepath.Glob(joinDir(dir, "chunk.*.done"))
+	for _, mk := range marks {
+		var ci int
+		if _, err := fmt.Sscanf(filepath.Base(mk), "chunk.%05d.done", &ci); err != nil || ci < 0 || ci >= p.Chunks || markerName(ci) != filepath.Base(mk) {
+			continue
+		}
+		if _, _, ok := chunkDone(dir, ci, ci*pl.ChunkSize, min(pl.Passages, (ci+1)*pl.ChunkSize), true); ok {
+			p.Encoded = append(p.Encoded, ci)
+		}
 	}
+	slices.Sort(p.Encoded)
 	return p
 }
 

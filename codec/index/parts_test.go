@@ -77,10 +77,8 @@ func TestPartsMatchBuild(t *testing.T) {
 	if pi.Chunks != 8 || pi.Passages != 500 || pi.Meta["collection"] != "synthetic" || pi.NumCentroids != 256 {
 		t.Fatalf("plan info %+v", pi)
 	}
-	for _, d := range pi.Done {
-		if d {
-			t.Fatal("fresh plan reports encoded chunks")
-		}
+	if len(pi.Encoded) != 0 {
+		t.Fatalf("fresh plan reports encoded chunks %v", pi.Encoded)
 	}
 	out := filepath.Join(root, "idx")
 	if _, err := Merge(ctx, planDir, out, false); err == nil || !strings.Contains(err.Error(), "chunk 0") {
@@ -97,10 +95,8 @@ func TestPartsMatchBuild(t *testing.T) {
 	if pi, err = WritePlan(ctx, planDir, src, opt, meta, nil); err != nil {
 		t.Fatal(err)
 	}
-	for ci, d := range pi.Done {
-		if !d {
-			t.Fatalf("chunk %d not encoded after all parts ran", ci)
-		}
+	if len(pi.Encoded) != 8 || pi.Encoded[0] != 0 || pi.Encoded[7] != 7 {
+		t.Fatalf("encoded chunks %v after all parts ran, want 0…7", pi.Encoded)
 	}
 	calls := src.calls.Load()
 	if err := EncodePart(ctx, planDir, src, 1, 3, 1, nil); err != nil {
@@ -209,6 +205,32 @@ func FuzzParsePart(f *testing.F) {
 		i, n, err := ParsePart(s)
 		if err == nil && (n < 1 || i < 0 || i >= n) {
 			t.Fatalf("ParsePart(%q) = %d/%d", s, i, n)
+		}
+	})
+}
+
+// FuzzReadPlan: a damaged plan.json next to intact codec files is an error
+// (or a consistent plan), never a panic or a huge allocation.
+func FuzzReadPlan(f *testing.F) {
+	dir := filepath.Join(f.TempDir(), "plan")
+	if _, err := WritePlan(context.Background(), dir, newSource(100, 20, 5, "p"), testOpts, map[string]string{"a": "b"}, nil); err != nil {
+		f.Fatal(err)
+	}
+	good, err := os.ReadFile(filepath.Join(dir, planFile))
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(good)
+	f.Add([]byte(`{"passages": 1e18}`))
+	f.Add(bytes.Replace(good, []byte(`"passages": 100`), []byte(`"passages": 4000000000000`), 1))
+	f.Add(bytes.Replace(good, []byte(`"chunk_size": 64`), []byte(`"chunk_size": 0`), 1))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		if err := os.WriteFile(filepath.Join(dir, planFile), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		p, err := ReadPlan(dir)
+		if err == nil && (p.Passages <= 0 || len(p.Encoded) > p.Chunks || p.Chunks*p.Options.ChunkSize < p.Passages) {
+			t.Fatalf("inconsistent plan accepted: %+v", p)
 		}
 	})
 }
