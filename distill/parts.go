@@ -260,19 +260,17 @@ func MergeParts(ctx context.Context, out string, format Format) (ScoreStats, err
 	}
 	total := run.Examples
 	nshards := (total + shardSize - 1) / shardSize
-	shards := make([]shardInfo, 0, nshards)
-	var missing []int
+	// Stop at the first missing shard: the count comes from a file and the
+	// markers present bound the work.
+	marks, _ := filepath.Glob(filepath.Join(dir, "shard-*.done"))
+	var shards []shardInfo
 	for s := 0; s < nshards; s++ {
 		info, ok := shardMarked(dir, s, min(total, (s+1)*shardSize)-s*shardSize)
 		if !ok {
-			missing = append(missing, s)
-			continue
+			return st, fmt.Errorf("distill: %s: shard %d of %d (candidate lists %d…) not scored yet, %d shards done; run the missing parts",
+				dir, s, nshards, s*shardSize+1, len(marks))
 		}
 		shards = append(shards, info)
-	}
-	if len(missing) > 0 {
-		return st, fmt.Errorf("distill: %s: %d of %d shards not scored yet (first: shard %d, candidate lists %d…); run the missing parts",
-			dir, len(missing), nshards, missing[0], missing[0]*shardSize+1)
 	}
 	if err := ctx.Err(); err != nil {
 		return st, err
