@@ -37,6 +37,10 @@ const (
 	KeyRerankDepth = "rerank_depth" // BM25 depth rescored in rerank-bm25 mode
 )
 
+// MaxCells bounds a sweep: a grid beyond it is almost surely a typo, and
+// expanding it would exhaust memory.
+const MaxCells = 10000
+
 var evalKeys = []string{KeyNBits, KeySearch, KeyK, KeyNCells, KeyNDocs, KeyThreshold, KeyRerankDepth}
 
 // Config is a sweep file.
@@ -189,6 +193,12 @@ func (c *Config) Expand() ([]Cell, error) {
 			}
 			sort.Strings(keys)
 			c.gridOrder = keys
+		}
+		n := 1
+		for _, k := range keys {
+			if n *= len(c.Grid[k]); n > MaxCells {
+				return nil, fmt.Errorf("sweep: config %s: the grid has more than %d cells", c.name, MaxCells)
+			}
 		}
 		points = []map[string]any{{}}
 		for _, k := range keys {

@@ -147,3 +147,14 @@ func TestExampleConfig(t *testing.T) {
 		t.Errorf("%d cells, %d training jobs; want 8 and 2", len(cells), len(jobs))
 	}
 }
+
+func TestGridTooLarge(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("dataset = \"d\"\ncheckpoint = \"c\"\n[grid]\n")
+	for _, k := range []string{"k", "ncells", "ndocs", "rerank_depth"} {
+		b.WriteString(k + " = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11]\n")
+	}
+	if _, err := ParseConfig([]byte(b.String()), "big.toml"); err == nil || !strings.Contains(err.Error(), "more than") {
+		t.Errorf("11⁴-cell grid: %v", err)
+	}
+}
