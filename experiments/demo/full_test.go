@@ -1,0 +1,61 @@
+package demo
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/colbert-go/colbert/distill/ort"
+)
+
+// TestFullPipelineTiny runs every stage with 2 training steps per model
+// (minutes on a loaded 2-core machine, so opt-in: COLBERT_DEMO_FULL=1).
+// Quality is meaningless at this size; the mechanics are checked: every
+// row exists, the report names every system, a re-run reuses every stage.
+func TestFullPipelineTiny(t *testing.T) {
+	if os.Getenv("COLBERT_DEMO_FULL") == "" {
+		t.Skip("set COLBERT_DEMO_FULL=1 to run the whole tiny pipeline (teacher, ORT, students, indexes, faiss)")
+	}
+	if _, err := ort.FindLibrary(""); err != nil {
+		t.Skipf("ONNX Runtime not found (run make setup): %v", err)
+	}
+	cfg := tinyConfig()
+	for _, c := range []*int{&cfg.Teacher.Steps, &cfg.Student.Steps, &cfg.Contrastive.Steps, &cfg.BiEncoder.Steps} {
+		*c = 2
+	}
+	cfg.Teacher.BatchSize, cfg.Student.BatchSize, cfg.Contrastive.BatchSize, cfg.BiEncoder.BatchSize = 4, 4, 4, 4
+	dir := t.TempDir()
+	var log bytes.Buffer
+	opt := Options{Dir: dir, Config: cfg, Threads: 2, Log: &log}
+	report, err := Run(context.Background(), opt)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, log.String())
+	}
+	md, err := os.ReadFile(report)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, slug := range tableOrder {
+		r, err := readRow(filepath.Join(dir, "rows", slug, "row.json"))
+		if err != nil {
+			t.Errorf("row %s: %v", slug, err)
+			continue
+		}
+		if !strings.Contains(string(md), "| "+r.System+" |") {
+			t.Errorf("report lacks %q", r.System)
+		}
+		if r.NotRun == "" && r.Queries != cfg.Synth.Test {
+			t.Errorf("row %s evaluated %d queries, want %d", slug, r.Queries, cfg.Synth.Test)
+		}
+	}
+	log.Reset()
+	if _, err := Run(context.Background(), opt); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(log.String(), " running") {
+		t.Errorf("second run re-ran stages:\n%s", log.String())
+	}
+}
