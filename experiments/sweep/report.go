@@ -97,7 +97,7 @@ func WriteReport(dir string, keys []string, rows []Row) ([]string, error) {
 		return nil, err
 	}
 	var md strings.Builder
-	fmt.Fprintf(&md, "# Sweep\n\n%d cells; index bytes/token and per-query latency (p50/p95, one query at a time per worker) from each cell's evaluation. Each cell's full report is under cells/<id>/.\n\n", len(rows))
+	fmt.Fprintf(&md, "# Sweep\n\n%d cells; index bytes/token and per-query latency (p50/p95, one query at a time per worker) from each cell's evaluation (cells run in parallel share the cores: compare latencies from a --parallel 1 run). Each cell's full report is under cells/<id>/.\n\n", len(rows))
 	md.WriteString(t.Markdown())
 	md.WriteString("\n")
 	for _, p := range plots {
