@@ -10,7 +10,6 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/colbert-go/colbert/data"
@@ -27,28 +26,6 @@ import (
 func PartsDir(out string) string { return out + ".parts" }
 
 const partsSettings = "settings.json"
-
-// ParsePart parses "i/N" (0 ≤ i < N), the form batch schedulers' array
-// indices are passed in.
-func ParsePart(s string) (part, nparts int, err error) {
-	a, b, ok := strings.Cut(strings.TrimSpace(s), "/")
-	if ok {
-		part, err = strconv.Atoi(a)
-		if err == nil {
-			nparts, err = strconv.Atoi(b)
-		}
-	}
-	if !ok || err != nil || nparts < 1 || part < 0 || part >= nparts {
-		return 0, 0, fmt.Errorf("distill: part %q: want i/N with 0 ≤ i < N (e.g. 0/4)", s)
-	}
-	return part, nparts, nil
-}
-
-// PartShards is the range of shards lo…hi−1 of part (0-based) of nparts
-// when the run has shards shards: contiguous, balanced to within one.
-func PartShards(shards, part, nparts int) (lo, hi int) {
-	return int(int64(part) * int64(shards) / int64(nparts)), int(int64(part+1) * int64(shards) / int64(nparts))
-}
 
 func markerPath(dir string, shard int) string {
 	return filepath.Join(dir, fmt.Sprintf("shard-%06d.done", shard))
@@ -165,7 +142,7 @@ func ScorePart(ctx context.Context, job ScoreJob, part, nparts int) (ScoreStats,
 		return st, err
 	}
 	nshards := (total + job.ShardSize - 1) / job.ShardSize
-	lo, hi := PartShards(nshards, part, nparts)
+	lo, hi := data.PartRange(nshards, part, nparts)
 	st.Shards = hi - lo
 	size := func(s int) int { return min(total, (s+1)*job.ShardSize) - s*job.ShardSize }
 	todo := map[int]bool{}

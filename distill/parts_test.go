@@ -125,36 +125,3 @@ func TestScorePartsMatchScore(t *testing.T) {
 		t.Errorf("damaged %s: %v", partsSettings, err)
 	}
 }
-
-func TestDistillParsePart(t *testing.T) {
-	for _, s := range []string{"", "3/3", "-1/2", "1", "x/2", "0/0"} {
-		if _, _, err := ParsePart(s); err == nil {
-			t.Errorf("ParsePart(%q) accepted", s)
-		}
-	}
-	if i, n, err := ParsePart("2/5"); err != nil || i != 2 || n != 5 {
-		t.Errorf("ParsePart(2/5) = %d/%d %v", i, n, err)
-	}
-	next := 0
-	for i := 0; i < 4; i++ {
-		lo, hi := PartShards(10, i, 4)
-		if lo != next || hi-lo < 2 || hi-lo > 3 {
-			t.Fatalf("part %d/4 of 10 shards: %d…%d", i, lo, hi)
-		}
-		next = hi
-	}
-	if next != 10 {
-		t.Fatalf("parts cover %d of 10 shards", next)
-	}
-}
-
-func FuzzDistillParsePart(f *testing.F) {
-	for _, s := range []string{"0/1", "3/4", "4/4", "x", " 1/2"} {
-		f.Add(s)
-	}
-	f.Fuzz(func(t *testing.T, s string) {
-		if i, n, err := ParsePart(s); err == nil && (n < 1 || i < 0 || i >= n) {
-			t.Fatalf("ParsePart(%q) = %d/%d", s, i, n)
-		}
-	})
-}

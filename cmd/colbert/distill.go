@@ -215,7 +215,7 @@ func distillScoreCommand() *cli.Command {
 				Bar:       bar,
 			}
 			if p := c.String("part"); p != "" {
-				part, nparts, err := distill.ParsePart(p)
+				part, nparts, err := data.ParsePart(p)
 				if err != nil {
 					return err
 				}

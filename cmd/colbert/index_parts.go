@@ -99,7 +99,7 @@ func indexEncodeCommand() *cli.Command {
 		},
 		Action: func(c *cli.Context) error {
 			ctx := c.Context
-			part, nparts, err := index.ParsePart(c.String("part"))
+			part, nparts, err := data.ParsePart(c.String("part"))
 			if err != nil {
 				return err
 			}

@@ -9,10 +9,9 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"strconv"
-	"strings"
 
 	"github.com/colbert-go/colbert/codec/residual"
+	"github.com/colbert-go/colbert/data"
 	"github.com/colbert-go/colbert/data/progress"
 )
 
@@ -43,7 +42,7 @@ type PlanInfo struct {
 // encodes: contiguous, balanced to within one chunk, empty when nparts
 // exceeds the number of chunks.
 func (p *PlanInfo) PartChunks(part, nparts int) (lo, hi int) {
-	return partRange(p.Chunks, part, nparts)
+	return data.PartRange(p.Chunks, part, nparts)
 }
 
 // PartPassages is the range of passages lo…hi−1 of a part.
@@ -51,26 +50,6 @@ func (p *PlanInfo) PartPassages(part, nparts int) (lo, hi int) {
 	clo, chi := p.PartChunks(part, nparts)
 	cs := p.Options.ChunkSize
 	return min(p.Passages, clo*cs), min(p.Passages, chi*cs)
-}
-
-func partRange(n, part, nparts int) (int, int) {
-	return int(int64(part) * int64(n) / int64(nparts)), int(int64(part+1) * int64(n) / int64(nparts))
-}
-
-// ParsePart parses "i/N" (0 ≤ i < N), the form batch schedulers' array
-// indices are passed in.
-func ParsePart(s string) (part, nparts int, err error) {
-	a, b, ok := strings.Cut(strings.TrimSpace(s), "/")
-	if ok {
-		part, err = strconv.Atoi(a)
-		if err == nil {
-			nparts, err = strconv.Atoi(b)
-		}
-	}
-	if !ok || err != nil || nparts < 1 || part < 0 || part >= nparts {
-		return 0, 0, fmt.Errorf("index: part %q: want i/N with 0 ≤ i < N (e.g. 0/4)", s)
-	}
-	return part, nparts, nil
 }
 
 // WritePlan samples src, trains the centroids and buckets with opt and
@@ -190,7 +169,7 @@ func EncodePart(ctx context.Context, dir string, src Source, part, nparts, threa
 	if threads <= 0 {
 		threads = pl.buildOptions(0).Threads
 	}
-	lo, hi := partRange(pl.numChunks(), part, nparts)
+	lo, hi := data.PartRange(pl.numChunks(), part, nparts)
 	bar.SetTotal(int64(min(pl.Passages, hi*pl.ChunkSize) - min(pl.Passages, lo*pl.ChunkSize)))
 	return encodeChunks(ctx, dir, src, codec, pl, threads, lo, hi, bar)
 }

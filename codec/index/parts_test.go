@@ -185,28 +185,6 @@ func TestPartRanges(t *testing.T) {
 			t.Fatalf("%d chunks in %d parts cover %d chunks / %d passages", tc.chunks, tc.nparts, next, nextP)
 		}
 	}
-	for _, s := range []string{"0/1", " 2/3", "9/10"} {
-		if _, _, err := ParsePart(s); err != nil {
-			t.Errorf("ParsePart(%q): %v", s, err)
-		}
-	}
-	for _, s := range []string{"", "3/3", "-1/2", "1", "a/b", "0/0", "1/2/3"} {
-		if _, _, err := ParsePart(s); err == nil {
-			t.Errorf("ParsePart(%q) accepted", s)
-		}
-	}
-}
-
-func FuzzParsePart(f *testing.F) {
-	for _, s := range []string{"0/1", "3/4", "4/4", "x", "-0/1", "1/+2"} {
-		f.Add(s)
-	}
-	f.Fuzz(func(t *testing.T, s string) {
-		i, n, err := ParsePart(s)
-		if err == nil && (n < 1 || i < 0 || i >= n) {
-			t.Fatalf("ParsePart(%q) = %d/%d", s, i, n)
-		}
-	})
 }
 
 // FuzzReadPlan: a damaged plan.json next to intact codec files is an error
