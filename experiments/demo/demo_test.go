@@ -117,6 +117,11 @@ func TestVerdict(t *testing.T) {
 			t.Errorf("verdict lacks %q:\n%s", want, joined)
 		}
 	}
+	// A student at chance level cannot say anything about compression.
+	v = Verdict([]Row{row("colbertv2", 0.0003), row("fp32", 0)})
+	if joined = strings.Join(v, "\n"); !strings.Contains(joined, "cannot be judged") || strings.Contains(joined, "**within 1%**") {
+		t.Errorf("verdict at chance level:\n%s", joined)
+	}
 	// A row that did not run is not compared.
 	v = Verdict([]Row{row("bm25", 0.8), {Slug: "colbertv2", NotRun: "x"}})
 	if len(v) != 1 || !strings.Contains(v[0], "did not run") {

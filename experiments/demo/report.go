@@ -90,7 +90,9 @@ func Verdict(rows []Row) []string {
 	}
 	if ex, ok := nd("fp32"); ok {
 		rel := (kl - ex) / math.Max(ex, 1e-12)
-		if math.Abs(rel) <= 0.01 || kl >= ex {
+		if ex < 0.01 {
+			out = append(out, fmt.Sprintf("Whether 2-bit PLAID is within 1%% of uncompressed exhaustive search cannot be judged: exhaustive nDCG@10 is %.4f (chance level; the student did not learn).", ex))
+		} else if math.Abs(rel) <= 0.01 || kl >= ex {
 			out = append(out, fmt.Sprintf("2-bit PLAID is **within 1%%** of uncompressed exhaustive search (nDCG@10 %.4f vs %.4f, %+.2f%%).", kl, ex, 100*rel))
 		} else {
 			out = append(out, fmt.Sprintf("2-bit PLAID is **not** within 1%% of uncompressed exhaustive search (nDCG@10 %.4f vs %.4f, %+.2f%%).", kl, ex, 100*rel))
