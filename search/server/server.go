@@ -284,18 +284,23 @@ func (s *Server) handleSearch(w http.ResponseWriter, r *http.Request) {
 	done := make(chan outcome, 1)
 	go func() {
 		// The slot is held until the work really ends, even after a timeout
-		// answered the client, so the bound on concurrent searches holds.
-		defer func() {
-			s.metrics.inflight.Add(-1)
-			<-s.sem
+		// answered the client, so the bound on concurrent searches holds. It
+		// is released before the result is handed over, so that a client
+		// that got its answer never sees its own search counted in flight.
+		var o outcome
+		func() {
+			defer func() {
+				s.metrics.inflight.Add(-1)
+				<-s.sem
+			}()
+			vecs, dim, err := s.cfg.Encoder.EncodeQuery(ctx, req.Query)
+			if err != nil {
+				o.err = err
+				return
+			}
+			o.hits, o.err = s.cfg.Searcher.Search(vecs, dim, p)
 		}()
-		vecs, dim, err := s.cfg.Encoder.EncodeQuery(ctx, req.Query)
-		if err != nil {
-			done <- outcome{err: err}
-			return
-		}
-		hits, err := s.cfg.Searcher.Search(vecs, dim, p)
-		done <- outcome{hits, err}
+		done <- o
 	}()
 	var out outcome
 	select {
