@@ -5,6 +5,7 @@
 package report
 
 import (
+	"bufio"
 	"bytes"
 	"encoding/csv"
 	"fmt"
@@ -14,6 +15,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/colbert-go/colbert/data"
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
 	"gonum.org/v1/plot/vg"
@@ -99,24 +101,10 @@ func WriteFile(path string, b []byte) error {
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return fmt.Errorf("report: %w", err)
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
-	if err != nil {
-		return fmt.Errorf("report: write %s: %w", path, err)
-	}
-	if _, err := tmp.Write(b); err != nil {
-		tmp.Close()
-		os.Remove(tmp.Name())
-		return fmt.Errorf("report: write %s: %w", path, err)
-	}
-	if err := tmp.Close(); err != nil {
-		os.Remove(tmp.Name())
-		return fmt.Errorf("report: write %s: %w", path, err)
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		os.Remove(tmp.Name())
-		return fmt.Errorf("report: write %s: %w", path, err)
-	}
-	return nil
+	return data.WriteFileAtomic(path, func(w *bufio.Writer) error {
+		_, err := w.Write(b)
+		return err
+	})
 }
 
 // Bar is one bar of a bar chart.
@@ -154,6 +142,16 @@ func BarChart(path, title, ylabel string, bars []Bar) error {
 	bc.LineStyle.Width = 0
 	p.Add(bc, plotter.NewGrid())
 	p.NominalX(names...)
+	// Half a slot of margin on each side and 10% headroom above the tallest
+	// bar, so that no bar is cut by the plot's frame.
+	p.X.Min, p.X.Max = -0.5, float64(len(bars))-0.5
+	top := 0.0
+	for _, v := range vals {
+		top = math.Max(top, v)
+	}
+	if top > 0 {
+		p.Y.Max = top * 1.1
+	}
 	p.X.Tick.Label.Rotation = math.Pi / 5
 	p.X.Tick.Label.XAlign = draw.XRight
 	p.X.Tick.Label.YAlign = draw.YCenter
