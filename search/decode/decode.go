@@ -7,7 +7,6 @@ package decode
 
 import (
 	"fmt"
-	"math"
 
 	"github.com/colbert-go/colbert/codec/residual"
 )
@@ -16,8 +15,8 @@ import (
 type Decoder struct {
 	dim, nbits int
 	centroids  []float32
-	lut        [256][8]float32 // weights of the 8/nbits dims packed in a byte
-	lut2       [256][4]float32 // the same, dense, for 2 bits
+	codec      *residual.Codec // decodes when the SIMD path does not apply
+	lut2       [256][4]float32 // weights of the 4 two-bit dims packed in a byte
 	simd       bool
 }
 
@@ -29,19 +28,17 @@ func New(c *residual.Codec) (*Decoder, error) {
 	if c.Dim <= 0 || c.Dim%8 != 0 || len(c.Centroids)%c.Dim != 0 || len(c.Weights) != 1<<c.NBits {
 		return nil, fmt.Errorf("decode: inconsistent codec (dim %d, %d centroid floats, %d weights)", c.Dim, len(c.Centroids), len(c.Weights))
 	}
-	d := &Decoder{dim: c.Dim, nbits: c.NBits, centroids: c.Centroids}
-	// Stream bit k of a packed vector is bit 7−k%8 of byte k/8; dimension
-	// j of a byte holds stream bits j·b…j·b+b−1, least significant first.
-	per := 8 / c.NBits
-	for v := 0; v < 256; v++ {
-		for j := 0; j < per; j++ {
-			q := 0
-			for t := 0; t < c.NBits; t++ {
-				q |= (v >> (7 - (j*c.NBits + t)) & 1) << t
+	d := &Decoder{dim: c.Dim, nbits: c.NBits, centroids: c.Centroids, codec: c}
+	if c.NBits == 2 {
+		// Stream bit k of a packed vector is bit 7−k%8 of byte k/8; dimension
+		// j of a byte holds stream bits 2j, 2j+1, least significant first
+		// (the layout of package residual).
+		for v := 0; v < 256; v++ {
+			for j := 0; j < 4; j++ {
+				q := (v>>(7-2*j))&1 | (v>>(6-2*j)&1)<<1
+				d.lut2[v][j] = c.Weights[q]
 			}
-			d.lut[v][j] = c.Weights[q]
 		}
-		copy(d.lut2[v][:], d.lut[v][:4])
 	}
 	d.simd = hasAVX512 && c.NBits == 2 && c.Dim%16 == 0
 	return d, nil
@@ -78,29 +75,7 @@ func (d *Decoder) Decode(codes []int32, packed []byte, dst []float32) ([]float32
 		return dst, nil
 	}
 	for i, c := range codes {
-		d.decodeOne(c, packed[i*ps:(i+1)*ps], dst[i*d.dim:(i+1)*d.dim])
+		d.codec.DecompressOne(c, packed[i*ps:(i+1)*ps], dst[i*d.dim:(i+1)*d.dim])
 	}
 	return dst, nil
-}
-
-func (d *Decoder) decodeOne(code int32, packed []byte, dst []float32) {
-	cen := d.centroids[int(code)*d.dim : (int(code)+1)*d.dim]
-	per := 8 / d.nbits
-	for i, by := range packed {
-		w := &d.lut[by]
-		base := i * per
-		for j := 0; j < per; j++ {
-			dst[base+j] = cen[base+j] + w[j]
-		}
-	}
-	var s float32
-	for _, v := range dst {
-		s += v * v
-	}
-	if s > 0 {
-		inv := float32(1 / math.Sqrt(float64(s)))
-		for i := range dst {
-			dst[i] *= inv
-		}
-	}
 }
