@@ -2,24 +2,10 @@
 
 package decode
 
-var hasAVX512 = detect()
+import "golang.org/x/sys/cpu"
 
-func cpuid(eaxArg, ecxArg uint32) (eax, ebx, ecx, edx uint32)
-func xgetbv() (eax, edx uint32)
-
-func detect() bool {
-	maxID, _, _, _ := cpuid(0, 0)
-	if maxID < 7 {
-		return false
-	}
-	_, _, ecx1, _ := cpuid(1, 0)
-	if ecx1&(1<<27) == 0 { // OSXSAVE
-		return false
-	}
-	xcr0, _ := xgetbv()
-	_, ebx7, _, _ := cpuid(7, 0)
-	return ebx7&(1<<16) != 0 && xcr0&0xe6 == 0xe6 // AVX-512F, XMM/YMM/opmask/ZMM state
-}
+// hasAVX512 is AVX-512F with OS support for the ZMM state (x/sys/cpu checks XCR0).
+var hasAVX512 = cpu.X86.HasAVX512F
 
 // decode2AVX512 reconstructs n 2-bit vectors (dim a multiple of 16).
 //

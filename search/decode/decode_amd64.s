@@ -2,23 +2,6 @@
 
 #include "textflag.h"
 
-TEXT ·cpuid(SB), NOSPLIT, $0-24
-	MOVL eaxArg+0(FP), AX
-	MOVL ecxArg+4(FP), CX
-	CPUID
-	MOVL AX, eax+8(FP)
-	MOVL BX, ebx+12(FP)
-	MOVL CX, ecx+16(FP)
-	MOVL DX, edx+20(FP)
-	RET
-
-TEXT ·xgetbv(SB), NOSPLIT, $0-8
-	MOVL $0, CX
-	XGETBV
-	MOVL AX, eax+0(FP)
-	MOVL DX, edx+4(FP)
-	RET
-
 // func decode2AVX512(centroids *float32, codes *int32, n int, packed *byte, lut *[256][4]float32, dst *float32, dim int)
 // Per vector: x = centroid[code] + lut[byte] (4 dims per byte), x /= |x|.
 TEXT ·decode2AVX512(SB), NOSPLIT, $0-56

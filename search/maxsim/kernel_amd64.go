@@ -2,32 +2,15 @@
 
 package maxsim
 
+import "golang.org/x/sys/cpu"
+
 // CPU features, detected once at start-up (read-only afterwards).
-var hasAVX2, hasAVX512 = detect()
-
-func cpuid(eaxArg, ecxArg uint32) (eax, ebx, ecx, edx uint32)
-func xgetbv() (eax, edx uint32)
-
-// detect checks both the CPU flags and that the OS saves the wide registers.
-func detect() (avx2, avx512 bool) {
-	maxID, _, _, _ := cpuid(0, 0)
-	if maxID < 7 {
-		return false, false
-	}
-	_, _, ecx1, _ := cpuid(1, 0)
-	const osxsave, avx, fma = 1 << 27, 1 << 28, 1 << 12
-	if ecx1&osxsave == 0 || ecx1&avx == 0 || ecx1&fma == 0 {
-		return false, false
-	}
-	xcr0, _ := xgetbv()
-	if xcr0&0x6 != 0x6 { // XMM and YMM state
-		return false, false
-	}
-	_, ebx7, _, _ := cpuid(7, 0)
-	avx2 = ebx7&(1<<5) != 0
-	avx512 = avx2 && ebx7&(1<<16) != 0 && xcr0&0xe0 == 0xe0 // AVX-512F + opmask/ZMM state
-	return avx2, avx512
-}
+// golang.org/x/sys/cpu checks both the CPU flags and that the OS saves the
+// wide registers (XCR0).
+var (
+	hasAVX2   = cpu.X86.HasAVX2 && cpu.X86.HasFMA
+	hasAVX512 = hasAVX2 && cpu.X86.HasAVX512F
+)
 
 // tileAVX512 folds max over 8 document rows (byte offsets offs from d) of
 // the 32 query lanes qt ([dim][32]) into mx, or with out != nil stores the
