@@ -12,6 +12,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
 	"slices"
@@ -50,9 +51,24 @@ type Options struct {
 	Tokenizer  string // tokenizer.json; "" = the checkpoint's own
 	Dataset    string // BEIR folder: corpus.jsonl, queries.jsonl, qrels/<split>.tsv
 	Split      string // "" = test
-	NBits      int    // residual bits: 1, 2 or 4 (0 = 2)
-	Search     string // plaid | exhaustive | rerank-bm25 ("" = plaid)
-	K          int    // passages retrieved per query (0 = 1000)
+	NBits      int    // residual bits: 1, 2 or 4 (0 = 2); residual codec only
+	// Codec of the index: residual, fp32, fp16 or pca-int8 ("" =
+	// residual). Only residual has centroids, so the others need Search
+	// exhaustive.
+	Codec string
+	// PCAComponents is the number of int8 components per token of codec
+	// pca-int8 (0 = dim/4: 32 at dim 128).
+	PCAComponents int
+	Search        string // plaid | exhaustive | rerank-bm25 ("" = plaid)
+	K             int    // passages retrieved per query (0 = 1000)
+	// PLAID's knobs, named as ColBERT's Searcher config: ncells, ndocs,
+	// centroid_score_threshold. 0 (nil for Threshold) = ColBERT's default
+	// for K (search.DefaultParams). Threshold is a pointer because 0 is a
+	// legal threshold of its own (prune centroids whose best score is
+	// negative). Setting any of them in another search mode is an error.
+	NCells    int
+	NDocs     int
+	Threshold *float64
 	// RerankDepth is the BM25 depth rescored in rerank-bm25 mode (0 = 100).
 	RerankDepth int
 	// Out receives the result folder.
@@ -79,11 +95,42 @@ func (o *Options) fill() error {
 	if o.NBits == 0 {
 		o.NBits = index.DefaultNBits
 	}
+	if o.NBits != 1 && o.NBits != 2 && o.NBits != 4 {
+		return fmt.Errorf("evaluate: nbits %d: want 1, 2 or 4", o.NBits)
+	}
 	if o.Search == "" {
 		o.Search = SearchPLAID
 	}
 	if !slices.Contains(Modes, o.Search) {
 		return fmt.Errorf("evaluate: search mode %q: want one of %s", o.Search, strings.Join(Modes, ", "))
+	}
+	if o.Codec == "" {
+		o.Codec = CodecResidual
+	}
+	if !slices.Contains(Codecs, o.Codec) {
+		return fmt.Errorf("evaluate: codec %q: want one of %s", o.Codec, strings.Join(Codecs, ", "))
+	}
+	if o.Codec != CodecResidual {
+		switch o.Search {
+		case SearchPLAID:
+			return fmt.Errorf("evaluate: codec %s keeps no centroids, so PLAID cannot search it: use search %s, or codec %s for PLAID",
+				o.Codec, SearchExhaustive, CodecResidual)
+		case SearchRerankBM25:
+			return fmt.Errorf("evaluate: search %s builds no index, so codec %s does not apply", o.Search, o.Codec)
+		}
+		o.NBits = 0 // not a residual index
+	}
+	if o.PCAComponents < 0 {
+		return fmt.Errorf("evaluate: pca components %d: must be positive", o.PCAComponents)
+	}
+	if o.NCells < 0 || o.NDocs < 0 {
+		return fmt.Errorf("evaluate: ncells %d, ndocs %d: must be positive (0 = ColBERT's default for k)", o.NCells, o.NDocs)
+	}
+	if o.Threshold != nil && (math.IsNaN(*o.Threshold) || math.IsInf(*o.Threshold, 0)) {
+		return fmt.Errorf("evaluate: centroid score threshold %v: want a finite number", *o.Threshold)
+	}
+	if o.Search != SearchPLAID && (o.NCells != 0 || o.NDocs != 0 || o.Threshold != nil) {
+		return fmt.Errorf("evaluate: ncells, ndocs and centroid score threshold are PLAID settings; search %s does not use them", o.Search)
 	}
 	if o.K <= 0 {
 		o.K = 1000
@@ -118,18 +165,24 @@ func (o *Options) bar(label string, total int64, unit string) *progress.Bar {
 
 // Summary is everything report.md says, as summary.json.
 type Summary struct {
-	System     string             `json:"system"`
-	Checkpoint string             `json:"checkpoint"` // directory
-	ModelHash  string             `json:"model_hash"`
-	Dataset    string             `json:"dataset"`
-	Split      string             `json:"split"`
-	Search     string             `json:"search"`
-	K          int                `json:"k"`
-	NBits      int                `json:"nbits,omitempty"`
-	Params     *search.Params     `json:"plaid,omitempty"`
-	Passages   int                `json:"passages"`
-	Queries    int                `json:"queries"`
-	Mean       map[string]float64 `json:"mean"`
+	System     string `json:"system"`
+	Checkpoint string `json:"checkpoint"` // directory
+	ModelHash  string `json:"model_hash"`
+	Dataset    string `json:"dataset"`
+	Split      string `json:"split"`
+	Search     string `json:"search"`
+	K          int    `json:"k"`
+	NBits      int    `json:"nbits,omitempty"`
+	Codec      string `json:"codec,omitempty"` // "" in rerank-bm25 mode
+	// PCAComponents are codec pca-int8's bytes per token.
+	PCAComponents int `json:"pca_components,omitempty"`
+	// Params are the PLAID knobs searched with (plaid mode only). A
+	// threshold asked as 0 is recorded as the value search got, −1.4e-45
+	// (see ThresholdOf).
+	Params   *search.Params     `json:"plaid,omitempty"`
+	Passages int                `json:"passages"`
+	Queries  int                `json:"queries"`
+	Mean     map[string]float64 `json:"mean"`
 	// Index (zero in rerank-bm25 mode).
 	IndexDir      string  `json:"index_dir,omitempty"`
 	IndexReused   bool    `json:"index_reused"`
@@ -215,12 +268,53 @@ func indexKey(opt Options, m *indexer.Model, ds *data.Dataset) (string, error) {
 	vocab := sha256.Sum256(m.Tok.Tokenizer().VocabTxt())
 	k := struct {
 		Model, Vocab, Corpus string
-		NBits                int
-		Seed                 uint64
-		TokenizerConfig      tokenize.Config
-	}{m.Hash, hex.EncodeToString(vocab[:]), hex.EncodeToString(corpus[:]), opt.NBits, opt.Seed, m.Tok.Config()}
+		// Storage is "" for the residual index (keys of indexes built
+		// before codecs existed stay valid) and "flat" for the float32
+		// vectors every flat codec is encoded from when opened.
+		Storage         string `json:",omitempty"`
+		NBits           int
+		Seed            uint64
+		TokenizerConfig tokenize.Config
+	}{m.Hash, hex.EncodeToString(vocab[:]), hex.EncodeToString(corpus[:]), "", opt.NBits, opt.Seed, m.Tok.Config()}
+	if opt.Codec != CodecResidual {
+		k.Storage, k.Seed = "flat", 0 // no sampling, no k-means
+	}
 	b, err := json.Marshal(k)
 	return string(b), err
+}
+
+// plaidParams are ColBERT's defaults for K with the knobs opt sets.
+func plaidParams(opt Options) search.Params {
+	p := search.DefaultParams(opt.K)
+	if opt.NCells > 0 {
+		p.NCells = opt.NCells
+	}
+	if opt.NDocs > 0 {
+		p.NDocs = opt.NDocs
+	}
+	if opt.Threshold != nil {
+		p.Threshold = float32(*opt.Threshold)
+		if p.Threshold == 0 {
+			p.Threshold = zeroThreshold
+		}
+	}
+	return p
+}
+
+// zeroThreshold is how a centroid score threshold of exactly 0 reaches
+// search: search.Params reads 0 as "the default for K", so 0 is passed as
+// the largest float32 below it. Stage 2 keeps a centroid when its best
+// score is ≥ the threshold, so the two keep the same centroids except one
+// whose best score is exactly −1.4e-45.
+const zeroThreshold = -float32(math.SmallestNonzeroFloat32)
+
+// ThresholdOf is the centroid score threshold p was asked for (0 for
+// zeroThreshold).
+func ThresholdOf(p search.Params) float64 {
+	if p.Threshold == zeroThreshold {
+		return 0
+	}
+	return float64(p.Threshold)
 }
 
 // searchIndex builds or reuses the index, then runs PLAID or exhaustive search.
@@ -229,46 +323,66 @@ func searchIndex(ctx context.Context, opt Options, m *indexer.Model, ds *data.Da
 	if err != nil {
 		return nil, err
 	}
-	sum.NBits, sum.IndexDir = opt.NBits, opt.IndexDir
+	if opt.Codec == CodecPCAInt8 && opt.PCAComponents == 0 {
+		opt.PCAComponents = max(1, m.Dim()/4)
+	}
+	sum.NBits, sum.Codec, sum.PCAComponents, sum.IndexDir = opt.NBits, opt.Codec, opt.PCAComponents, opt.IndexDir
 	idxDir := filepath.Clean(opt.IndexDir)
 	r := &stage.Runner{StampDir: filepath.Join(filepath.Dir(idxDir), ".stages"), Log: opt.Log}
-	results, err := r.Run(ctx, stage.Stage{
-		Name: "index-" + filepath.Base(idxDir), Key: key, Outputs: []string{filepath.Join(idxDir, "manifest.json")},
-		Run: func(ctx context.Context) error {
-			cache := idxDir + ".ids"
-			bar := opt.bar("tokenise", int64(len(ds.Corpus)), "passages")
-			src, err := indexer.NewSource(ctx, m, ds.Corpus, indexer.SourceOptions{CachePath: cache, Threads: opt.Threads, Bar: bar})
-			bar.Finish()
-			if err != nil {
-				return err
-			}
-			bar = opt.bar("index", int64(src.Len()), "passages")
-			_, err = index.Build(ctx, idxDir, src, index.BuildOptions{Dim: m.Dim(), NBits: opt.NBits, Checkpoint: m.Hash,
-				Threads: opt.Threads, Seed: opt.Seed, Overwrite: true}, bar)
-			bar.Finish()
-			if err != nil {
-				return err
-			}
-			os.Remove(cache) // only needed to resume
-			return nil
-		},
-	})
+	output, build := filepath.Join(idxDir, "manifest.json"), func(ctx context.Context) error {
+		cache := idxDir + ".ids"
+		bar := opt.bar("tokenise", int64(len(ds.Corpus)), "passages")
+		src, err := indexer.NewSource(ctx, m, ds.Corpus, indexer.SourceOptions{CachePath: cache, Threads: opt.Threads, Bar: bar})
+		bar.Finish()
+		if err != nil {
+			return err
+		}
+		bar = opt.bar("index", int64(src.Len()), "passages")
+		_, err = index.Build(ctx, idxDir, src, index.BuildOptions{Dim: m.Dim(), NBits: opt.NBits, Checkpoint: m.Hash,
+			Threads: opt.Threads, Seed: opt.Seed, Overwrite: true}, bar)
+		bar.Finish()
+		if err != nil {
+			return err
+		}
+		os.Remove(cache) // only needed to resume
+		return nil
+	}
+	if opt.Codec != CodecResidual {
+		output = filepath.Join(idxDir, flatFile)
+		build = func(ctx context.Context) error { return buildFlat(ctx, idxDir, m, ds.Corpus, opt) }
+	}
+	results, err := r.Run(ctx, stage.Stage{Name: "index-" + filepath.Base(idxDir), Key: key, Outputs: []string{output}, Run: build})
 	if err != nil {
 		return nil, fmt.Errorf("evaluate: %w", err)
 	}
 	sum.IndexReused = results[0].Reused
 	sum.Seconds["index"] = results[0].Seconds
-	st, err := index.Stat(idxDir)
-	if err != nil {
-		return nil, fmt.Errorf("evaluate: %w", err)
-	}
-	sum.IndexBytes, sum.Embeddings, sum.BytesPerToken = st.TotalBytes, st.Manifest.NumEmbeddings, st.BytesPerToken
 
-	s, ix, err := m.OpenSearcher(idxDir, index.OpenOptions{})
-	if err != nil {
-		return nil, fmt.Errorf("evaluate: %w", err)
+	var s *search.Searcher
+	passageID := func(pid int) string { return ds.Corpus[pid].ID }
+	if opt.Codec == CodecResidual {
+		st, err := index.Stat(idxDir)
+		if err != nil {
+			return nil, fmt.Errorf("evaluate: %w", err)
+		}
+		sum.IndexBytes, sum.Embeddings, sum.BytesPerToken = st.TotalBytes, st.Manifest.NumEmbeddings, st.BytesPerToken
+		var ix *index.Index
+		if s, ix, err = m.OpenSearcher(idxDir, index.OpenOptions{}); err != nil {
+			return nil, fmt.Errorf("evaluate: %w", err)
+		}
+		defer ix.Close()
+		passageID = ix.PassageID
+	} else {
+		fx, err := openFlat(idxDir, m, opt.Codec, opt.PCAComponents, len(ds.Corpus))
+		if err != nil {
+			return nil, fmt.Errorf("evaluate: %w", err)
+		}
+		sum.IndexBytes, sum.Embeddings = fx.bytes, int64(fx.NumTokens())
+		sum.BytesPerToken = float64(fx.bytes) / float64(max(1, fx.NumTokens()))
+		if s, err = search.NewSearcher(fx); err != nil {
+			return nil, fmt.Errorf("evaluate: %w", err)
+		}
 	}
-	defer ix.Close()
 	t0 := time.Now()
 	qv, err := m.EncodeQueries(ctx, ds.Queries)
 	if err != nil {
@@ -276,7 +390,7 @@ func searchIndex(ctx context.Context, opt Options, m *indexer.Model, ds *data.Da
 	}
 	encoded := time.Since(t0)
 	sum.Seconds["encode_queries"] = encoded.Seconds()
-	p := search.DefaultParams(opt.K)
+	p := plaidParams(opt)
 	if opt.Search == SearchPLAID {
 		sum.Params = &p
 	}
@@ -297,7 +411,7 @@ func searchIndex(ctx context.Context, opt Options, m *indexer.Model, ds *data.Da
 	for i, q := range ds.Queries {
 		docs := make([]data.ScoredDoc, len(res[i].Hits))
 		for j, h := range res[i].Hits {
-			docs[j] = data.ScoredDoc{DocID: ix.PassageID(h.PID), Score: float64(h.Score)}
+			docs[j] = data.ScoredDoc{DocID: passageID(h.PID), Score: float64(h.Score)}
 		}
 		run[q.ID] = docs
 		sum.Latencies[i] = ms(res[i].Latency)

@@ -48,7 +48,7 @@ func Markdown(sum *Summary, res metrics.Result, plots []string) string {
 	mode := sum.Search
 	switch {
 	case sum.Params != nil:
-		mode += fmt.Sprintf(" (k %d, ncells %d, ndocs %d, threshold %g)", sum.K, sum.Params.NCells, sum.Params.NDocs, sum.Params.Threshold)
+		mode += fmt.Sprintf(" (k %d, ncells %d, ndocs %d, centroid score threshold %g)", sum.K, sum.Params.NCells, sum.Params.NDocs, ThresholdOf(*sum.Params))
 	case sum.Search == SearchRerankBM25:
 		mode += fmt.Sprintf(" (BM25 top %d rescored by exact MaxSim)", sum.K)
 	default:
@@ -72,8 +72,19 @@ func Markdown(sum *Summary, res metrics.Result, plots []string) string {
 		if sum.IndexReused {
 			reused = "reused (same checkpoint, tokenizer, corpus and settings)"
 		}
-		fmt.Fprintf(&b, "\n## Index\n\n`%s`: %d-bit residuals, %d embeddings, %s, %.1f bytes/token; %s.\n",
-			sum.IndexDir, sum.NBits, sum.Embeddings, FormatBytes(sum.IndexBytes), sum.BytesPerToken, reused)
+		what := fmt.Sprintf("%d-bit residuals", sum.NBits)
+		switch sum.Codec {
+		case CodecResidual, "":
+		case CodecPCAInt8:
+			what = fmt.Sprintf("flat, PCA to %d components + int8 (size: codes, passage lengths, PCA parameters)", sum.PCAComponents)
+		default:
+			what = fmt.Sprintf("flat %s vectors (size: vectors and passage lengths)", sum.Codec)
+		}
+		if sum.Codec != CodecResidual && sum.Codec != "" {
+			reused += "; the folder stores float32 vectors, encoded with the codec when opened"
+		}
+		fmt.Fprintf(&b, "\n## Index\n\n`%s`: %s, %d embeddings, %s, %.1f bytes/token; %s.\n",
+			sum.IndexDir, what, sum.Embeddings, FormatBytes(sum.IndexBytes), sum.BytesPerToken, reused)
 	}
 
 	fmt.Fprintf(&b, "\n## Timings\n\n")
