@@ -29,11 +29,12 @@ import (
 // Evaluation keys a cell may set besides the training ones.
 const (
 	KeyNBits       = "nbits"        // residual bits of the index: 1, 2 or 4
+	KeyCodec       = "codec"        // residual | fp32 | fp16 | pca-int8 (evaluate.Codecs)
 	KeySearch      = "search"       // plaid | exhaustive | rerank-bm25
 	KeyK           = "k"            // passages retrieved per query
 	KeyNCells      = "ncells"       // PLAID centroids probed per query token
 	KeyNDocs       = "ndocs"        // PLAID candidates kept after stage 2
-	KeyThreshold   = "threshold"    // PLAID centroid score threshold
+	KeyThreshold   = "threshold"    // PLAID centroid score threshold (centroid_score_threshold; 0 is a value, not "default")
 	KeyRerankDepth = "rerank_depth" // BM25 depth rescored in rerank-bm25 mode
 )
 
@@ -41,7 +42,7 @@ const (
 // expanding it would exhaust memory.
 const MaxCells = 10000
 
-var evalKeys = []string{KeyNBits, KeySearch, KeyK, KeyNCells, KeyNDocs, KeyThreshold, KeyRerankDepth}
+var evalKeys = []string{KeyNBits, KeyCodec, KeySearch, KeyK, KeyNCells, KeyNDocs, KeyThreshold, KeyRerankDepth}
 
 // Config is a sweep file.
 type Config struct {
@@ -67,20 +68,34 @@ type Config struct {
 	name      string
 }
 
-// EvalSettings are the index and search settings of one cell.
+// EvalSettings are the index and search settings of one cell. NCells,
+// NDocs and Threshold (nil = unset: 0 is a threshold of its own) override
+// ColBERT's defaults for K in plaid cells; other search modes ignore them.
 type EvalSettings struct {
-	NBits       int     `json:"nbits"`
-	Search      string  `json:"search"`
-	K           int     `json:"k"`
-	NCells      int     `json:"ncells,omitempty"`
-	NDocs       int     `json:"ndocs,omitempty"`
-	Threshold   float64 `json:"threshold,omitempty"`
-	RerankDepth int     `json:"rerank_depth,omitempty"`
+	NBits       int      `json:"nbits"`
+	Codec       string   `json:"codec,omitempty"`
+	Search      string   `json:"search"`
+	K           int      `json:"k"`
+	NCells      int      `json:"ncells,omitempty"`
+	NDocs       int      `json:"ndocs,omitempty"`
+	Threshold   *float64 `json:"threshold,omitempty"`
+	RerankDepth int      `json:"rerank_depth,omitempty"`
 }
 
-// plaidOverride reports whether PLAID's knobs differ from the defaults for K.
-func (e EvalSettings) plaidOverride() bool {
-	return e.Search == evaluate.SearchPLAID && (e.NCells != 0 || e.NDocs != 0 || e.Threshold != 0)
+// check rejects settings evaluate cannot run: only the residual codec has
+// the centroids PLAID needs, and rerank-bm25 builds no index to encode.
+func (e EvalSettings) check(label string) error {
+	if e.Codec == evaluate.CodecResidual {
+		return nil
+	}
+	switch e.Search {
+	case evaluate.SearchPLAID:
+		return fmt.Errorf("%s%s = %q cannot be searched with %s = %q: only codec %q has the centroids PLAID needs (set %s = %q for this cell, or use [[cells]] to pair codecs with search modes)",
+			label, KeyCodec, e.Codec, KeySearch, e.Search, evaluate.CodecResidual, KeySearch, evaluate.SearchExhaustive)
+	case evaluate.SearchRerankBM25:
+		return fmt.Errorf("%s%s = %q: %s = %q builds no index, so a codec does not apply", label, KeyCodec, e.Codec, KeySearch, e.Search)
+	}
+	return nil
 }
 
 // Cell is one point of the sweep.
@@ -246,7 +261,7 @@ func (c *Config) Expand() ([]Cell, error) {
 			return nil, fmt.Errorf("sweep: config %s: %w", c.name, err)
 		}
 	}
-	evalBase := EvalSettings{Search: evaluate.SearchPLAID, NBits: 2, K: 1000}
+	evalBase := EvalSettings{Search: evaluate.SearchPLAID, Codec: evaluate.CodecResidual, NBits: 2, K: 1000}
 	if err := applyEval(&evalBase, c.Eval, "eval."); err != nil {
 		return nil, fmt.Errorf("sweep: config %s: %w", c.name, err)
 	}
@@ -271,6 +286,9 @@ func (c *Config) Expand() ([]Cell, error) {
 		if err := applyEval(&cell.Eval, evalPart, label); err != nil {
 			return nil, fmt.Errorf("sweep: config %s: %w", c.name, err)
 		}
+		if err := cell.Eval.check(label); err != nil {
+			return nil, fmt.Errorf("sweep: config %s: %w", c.name, err)
+		}
 		var ckpt string
 		if hasTrain {
 			tc := base
@@ -291,11 +309,15 @@ func (c *Config) Expand() ([]Cell, error) {
 		} else {
 			ckpt = "checkpoint:" + c.Checkpoint
 		}
+		keyEval := cell.Eval
+		if keyEval.Codec == evaluate.CodecResidual {
+			keyEval.Codec = "" // cells finished before codecs existed stay finished
+		}
 		key, _ := json.Marshal(struct {
 			Checkpoint, Dataset, Split string
 			Seed                       uint64
 			Eval                       EvalSettings
-		}{ckpt, c.Dataset, c.Split, c.Seed, cell.Eval})
+		}{ckpt, c.Dataset, c.Split, c.Seed, keyEval})
 		cell.ID = shortHash(key)
 		cells = append(cells, cell)
 	}
@@ -336,12 +358,18 @@ func applyEval(e *EvalSettings, kv map[string]any, label string) error {
 				return bad("want one of " + strings.Join(evaluate.Modes, ", "))
 			}
 			e.Search = s
+		case KeyCodec:
+			s, ok := v.(string)
+			if !ok || !slices.Contains(evaluate.Codecs, s) {
+				return bad("want one of " + strings.Join(evaluate.Codecs, ", "))
+			}
+			e.Codec = s
 		case KeyThreshold:
 			f, ok := toFloat(v)
-			if !ok || math.IsNaN(f) {
-				return bad("want a number")
+			if !ok || math.IsNaN(f) || math.IsInf(f, 0) {
+				return bad("want a finite number")
 			}
-			e.Threshold = f
+			e.Threshold = &f
 		case KeyNBits, KeyK, KeyNCells, KeyNDocs, KeyRerankDepth:
 			n, ok := v.(int64)
 			if !ok || n < 1 || n > 1<<30 {

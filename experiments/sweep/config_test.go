@@ -1,6 +1,7 @@
 package sweep
 
 import (
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
@@ -22,6 +23,13 @@ func TestConfigErrorsNameTheKey(t *testing.T) {
 		{"nbits", "dataset = \"d\"\ncheckpoint = \"c\"\n[grid]\nnbits = [2, 3]\n", "nbits = 3"},
 		{"search", "dataset = \"d\"\ncheckpoint = \"c\"\n[grid]\nsearch = [\"plaid\", \"fast\"]\n", "search = fast"},
 		{"threshold", "dataset = \"d\"\ncheckpoint = \"c\"\n[grid]\nthreshold = [\"high\"]\n", "threshold = high"},
+		{"infinite threshold", "dataset = \"d\"\ncheckpoint = \"c\"\n[grid]\nthreshold = [inf]\n", "threshold = +Inf: want a finite number"},
+		{"codec name", "dataset = \"d\"\ncheckpoint = \"c\"\n[eval]\nsearch = \"exhaustive\"\n[grid]\ncodec = [\"residual\", \"fp8\"]\n", "cell 2: codec = fp8: want one of residual, fp32, fp16, pca-int8"},
+		{"codec type", "dataset = \"d\"\ncheckpoint = \"c\"\n[[cells]]\ncodec = 16\n", "cell 1: codec = 16: want one of"},
+		{"eval codec", "dataset = \"d\"\ncheckpoint = \"c\"\n[eval]\ncodec = \"int4\"\n[grid]\nk = [10]\n", "eval.codec = int4"},
+		{"flat codec with plaid", "dataset = \"d\"\ncheckpoint = \"c\"\n[grid]\ncodec = [\"residual\", \"fp16\"]\nncells = [1, 2]\n",
+			`cell 3: codec = "fp16" cannot be searched with search = "plaid"`},
+		{"flat codec with rerank", "dataset = \"d\"\ncheckpoint = \"c\"\n[[cells]]\ncodec = \"fp32\"\nsearch = \"rerank-bm25\"\n", `cell 1: codec = "fp32": search = "rerank-bm25" builds no index`},
 		{"eval table", "dataset = \"d\"\ncheckpoint = \"c\"\n[eval]\nk = -1\n[grid]\nnbits = [1]\n", "eval.k = -1"},
 		{"inline train", "dataset = \"d\"\n[train]\nstepz = 3\n[grid]\nnbits = [1]\n", `train.unknown training key "stepz"`},
 		{"train_config", "dataset = \"d\"\ntrain_config = \"" + badTrain + "\"\n[grid]\nnbits = [1]\n", `"learning_rate"`},
@@ -99,6 +107,7 @@ func FuzzParseConfig(f *testing.F) {
 	f.Add("dataset = \"d\"\ncheckpoint = \"c\"\n[grid]\nnbits = [1, 2]\nncells = [1, 2]\n")
 	f.Add("dataset = \"d\"\n[train]\nsteps = 2\n[[cells]]\nlr = 1e-5\nnbits = 2\n[[cells]]\nloss = \"ce\"\nsearch = \"exhaustive\"\n")
 	f.Add("dataset = \"d\"\ncheckpoint = \"c\"\n[eval]\nk = 10\nthreshold = 0.4\n[grid]\nndocs = [256]\n")
+	f.Add("dataset = \"d\"\ncheckpoint = \"c\"\n[[cells]]\ncodec = \"fp16\"\nsearch = \"exhaustive\"\n[[cells]]\ncodec = \"residual\"\nthreshold = 0\n")
 	f.Fuzz(func(t *testing.T, s string) {
 		if strings.Contains(s, "train_config") {
 			return // would read files named by the input
@@ -156,5 +165,72 @@ func TestGridTooLarge(t *testing.T) {
 	}
 	if _, err := ParseConfig([]byte(b.String()), "big.toml"); err == nil || !strings.Contains(err.Error(), "more than") {
 		t.Errorf("11⁴-cell grid: %v", err)
+	}
+}
+
+// The codec and an explicit threshold of 0 are part of a cell's id; a
+// residual cell keeps the id it had before the codec key existed, so a
+// finished sweep stays finished.
+func TestCellIDsCodecAndThreshold(t *testing.T) {
+	cfg, err := ParseConfig([]byte(`
+dataset = "d"
+checkpoint = "c"
+seed = 3
+[[cells]]
+nbits = 1
+ncells = 2
+threshold = 0.45
+[[cells]]
+nbits = 1
+ncells = 2
+threshold = 0.45
+codec = "residual"
+[[cells]]
+codec = "fp16"
+search = "exhaustive"
+[[cells]]
+codec = "fp32"
+search = "exhaustive"
+[[cells]]
+threshold = 0
+[[cells]]
+k = 1000
+`), "ids.toml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cells, err := cfg.Expand()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The id as the sweep computed it before codecs: evaluation settings
+	// without a codec and with a plain float threshold.
+	legacy, _ := json.Marshal(struct {
+		Checkpoint, Dataset, Split string
+		Seed                       uint64
+		Eval                       any
+	}{"checkpoint:c", "d", "", 3, struct {
+		NBits       int     `json:"nbits"`
+		Search      string  `json:"search"`
+		K           int     `json:"k"`
+		NCells      int     `json:"ncells,omitempty"`
+		NDocs       int     `json:"ndocs,omitempty"`
+		Threshold   float64 `json:"threshold,omitempty"`
+		RerankDepth int     `json:"rerank_depth,omitempty"`
+	}{NBits: 1, Search: "plaid", K: 1000, NCells: 2, Threshold: 0.45}})
+	if want := shortHash(legacy); cells[0].ID != want || cells[1].ID != want {
+		t.Errorf("residual cell ids %s and %s, want the pre-codec id %s", cells[0].ID, cells[1].ID, want)
+	}
+	if cells[0].Eval.Codec != "residual" || cells[2].Eval.Codec != "fp16" || cells[3].Eval.Codec != "fp32" {
+		t.Errorf("codecs %q %q %q", cells[0].Eval.Codec, cells[2].Eval.Codec, cells[3].Eval.Codec)
+	}
+	if cells[2].ID == cells[3].ID {
+		t.Error("fp16 and fp32 cells share an id")
+	}
+	if th := cells[4].Eval.Threshold; th == nil || *th != 0 || cells[5].Eval.Threshold != nil {
+		t.Errorf("threshold 0 → %v, unset → %v; want 0 and nil", th, cells[5].Eval.Threshold)
+	}
+	if cells[4].ID == cells[5].ID {
+		t.Error("threshold = 0 has the id of the default threshold")
 	}
 }

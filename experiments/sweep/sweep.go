@@ -138,6 +138,9 @@ func Run(ctx context.Context, cfg *Config, opt Options) (*Result, error) {
 			ckptID = c.TrainID
 		}
 		g := fmt.Sprintf("%s-nbits%d", ckptID, c.Eval.NBits)
+		if c.Eval.Codec != evaluate.CodecResidual {
+			g = ckptID + "-flat" // the flat codecs share the stored vectors
+		}
 		if c.Eval.Search == evaluate.SearchRerankBM25 {
 			g = "rerank-" + c.ID // no index
 		}
@@ -223,16 +226,14 @@ func runCell(ctx context.Context, runner *stage.Runner, cfg *Config, c Cell, ckp
 	st := stage.Stage{Name: "cell-" + c.ID, Key: c.ID, Outputs: []string{rowPath},
 		Run: func(ctx context.Context) error {
 			eo := evaluate.Options{Checkpoint: ckpt, Dataset: cfg.Dataset, Split: cfg.Split, NBits: c.Eval.NBits,
-				Search: c.Eval.Search, K: c.Eval.K, RerankDepth: c.Eval.RerankDepth, Out: dir, IndexDir: idxDir,
+				Codec: c.Eval.Codec, Search: c.Eval.Search, K: c.Eval.K, RerankDepth: c.Eval.RerankDepth, Out: dir, IndexDir: idxDir,
 				Threads: threads, Seed: cfg.Seed, Name: fmt.Sprintf("cell %d", c.Index+1), Log: opt.Log, NewBar: opt.NewBar}
+			if c.Eval.Search == evaluate.SearchPLAID {
+				eo.NCells, eo.NDocs, eo.Threshold = c.Eval.NCells, c.Eval.NDocs, c.Eval.Threshold
+			}
 			sum, err := evaluate.Run(ctx, eo)
 			if err != nil {
 				return err
-			}
-			if c.Eval.plaidOverride() {
-				if err := researchPLAID(ctx, eo, c.Eval, sum); err != nil {
-					return err
-				}
 			}
 			row := Row{Cell: c.Index + 1, ID: c.ID, Settings: settings, Checkpoint: ckpt, Eval: c.Eval, Mean: sum.Mean,
 				IndexBytes: sum.IndexBytes, BytesPerToken: sum.BytesPerToken,
