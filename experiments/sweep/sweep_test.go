@@ -10,10 +10,12 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/colbert-go/colbert/data"
 	"github.com/colbert-go/colbert/data/parquetio"
+	"github.com/colbert-go/colbert/data/progress"
 	"github.com/colbert-go/colbert/data/testassets"
 	"github.com/colbert-go/colbert/experiments/evaluate"
 )
@@ -196,5 +198,112 @@ ncells = [1, 3]
 	res, err = Run(context.Background(), cfg, Options{Out: out, Threads: 2})
 	if err != nil || res.CellsRan != 0 || res.CellsReused != 4 {
 		t.Errorf("finished sweep re-run: ran %d reused %d (%v)", res.CellsRan, res.CellsReused, err)
+	}
+}
+
+// A sweep over codecs and PLAID knobs: every cell runs evaluate once (one
+// search each) with its own settings, recorded in its folder; the residual
+// cells share one index, the flat cells one stored encoding, and the
+// codecs' sizes differ. Run again, every cell is reused.
+func TestSweepCodecsAndKnobs(t *testing.T) {
+	ds, ckpt := tinyCranfield(t), hfTiny(t)
+	cfg, err := ParseConfig([]byte(fmt.Sprintf(`
+dataset = %q
+checkpoint = %q
+[eval]
+k = 100
+[[cells]]
+codec = "residual"
+ncells = 1
+[[cells]]
+codec = "residual"
+ncells = 2
+ndocs = 64
+threshold = 0
+[[cells]]
+codec = "fp16"
+search = "exhaustive"
+[[cells]]
+codec = "pca-int8"
+search = "exhaustive"
+`, ds, ckpt)), "codecs.toml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := t.TempDir()
+	var mu sync.Mutex
+	bars := map[string]int{}
+	newBar := func(label string, total int64, unit string) *progress.Bar {
+		mu.Lock()
+		bars[label]++
+		mu.Unlock()
+		return nil
+	}
+	res, err := Run(context.Background(), cfg, Options{Out: out, Threads: 2, Parallel: 2, NewBar: newBar})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.CellsRan != 4 || bars["search"] != 4 {
+		t.Fatalf("ran %d cells with %d searches; want 4 and 4 (one search per cell)", res.CellsRan, bars["search"])
+	}
+	if bars["index"] != 1 || bars["encode"] != 1 {
+		t.Errorf("%d residual index builds and %d flat encodings, want 1 and 1", bars["index"], bars["encode"])
+	}
+	if got := strings.Join(res.Keys, ","); got != "codec,ncells,ndocs,threshold,search" {
+		t.Errorf("varied keys %s", got)
+	}
+	sums := make([]evaluate.Summary, len(res.Rows))
+	for i, r := range res.Rows {
+		b, err := os.ReadFile(filepath.Join(out, "cells", r.ID, "summary.json"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := json.Unmarshal(b, &sums[i]); err != nil {
+			t.Fatal(err)
+		}
+		if s := sums[i]; s.Codec != r.Settings["codec"] || s.K != 100 {
+			t.Errorf("cell %d (%v): summary codec %q k %d", r.Cell, r.Settings, s.Codec, s.K)
+		}
+	}
+	p0, p1 := sums[0].Params, sums[1].Params
+	if p0 == nil || p0.NCells != 1 || p0.NDocs != 1024 || p0.Threshold != 0.45 {
+		t.Errorf("cell 1 searched with %+v, want ncells 1 and the defaults for k 100 (ndocs 1024, threshold 0.45)", p0)
+	}
+	if p1 == nil || p1.NCells != 2 || p1.NDocs != 64 || evaluate.ThresholdOf(*p1) != 0 || p1.Threshold == 0.45 {
+		t.Errorf("cell 2 searched with %+v, want ncells 2, ndocs 64, threshold 0", p1)
+	}
+	for i := 2; i < 4; i++ {
+		if sums[i].Params != nil || sums[i].Search != evaluate.SearchExhaustive || sums[i].NBits != 0 {
+			t.Errorf("cell %d: params %+v, search %s, nbits %d; want an exhaustive flat search", i+1, sums[i].Params, sums[i].Search, sums[i].NBits)
+		}
+		if r := sums[i].Mean["recall@100"]; math.Abs(r-1) > 1e-12 {
+			t.Errorf("cell %d: exhaustive recall@100 over 60 passages = %v, want 1", i+1, r)
+		}
+	}
+	bpt := []float64{res.Rows[0].BytesPerToken, res.Rows[1].BytesPerToken, res.Rows[2].BytesPerToken, res.Rows[3].BytesPerToken}
+	// (On 60 passages the residual index's centroids and IVF outweigh
+	// PCA-int8's 32 bytes per token; both are far below fp16's 256.)
+	if bpt[0] != bpt[1] || bpt[2] < 256 || !(bpt[0] < bpt[2] && bpt[3] < bpt[2]) || bpt[0] == bpt[3] {
+		t.Errorf("bytes/token residual %g %g, fp16 %g, pca-int8 %g; want residual shared, fp16 ≥ 256 above both others", bpt[0], bpt[1], bpt[2], bpt[3])
+	}
+	ents, _ := os.ReadDir(filepath.Join(out, "indexes"))
+	var idx []string
+	for _, e := range ents {
+		if e.IsDir() && !strings.HasPrefix(e.Name(), ".") {
+			idx = append(idx, e.Name())
+		}
+	}
+	if strings.Join(idx, ",") != "given-flat,given-nbits2" {
+		t.Errorf("indexes %v, want given-flat and given-nbits2", idx)
+	}
+	csv, _ := os.ReadFile(filepath.Join(out, "sweep.csv"))
+	if !strings.Contains(string(csv), "pca-int8") || !strings.HasPrefix(string(csv), "cell,codec,") {
+		t.Errorf("sweep.csv:\n%s", csv)
+	}
+
+	bars = map[string]int{}
+	res, err = Run(context.Background(), cfg, Options{Out: out, Threads: 2, NewBar: newBar})
+	if err != nil || res.CellsRan != 0 || res.CellsReused != 4 || bars["search"] != 0 {
+		t.Errorf("re-run: ran %d, reused %d, %d searches (%v)", res.CellsRan, res.CellsReused, bars["search"], err)
 	}
 }
