@@ -19,16 +19,24 @@ func evaluateCommands() []*cli.Command {
 		Name:  "evaluate",
 		Usage: "encode a BEIR folder with a checkpoint, build (or reuse) the index, search, score, and write a result folder",
 		Description: "Documents are title + \" \" + text. The index lives in OUT/index (or --index) and is reused when it was\n" +
-			"built from the same checkpoint, tokenizer, corpus and settings; an interrupted build resumes. Writes\n" +
+			"built from the same checkpoint, tokenizer, corpus and settings; an interrupted build resumes. --codec fp32,\n" +
+			"fp16 or pca-int8 stores the float32 vectors once and searches them exhaustively through that codec. PLAID's\n" +
+			"--ncells, --ndocs and --centroid-score-threshold default to ColBERT's values for --k. Writes\n" +
 			"metrics.json, run.trec, summary.json, report.md, metrics.png and latency.png into --out.",
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "checkpoint", Required: true, Usage: "ColBERT checkpoint directory"},
 			&cli.StringFlag{Name: "tokenizer", Usage: "tokenizer.json (default: the checkpoint's own)"},
 			&cli.StringFlag{Name: "dataset", Aliases: []string{"d"}, Required: true, Usage: "BEIR folder (corpus.jsonl, queries.jsonl, qrels/SPLIT.tsv)"},
 			&cli.StringFlag{Name: "split", Value: "test", Usage: "qrels split"},
-			&cli.IntFlag{Name: "nbits", Value: index.DefaultNBits, Usage: "residual bits per dimension: 1, 2 or 4"},
+			&cli.IntFlag{Name: "nbits", Value: index.DefaultNBits, Usage: "residual bits per dimension: 1, 2 or 4 (codec residual)"},
+			&cli.StringFlag{Name: "codec", Value: evaluate.CodecResidual, Usage: strings.Join(evaluate.Codecs, " | ") +
+				": residual is ColBERTv2's; the flat ones have no centroids and need --search exhaustive"},
+			&cli.IntFlag{Name: "pca-components", Usage: "int8 components per token of --codec pca-int8 (default: dim/4)"},
 			&cli.StringFlag{Name: "search", Value: evaluate.SearchPLAID, Usage: strings.Join(evaluate.Modes, " | ")},
 			&cli.IntFlag{Name: "k", Value: 1000, Usage: "passages retrieved per query"},
+			&cli.IntFlag{Name: "ncells", Usage: "PLAID: centroids probed per query token (default: ColBERT's for k: 1 / 2 / 4)"},
+			&cli.IntFlag{Name: "ndocs", Usage: "PLAID: candidates kept after stage 2 (default: ColBERT's for k: 256 / 1024 / max(4k, 4096))"},
+			&cli.Float64Flag{Name: "centroid-score-threshold", Usage: "PLAID: prune centroids whose best score is below it; 0 is a value (default: ColBERT's for k: 0.5 / 0.45 / 0.4)"},
 			&cli.IntFlag{Name: "depth", Value: 100, Usage: "BM25 candidates rescored with --search rerank-bm25"},
 			&cli.StringFlag{Name: "index", Usage: "index directory (default: OUT/index)"},
 			&cli.StringFlag{Name: "name", Usage: "system name in report.md (default: the checkpoint's folder name)"},
@@ -41,10 +49,15 @@ func evaluateCommands() []*cli.Command {
 			defer stopOnSignal(c)()
 			opt := evaluate.Options{
 				Checkpoint: c.String("checkpoint"), Tokenizer: c.String("tokenizer"), Dataset: c.String("dataset"),
-				Split: c.String("split"), NBits: c.Int("nbits"), Search: c.String("search"), K: c.Int("k"),
+				Split: c.String("split"), NBits: c.Int("nbits"), Codec: c.String("codec"), PCAComponents: c.Int("pca-components"),
+				Search: c.String("search"), K: c.Int("k"), NCells: c.Int("ncells"), NDocs: c.Int("ndocs"),
 				RerankDepth: c.Int("depth"), Out: c.String("out"), IndexDir: c.String("index"), Name: c.String("name"),
 				Threads: c.Int("threads"), Seed: uint64(c.Int64("seed")), Log: c.App.ErrWriter,
 				NewBar: func(label string, total int64, unit string) *progress.Bar { return newBar(c, label, total, unit) },
+			}
+			if c.IsSet("centroid-score-threshold") {
+				th := c.Float64("centroid-score-threshold")
+				opt.Threshold = &th
 			}
 			sum, err := evaluate.Run(c.Context, opt)
 			if err != nil {
@@ -58,8 +71,11 @@ func evaluateCommands() []*cli.Command {
 				}
 			}
 			fmt.Fprintln(w)
+			if sum.Params != nil {
+				fmt.Fprintf(w, "plaid: ncells %d, ndocs %d, centroid score threshold %g\n", sum.Params.NCells, sum.Params.NDocs, evaluate.ThresholdOf(*sum.Params))
+			}
 			if sum.IndexDir != "" {
-				fmt.Fprintf(w, "index: %s, %.1f bytes/token (reused: %v)\n", evaluate.FormatBytes(sum.IndexBytes), sum.BytesPerToken, sum.IndexReused)
+				fmt.Fprintf(w, "index: %s codec, %s, %.1f bytes/token (reused: %v)\n", sum.Codec, evaluate.FormatBytes(sum.IndexBytes), sum.BytesPerToken, sum.IndexReused)
 			}
 			fmt.Fprintf(w, "latency: p50 %.2f ms, p95 %.2f ms, %.2f ms/query overall\nreport: %s/report.md\n", sum.LatencyP50, sum.LatencyP95, sum.MeanMS, opt.Out)
 			return nil

@@ -17,8 +17,9 @@ func sweepCommands() []*cli.Command {
 		Usage:     "run a grid or list of training / index / search settings on one BEIR folder, resumably, into one table",
 		ArgsUsage: " ",
 		Description: "The TOML names a dataset, a checkpoint (search-only sweeps) or training settings (train_config and/or\n" +
-			"[train]), evaluation defaults ([eval]: nbits, search, k, ncells, ndocs, threshold, rerank_depth) and either\n" +
-			"a [grid] (cartesian product) or [[cells]] over training keys and those evaluation keys. Cells that share\n" +
+			"[train]), evaluation defaults ([eval]: nbits, codec, search, k, ncells, ndocs, threshold, rerank_depth) and\n" +
+			"either a [grid] (cartesian product) or [[cells]] over training keys and those evaluation keys (codec fp32, fp16 and\n" +
+			"pca-int8 need search = \"exhaustive\": only residual has PLAID's centroids). Cells that share\n" +
 			"their training settings share one checkpoint. Every training job and cell is a resumable stage: re-running\n" +
 			"the same command after an interruption runs only the missing cells. Writes sweep.md, sweep.csv,\n" +
 			"sweep.parquet and PNG plots into --out (default: the config's path without .toml, plus \"-sweep\").",
