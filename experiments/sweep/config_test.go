@@ -155,6 +155,13 @@ func TestExampleConfig(t *testing.T) {
 	if len(cells) != 8 || len(jobs) != 2 {
 		t.Errorf("%d cells, %d training jobs; want 8 and 2", len(cells), len(jobs))
 	}
+	codecs := map[string]int{}
+	for _, c := range cells {
+		codecs[c.Eval.Codec+"/"+c.Eval.Search]++
+	}
+	if codecs["residual/plaid"] != 6 || codecs["fp16/exhaustive"] != 2 {
+		t.Errorf("codec/search of the cells: %v, want 6 residual/plaid and 2 fp16/exhaustive", codecs)
+	}
 }
 
 func TestGridTooLarge(t *testing.T) {
