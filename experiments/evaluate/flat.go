@@ -107,31 +107,12 @@ func openFlat(dir string, m *indexer.Model, name string, pcaComponents int, npas
 	if err != nil {
 		return nil, err
 	}
-	if got := f.Metadata["format"]; got != flatFormat {
-		return nil, fmt.Errorf("%s: format %q, want %q", path, got, flatFormat)
+	offsets, vecs, err := checkFlat(f, m.Hash, m.Dim(), npass)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
 	}
-	if got := f.Metadata["checkpoint"]; got != m.Hash {
-		return nil, fmt.Errorf("%s: built with checkpoint %s, evaluating %s", path, got, m.Hash)
-	}
-	dim := m.Dim()
-	vt, lt := f.Tensors["vectors"], f.Tensors["doclens"]
-	if vt == nil || lt == nil || vt.F32 == nil || lt.I64 == nil || len(vt.Shape) != 2 || vt.Shape[1] != dim {
-		return nil, fmt.Errorf("%s: want tensors vectors [tokens, %d] and doclens [passages]", path, dim)
-	}
-	if len(lt.I64) != npass {
-		return nil, fmt.Errorf("%s: %d passages, the corpus has %d", path, len(lt.I64), npass)
-	}
-	x := &flatIndex{dim: dim, offsets: make([]int, npass+1)}
-	for i, l := range lt.I64 {
-		if l < 0 || int64(x.offsets[i])+l > int64(vt.Shape[0]) {
-			return nil, fmt.Errorf("%s: doclens[%d] = %d overruns %d tokens", path, i, l, vt.Shape[0])
-		}
-		x.offsets[i+1] = x.offsets[i] + int(l)
-	}
-	ntok := x.offsets[npass]
-	if ntok != vt.Shape[0] {
-		return nil, fmt.Errorf("%s: doclens sum to %d tokens, vectors hold %d", path, ntok, vt.Shape[0])
-	}
+	dim, ntok := m.Dim(), offsets[npass]
+	x := &flatIndex{dim: dim, offsets: offsets}
 	var params int64
 	switch name {
 	case CodecFP32:
@@ -139,7 +120,7 @@ func openFlat(dir string, m *indexer.Model, name string, pcaComponents int, npas
 	case CodecFP16:
 		x.codec = flat.FP16{Dim: dim}
 	case CodecPCAInt8:
-		pc, err := pcaq.Fit(pcaSample(vt.F32, dim), dim, pcaComponents)
+		pc, err := pcaq.Fit(pcaSample(vecs, dim), dim, pcaComponents)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", path, err)
 		}
@@ -150,9 +131,41 @@ func openFlat(dir string, m *indexer.Model, name string, pcaComponents int, npas
 	}
 	bpv := x.codec.BytesPerVector()
 	x.codes = make([]byte, ntok*bpv)
-	x.codec.Encode(vt.F32, x.codes)
+	x.codec.Encode(vecs, x.codes)
 	x.bytes = int64(ntok*bpv) + 4*int64(npass) + params
 	return x, nil
+}
+
+// checkFlat validates a parsed flat index file against the model (its
+// checkpoint hash and dim) and the corpus (npass passages) and returns the
+// token offsets of every passage (len npass+1) and the vectors.
+func checkFlat(f *safetensors.File, hash string, dim, npass int) ([]int, []float32, error) {
+	if got := f.Metadata["format"]; got != flatFormat {
+		return nil, nil, fmt.Errorf("format %q, want %q", got, flatFormat)
+	}
+	if got := f.Metadata["checkpoint"]; got != hash {
+		return nil, nil, fmt.Errorf("built with checkpoint %s, evaluating %s", got, hash)
+	}
+	vt, lt := f.Tensors["vectors"], f.Tensors["doclens"]
+	if vt == nil || lt == nil || vt.F32 == nil || lt.I64 == nil || len(vt.Shape) != 2 || vt.Shape[1] != dim ||
+		vt.Shape[0] < 0 || len(vt.F32) != vt.Shape[0]*dim {
+		return nil, nil, fmt.Errorf("want float tensor vectors [tokens, %d] and integer tensor doclens [passages]", dim)
+	}
+	if len(lt.I64) != npass {
+		return nil, nil, fmt.Errorf("%d passages, the corpus has %d", len(lt.I64), npass)
+	}
+	ntok := vt.Shape[0]
+	offsets := make([]int, npass+1)
+	for i, l := range lt.I64 {
+		if l < 0 || l > int64(ntok-offsets[i]) {
+			return nil, nil, fmt.Errorf("doclens[%d] = %d overruns %d tokens", i, l, ntok)
+		}
+		offsets[i+1] = offsets[i] + int(l)
+	}
+	if offsets[npass] != ntok {
+		return nil, nil, fmt.Errorf("doclens sum to %d tokens, vectors hold %d", offsets[npass], ntok)
+	}
+	return offsets, vt.F32, nil
 }
 
 // pcaSample takes at most 65536 evenly strided vectors to fit the PCA on:
