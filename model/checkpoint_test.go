@@ -6,6 +6,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -649,4 +650,57 @@ func FuzzCanonicalName(f *testing.F) {
 			t.Fatalf("canonical name %q keeps the bert. prefix", c)
 		}
 	})
+}
+
+// TestWithHead: a cross-encoder made from a ColBERT keeps every encoder
+// tensor bit for bit, gets exactly the cross-encoder head as fresh tensors,
+// and converting back gives a fresh ColBERT projection over the same encoder.
+func TestWithHead(t *testing.T) {
+	cfg := SmallConfig(300)
+	cfg.NumHiddenLayers = 1
+	col := DefaultColBERTConfig()
+	col.Dim = 16
+	src, err := NewCheckpoint(cfg, KindColBERT, col, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ce, fresh, err := src.WithHead(KindCrossEncoder, col, 4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ce.Kind != KindCrossEncoder || ce.NumLabels != 1 {
+		t.Fatalf("kind %s labels %d", ce.Kind, ce.NumLabels)
+	}
+	if got := strings.Join(fresh, ","); got != "classifier.bias,classifier.weight,pooler.dense.bias,pooler.dense.weight" {
+		t.Fatalf("fresh tensors %s", got)
+	}
+	for name, p := range src.Params {
+		if name == "linear.weight" {
+			if _, ok := ce.Params[name]; ok {
+				t.Fatal("ColBERT projection carried into the cross-encoder")
+			}
+			continue
+		}
+		q := ce.Params[name]
+		if q == nil || !slices.Equal(p.Data, q.Data) {
+			t.Fatalf("%s not copied", name)
+		}
+	}
+	back, fresh, err := ce.WithHead(KindColBERT, col, 5)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Join(fresh, ",") != "linear.weight" || slices.Equal(back.Params["linear.weight"].Data, src.Params["linear.weight"].Data) {
+		t.Fatalf("fresh %v: the projection must be new", fresh)
+	}
+	other := SmallConfig(300)
+	other.NumHiddenLayers, other.HiddenSize, other.NumAttentionHeads = 1, 64, 2
+	small, err := NewCheckpoint(other, KindColBERT, col, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	small.Config = cfg // claims hidden 128 but holds hidden-64 tensors
+	if _, _, err := small.WithHead(KindCrossEncoder, col, 4); err == nil || !strings.Contains(err.Error(), "shape") {
+		t.Fatalf("mismatched shapes accepted: %v", err)
+	}
 }

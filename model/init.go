@@ -5,6 +5,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"sort"
+	"strings"
 )
 
 // SmallConfig is the default encoder for the built-in benchmark: 2 layers,
@@ -109,3 +110,36 @@ func truncNormal(r *rand.Rand) float64 {
 }
 
 func hasSuffix(s, suf string) bool { return len(s) >= len(suf) && s[len(s)-len(suf):] == suf }
+
+// WithHead returns a checkpoint of another kind that shares this one's
+// encoder (embeddings and transformer layers, copied) under a freshly
+// initialised head, as Hugging Face's from_pretrained does when a head is
+// missing: a cross-encoder can start from a trained ColBERT or bi-encoder,
+// a ColBERT from a cross-encoder. dim is the new head's ColBERT/bi-encoder
+// size (ignored for a cross-encoder). fresh names the new tensors.
+func (ck *Checkpoint) WithHead(kind Kind, col ColBERTConfig, seed uint64) (out *Checkpoint, fresh []string, err error) {
+	out, err = NewCheckpoint(ck.Config, kind, col, seed)
+	if err != nil {
+		return nil, nil, fmt.Errorf("model: new %s head: %w", kind, err)
+	}
+	for name, t := range out.Params {
+		src, ok := ck.Params[name]
+		if !ok || !isEncoderParam(name) {
+			fresh = append(fresh, name)
+			continue
+		}
+		if !equalShape(src.Shape, t.Shape) {
+			return nil, nil, fmt.Errorf("model: %s: shape %v in the source checkpoint, %v for the new %s model", name, src.Shape, t.Shape, kind)
+		}
+		copy(t.Data, src.Data)
+	}
+	sort.Strings(fresh)
+	out.Tokenizer = ck.Tokenizer
+	return out, fresh, nil
+}
+
+// isEncoderParam says whether a tensor belongs to the shared BERT encoder
+// (rather than to a kind's head).
+func isEncoderParam(name string) bool {
+	return strings.HasPrefix(name, "embeddings.") || strings.HasPrefix(name, "encoder.")
+}

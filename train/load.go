@@ -40,6 +40,14 @@ func Prepare(ctx context.Context, cfg Config, threads int, bar *progress.Bar) (*
 	col := model.DefaultColBERTConfig()
 	if ck != nil {
 		col = ck.ColBERT
+		if string(ck.Kind) != cfg.ModelKind {
+			// A cross-encoder teacher warm-started from a trained ColBERT
+			// (or the reverse): keep the encoder, start a fresh head.
+			col.Dim = cfg.Dim
+			if ck, _, err = ck.WithHead(model.Kind(cfg.ModelKind), col, cfg.Seed); err != nil {
+				return nil, fmt.Errorf("train: init_from %s: %w", cfg.InitFrom, err)
+			}
+		}
 	}
 	col.QueryMaxLen, col.DocMaxLen = cfg.QueryMaxLen, cfg.DocMaxLen
 	enc, err := tokenize.NewColBERT(tok, tokenize.Config{QueryMaxLen: col.QueryMaxLen, DocMaxLen: col.DocMaxLen,
