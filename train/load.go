@@ -62,11 +62,14 @@ func Prepare(ctx context.Context, cfg Config, threads int, bar *progress.Bar) (*
 		}
 		bc := model.SmallConfig(enc.VocabSize())
 		bc.HiddenSize, bc.NumHiddenLayers, bc.NumAttentionHeads, bc.IntermediateSize = cfg.Hidden, cfg.Layers, cfg.Hidden/32, 4*cfg.Hidden
-		bc.MaxPositionEmbeddings = max(bc.MaxPositionEmbeddings, cfg.DocMaxLen, cfg.QueryMaxLen)
+		bc.MaxPositionEmbeddings = max(bc.MaxPositionEmbeddings, cfg.DocMaxLen, cfg.QueryMaxLen, cfg.PairMaxLen)
 		col.Dim = cfg.Dim
 		if ck, err = model.NewCheckpoint(bc, model.Kind(cfg.ModelKind), col, cfg.Seed); err != nil {
 			return nil, fmt.Errorf("train: init: %w", err)
 		}
+	}
+	if need := longestInput(cfg); need > ck.Config.MaxPositionEmbeddings {
+		return nil, fmt.Errorf("train: inputs of up to %d tokens (query_maxlen/doc_maxlen/pair_maxlen) but the model has %d position embeddings", need, ck.Config.MaxPositionEmbeddings)
 	}
 	ck.ColBERT = col
 	ck.Tokenizer = tokPath
@@ -214,4 +217,12 @@ func readExamples(path string) ([]data.Example, error) {
 		return nil, fmt.Errorf("train: examples: %w", err)
 	}
 	return exs, nil
+}
+
+// longestInput is the longest token sequence the model will see.
+func longestInput(cfg Config) int {
+	if cfg.ModelKind == string(model.KindCrossEncoder) {
+		return cfg.PairMaxLen
+	}
+	return max(cfg.QueryMaxLen, cfg.DocMaxLen)
 }

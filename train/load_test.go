@@ -94,3 +94,53 @@ func docInSlice(ps []data.Passage, id string) bool {
 	}
 	return false
 }
+
+// TestPrepareCrossEncoderFromColBERT: a cross-encoder teacher warm-started
+// from the hf-tiny ColBERT keeps its encoder, gets a fresh head, trains, and
+// an input longer than the model's position table is refused up front.
+func TestPrepareCrossEncoderFromColBERT(t *testing.T) {
+	root := testassets.Path(t, "classic/cranfield")
+	initFrom := testassets.Path(t, "models/hf-tiny/colbert")
+	src, err := model.LoadCheckpoint(initFrom)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	exs := []data.Example{
+		{QueryID: "1", DocIDs: []string{"184", "161", "162", "163"}},
+		{QueryID: "2", DocIDs: []string{"163", "165", "184", "170"}},
+	}
+	exPath := filepath.Join(dir, "candidates.jsonl")
+	if err := data.WriteExamplesJSONL(exPath, exs); err != nil {
+		t.Fatal(err)
+	}
+	cfg := DefaultConfig()
+	cfg.ModelKind, cfg.Loss, cfg.PairMaxLen = string(model.KindCrossEncoder), LossCE, 96
+	cfg.Examples, cfg.Collection, cfg.Queries = exPath, filepath.Join(root, "corpus.jsonl"), filepath.Join(root, "queries.jsonl")
+	cfg.InitFrom, cfg.OutDir = initFrom, filepath.Join(dir, "out")
+	cfg.NWay, cfg.BatchSize, cfg.Steps, cfg.WarmupSteps = 4, 2, 1, 0
+	tr, err := Prepare(context.Background(), cfg, 2, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tr.Ckpt.Kind != model.KindCrossEncoder {
+		t.Fatalf("kind %s", tr.Ckpt.Kind)
+	}
+	for name, p := range src.Params {
+		if q := tr.Ckpt.Params[name]; name != "linear.weight" && (q == nil || q.Data[0] != p.Data[0] || q.Data[len(q.Data)-1] != p.Data[len(p.Data)-1]) {
+			t.Fatalf("encoder tensor %s not carried over", name)
+		}
+	}
+	if err := tr.Run(context.Background(), nil); err != nil {
+		t.Fatal(err)
+	}
+	if ck, err := model.LoadCheckpoint(tr.CheckpointDir(1)); err != nil || ck.Kind != model.KindCrossEncoder {
+		t.Fatalf("saved teacher: %v", err)
+	}
+
+	cfg.PairMaxLen = src.Config.MaxPositionEmbeddings + 1
+	cfg.OutDir = filepath.Join(dir, "out2")
+	if _, err := Prepare(context.Background(), cfg, 2, nil); err == nil || !strings.Contains(err.Error(), "position embeddings") {
+		t.Fatalf("pair_maxlen beyond the position table accepted: %v", err)
+	}
+}
