@@ -310,11 +310,11 @@ const zeroThreshold = -float32(math.SmallestNonzeroFloat32)
 
 // ThresholdOf is the centroid score threshold p was asked for (0 for
 // zeroThreshold).
-func ThresholdOf(p search.Params) float64 {
+func ThresholdOf(p search.Params) float32 {
 	if p.Threshold == zeroThreshold {
 		return 0
 	}
-	return float64(p.Threshold)
+	return p.Threshold
 }
 
 // searchIndex builds or reuses the index, then runs PLAID or exhaustive search.
