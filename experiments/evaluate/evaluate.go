@@ -373,10 +373,12 @@ func searchIndex(ctx context.Context, opt Options, m *indexer.Model, ds *data.Da
 		defer ix.Close()
 		passageID = ix.PassageID
 	} else {
+		t0 := time.Now()
 		fx, err := openFlat(idxDir, m, opt.Codec, opt.PCAComponents, len(ds.Corpus))
 		if err != nil {
 			return nil, fmt.Errorf("evaluate: %w", err)
 		}
+		sum.Seconds["encode_index"] = time.Since(t0).Seconds() // read + codec fit + encode
 		sum.IndexBytes, sum.Embeddings = fx.bytes, int64(fx.NumTokens())
 		sum.BytesPerToken = float64(fx.bytes) / float64(max(1, fx.NumTokens()))
 		if s, err = search.NewSearcher(fx); err != nil {
