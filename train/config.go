@@ -41,6 +41,11 @@ type Config struct {
 	QueryMaxLen int    `toml:"query_maxlen" help:"query length in tokens"`
 	DocMaxLen   int    `toml:"doc_maxlen" help:"maximum document length in tokens"`
 	PairMaxLen  int    `toml:"pair_maxlen" help:"cross-encoder: [CLS] q [SEP] p [SEP] truncated longest-first to this length"`
+	// PositionInitScale shrinks the position and token-type embeddings of a
+	// from-scratch model: with BERT's init (all three embeddings of std
+	// 0.02) a token's input vector is as much its position as its word, so
+	// an untrained ColBERT matches positions as readily as terms.
+	PositionInitScale float64 `toml:"position_init_scale" help:"from scratch: position and token-type embeddings drawn at this fraction of BERT's std (1 = BERT's init)"`
 	// Objective
 	Loss              string  `toml:"loss" help:"kl | ce | contrastive"`
 	DistillationAlpha float64 `toml:"distillation_alpha" help:"inverse temperature applied to teacher scores (KL)"`
@@ -76,7 +81,7 @@ type Config struct {
 // DefaultConfig is ColBERTv2's recipe scaled to the small built-in student.
 func DefaultConfig() Config {
 	return Config{
-		ModelKind: "colbert", Dim: 128, Layers: 2, Hidden: 128, QueryMaxLen: 32, DocMaxLen: 180, PairMaxLen: 256,
+		ModelKind: "colbert", Dim: 128, Layers: 2, Hidden: 128, QueryMaxLen: 32, DocMaxLen: 180, PairMaxLen: 256, PositionInitScale: 0.1,
 		Loss: LossKL, DistillationAlpha: 1, Tau: 0.01, NWay: 8,
 		Steps: 1000, BatchSize: 16, AccumSteps: 1, LR: 1e-4, WarmupSteps: 100,
 		WeightDecay: 0.01, AdamBeta1: 0.9, AdamBeta2: 0.999, AdamEps: 1e-8, MaxGradNorm: 2.0,
@@ -119,6 +124,8 @@ func (c Config) Validate() error {
 		return bad("model_kind", c.ModelKind, "want colbert, bi-encoder or cross-encoder")
 	case c.ModelKind == string(model.KindCrossEncoder) && c.PairMaxLen < 3:
 		return bad("pair_maxlen", c.PairMaxLen, "must be ≥ 3")
+	case c.PositionInitScale < 0 || c.PositionInitScale > 1:
+		return bad("position_init_scale", c.PositionInitScale, "must be in [0, 1]")
 	case c.NWay < 2:
 		return bad("nway", c.NWay, "need a positive and at least one negative")
 	case c.Steps < 1:

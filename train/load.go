@@ -67,6 +67,11 @@ func Prepare(ctx context.Context, cfg Config, threads int, bar *progress.Bar) (*
 		if ck, err = model.NewCheckpoint(bc, model.Kind(cfg.ModelKind), col, cfg.Seed); err != nil {
 			return nil, fmt.Errorf("train: init: %w", err)
 		}
+		for _, name := range []string{"embeddings.position_embeddings.weight", "embeddings.token_type_embeddings.weight"} {
+			for i := range ck.Params[name].Data {
+				ck.Params[name].Data[i] *= float32(cfg.PositionInitScale)
+			}
+		}
 	}
 	if need := longestInput(cfg); need > ck.Config.MaxPositionEmbeddings {
 		return nil, fmt.Errorf("train: inputs of up to %d tokens (query_maxlen/doc_maxlen/pair_maxlen) but the model has %d position embeddings", need, ck.Config.MaxPositionEmbeddings)

@@ -52,6 +52,21 @@ func TestTeacherEndToEnd(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// From scratch, position and token-type embeddings start at
+	// position_init_scale of the word embeddings' spread.
+	rms := func(name string) float64 {
+		var s float64
+		d := tr.Ckpt.Params[name].Data
+		for _, v := range d {
+			s += float64(v) * float64(v)
+		}
+		return math.Sqrt(s / float64(len(d)))
+	}
+	for _, name := range []string{"embeddings.position_embeddings.weight", "embeddings.token_type_embeddings.weight"} {
+		if r := rms(name) / rms("embeddings.word_embeddings.weight"); math.Abs(r-cfg.PositionInitScale) > 0.3*cfg.PositionInitScale {
+			t.Errorf("%s: rms %.3g of the word embeddings', want position_init_scale %g", name, r, cfg.PositionInitScale)
+		}
+	}
 	if err := tr.Run(ctx, nil); err != nil {
 		t.Fatal(err)
 	}
