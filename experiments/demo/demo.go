@@ -23,6 +23,7 @@ import (
 	"github.com/colbert-go/colbert/data/bm25"
 	"github.com/colbert-go/colbert/data/synth"
 	"github.com/colbert-go/colbert/data/tokenize"
+	"github.com/colbert-go/colbert/distill"
 	"github.com/colbert-go/colbert/experiments/quality"
 	"github.com/colbert-go/colbert/experiments/stage"
 	"github.com/colbert-go/colbert/train"
@@ -42,6 +43,9 @@ type Config struct {
 	BiEncoder   train.Config `json:"bi_encoder"`
 	// ScoreBatch is the pairs per ONNX Runtime call when scoring.
 	ScoreBatch int `json:"score_batch"`
+	// Candidates draws the lists the teacher scores and the students train
+	// on: the positive plus negatives sampled from BM25's top Depth.
+	Candidates distill.CandidateConfig `json:"candidates"`
 	// RerankDepth is the BM25 depth the teacher reranks (quality ceiling).
 	RerankDepth int `json:"rerank_depth"`
 	// NBits of the residual index.
@@ -72,6 +76,7 @@ func DefaultConfig() Config {
 		Student:     quality.StudentConfig("", "", "", ""),
 		Contrastive: quality.ContrastiveConfig("", "", "", ""),
 		BiEncoder:   quality.BiEncoderConfig("", "", "", ""),
+		Candidates:  quality.Candidates(),
 		ScoreBatch:  8, RerankDepth: 100, NBits: 2, K: 1000, Hybrid: 0.3, PCAComponents: 32, IndexSeed: 123}
 	for _, t := range []*train.Config{&c.Student, &c.Contrastive, &c.BiEncoder} {
 		t.Steps, t.WarmupSteps = studentSteps, studentSteps/10
@@ -106,6 +111,7 @@ func (p paths) candidates() string       { return p.j("benchmark", "train_candid
 func (p paths) vocab() string            { return p.j("vocab", "tokenizer.json") }
 func (p paths) teacherONNX() string      { return p.j("teacher", "model.onnx") }
 func (p paths) scores() string           { return p.j("teacher", "scores.parquet") }
+func (p paths) trainLists() string       { return p.j("candidates", "train.jsonl") }
 func (p paths) bm25Run() string          { return p.j("rows", "bm25", "run.trec") }
 func (p paths) row(slug string) string   { return p.j("rows", slug, "row.json") }
 func (p paths) run(slug string) string   { return p.j("rows", slug, "run.trec") }
@@ -146,7 +152,8 @@ func Run(ctx context.Context, opt Options) (string, error) {
 	teacherCfg := trainConfig(cfg.Teacher, p, p.candidates(), "teacher")
 	kTeacher := keyOf(kVocab, teacherCfg)
 	kONNX := keyOf(kTeacher, "onnx")
-	kScores := keyOf(kONNX, cfg.ScoreBatch, "scores")
+	kCandidates := keyOf(kBench, cfg.Candidates)
+	kScores := keyOf(kONNX, kCandidates, cfg.ScoreBatch, "scores")
 	students := []student{
 		{"kl", trainConfig(cfg.Student, p, p.scores(), "student-kl")},
 		{"contrastive", trainConfig(cfg.Contrastive, p, p.scores(), "student-contrastive")},
@@ -171,6 +178,8 @@ func Run(ctx context.Context, opt Options) (string, error) {
 			Run: func(ctx context.Context) error { return trainVocab(ctx, p, cfg.Vocab) }},
 		{Name: "bm25", Key: kBM25, Outputs: []string{p.row("bm25")},
 			Run: func(ctx context.Context) error { return runBM25(ctx, p, cfg.K, opt.Threads) }},
+		{Name: "candidates", Key: kCandidates, Outputs: []string{p.trainLists()},
+			Run: func(ctx context.Context) error { return drawCandidates(ctx, p, cfg.Candidates, opt.Threads) }},
 		{Name: "teacher-train", Key: kTeacher, Outputs: []string{finalCheckpoint(teacherCfg)},
 			Run: func(ctx context.Context) error { return trainModel(ctx, teacherCfg, kTeacher, opt.Threads) }},
 		{Name: "teacher-onnx", Key: kONNX, Outputs: []string{p.teacherONNX()},

@@ -422,7 +422,7 @@ func scoreCandidates(ctx context.Context, p paths, opt Options, maxLen int) erro
 	if err != nil {
 		return err
 	}
-	in, err := distill.FormatFor(p.candidates())
+	in, err := distill.FormatFor(p.trainLists())
 	if err != nil {
 		return err
 	}
@@ -431,7 +431,7 @@ func scoreCandidates(ctx context.Context, p paths, opt Options, maxLen int) erro
 		return err
 	}
 	_, err = distill.Score(ctx, distill.ScoreJob{
-		Candidates: p.candidates(), Out: p.scores(), Format: format, CandidatesFormat: in,
+		Candidates: p.trainLists(), Out: p.scores(), Format: format, CandidatesFormat: in,
 		Queries: t.q, Passages: t.doc, Tokenize: t.pair, Teacher: t.ce,
 		Settings: map[string]string{"teacher": "demo teacher", "teacher_sha256": hash, "tokenizer_sha256": distill.TokenizerHash(t.tok),
 			"max_len": strconv.Itoa(maxLen), "teacher_token_ids": strconv.FormatBool(t.ce.UsesTokenTypes())},
@@ -469,4 +469,30 @@ func teacherRerankRow(ctx context.Context, p paths, opt Options, maxLen int) err
 	el := time.Since(start)
 	return evalRun(p, ds, run, Row{Slug: "teacher-rerank", System: fmt.Sprintf("teacher cross-encoder reranking BM25 top %d (ceiling)", opt.Config.RerankDepth),
 		MSPerQuery: rb.MSPerQuery + msPer(el, len(ds.Queries))*float64(opt.Threads), Note: "ONNX Runtime; recall@1000 is bounded by the rerank depth"}, "teacher-rerank")
+}
+
+// drawCandidates writes the n-way training lists the teacher scores: for
+// each train query, its positive and negatives sampled from BM25's top
+// cfg.Depth, as `colbert distill candidates` does.
+func drawCandidates(ctx context.Context, p paths, cfg distill.CandidateConfig, threads int) error {
+	ds, err := data.LoadBEIR(p.benchmark(), "train")
+	if err != nil {
+		return err
+	}
+	ix, err := bm25.Build(ctx, ds.Corpus, bm25.DefaultParams(), threads, nil)
+	if err != nil {
+		return err
+	}
+	run, err := ix.SearchAll(ctx, ds.Queries, cfg.Depth, threads, nil)
+	if err != nil {
+		return err
+	}
+	exs, _, err := distill.Candidates(ds.Queries, ds.Qrels, run, cfg)
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(filepath.Dir(p.trainLists()), 0o755); err != nil {
+		return err
+	}
+	return data.WriteExamplesJSONL(p.trainLists(), exs)
 }
