@@ -3,6 +3,7 @@ package demo
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"math"
 	"os"
 	"path/filepath"
@@ -121,6 +122,24 @@ func TestVerdict(t *testing.T) {
 	v = Verdict([]Row{row("colbertv2", 0.0003), row("fp32", 0)})
 	if joined = strings.Join(v, "\n"); !strings.Contains(joined, "cannot be judged") || strings.Contains(joined, "**within 1%**") {
 		t.Errorf("verdict at chance level:\n%s", joined)
+	}
+	// With per-query values, a lead within noise is not called a win.
+	perQuery := func(slug string, base float64, jitter []float64) Row {
+		r := Row{Slug: slug, NDCG10: map[string]float64{}}
+		var sum float64
+		for i, j := range jitter {
+			r.NDCG10[fmt.Sprintf("q%d", i)] = base + j
+			sum += base + j
+		}
+		r.Mean = map[string]float64{"ndcg@10": sum / float64(len(jitter))}
+		return r
+	}
+	noise := []float64{0.3, -0.3, 0.2, -0.2, 0.25, -0.25, 0.1, -0.1, 0.15, -0.15, 0.05, -0.05}
+	flat := make([]float64, len(noise))
+	v = Verdict([]Row{perQuery("bm25", 0.49, flat), perQuery("contrastive", 0.2, flat), perQuery("colbertv2", 0.5, noise)})
+	joined = strings.Join(v, "\n")
+	if !strings.Contains(joined, "ahead of BM25 on nDCG@10 but **not significantly**") || !strings.Contains(joined, "**beats** the contrastive-only student") || !strings.Contains(joined, "p = ") {
+		t.Errorf("verdict with per-query values:\n%s", joined)
 	}
 	// A row that did not run is not compared.
 	v = Verdict([]Row{row("bm25", 0.8), {Slug: "colbertv2", NotRun: "x"}})

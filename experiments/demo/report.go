@@ -6,10 +6,12 @@ import (
 	"fmt"
 	"io/fs"
 	"math"
+	"path/filepath"
 	"strings"
 	"time"
 
 	"github.com/colbert-go/colbert/experiments/evaluate"
+	"github.com/colbert-go/colbert/experiments/metrics"
 	"github.com/colbert-go/colbert/experiments/report"
 	"github.com/colbert-go/colbert/experiments/stage"
 )
@@ -30,10 +32,36 @@ func collectRows(p paths) ([]Row, error) {
 		if err != nil {
 			return nil, err
 		}
+		if r.NotRun == "" {
+			res, err := metrics.ReadJSON(filepath.Join(p.rowDir(slug), "metrics.json"))
+			if err != nil {
+				return nil, err
+			}
+			r.NDCG10 = map[string]float64{}
+			for q, m := range res.PerQuery {
+				r.NDCG10[q] = m["ndcg@10"]
+			}
+		}
 		rows = append(rows, r)
 	}
 	return rows, nil
 }
+
+// significance is the paired randomization test's p-value of two rows'
+// nDCG@10 difference, "" when per-query values are missing.
+func significance(a, b Row) (float64, bool) {
+	if a.NDCG10 == nil || b.NDCG10 == nil {
+		return 0, false
+	}
+	res, err := metrics.PairedRandomization(a.NDCG10, b.NDCG10, verdictTrials, 1)
+	if err != nil {
+		return 0, false
+	}
+	return res.P, true
+}
+
+// verdictTrials of the randomization test: p-values to about ±0.002.
+const verdictTrials = 20000
 
 func cell(v float64, ok bool) string {
 	if !ok || math.IsNaN(v) {
@@ -79,13 +107,22 @@ func Verdict(rows []Row) []string {
 	}
 	for _, o := range []struct{ slug, name string }{{"bm25", "BM25"}, {"contrastive", "the contrastive-only student"}} {
 		v, ok := nd(o.slug)
-		switch {
-		case !ok:
+		if !ok {
 			out = append(out, fmt.Sprintf("%s did not run: no comparison.", o.name))
+			continue
+		}
+		p, haveP := significance(by["colbertv2"], by[o.slug])
+		test := ""
+		if haveP {
+			test = fmt.Sprintf(", paired randomization test p = %.3f", p)
+		}
+		switch {
+		case kl > v && (!haveP || p < 0.05):
+			out = append(out, fmt.Sprintf("The KL-distilled ColBERTv2 student **beats** %s on nDCG@10 (%.4f vs %.4f, %+.1f%%%s).", o.name, kl, v, 100*(kl-v)/math.Max(v, 1e-12), test))
 		case kl > v:
-			out = append(out, fmt.Sprintf("The KL-distilled ColBERTv2 student **beats** %s on nDCG@10 (%.4f vs %.4f, %+.1f%%).", o.name, kl, v, 100*(kl-v)/math.Max(v, 1e-12)))
+			out = append(out, fmt.Sprintf("The KL-distilled ColBERTv2 student is ahead of %s on nDCG@10 but **not significantly** (%.4f vs %.4f, %+.1f%%%s): no clear win.", o.name, kl, v, 100*(kl-v)/math.Max(v, 1e-12), test))
 		default:
-			out = append(out, fmt.Sprintf("The KL-distilled ColBERTv2 student does **not** beat %s on nDCG@10 (%.4f vs %.4f).", o.name, kl, v))
+			out = append(out, fmt.Sprintf("The KL-distilled ColBERTv2 student does **not** beat %s on nDCG@10 (%.4f vs %.4f%s).", o.name, kl, v, test))
 		}
 	}
 	if ex, ok := nd("fp32"); ok {

@@ -49,6 +49,9 @@ type Row struct {
 	Note       string  `json:"note,omitempty"`
 	// NotRun explains why the row has no numbers.
 	NotRun string `json:"not_run,omitempty"`
+	// NDCG10 holds per-query nDCG@10 (from the row's metrics.json) for the
+	// verdict's significance tests; nil when unknown.
+	NDCG10 map[string]float64 `json:"-"`
 }
 
 func writeRow(p paths, r Row) error {
