@@ -66,11 +66,6 @@ func DefaultConfig() Config {
 	s := synth.DefaultConfig()
 	s.Passages = 10000
 	s.Train = 2000
-	// Measured (CPU seconds, OpenBLAS build, on a loaded 2-core machine): the
-	// teacher's 400 steps ≈ 300 CPU s, one student step ≈ 1.15 CPU s. Three
-	// students at quality's 400 steps alone would be ≈ 23 min of one core
-	// pair; 250 steps each keeps the whole demo near 13 minutes on 2 idle cores.
-	const studentSteps = 250
 	c := Config{Synth: s, Vocab: tokenize.TrainOptions{VocabSize: quality.VocabSize, MinFrequency: 2, Lowercase: true},
 		Teacher:     quality.TeacherConfig("", "", ""),
 		Student:     quality.StudentConfig("", "", "", ""),
@@ -78,9 +73,6 @@ func DefaultConfig() Config {
 		BiEncoder:   quality.BiEncoderConfig("", "", "", ""),
 		Candidates:  quality.Candidates(),
 		ScoreBatch:  8, RerankDepth: 100, NBits: 2, K: 1000, Hybrid: 0.3, PCAComponents: 32, IndexSeed: 123}
-	for _, t := range []*train.Config{&c.Student, &c.Contrastive, &c.BiEncoder} {
-		t.Steps, t.WarmupSteps = studentSteps, studentSteps/10
-	}
 	return c
 }
 
