@@ -115,8 +115,8 @@ func hasSuffix(s, suf string) bool { return len(s) >= len(suf) && s[len(s)-len(s
 // encoder (embeddings and transformer layers, copied) under a freshly
 // initialised head, as Hugging Face's from_pretrained does when a head is
 // missing: a cross-encoder can start from a trained ColBERT or bi-encoder,
-// a ColBERT from a cross-encoder. dim is the new head's ColBERT/bi-encoder
-// size (ignored for a cross-encoder). fresh names the new tensors.
+// a ColBERT from a cross-encoder. col.Dim sizes a new ColBERT/bi-encoder
+// projection (ignored for a cross-encoder). fresh names the new tensors.
 func (ck *Checkpoint) WithHead(kind Kind, col ColBERTConfig, seed uint64) (out *Checkpoint, fresh []string, err error) {
 	out, err = NewCheckpoint(ck.Config, kind, col, seed)
 	if err != nil {
