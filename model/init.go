@@ -58,11 +58,11 @@ func InitParams(cfg BertConfig, kind Kind, dim int, seed uint64) (Params, error)
 		t := &Tensor{Shape: append([]int(nil), shape...)}
 		t.Data = make([]float32, t.Len())
 		switch {
-		case hasSuffix(n, "LayerNorm.weight"):
+		case strings.HasSuffix(n, "LayerNorm.weight"):
 			for i := range t.Data {
 				t.Data[i] = 1
 			}
-		case hasSuffix(n, ".bias"):
+		case strings.HasSuffix(n, ".bias"):
 			// zeros
 		default:
 			for i := range t.Data {
@@ -109,7 +109,6 @@ func truncNormal(r *rand.Rand) float64 {
 	}
 }
 
-func hasSuffix(s, suf string) bool { return len(s) >= len(suf) && s[len(s)-len(suf):] == suf }
 
 // WithHead returns a checkpoint of another kind that shares this one's
 // encoder (embeddings and transformer layers, copied) under a freshly
