@@ -109,7 +109,6 @@ func truncNormal(r *rand.Rand) float64 {
 	}
 }
 
-
 // WithHead returns a checkpoint of another kind that shares this one's
 // encoder (embeddings and transformer layers, copied) under a freshly
 // initialised head, as Hugging Face's from_pretrained does when a head is
