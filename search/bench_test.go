@@ -331,7 +331,7 @@ func BenchmarkPLAIDSweep(b *testing.B) {
 		for _, nc := range []int{1, 2, 4, 8} {
 			for _, nd := range []int{64, 256, 1024, 4096} {
 				for _, thr := range []float32{0.3, 0.4, 0.5, 0.6} {
-					pt, err := runPLAID(d, search.Params{K: 10, NCells: nc, NDocs: nd, Threshold: thr})
+					pt, err := runPLAID(d, search.Params{K: 10, NCells: nc, NDocs: nd, Threshold: new(thr)})
 					if err != nil {
 						b.Fatal(err)
 					}
@@ -343,7 +343,7 @@ func BenchmarkPLAIDSweep(b *testing.B) {
 	b.Logf("exhaustive: p50 %.2f ms/query over %d tokens", d.exLat.Seconds()*1000, d.ix.NumEmbeddings())
 	for _, pt := range pts {
 		b.Logf("ncells=%d ndocs=%d threshold=%.2f: p50 %.3f ms/query, recall@10 %.3f, %.0f× vs exhaustive, %.0f candidates",
-			pt.p.NCells, pt.p.NDocs, pt.p.Threshold, pt.ms, pt.recall, pt.speedup, pt.cands)
+			pt.p.NCells, pt.p.NDocs, pt.p.EffectiveThreshold(), pt.ms, pt.recall, pt.speedup, pt.cands)
 	}
 	if d.dump != "" {
 		if err := writeSweep(d, pts); err != nil {
@@ -359,7 +359,7 @@ func writeSweep(d *benchData, pts []sweepPoint) error {
 	}
 	fmt.Fprintf(f, "ncells,ndocs,threshold,ms_per_query,recall_at_10,speedup_vs_exhaustive,candidates,exhaustive_ms\n")
 	for _, pt := range pts {
-		fmt.Fprintf(f, "%d,%d,%.2f,%.4f,%.4f,%.2f,%.1f,%.3f\n", pt.p.NCells, pt.p.NDocs, pt.p.Threshold, pt.ms, pt.recall, pt.speedup, pt.cands, d.exLat.Seconds()*1000)
+		fmt.Fprintf(f, "%d,%d,%.2f,%.4f,%.4f,%.2f,%.1f,%.3f\n", pt.p.NCells, pt.p.NDocs, pt.p.EffectiveThreshold(), pt.ms, pt.recall, pt.speedup, pt.cands, d.exLat.Seconds()*1000)
 	}
 	if err := f.Close(); err != nil {
 		return err

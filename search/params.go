@@ -1,17 +1,23 @@
 package search
 
-import "fmt"
+import (
+	"fmt"
+	"math"
+)
 
-// Params are PLAID's knobs. The zero value of every field but K means
-// "ColBERT's default for this K" (see DefaultParams).
+// Params are PLAID's knobs. The zero value of NCells and NDocs and a nil
+// Threshold mean "ColBERT's default for this K" (see DefaultParams).
 type Params struct {
 	K int // passages returned
 	// NCells is the number of centroids probed per query token.
 	NCells int
 	// Threshold prunes, in stage 2, centroids whose best score against any
-	// query token is below it (centroid_score_threshold); 0 means the
-	// default, NoPrune disables pruning.
-	Threshold float32
+	// query token is below it (centroid_score_threshold). nil means the
+	// default for K; every value, 0 included, is a threshold of its own
+	// (new(float32(0)) keeps the centroids whose best score is ≥ 0). It is
+	// a pointer so that 0 can be asked for; assign a new pointer rather
+	// than writing through one a copy of these Params may share.
+	Threshold *float32
 	// NDocs is the number of candidates kept after stage 2; stage 3 keeps
 	// NDocs/4 (at least K) for exact scoring.
 	NDocs int
@@ -25,15 +31,25 @@ type Params struct {
 func DefaultParams(k int) Params {
 	switch {
 	case k <= 10:
-		return Params{K: k, NCells: 1, Threshold: 0.5, NDocs: 256}
+		return Params{K: k, NCells: 1, Threshold: new(float32(0.5)), NDocs: 256}
 	case k <= 100:
-		return Params{K: k, NCells: 2, Threshold: 0.45, NDocs: 1024}
+		return Params{K: k, NCells: 2, Threshold: new(float32(0.45)), NDocs: 1024}
 	}
-	return Params{K: k, NCells: 4, Threshold: 0.4, NDocs: max(4*k, 4096)}
+	return Params{K: k, NCells: 4, Threshold: new(float32(0.4)), NDocs: max(4*k, 4096)}
 }
 
-// resolve fills unset fields with the defaults for K and validates.
-func (p Params) resolve() (Params, error) {
+// EffectiveThreshold is the threshold stage 2 applies: Threshold, or the
+// default for K when it is unset.
+func (p Params) EffectiveThreshold() float32 {
+	if p.Threshold != nil {
+		return *p.Threshold
+	}
+	return *DefaultParams(p.K).Threshold
+}
+
+// Resolve returns p with every unset field filled with the default for K
+// (Threshold then never nil), or an error naming the invalid field.
+func (p Params) Resolve() (Params, error) {
 	if p.K <= 0 {
 		return p, fmt.Errorf("search: k must be positive, got %d", p.K)
 	}
@@ -44,7 +60,7 @@ func (p Params) resolve() (Params, error) {
 	if p.NDocs == 0 {
 		p.NDocs = d.NDocs
 	}
-	if p.Threshold == 0 {
+	if p.Threshold == nil {
 		p.Threshold = d.Threshold
 	}
 	if p.NCells < 0 {
@@ -52,6 +68,10 @@ func (p Params) resolve() (Params, error) {
 	}
 	if p.NDocs < 0 {
 		return p, fmt.Errorf("search: ndocs must be positive, got %d", p.NDocs)
+	}
+	if math.IsNaN(float64(*p.Threshold)) {
+		// NaN compares false with every score, pruning all centroids.
+		return p, fmt.Errorf("search: centroid score threshold is NaN")
 	}
 	return p, nil
 }

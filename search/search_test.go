@@ -134,7 +134,7 @@ func TestPruningMonotoneInThreshold(t *testing.T) {
 	// threshold -1 (nothing pruned) must equal NoPrune.
 	f := newFixture(t, 500, 64)
 	for _, q := range f.queries[:10] {
-		a, _ := f.s.Search(q, dim, search.Params{K: 10, NCells: 4, NDocs: 40, Threshold: -1})
+		a, _ := f.s.Search(q, dim, search.Params{K: 10, NCells: 4, NDocs: 40, Threshold: new(float32(-1))})
 		b, _ := f.s.Search(q, dim, search.Params{K: 10, NCells: 4, NDocs: 40, NoPrune: true})
 		if !slices.Equal(a, b) {
 			t.Fatalf("threshold -1 differs from no pruning:\n%v\n%v", a, b)
@@ -202,7 +202,7 @@ func TestErrors(t *testing.T) {
 	if _, err := f.s.Search(q[:dim+1], dim, search.DefaultParams(10)); err == nil {
 		t.Error("ragged query accepted")
 	}
-	for _, p := range []search.Params{{K: 0}, {K: -1}, {K: 10, NCells: -1}, {K: 10, NDocs: -5}} {
+	for _, p := range []search.Params{{K: 0}, {K: -1}, {K: 10, NCells: -1}, {K: 10, NDocs: -5}, {K: 10, Threshold: new(float32(math.NaN()))}} {
 		if _, err := f.s.Search(q, dim, p); err == nil {
 			t.Errorf("params %+v accepted", p)
 		}
@@ -218,7 +218,7 @@ func TestDefaultParams(t *testing.T) {
 		thr              float32
 	}{{1, 1, 256, 0.5}, {10, 1, 256, 0.5}, {11, 2, 1024, 0.45}, {100, 2, 1024, 0.45}, {101, 4, 4096, 0.4}, {2000, 4, 8000, 0.4}} {
 		p := search.DefaultParams(c.k)
-		if p.K != c.k || p.NCells != c.ncells || p.NDocs != c.ndocs || p.Threshold != c.thr {
+		if p.K != c.k || p.NCells != c.ncells || p.NDocs != c.ndocs || p.Threshold == nil || *p.Threshold != c.thr {
 			t.Errorf("DefaultParams(%d) = %+v", c.k, p)
 		}
 	}

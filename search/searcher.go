@@ -126,7 +126,7 @@ func (s *Searcher) SearchTrace(q []float32, dim int, p Params) ([]Hit, Trace, er
 	if err != nil {
 		return nil, tr, err
 	}
-	if p, err = p.resolve(); err != nil {
+	if p, err = p.Resolve(); err != nil {
 		return nil, tr, err
 	}
 	pq, err := maxsim.NewQueryKernel(s.kernel, q, nq, s.dim)
@@ -242,7 +242,7 @@ func (s *Searcher) topCells(sc *scratch, nq, stride, ncells int, p Params) {
 	for i := range sc.best {
 		sc.best[i], sc.bestID[i] = -3e38, -1
 	}
-	prune := !p.NoPrune
+	prune, threshold := !p.NoPrune, *p.Threshold
 	if prune {
 		sc.pruned = grow(sc.pruned, len(sc.sim))
 	}
@@ -265,7 +265,7 @@ func (s *Searcher) topCells(sc *scratch, nq, stride, ncells int, p Params) {
 		}
 		if prune {
 			dst := sc.pruned[c*stride : (c+1)*stride]
-			if rowMax >= p.Threshold {
+			if rowMax >= threshold {
 				copy(dst, sc.sim[c*stride:(c+1)*stride])
 			} else {
 				for i := range dst {

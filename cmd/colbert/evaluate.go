@@ -72,7 +72,7 @@ func evaluateCommands() []*cli.Command {
 			}
 			fmt.Fprintln(w)
 			if sum.Params != nil {
-				fmt.Fprintf(w, "plaid: ncells %d, ndocs %d, centroid score threshold %g\n", sum.Params.NCells, sum.Params.NDocs, evaluate.ThresholdOf(*sum.Params))
+				fmt.Fprintf(w, "plaid: ncells %d, ndocs %d, centroid score threshold %g\n", sum.Params.NCells, sum.Params.NDocs, sum.Params.EffectiveThreshold())
 			}
 			if sum.IndexDir != "" {
 				fmt.Fprintf(w, "index: %s codec, %s, %.1f bytes/token (reused: %v)\n", sum.Codec, evaluate.FormatBytes(sum.IndexBytes), sum.BytesPerToken, sum.IndexReused)

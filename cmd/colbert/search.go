@@ -26,15 +26,11 @@ func searchCommand() *cli.Command {
 			"qrels/<split>.tsv). The run is TREC text, or Parquet when --out ends in .parquet. PLAID's ncells, ndocs and\n" +
 			"threshold default to ColBERT's values for k (k ≤ 10: 1, 256, 0.5; ≤ 100: 2, 1024, 0.45; else 4, max(4k, 4096), 0.4).\n" +
 			"Per-query latency (search only, one query per worker) is summarised at the end.",
-		Flags: append(colbertModelFlags(),
+		Flags: append(append(colbertModelFlags(), plaidFlags()...),
 			&cli.StringFlag{Name: "index", Required: true, Usage: "index directory"},
 			&cli.StringFlag{Name: "queries", Required: true, Usage: "queries.jsonl, queries.tsv, .parquet or BEIR directory"},
 			&cli.StringFlag{Name: "split", Value: "test", Usage: "qrels split whose queries are searched when --queries is a BEIR directory"},
 			&cli.IntFlag{Name: "k", Value: 100, Usage: "passages per query"},
-			&cli.IntFlag{Name: "ncells", Usage: "centroids probed per query token (0 = default for k)"},
-			&cli.IntFlag{Name: "ndocs", Usage: "candidates kept after pruned centroid interaction (0 = default for k)"},
-			&cli.Float64Flag{Name: "threshold", Usage: "centroid score threshold of stage 2 (0 = default for k)"},
-			&cli.BoolFlag{Name: "no-prune", Usage: "no centroid pruning in stage 2 (fast-plaid's behaviour)"},
 			&cli.BoolFlag{Name: "exhaustive", Usage: "decompress and score every passage (exact; the recall reference)"},
 			&cli.BoolFlag{Name: "no-verify", Usage: "skip the checksum pass when opening the index"},
 			&cli.StringFlag{Name: "tag", Value: "colbert", Usage: "run tag (last column of a TREC run)"},
@@ -70,17 +66,7 @@ func searchCommand() *cli.Command {
 				return err
 			}
 			encoded := time.Since(start)
-			p := search.DefaultParams(k)
-			if v := c.Int("ncells"); v > 0 {
-				p.NCells = v
-			}
-			if v := c.Int("ndocs"); v > 0 {
-				p.NDocs = v
-			}
-			if v := c.Float64("threshold"); v != 0 {
-				p.Threshold = float32(v)
-			}
-			p.NoPrune = c.Bool("no-prune")
+			p := plaidParams(c, k)
 			bar := newBar(c, "search", int64(len(qs)), "queries")
 			start = time.Now()
 			res, err := s.SearchBatch(ctx, qv, m.Dim(), p, search.BatchOptions{Threads: c.Int("threads"), Exhaustive: c.Bool("exhaustive"), Bar: bar})
@@ -97,7 +83,7 @@ func searchCommand() *cli.Command {
 				}
 				run[q.ID] = docs
 			}
-			mode := fmt.Sprintf("plaid ncells=%d ndocs=%d threshold=%g no_prune=%v", p.NCells, p.NDocs, p.Threshold, p.NoPrune)
+			mode := fmt.Sprintf("plaid ncells=%d ndocs=%d threshold=%g no_prune=%v", p.NCells, p.NDocs, p.EffectiveThreshold(), p.NoPrune)
 			if c.Bool("exhaustive") {
 				mode = "exhaustive"
 			}
@@ -125,6 +111,33 @@ func searchCommand() *cli.Command {
 			return nil
 		},
 	}
+}
+
+// plaidFlags are PLAID's knobs (ncells, ndocs, threshold, no-prune).
+func plaidFlags() []cli.Flag {
+	return []cli.Flag{
+		&cli.IntFlag{Name: "ncells", Usage: "centroids probed per query token (0 = default for k)"},
+		&cli.IntFlag{Name: "ndocs", Usage: "candidates kept after pruned centroid interaction (0 = default for k)"},
+		&cli.Float64Flag{Name: "threshold", Usage: "centroid score threshold of stage 2: prune centroids whose best score is below it; 0 is a value (default: ColBERT's for k)"},
+		&cli.BoolFlag{Name: "no-prune", Usage: "no centroid pruning in stage 2 (fast-plaid's behaviour)"},
+	}
+}
+
+// plaidParams are ColBERT's defaults for k with the plaidFlags given.
+// --threshold is taken whenever it is set, so that 0 means 0.
+func plaidParams(c *cli.Context, k int) search.Params {
+	p := search.DefaultParams(k)
+	if v := c.Int("ncells"); v > 0 {
+		p.NCells = v
+	}
+	if v := c.Int("ndocs"); v > 0 {
+		p.NDocs = v
+	}
+	if c.IsSet("threshold") {
+		p.Threshold = new(float32(c.Float64("threshold")))
+	}
+	p.NoPrune = c.Bool("no-prune")
+	return p
 }
 
 func millis(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }

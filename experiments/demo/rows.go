@@ -142,7 +142,7 @@ func plaidRow(ctx context.Context, p paths, opt Options, slug, system, ckpt, ind
 	// Latency with Threads queries in flight; ms/query counts one core per query.
 	return evalRun(p, ds, run, Row{Slug: slug, System: system, IndexBytes: sum.IndexBytes, BytesPerToken: sum.BytesPerToken,
 		MSPerQuery: sum.MeanMS * float64(opt.Threads), LatencyP50: sum.LatencyP50, LatencyP95: sum.LatencyP95,
-		Note: fmt.Sprintf("ncells %d, ndocs %d, threshold %g", sum.Params.NCells, sum.Params.NDocs, sum.Params.Threshold)}, slug)
+		Note: fmt.Sprintf("ncells %d, ndocs %d, threshold %g", sum.Params.NCells, sum.Params.NDocs, sum.Params.EffectiveThreshold())}, slug)
 }
 
 // uncompressedRows are ColBERT without the residual index: every kept token

@@ -176,9 +176,8 @@ type Summary struct {
 	Codec      string `json:"codec,omitempty"` // "" in rerank-bm25 mode
 	// PCAComponents are codec pca-int8's bytes per token.
 	PCAComponents int `json:"pca_components,omitempty"`
-	// Params are the PLAID knobs searched with (plaid mode only). A
-	// threshold asked as 0 is recorded as the value search got, −1.4e-45
-	// (see ThresholdOf).
+	// Params are the PLAID knobs searched with (plaid mode only), every
+	// one set (Threshold included).
 	Params   *search.Params     `json:"plaid,omitempty"`
 	Passages int                `json:"passages"`
 	Queries  int                `json:"queries"`
@@ -293,28 +292,9 @@ func plaidParams(opt Options) search.Params {
 		p.NDocs = opt.NDocs
 	}
 	if opt.Threshold != nil {
-		p.Threshold = float32(*opt.Threshold)
-		if p.Threshold == 0 {
-			p.Threshold = zeroThreshold
-		}
+		p.Threshold = new(float32(*opt.Threshold)) // 0 is a threshold of its own
 	}
 	return p
-}
-
-// zeroThreshold is how a centroid score threshold of exactly 0 reaches
-// search: search.Params reads 0 as "the default for K", so 0 is passed as
-// the largest float32 below it. Stage 2 keeps a centroid when its best
-// score is ≥ the threshold, so the two keep the same centroids except one
-// whose best score is exactly −1.4e-45.
-const zeroThreshold = -float32(math.SmallestNonzeroFloat32)
-
-// ThresholdOf is the centroid score threshold p was asked for (0 for
-// zeroThreshold).
-func ThresholdOf(p search.Params) float32 {
-	if p.Threshold == zeroThreshold {
-		return 0
-	}
-	return p.Threshold
 }
 
 // searchIndex builds or reuses the index, then runs PLAID or exhaustive search.

@@ -48,7 +48,7 @@ func Markdown(sum *Summary, res metrics.Result, plots []string) string {
 	mode := sum.Search
 	switch {
 	case sum.Params != nil:
-		mode += fmt.Sprintf(" (k %d, ncells %d, ndocs %d, centroid score threshold %g)", sum.K, sum.Params.NCells, sum.Params.NDocs, ThresholdOf(*sum.Params))
+		mode += fmt.Sprintf(" (k %d, ncells %d, ndocs %d, centroid score threshold %g)", sum.K, sum.Params.NCells, sum.Params.NDocs, sum.Params.EffectiveThreshold())
 	case sum.Search == SearchRerankBM25:
 		mode += fmt.Sprintf(" (BM25 top %d rescored by exact MaxSim)", sum.K)
 	default:

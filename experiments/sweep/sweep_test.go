@@ -266,10 +266,10 @@ search = "exhaustive"
 		}
 	}
 	p0, p1 := sums[0].Params, sums[1].Params
-	if p0 == nil || p0.NCells != 1 || p0.NDocs != 1024 || p0.Threshold != 0.45 {
+	if p0 == nil || p0.NCells != 1 || p0.NDocs != 1024 || p0.Threshold == nil || *p0.Threshold != 0.45 {
 		t.Errorf("cell 1 searched with %+v, want ncells 1 and the defaults for k 100 (ndocs 1024, threshold 0.45)", p0)
 	}
-	if p1 == nil || p1.NCells != 2 || p1.NDocs != 64 || evaluate.ThresholdOf(*p1) != 0 || p1.Threshold == 0.45 {
+	if p1 == nil || p1.NCells != 2 || p1.NDocs != 64 || p1.Threshold == nil || *p1.Threshold != 0 {
 		t.Errorf("cell 2 searched with %+v, want ncells 2, ndocs 64, threshold 0", p1)
 	}
 	for i := 2; i < 4; i++ {

@@ -17,7 +17,7 @@ func FuzzSearchRequest(f *testing.F) {
 		`{"query": "alpha", "k": 10, "ncells": 2, "ndocs": 64, "threshold": 0.3}`,
 		`{"query": ""}`, `{"query": "a", "k": -3}`, `{"query": "a", "k": 99999999999999999999}`,
 		`{"query": "!!!"}`, `{"query": null}`, `{}`, `[]`, `{"query": "a"`, "\x00\xff", `{"query": "a", "x": 1}`,
-		`{"query": "a", "threshold": "high"}`, `{"query": "\ud800"}`, `{"query": "a"} trailing`,
+		`{"query": "a", "threshold": "high"}`, `{"query": "a", "threshold": 0}`, `{"query": "a", "threshold": -1e39}`, `{"query": "\ud800"}`, `{"query": "a"} trailing`,
 	} {
 		f.Add(seed)
 	}

@@ -264,7 +264,7 @@ func (s *Server) handleSearch(w http.ResponseWriter, r *http.Request) {
 		p.NDocs = req.NDocs
 	}
 	if req.Threshold != nil {
-		p.Threshold = *req.Threshold
+		p.Threshold = new(*req.Threshold) // 0 is a threshold; nil keeps the default
 	}
 
 	ctx, cancel := context.WithTimeout(r.Context(), s.cfg.Timeout)
