@@ -150,7 +150,7 @@ func indexBuildAction(c *cli.Context) error {
 // build and plan, so a split build gets the same bytes).
 func indexBuildOptions(c *cli.Context, m *indexer.Model) index.BuildOptions {
 	return index.BuildOptions{
-		Dim: m.Dim(), NBits: c.Int("nbits"), Checkpoint: m.Hash,
+		Dim: m.Dim(), NBits: c.Int("nbits"), Checkpoint: m.Key, // weights, config and tokenizer: see indexer.Model.Key
 		SamplePassages: c.Int("sample"), NumCentroids: c.Int("centroids"), KMeansIters: c.Int("kmeans-iters"),
 		ChunkSize: c.Int("chunk-size"), EmbedBatch: c.Int("embed-batch"), Threads: c.Int("threads"),
 		Seed: uint64(c.Int64("seed")), Overwrite: c.Bool("overwrite"),

@@ -127,8 +127,9 @@ func indexEncodeCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
-			if m.Hash != pi.Options.Checkpoint {
-				return fmt.Errorf("index encode: checkpoint %s (hash %s) is not the plan's model (%s)", ckpt, m.Hash, pi.Options.Checkpoint)
+			if !m.Matches(pi.Options.Checkpoint) {
+				return fmt.Errorf("index encode: checkpoint %s with tokenizer %s (encoder %s) is not the plan's encoder (%s): the weights, config or tokenizer differ",
+					ckpt, m.Tok.Tokenizer().Source(), m.Key, pi.Options.Checkpoint)
 			}
 			ps, err := readPassagesAny(coll)
 			if err != nil {

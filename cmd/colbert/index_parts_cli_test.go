@@ -140,4 +140,18 @@ func TestIndexSplitBuildCLI(t *testing.T) {
 	if err := run("index", "encode", "--plan", plan, "--part", "0/1", "--collection", other, "-q"); err == nil || !strings.Contains(err.Error(), "ids differ") {
 		t.Fatalf("encode another collection: %v", err)
 	}
+	// So is the same checkpoint with another tokenizer (cased): it would
+	// encode other vectors into the plan's chunks.
+	raw, err := os.ReadFile(filepath.Join(ck, "tokenizer.json"))
+	must(t, err)
+	var tj map[string]any
+	must(t, json.Unmarshal(raw, &tj))
+	tj["normalizer"].(map[string]any)["lowercase"] = false
+	raw, err = json.Marshal(tj)
+	must(t, err)
+	cased := filepath.Join(dir, "cased-tokenizer.json")
+	must(t, os.WriteFile(cased, raw, 0o644))
+	if err := run("index", "encode", "--plan", plan, "--part", "0/1", "--tokenizer", cased, "-q"); err == nil || !strings.Contains(err.Error(), "not the plan's encoder") {
+		t.Fatalf("encode with another tokenizer: %v", err)
+	}
 }

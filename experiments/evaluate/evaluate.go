@@ -7,7 +7,6 @@ package evaluate
 
 import (
 	"context"
-	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
@@ -257,24 +256,23 @@ func Run(ctx context.Context, opt Options) (*Summary, error) {
 	return sum, nil
 }
 
-// indexKey fingerprints what the index's bytes depend on.
+// indexKey fingerprints what the index's bytes depend on: the encoder
+// (indexer.Model.Key: weights, config, tokenizer file and settings), the
+// corpus, the storage and the codec settings.
 func indexKey(opt Options, m *indexer.Model, ds *data.Dataset) (string, error) {
 	texts := make([]string, 0, 2*len(ds.Corpus))
 	for _, p := range ds.Corpus {
 		texts = append(texts, p.ID, p.Content())
 	}
 	corpus := tokenize.TextsHash(texts)
-	vocab := sha256.Sum256(m.Tok.Tokenizer().VocabTxt())
 	k := struct {
-		Model, Vocab, Corpus string
-		// Storage is "" for the residual index (keys of indexes built
-		// before codecs existed stay valid) and "flat" for the float32
+		Encoder, Corpus string
+		// Storage is "" for the residual index and "flat" for the float32
 		// vectors every flat codec is encoded from when opened.
-		Storage         string `json:",omitempty"`
-		NBits           int
-		Seed            uint64
-		TokenizerConfig tokenize.Config
-	}{m.Hash, hex.EncodeToString(vocab[:]), hex.EncodeToString(corpus[:]), "", opt.NBits, opt.Seed, m.Tok.Config()}
+		Storage string `json:",omitempty"`
+		NBits   int
+		Seed    uint64
+	}{m.Key, hex.EncodeToString(corpus[:]), "", opt.NBits, opt.Seed}
 	if opt.Codec != CodecResidual {
 		k.Storage, k.Seed = "flat", 0 // no sampling, no k-means
 	}
@@ -318,7 +316,7 @@ func searchIndex(ctx context.Context, opt Options, m *indexer.Model, ds *data.Da
 			return err
 		}
 		bar = opt.bar("index", int64(src.Len()), "passages")
-		_, err = index.Build(ctx, idxDir, src, index.BuildOptions{Dim: m.Dim(), NBits: opt.NBits, Checkpoint: m.Hash,
+		_, err = index.Build(ctx, idxDir, src, index.BuildOptions{Dim: m.Dim(), NBits: opt.NBits, Checkpoint: m.Key,
 			Threads: opt.Threads, Seed: opt.Seed, Overwrite: true}, bar)
 		bar.Finish()
 		if err != nil {

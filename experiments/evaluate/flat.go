@@ -75,7 +75,7 @@ func buildFlat(ctx context.Context, dir string, m *indexer.Model, corpus []data.
 	err = safetensors.WriteFile(filepath.Join(dir, flatFile), map[string]*safetensors.Tensor{
 		"vectors": {DType: "F32", Shape: []int{len(vecs) / dim, dim}, F32: vecs},
 		"doclens": {DType: "I64", Shape: []int{len(doclens)}, I64: doclens},
-	}, map[string]string{"format": flatFormat, "checkpoint": m.Hash, "dim": strconv.Itoa(dim)})
+	}, map[string]string{"format": flatFormat, "checkpoint": m.Key, "dim": strconv.Itoa(dim)})
 	if err != nil {
 		return err
 	}
@@ -107,7 +107,7 @@ func openFlat(dir string, m *indexer.Model, name string, pcaComponents int, npas
 	if err != nil {
 		return nil, err
 	}
-	offsets, vecs, err := checkFlat(f, m.Hash, m.Dim(), npass)
+	offsets, vecs, err := checkFlat(f, m.Key, m.Dim(), npass)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}

@@ -7,6 +7,9 @@ package indexer
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -24,14 +27,55 @@ import (
 // passages arbitrarily, so it is refused.
 var ErrNoTokens = errors.New("query has no tokens")
 
-// Model is a ColBERT checkpoint ready to encode texts, with the hash that
-// identifies it in an index manifest.
+// Model is a ColBERT checkpoint ready to encode texts, with the key that
+// identifies its vectors in an index manifest.
 type Model struct {
 	*encode.TextColBERT
-	// Hash is model.Checkpoint.Hash: a digest of the parameters.
+	// Hash is model.Checkpoint.Hash: a digest of the parameters only.
 	Hash string
+	// Key is a digest of everything that decides the vectors: the
+	// parameters (Hash), the forward pass's config, the ColBERT settings
+	// (dim, maxlens, markers, query [MASK] attention, punctuation masking)
+	// and the tokenizer file's content. Indexes record it as their
+	// checkpoint, so that an index (or an interrupted build) is reused only
+	// by an encoder that makes the same vectors; see Matches.
+	Key string
 	// Dir is the checkpoint directory.
 	Dir string
+}
+
+// encoderKey is Model.Key for a checkpoint whose weights hash is weights,
+// its tokenizer and the tokenizer settings made from its ColBERT config.
+func encoderKey(ck *model.Checkpoint, weights string, tok *tokenize.Tokenizer, cfg tokenize.Config) (string, error) {
+	// Fields only training reads are left out, so that a config edit that
+	// cannot change a vector does not invalidate indexes; every other
+	// field, including ones added later, is covered.
+	bert := ck.Config
+	bert.Architectures, bert.ModelType, bert.InitializerRange = nil, "", 0
+	bert.HiddenDropoutProb, bert.AttentionDropoutProb = 0, 0
+	th := tok.Hash()
+	b, err := json.Marshal(struct {
+		Version   int
+		Weights   string
+		Kind      model.Kind
+		Bert      model.BertConfig
+		ColBERT   model.ColBERTConfig
+		Tokenizer string
+		TokConfig tokenize.Config
+	}{1, weights, ck.Kind, bert, ck.ColBERT, hex.EncodeToString(th[:]), cfg})
+	if err != nil {
+		return "", fmt.Errorf("indexer: encoder key: %w", err)
+	}
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:]), nil
+}
+
+// Matches reports whether recorded, the checkpoint an index or build plan
+// names, is this encoder: its Key, or its weights Hash alone for indexes
+// written before keys covered config and tokenizer (those cannot be checked
+// further and are accepted as before).
+func (m *Model) Matches(recorded string) bool {
+	return recorded == m.Key || recorded == m.Hash
 }
 
 // Load reads a ColBERT checkpoint directory and its tokenizer.json
@@ -65,7 +109,12 @@ func Load(dir, tokenizerPath string, opt encode.Options) (*Model, error) {
 	if tc.VocabSize() > ck.Config.VocabSize {
 		return nil, fmt.Errorf("indexer: tokenizer %s has %d ids but the model's vocab_size is %d", tokenizerPath, tc.VocabSize(), ck.Config.VocabSize)
 	}
-	return &Model{TextColBERT: &encode.TextColBERT{ColBERT: c, Tok: tc}, Hash: ck.Hash(), Dir: dir}, nil
+	hash := ck.Hash()
+	key, err := encoderKey(ck, hash, tok, tc.Config())
+	if err != nil {
+		return nil, err
+	}
+	return &Model{TextColBERT: &encode.TextColBERT{ColBERT: c, Tok: tc}, Hash: hash, Key: key, Dir: dir}, nil
 }
 
 // QueryLen is the number of vectors of every encoded query (query_maxlen:

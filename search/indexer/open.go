@@ -8,9 +8,9 @@ import (
 )
 
 // OpenSearcher maps the index in dir and checks that it was built by this
-// model: a different vector dimension (search.ErrDimMismatch) or checkpoint
-// hash (search.ErrCheckpointMismatch) is refused with an error naming both
-// sides. An index without a recorded checkpoint is accepted when the
+// model: a different vector dimension (search.ErrDimMismatch) or encoder
+// (search.ErrCheckpointMismatch: see Model.Matches) is refused with an error
+// naming both sides. An index without a recorded checkpoint is accepted when the
 // dimension matches. The caller closes the index after the searcher's last use.
 func (m *Model) OpenSearcher(dir string, opt index.OpenOptions) (*search.Searcher, *index.Index, error) {
 	ix, err := index.Open(dir, opt)
@@ -22,9 +22,9 @@ func (m *Model) OpenSearcher(dir string, opt index.OpenOptions) (*search.Searche
 	case ix.Dim() != m.Dim():
 		err = fmt.Errorf("%w: index %s holds %d-dimensional vectors (checkpoint %s), the checkpoint %s encodes %d dimensions",
 			search.ErrDimMismatch, dir, ix.Dim(), short(mf.Checkpoint), m.Dir, m.Dim())
-	case mf.Checkpoint != "" && mf.Checkpoint != m.Hash:
-		err = fmt.Errorf("%w: index %s was built with checkpoint %s, but %s is %s",
-			search.ErrCheckpointMismatch, dir, short(mf.Checkpoint), m.Dir, short(m.Hash))
+	case mf.Checkpoint != "" && !m.Matches(mf.Checkpoint):
+		err = fmt.Errorf("%w: index %s was built with encoder %s, but %s with tokenizer %s is %s (weights %s): the weights, config or tokenizer differ",
+			search.ErrCheckpointMismatch, dir, short(mf.Checkpoint), m.Dir, m.Tok.Tokenizer().Source(), short(m.Key), short(m.Hash))
 	}
 	if err != nil {
 		ix.Close()

@@ -1,0 +1,92 @@
+package evaluate
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/colbert-go/colbert/data/testassets"
+)
+
+// checkpointVariant links every file of checkpoint src into a new directory
+// except name, a JSON file rewritten by edit; it returns the directory and
+// the path of the rewritten file.
+func checkpointVariant(t *testing.T, src, name string, edit func(map[string]any)) (string, string) {
+	t.Helper()
+	dir := t.TempDir()
+	entries, err := os.ReadDir(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		if e.Name() != name {
+			if err := os.Symlink(filepath.Join(src, e.Name()), filepath.Join(dir, e.Name())); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	b, err := os.ReadFile(filepath.Join(src, name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var v map[string]any
+	if err := json.Unmarshal(b, &v); err != nil {
+		t.Fatal(err)
+	}
+	edit(v)
+	if b, err = json.Marshal(v); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, name)
+	if err := os.WriteFile(path, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return dir, path
+}
+
+// TestIndexReuseKey checks that the shared index is reused only by the
+// same encoder: the same weights with another tokenizer file or another
+// doc_maxlen rebuild it, identical inputs reuse it.
+func TestIndexReuseKey(t *testing.T) {
+	ckpt := testassets.Path(t, "models/hf-tiny/colbert")
+	ds := smallCranfield(t)
+	ctx := context.Background()
+	out := t.TempDir()
+	_, cased := checkpointVariant(t, ckpt, "tokenizer.json", func(o map[string]any) {
+		o["normalizer"].(map[string]any)["lowercase"] = false
+	})
+	short, _ := checkpointVariant(t, ckpt, "artifact.metadata", func(o map[string]any) { o["doc_maxlen"] = 64 })
+	base := Options{Checkpoint: ckpt, Dataset: ds, Threads: 2, IndexDir: filepath.Join(out, "index"), Seed: 7,
+		Search: SearchExhaustive, K: 10}
+	steps := []struct {
+		name   string
+		edit   func(*Options)
+		reused bool
+	}{
+		{"first build", func(*Options) {}, false},
+		{"same inputs", func(*Options) {}, true},
+		{"another tokenizer file", func(o *Options) { o.Tokenizer = cased }, false},
+		{"doc_maxlen 64", func(o *Options) { o.Checkpoint = short }, false},
+		{"back to the original", func(*Options) {}, false},
+	}
+	var embeddings []int64
+	for i, s := range steps {
+		o := base
+		o.Out = filepath.Join(out, "run", string(rune('a'+i)))
+		s.edit(&o)
+		sum, err := Run(ctx, o)
+		if err != nil {
+			t.Fatalf("%s: %v", s.name, err)
+		}
+		if sum.IndexReused != s.reused {
+			t.Errorf("%s: index reused %v, want %v", s.name, sum.IndexReused, s.reused)
+		}
+		embeddings = append(embeddings, sum.Embeddings)
+	}
+	// doc_maxlen 64 really changed the vectors: long passages are cut.
+	if embeddings[3] >= embeddings[0] || embeddings[4] != embeddings[0] {
+		t.Errorf("embeddings per step %v: want fewer at doc_maxlen 64 only", embeddings)
+	}
+}
