@@ -425,7 +425,7 @@ func trainCodec(ctx context.Context, tmp string, src Source, opt BuildOptions, p
 		return nil, pl, fmt.Errorf("index: k-means: %w", err)
 	}
 	kmeans.NormalizeRows(res.Centroids, dim)
-	codec, err := residual.Fit(res.Centroids, dim, opt.NBits, heldout, opt.Threads)
+	codec, err := residual.FitContext(ctx, res.Centroids, dim, opt.NBits, heldout, opt.Threads)
 	if err != nil {
 		return nil, pl, fmt.Errorf("index: %w", err)
 	}

@@ -2,6 +2,7 @@ package kmeans
 
 import (
 	"context"
+	"errors"
 	"os"
 	"strconv"
 	"syscall"
@@ -63,4 +64,41 @@ func BenchmarkTrain(b *testing.B) {
 	b.ReportMetric(Inertia(data, 128, res.Centroids, threads), "inertia")
 	b.ReportMetric(float64(len(data)/128), "points")
 	b.Logf("blas=%s K=%d iters=%d threads=%d", BLASName, k, iters, threads)
+}
+
+// BenchmarkCancelLatency measures how long Train takes to return after its
+// context is cancelled mid-iteration on the benchmark collection (KMEANS_K,
+// default 1024: 262 144 points of dim 128), next to the time of one full
+// Lloyd iteration, which bounded the wait when ctx was checked only
+// between iterations. KMEANS_CANCEL_MS (default 1500) is when the cancel lands.
+func BenchmarkCancelLatency(b *testing.B) {
+	k, threads := envInt("KMEANS_K", 1024), envInt("KMEANS_THREADS", 2)
+	after := time.Duration(envInt("KMEANS_CANCEL_MS", 1500)) * time.Millisecond
+	data := benchData(k)
+	opt := Options{K: k, Iters: 1, Threads: threads, Seed: 123}
+	t0 := time.Now()
+	if _, err := Train(context.Background(), data, 128, opt, nil); err != nil {
+		b.Fatal(err)
+	}
+	iter := time.Since(t0)
+	opt.Iters = 1000
+	b.ResetTimer()
+	var worst time.Duration
+	for i := 0; i < b.N; i++ {
+		ctx, cancel := context.WithCancel(context.Background())
+		var cancelled time.Time
+		timer := time.AfterFunc(after, func() { cancelled = time.Now(); cancel() })
+		_, err := Train(ctx, data, 128, opt, nil)
+		returned := time.Now()
+		timer.Stop()
+		cancel()
+		if !errors.Is(err, context.Canceled) {
+			b.Fatalf("Train: %v, want context.Canceled", err)
+		}
+		worst = max(worst, returned.Sub(cancelled))
+	}
+	b.StopTimer()
+	b.ReportMetric(float64(worst.Milliseconds()), "cancel-ms")
+	b.ReportMetric(iter.Seconds(), "iter-s")
+	b.Logf("blas=%s K=%d threads=%d: returned %v after the cancel; one iteration takes %v", BLASName, k, threads, worst, iter)
 }

@@ -153,9 +153,19 @@ func Train(ctx context.Context, data []float32, dim int, opt Options, bar *progr
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-		inertia := assignL2(data, dim, cent, k, threads, assign, dist)
+		// One iteration of a large sample takes minutes; ctx is also
+		// checked per block of the assignment and per task of the update.
+		inertia, err := assignL2(ctx, data, dim, cent, k, threads, assign, dist)
+		if err != nil {
+			return nil, err
+		}
 		res.History = append(res.History, inertia)
-		res.Sizes = update(data, dim, cent, k, threads, assign)
+		if res.Sizes, err = update(ctx, data, dim, cent, k, threads, assign); err != nil {
+			return nil, err
+		}
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
 		res.Repaired += repairEmpty(data, dim, cent, res.Sizes, dist)
 		if opt.Spherical {
 			normalizeRows(cent, dim)
@@ -174,13 +184,21 @@ func Inertia(data []float32, dim int, centroids []float32, threads int) float64 
 	if threads <= 0 {
 		threads = runtime.GOMAXPROCS(0)
 	}
-	return assignL2(data, dim, centroids, k, threads, make([]int32, n), make([]float32, n))
+	in, _ := assignL2(context.Background(), data, dim, centroids, k, threads, make([]int32, n), make([]float32, n))
+	return in
 }
 
 // NearestDot writes into codes the index of the centroid with the largest dot
 // product with each point (ColBERT's code; equal to the nearest centroid when
 // the centroids are unit vectors) and returns codes.
 func NearestDot(data []float32, dim int, centroids []float32, threads int, codes []int32) []int32 {
+	codes, _ = NearestDotContext(context.Background(), data, dim, centroids, threads, codes)
+	return codes
+}
+
+// NearestDotContext is NearestDot that stops between blocks of points when
+// ctx is done and returns ctx's error (codes then partly written).
+func NearestDotContext(ctx context.Context, data []float32, dim int, centroids []float32, threads int, codes []int32) ([]int32, error) {
 	n, k := len(data)/dim, len(centroids)/dim
 	if cap(codes) < n {
 		codes = make([]int32, n)
@@ -189,7 +207,7 @@ func NearestDot(data []float32, dim int, centroids []float32, threads int, codes
 	if threads <= 0 {
 		threads = runtime.GOMAXPROCS(0)
 	}
-	blocked(data, dim, centroids, k, threads, func(row int, scores []float32) {
+	err := blocked(ctx, data, dim, centroids, k, threads, func(row int, scores []float32) {
 		best, bi := float32(math.Inf(-1)), 0
 		for j, s := range scores {
 			if s > best {
@@ -198,7 +216,7 @@ func NearestDot(data []float32, dim int, centroids []float32, threads int, codes
 		}
 		codes[row] = int32(bi)
 	})
-	return codes
+	return codes, err
 }
 
 // blockRows chooses a fixed block height (independent of the thread count so
@@ -209,11 +227,13 @@ func blockRows(k int) int {
 
 // blocked computes scores = X·Cᵀ block by block in parallel and calls visit
 // for every row with its K scores. visit is called concurrently for
-// different rows.
-func blocked(data []float32, dim int, cent []float32, k, threads int, visit func(row int, scores []float32)) {
+// different rows. Workers check ctx before every block (≤ 2^20 scores, a
+// fraction of a second), so a cancel stops the pass promptly with ctx's
+// error; visit has then not seen every row.
+func blocked(ctx context.Context, data []float32, dim int, cent []float32, k, threads int, visit func(row int, scores []float32)) error {
 	n := len(data) / dim
 	if n == 0 {
-		return
+		return ctx.Err()
 	}
 	br := blockRows(k)
 	nb := (n + br - 1) / br
@@ -231,6 +251,7 @@ func blocked(data []float32, dim int, cent []float32, k, threads int, visit func
 	}
 	var next atomic.Int64
 	var wg sync.WaitGroup
+	var stop atomic.Pointer[error]
 	for w := 0; w < min(threads, nb); w++ {
 		wg.Add(1)
 		go func() {
@@ -238,7 +259,11 @@ func blocked(data []float32, dim int, cent []float32, k, threads int, visit func
 			buf := make([]float32, min(br, n)*k)
 			for {
 				b := int(next.Add(1) - 1)
-				if b >= nb {
+				if b >= nb || stop.Load() != nil {
+					return
+				}
+				if err := ctx.Err(); err != nil {
+					stop.CompareAndSwap(nil, &err)
 					return
 				}
 				lo, hi := b*br, min(n, (b+1)*br)
@@ -251,16 +276,21 @@ func blocked(data []float32, dim int, cent []float32, k, threads int, visit func
 		}()
 	}
 	wg.Wait()
+	if err := stop.Load(); err != nil {
+		return *err
+	}
+	return nil
 }
 
 // assignL2 assigns every point to its nearest centroid in L2 and returns
-// the inertia; dist receives each point's squared distance.
-func assignL2(data []float32, dim int, cent []float32, k, threads int, assign []int32, dist []float32) float64 {
+// the inertia; dist receives each point's squared distance. It returns
+// ctx's error, with assign and dist partly written, when ctx is done.
+func assignL2(ctx context.Context, data []float32, dim int, cent []float32, k, threads int, assign []int32, dist []float32) (float64, error) {
 	cnorm := make([]float32, k)
 	for j := range cnorm {
 		cnorm[j] = dot(cent[j*dim:(j+1)*dim], cent[j*dim:(j+1)*dim])
 	}
-	blocked(data, dim, cent, k, threads, func(row int, scores []float32) {
+	err := blocked(ctx, data, dim, cent, k, threads, func(row int, scores []float32) {
 		best, bi := float32(math.Inf(1)), 0
 		for j, s := range scores {
 			if d := cnorm[j] - 2*s; d < best {
@@ -271,18 +301,22 @@ func assignL2(data []float32, dim int, cent []float32, k, threads int, assign []
 		assign[row] = int32(bi)
 		dist[row] = max(0, best+dot(x, x))
 	})
+	if err != nil {
+		return 0, err
+	}
 	var sum float64
 	for _, d := range dist {
 		sum += float64(d)
 	}
-	return sum
+	return sum, nil
 }
 
 // update recomputes every centroid as the mean of its points. Points are
 // grouped by cluster with a counting sort and each cluster is summed in point
 // order, so the result is independent of the thread count. Empty clusters
-// keep their previous centroid (repairEmpty re-seeds them).
-func update(data []float32, dim int, cent []float32, k, threads int, assign []int32) []int {
+// keep their previous centroid (repairEmpty re-seeds them). A done ctx
+// stops it between tasks of 64 clusters with ctx's error.
+func update(ctx context.Context, data []float32, dim int, cent []float32, k, threads int, assign []int32) ([]int, error) {
 	sizes := make([]int, k)
 	for _, a := range assign {
 		sizes[a]++
@@ -299,6 +333,7 @@ func update(data []float32, dim int, cent []float32, k, threads int, assign []in
 	}
 	var next atomic.Int64
 	var wg sync.WaitGroup
+	var stop atomic.Pointer[error]
 	const clustersPerTask = 64
 	tasks := (k + clustersPerTask - 1) / clustersPerTask
 	for w := 0; w < min(threads, tasks); w++ {
@@ -308,7 +343,11 @@ func update(data []float32, dim int, cent []float32, k, threads int, assign []in
 			acc := make([]float64, dim)
 			for {
 				t := int(next.Add(1) - 1)
-				if t >= tasks {
+				if t >= tasks || stop.Load() != nil {
+					return
+				}
+				if err := ctx.Err(); err != nil {
+					stop.CompareAndSwap(nil, &err)
 					return
 				}
 				for j := t * clustersPerTask; j < min(k, (t+1)*clustersPerTask); j++ {
@@ -332,7 +371,10 @@ func update(data []float32, dim int, cent []float32, k, threads int, assign []in
 		}()
 	}
 	wg.Wait()
-	return sizes
+	if err := stop.Load(); err != nil {
+		return nil, *err
+	}
+	return sizes, nil
 }
 
 // repairEmpty re-seeds every empty cluster with the point currently farthest
@@ -400,11 +442,6 @@ func plusPlus(ctx context.Context, data []float32, dim int, cent []float32, k, t
 		cand[i] = make([]float64, n)
 	}
 	for c := 1; c < k; c++ {
-		if c%16 == 0 {
-			if err := ctx.Err(); err != nil {
-				return err
-			}
-		}
 		// Summed sequentially so that the draws are thread-independent.
 		var total float64
 		for _, d := range minD {
@@ -412,6 +449,10 @@ func plusPlus(ctx context.Context, data []float32, dim int, cent []float32, k, t
 		}
 		bestPot, best := math.Inf(1), -1
 		for tr := 0; tr < trials; tr++ {
+			// Each trial is a pass over every point: check ctx as often.
+			if err := ctx.Err(); err != nil {
+				return err
+			}
 			r := rng.Float64() * total
 			pick := n - 1
 			var acc float64

@@ -2,8 +2,10 @@ package kmeans
 
 import (
 	"context"
+	"errors"
 	"math"
 	"slices"
+	"sync/atomic"
 	"testing"
 
 	"github.com/colbert-go/colbert/codec/internal/synth"
@@ -59,7 +61,10 @@ func TestAssignmentMatchesBruteForce(t *testing.T) {
 	cent := synth.Random(k, dim, 2)
 	assign := make([]int32, n)
 	dist := make([]float32, n)
-	inertia := assignL2(data, dim, cent, k, 3, assign, dist)
+	inertia, err := assignL2(context.Background(), data, dim, cent, k, 3, assign, dist)
+	if err != nil {
+		t.Fatal(err)
+	}
 	var want float64
 	codes := NearestDot(data, dim, cent, 2, nil)
 	for i := 0; i < n; i++ {
@@ -194,8 +199,60 @@ func TestTrainErrorsAndCancel(t *testing.T) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	if _, err := Train(ctx, data, 4, Options{K: 2}, nil); err == nil {
-		t.Error("cancelled context ignored")
+	if _, err := Train(ctx, data, 4, Options{K: 2}, nil); !errors.Is(err, context.Canceled) {
+		t.Errorf("cancelled context: %v, want context.Canceled", err)
+	}
+}
+
+// cancelAfter is a context whose Err reports context.Canceled from its
+// n+1-th call on: a cancel that lands at a known point inside a pass.
+type cancelAfter struct {
+	context.Context
+	left atomic.Int64
+}
+
+func newCancelAfter(n int64) *cancelAfter {
+	c := &cancelAfter{Context: context.Background()}
+	c.left.Store(n)
+	return c
+}
+
+func (c *cancelAfter) Err() error {
+	if c.left.Add(-1) < 0 {
+		return context.Canceled
+	}
+	return nil
+}
+
+// TestCancelWithinIteration checks that a cancel during the single Lloyd
+// iteration (or during k-means++ seeding) is noticed inside it, not at the
+// next iteration: with one iteration there is no next one, so training that
+// checked ctx only between iterations would return centroids and no error.
+func TestCancelWithinIteration(t *testing.T) {
+	const dim = 32
+	data := synth.Random(4096, dim, 5)
+	for _, c := range []struct {
+		name   string
+		opt    Options
+		checks int64 // ctx.Err calls that still report nil
+	}{
+		{"assignment", Options{K: 64, Iters: 1, Threads: 2}, 1},
+		{"assignment, one thread", Options{K: 64, Iters: 1, Threads: 1}, 3},
+		{"after the assignment", Options{K: 256, Iters: 1, Threads: 1}, int64(1 + 4096/blockRows(256))},
+		{"k-means++ seeding", Options{K: 8, Iters: 1, Init: InitPlusPlus}, 3},
+	} {
+		res, err := Train(newCancelAfter(c.checks), data, dim, c.opt, nil)
+		if !errors.Is(err, context.Canceled) || res != nil {
+			t.Errorf("%s: cancelled after %d checks: result %v, error %v; want context.Canceled", c.name, c.checks, res != nil, err)
+		}
+	}
+	// The same runs with a live context train normally.
+	if _, err := Train(newCancelAfter(1<<40), data, dim, Options{K: 64, Iters: 1, Init: InitPlusPlus}, nil); err != nil {
+		t.Fatal(err)
+	}
+	codes, err := NearestDotContext(newCancelAfter(0), data, dim, synth.Random(64, dim, 6), 2, nil)
+	if !errors.Is(err, context.Canceled) || len(codes) != 4096 {
+		t.Errorf("NearestDotContext with a cancelled context: %d codes, %v", len(codes), err)
 	}
 }
 

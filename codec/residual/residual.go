@@ -12,6 +12,7 @@
 package residual
 
 import (
+	"context"
 	"encoding/binary"
 	"fmt"
 	"math"
@@ -82,10 +83,20 @@ func New(dim, nbits int, centroids, cutoffs, weights []float32) (*Codec, error) 
 // Fit builds a codec whose bucket table comes from the residuals of the
 // held-out vectors against their nearest centroids (ColBERTv2's procedure).
 func Fit(centroids []float32, dim, nbits int, heldout []float32, threads int) (*Codec, error) {
+	return FitContext(context.Background(), centroids, dim, nbits, heldout, threads)
+}
+
+// FitContext is Fit that stops with ctx's error when ctx is done while the
+// held-out vectors are assigned (up to 50 000 × K dot products: seconds to
+// minutes for a large K).
+func FitContext(ctx context.Context, centroids []float32, dim, nbits int, heldout []float32, threads int) (*Codec, error) {
 	if len(heldout) == 0 || len(heldout)%dim != 0 {
 		return nil, fmt.Errorf("residual: %d held-out values are not n×%d (n ≥ 1)", len(heldout), dim)
 	}
-	codes := kmeans.NearestDot(heldout, dim, centroids, threads, nil)
+	codes, err := kmeans.NearestDotContext(ctx, heldout, dim, centroids, threads, nil)
+	if err != nil {
+		return nil, err
+	}
 	res := make([]float32, len(heldout))
 	avg := make([]float64, dim)
 	for i, c := range codes {
