@@ -26,6 +26,18 @@ type CandidateConfig struct {
 	MinGrade int
 	// MaxPositives caps the examples per query (0 = one per positive).
 	MaxPositives int
+	// PositivesOnly keeps as negatives only documents that are some other
+	// query's positive (at MinGrade) in the qrels. On a collection whose
+	// judged passages are a special set — the synthetic benchmark, where each
+	// train query was written from one passage — a cross-encoder can
+	// otherwise separate the lists by "is this passage anybody's positive"
+	// alone, learn nothing about the query, and stay at chance on dev
+	// (experiments/quality/README.md).
+	PositivesOnly bool
+	// Pool, when > 0, samples the negatives from the first Pool eligible
+	// documents of the run's top Depth only (the hardest ones); with
+	// NWay−1 = Pool every eligible document among them is kept.
+	Pool int
 }
 
 // CandidateStats summarises a Candidates call.
@@ -44,7 +56,8 @@ type CandidateStats struct {
 // positive of each query (highest grade first, then id), the positive first,
 // then NWay−1 negatives sampled without replacement from the run's top Depth
 // documents that are not judged relevant (judged non-relevant documents are
-// kept: they are the hardest negatives), listed in run order.
+// kept: they are the hardest negatives), listed in run order. PositivesOnly
+// and Pool narrow the documents negatives are drawn from.
 func Candidates(queries []data.Query, qrels data.Qrels, run data.Run, cfg CandidateConfig) ([]data.Example, CandidateStats, error) {
 	var st CandidateStats
 	if cfg.NWay < 2 {
@@ -53,9 +66,23 @@ func Candidates(queries []data.Query, qrels data.Qrels, run data.Run, cfg Candid
 	if cfg.Depth < cfg.NWay-1 {
 		return nil, st, fmt.Errorf("distill: depth %d is smaller than the %d negatives an %d-way list needs", cfg.Depth, cfg.NWay-1, cfg.NWay)
 	}
+	if cfg.Pool < 0 || (cfg.Pool > 0 && cfg.Pool < cfg.NWay-1) {
+		return nil, st, fmt.Errorf("distill: pool %d: need 0 (whole depth) or at least the %d negatives of a list", cfg.Pool, cfg.NWay-1)
+	}
 	minGrade := cfg.MinGrade
 	if minGrade <= 0 {
 		minGrade = 1
+	}
+	var positives map[string]bool
+	if cfg.PositivesOnly {
+		positives = map[string]bool{}
+		for _, judged := range qrels {
+			for d, g := range judged {
+				if g >= minGrade {
+					positives[d] = true
+				}
+			}
+		}
 	}
 	var out []data.Example
 	for _, q := range queries {
@@ -95,6 +122,12 @@ func Candidates(queries []data.Query, qrels data.Qrels, run data.Run, cfg Candid
 					st.PositivesInRun++
 				}
 				continue
+			}
+			if positives != nil && !positives[sd.DocID] {
+				continue
+			}
+			if cfg.Pool > 0 && len(pool) == cfg.Pool {
+				continue // full; keep counting positives for the stats
 			}
 			pool = append(pool, sd.DocID)
 		}

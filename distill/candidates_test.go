@@ -127,3 +127,37 @@ func TestCandidatesEdgeCases(t *testing.T) {
 		t.Errorf("depth < nway-1: %v", err)
 	}
 }
+
+// PositivesOnly keeps only other queries' positives as negatives; Pool
+// restricts the sample to the first eligible documents in run order.
+func TestCandidatesPositivesOnlyAndPool(t *testing.T) {
+	qs := []data.Query{{ID: "1"}, {ID: "2"}, {ID: "3"}}
+	qrels := data.Qrels{"1": {"a": 2}, "2": {"b": 2, "m": 1}, "3": {"c": 2, "d": 2}}
+	run := data.Run{"1": {{DocID: "n1"}, {DocID: "b"}, {DocID: "a"}, {DocID: "m"}, {DocID: "n2"}, {DocID: "c"}, {DocID: "d"}}}
+	cfg := CandidateConfig{NWay: 3, Depth: 7, Seed: 3, MinGrade: 2, PositivesOnly: true}
+	exs, _, err := Candidates(qs[:1], qrels, run, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Eligible: b, c, d (m is grade 1 < MinGrade, n1/n2 nobody's positive).
+	if len(exs) != 1 {
+		t.Fatalf("examples %+v", exs)
+	}
+	for _, d := range exs[0].DocIDs[1:] {
+		if d != "b" && d != "c" && d != "d" {
+			t.Errorf("negative %s is not another query's positive", d)
+		}
+	}
+	cfg.Pool = 2
+	exs, _, err = Candidates(qs[:1], qrels, run, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(exs[0].DocIDs, []string{"a", "b", "c"}) {
+		t.Errorf("pool 2: got %v, want the first two eligible [b c] after the positive", exs[0].DocIDs)
+	}
+	cfg.Pool = 1
+	if _, _, err := Candidates(qs[:1], qrels, run, cfg); err == nil || !strings.Contains(err.Error(), "pool") {
+		t.Errorf("pool < nway-1: %v", err)
+	}
+}

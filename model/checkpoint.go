@@ -40,8 +40,9 @@ type Checkpoint struct {
 	Tokenizer string
 	// Dir is where the checkpoint was loaded from ("" for a fresh one).
 	Dir string
-	// Ignored lists stored tensors that the model does not use (MLM head,
-	// position_ids buffer, a pooler of a ColBERT model), in stored names.
+	// Ignored lists stored tensors that the model does not use (the MLM
+	// head of a non-cross-encoder, HF's tied decoder copies, position_ids
+	// buffer, a pooler of a ColBERT model), in stored names.
 	Ignored []string
 	// extra holds config.json fields we do not model, kept on save.
 	extra map[string]json.RawMessage
@@ -49,6 +50,93 @@ type Checkpoint struct {
 
 // ourConfigFile is our late-interaction settings file; it also records the kind.
 const ourConfigFile = "colbert_config.json"
+
+// MLM head tensors (HF BertForMaskedLM's names). A cross-encoder
+// checkpoint may carry them: the masked-language-model pretraining of the
+// teacher trains them, and a resumed MLM run needs them back. The decoder
+// weight is tied to embeddings.word_embeddings.weight, so it is neither kept
+// nor saved (HF re-ties it on load).
+const (
+	MLMDenseWeight = "cls.predictions.transform.dense.weight"
+	MLMDenseBias   = "cls.predictions.transform.dense.bias"
+	MLMNormWeight  = "cls.predictions.transform.LayerNorm.weight"
+	MLMNormBias    = "cls.predictions.transform.LayerNorm.bias"
+	MLMBias        = "cls.predictions.bias"
+	// mlmDecoderBias is HF's second name of MLMBias (the two are tied).
+	mlmDecoderBias = "cls.predictions.decoder.bias"
+)
+
+// MLMHeadShapes lists the MLM head's tensors with the shapes cfg implies.
+func MLMHeadShapes(cfg BertConfig) map[string][]int {
+	h := cfg.HiddenSize
+	return map[string][]int{
+		MLMDenseWeight: {h, h}, MLMDenseBias: {h},
+		MLMNormWeight: {h}, MLMNormBias: {h},
+		MLMBias: {cfg.VocabSize},
+	}
+}
+
+// HasMLMHead reports whether p holds any MLM head tensor.
+func HasMLMHead(p Params) bool {
+	for n := range p {
+		if strings.HasPrefix(n, "cls.") {
+			return true
+		}
+	}
+	return false
+}
+
+// DropMLMHead removes the MLM head from p and returns the names removed
+// (a fine-tuning run neither trains nor saves it).
+func DropMLMHead(p Params) []string {
+	var out []string
+	for n := range p {
+		if strings.HasPrefix(n, "cls.") {
+			delete(p, n)
+			out = append(out, n)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// keepMLMHead moves the stored MLM head tensors of a cross-encoder from the
+// ignored list into params. HF's tied copies (decoder.weight, and
+// decoder.bias when cls.predictions.bias is present) stay ignored.
+func keepMLMHead(stored map[string]*safetensors.Tensor, params Params, ignored []string) []string {
+	byName := map[string]string{}
+	for _, k := range ignored {
+		n := k
+		for _, p := range []string{"bert.", "model."} {
+			n = strings.TrimPrefix(n, p)
+		}
+		if n == mlmDecoderBias {
+			if _, ok := byName[MLMBias]; !ok {
+				byName[MLMBias] = k
+			}
+			continue
+		}
+		if _, head := MLMHeadShapes(BertConfig{})[n]; head {
+			byName[n] = k // cls.predictions.bias wins over the decoder bias
+		}
+	}
+	taken := map[string]bool{}
+	for n, k := range byName {
+		t := stored[k]
+		if t == nil || t.F32 == nil {
+			continue
+		}
+		params[n] = &Tensor{Shape: append([]int(nil), t.Shape...), Data: t.F32}
+		taken[k] = true
+	}
+	var rest []string
+	for _, k := range ignored {
+		if !taken[k] {
+			rest = append(rest, k)
+		}
+	}
+	return rest
+}
 
 type savedColBERTConfig struct {
 	Kind Kind `json:"kind"`
@@ -134,6 +222,9 @@ func LoadCheckpoint(dir string) (*Checkpoint, error) {
 		if w, ok := params["linear.weight"]; ok && len(w.Shape) == 2 && ck.ColBERT.Dim == 0 {
 			ck.ColBERT.Dim = w.Shape[0]
 		}
+	}
+	if ck.Kind == KindCrossEncoder {
+		ck.Ignored = keepMLMHead(stored, params, ck.Ignored)
 	}
 	if ck.Kind != KindCrossEncoder {
 		// ColBERT and bi-encoders do not use the pooler; drop it so that the
@@ -403,8 +494,27 @@ func (ck *Checkpoint) Validate() error {
 	if ck.Kind == KindColBERT && ck.ColBERT.Dim <= 0 {
 		return fmt.Errorf("colbert dim = %d, must be > 0", ck.ColBERT.Dim)
 	}
+	if HasMLMHead(ck.Params) {
+		if ck.Kind != KindCrossEncoder {
+			return fmt.Errorf("a %s model with MLM head tensors (cls.*): only cross-encoders keep one", ck.Kind)
+		}
+		head := MLMHeadShapes(ck.Config)
+		for n := range ck.Params {
+			if _, ok := head[n]; strings.HasPrefix(n, "cls.") && !ok {
+				return fmt.Errorf("unexpected MLM head tensor %q", n)
+			}
+		}
+		if err := checkShapes(ck.Params, head); err != nil {
+			return fmt.Errorf("MLM head: %w", err)
+		}
+	}
 	_, withLinear := ck.Params["linear.weight"]
-	exp := ExpectedShapes(ck.Config, ck.Kind, ck.ColBERT.Dim, ck.NumLabels, withLinear)
+	return checkShapes(ck.Params, ExpectedShapes(ck.Config, ck.Kind, ck.ColBERT.Dim, ck.NumLabels, withLinear))
+}
+
+// checkShapes verifies that every tensor of exp is in p with that shape and
+// as many values, reporting the first offender in name order.
+func checkShapes(p Params, exp map[string][]int) error {
 	names := make([]string, 0, len(exp))
 	for k := range exp {
 		names = append(names, k)
@@ -412,7 +522,7 @@ func (ck *Checkpoint) Validate() error {
 	sort.Strings(names)
 	for _, n := range names {
 		want := exp[n]
-		t, ok := ck.Params[n]
+		t, ok := p[n]
 		if !ok {
 			return fmt.Errorf("missing tensor %q (expected shape %v)", n, want)
 		}

@@ -67,6 +67,7 @@ type batch struct {
 	ibCand  [][]int   // in-batch candidates per query (ColBERT's all-but-own-negatives)
 	ibLabel []int
 	pairs   *tokenize.Batch // cross-encoder: B·nway (query, doc) pairs, query-major
+	mlm     *mlmBatch       // loss mlm: masked pairs instead of all of the above
 }
 
 // order maps the k-th example drawn (counting from the start of training)

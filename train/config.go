@@ -1,5 +1,6 @@
 // Package train distils a ColBERT student from teacher scores (or trains it
-// with cross-entropy / contrastive losses) on the Gorgonia graph of
+// with cross-entropy / contrastive losses, and pretrains the cross-encoder
+// teacher with BERT's masked-LM objective) on the Gorgonia graph of
 // model/graph: AdamW with linear warmup and decay, global-norm clipping,
 // gradient accumulation, atomic checkpoints that resume bit-identically,
 // JSONL metrics and a loss/learning-rate plot.
@@ -21,6 +22,10 @@ const (
 	LossKL          = "kl"          // KL(teacher ‖ student), ColBERTv2 distillation
 	LossCE          = "ce"          // cross-entropy with the positive (label 0), no teacher
 	LossContrastive = "contrastive" // −log(e^{s+/τ} / Σ e^{s/τ}), the seed's denoised baseline
+	// LossMLM is BERT's masked-language-model pretraining of the
+	// cross-encoder teacher on (query, passage) pairs; a teacher trained
+	// from scratch with ce alone stays at chance without it.
+	LossMLM = "mlm"
 )
 
 // Config is every training setting; each field is a TOML key and a flag of
@@ -47,12 +52,16 @@ type Config struct {
 	// an untrained ColBERT matches positions as readily as terms.
 	PositionInitScale float64 `toml:"position_init_scale" help:"from scratch: position and token-type embeddings drawn at this fraction of BERT's std (1 = BERT's init)"`
 	// Objective
-	Loss              string  `toml:"loss" help:"kl | ce | contrastive"`
+	Loss              string  `toml:"loss" help:"kl | ce | contrastive | mlm (cross-encoder only: masked-LM pretraining on [CLS] q [SEP] p [SEP] pairs, batch_size × nway pairs per step)"`
 	DistillationAlpha float64 `toml:"distillation_alpha" help:"inverse temperature applied to teacher scores (KL)"`
 	Tau               float64 `toml:"tau" help:"temperature of the contrastive loss"`
 	InBatchNegatives  bool    `toml:"in_batch_negatives" help:"add ColBERT's in-batch negatives cross-entropy"`
 	NWay              int     `toml:"nway" help:"documents per query (positive + nway-1 negatives)"`
 	SampleNegatives   bool    `toml:"sample_negatives" help:"draw the nway-1 negatives at random from each example (default: the first ones, as ColBERT)"`
+	// MLM pretraining (loss mlm). Each step masks batch_size × nway pairs,
+	// one per example drawn, so that it costs about what a ce step does.
+	MLMProbability      float64 `toml:"mlm_probability" help:"loss mlm: chance that a non-special token is chosen (then 80% [MASK], 10% random token, 10% kept)"`
+	MLMNegativeFraction float64 `toml:"mlm_negative_fraction" help:"loss mlm: share of pairs whose passage is a random negative of the example instead of its positive"`
 	// Optimisation
 	Steps       int     `toml:"steps" help:"optimizer steps"`
 	BatchSize   int     `toml:"batch_size" help:"queries per micro-batch"`
@@ -82,7 +91,7 @@ type Config struct {
 func DefaultConfig() Config {
 	return Config{
 		ModelKind: "colbert", Dim: 128, Layers: 2, Hidden: 128, QueryMaxLen: 32, DocMaxLen: 180, PairMaxLen: 256, PositionInitScale: 0.1,
-		Loss: LossKL, DistillationAlpha: 1, Tau: 0.01, NWay: 8,
+		Loss: LossKL, DistillationAlpha: 1, Tau: 0.01, NWay: 8, MLMProbability: 0.15, MLMNegativeFraction: 0.5,
 		Steps: 1000, BatchSize: 16, AccumSteps: 1, LR: 1e-4, WarmupSteps: 100,
 		WeightDecay: 0.01, AdamBeta1: 0.9, AdamBeta2: 0.999, AdamEps: 1e-8, MaxGradNorm: 2.0,
 		DevMaxQueries: 50, Seed: 12345, SaveEvery: 500, KeepLast: 2, LogEvery: 1,
@@ -118,8 +127,14 @@ func (c Config) Validate() error {
 		return fmt.Errorf("train: config %s = %v: %s", key, v, why)
 	}
 	switch {
-	case c.Loss != LossKL && c.Loss != LossCE && c.Loss != LossContrastive:
-		return bad("loss", c.Loss, "want kl, ce or contrastive")
+	case c.Loss != LossKL && c.Loss != LossCE && c.Loss != LossContrastive && c.Loss != LossMLM:
+		return bad("loss", c.Loss, "want kl, ce, contrastive or mlm")
+	case c.Loss == LossMLM && c.ModelKind != string(model.KindCrossEncoder):
+		return bad("loss", c.Loss, "masked-LM pretraining needs model_kind = cross-encoder")
+	case !(c.MLMProbability > 0 && c.MLMProbability < 1):
+		return bad("mlm_probability", c.MLMProbability, "must be in (0, 1)")
+	case !(c.MLMNegativeFraction >= 0 && c.MLMNegativeFraction <= 1):
+		return bad("mlm_negative_fraction", c.MLMNegativeFraction, "must be in [0, 1]")
 	case c.ModelKind != string(model.KindColBERT) && c.ModelKind != string(model.KindBiEncoder) && c.ModelKind != string(model.KindCrossEncoder):
 		return bad("model_kind", c.ModelKind, "want colbert, bi-encoder or cross-encoder")
 	case c.ModelKind == string(model.KindCrossEncoder) && c.PairMaxLen < 3:
@@ -225,6 +240,8 @@ func orderChange(a, b Config) string {
 		return "query_maxlen/doc_maxlen/pair_maxlen"
 	case a.Examples != b.Examples:
 		return "examples"
+	case a.Loss == LossMLM && (a.MLMProbability != b.MLMProbability || a.MLMNegativeFraction != b.MLMNegativeFraction):
+		return "mlm_probability/mlm_negative_fraction"
 	}
 	return ""
 }

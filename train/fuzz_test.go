@@ -17,6 +17,7 @@ func FuzzParseConfig(f *testing.F) {
 	f.Add([]byte("seed = 18446744073709551615\nexamples = \"a b.parquet\"\n"))
 	f.Add([]byte("[model]\ndim = 3\n"))
 	f.Add([]byte("nway = \"8\"\n"))
+	f.Add([]byte("loss = \"mlm\"\nmodel_kind = \"cross-encoder\"\nmlm_probability = 0.2\nmlm_negative_fraction = nan\n"))
 	f.Fuzz(func(t *testing.T, raw []byte) {
 		c, err := ParseConfig(raw, "fuzz")
 		if err != nil {
@@ -37,7 +38,7 @@ func FuzzParseConfig(f *testing.F) {
 }
 
 func hasNaN(c Config) bool {
-	for _, v := range []float64{c.LR, c.Tau, c.DistillationAlpha, c.WeightDecay, c.AdamBeta1, c.AdamBeta2, c.AdamEps, c.MaxGradNorm} {
+	for _, v := range []float64{c.LR, c.Tau, c.DistillationAlpha, c.WeightDecay, c.AdamBeta1, c.AdamBeta2, c.AdamEps, c.MaxGradNorm, c.MLMProbability, c.MLMNegativeFraction, c.PositionInitScale} {
 		if v != v {
 			return true
 		}

@@ -51,6 +51,7 @@ type Trainer struct {
 	// Dev, when set, is evaluated every Cfg.DevEvery steps and at the end.
 	Dev *DevSet
 	ord *order
+	mlm *mlmVocab // loss mlm
 	// OnStep, when set, is called after every optimizer step (progress
 	// reports; tests use it to interrupt a run).
 	OnStep func(Metrics)
@@ -76,14 +77,44 @@ func New(cfg Config, ck *model.Checkpoint, enc *tokenize.ColBERT, d *Data) (*Tra
 	if err := d.check(cfg.NWay, cfg.Loss == LossKL, ck.Kind == model.KindCrossEncoder); err != nil {
 		return nil, err
 	}
-	return &Trainer{Cfg: cfg, Ckpt: ck, Enc: enc, Data: d,
+	t := &Trainer{Cfg: cfg, Ckpt: ck, Enc: enc, Data: d,
 		Opt:   NewAdamW(cfg.AdamBeta1, cfg.AdamBeta2, cfg.AdamEps, cfg.WeightDecay),
-		State: State{Seed: cfg.Seed}}, nil
+		State: State{Seed: cfg.Seed}}
+	if cfg.Loss == LossMLM {
+		// The head is trained and saved with the encoder; a resumed run
+		// gets it back from its checkpoint (model.LoadCheckpoint keeps a
+		// cross-encoder's cls.predictions.*).
+		if err := ensureMLMHead(ck, cfg.Seed); err != nil {
+			return nil, err
+		}
+		var err error
+		if t.mlm, err = newMLMVocab(enc.Tokenizer(), ck.Tokenizer); err != nil {
+			return nil, err
+		}
+	} else {
+		// Fine-tuning a pretrained teacher: the MLM head is neither
+		// trained nor saved.
+		model.DropMLMHead(ck.Params)
+	}
+	return t, nil
+}
+
+// perMicroBatch is the number of examples one micro-batch draws: one per
+// query, or one per masked pair (batch_size × nway) for loss mlm.
+func (t *Trainer) perMicroBatch() int {
+	if t.Cfg.Loss == LossMLM {
+		return t.Cfg.BatchSize * t.Cfg.NWay
+	}
+	return t.Cfg.BatchSize
 }
 
 // microStep runs forward and backward on one micro-batch.
 func (t *Trainer) microStep(b *batch) (*graph.Result, error) {
 	g := graph.New(t.Ckpt.Config, t.Ckpt.Params)
+	if m := b.mlm; m != nil {
+		logits := g.MLMLogits(g.Encode(m.tokens), m.positions)
+		return g.Backward(g.CELoss(logits, m.labels, 1))
+	}
 	if b.pairs != nil {
 		p := b.pairs
 		logits := g.CrossEncoder(g.Encode(graph.Tokens{B: p.N, L: p.Len,
@@ -132,7 +163,13 @@ func (t *Trainer) Step() (Metrics, error) {
 		if t.ord == nil {
 			t.ord = &order{seed: t.Cfg.Seed, n: len(t.Data.Examples)}
 		}
-		b, err := makeBatch(t.Data, t.Enc, t.Cfg, t.ord, t.State.Consumed)
+		var b *batch
+		var err error
+		if t.mlm != nil {
+			b, err = makeMLMBatch(t.Data, t.Enc.Tokenizer(), t.mlm, t.Cfg, t.ord, t.State.Consumed)
+		} else {
+			b, err = makeBatch(t.Data, t.Enc, t.Cfg, t.ord, t.State.Consumed)
+		}
 		if err != nil {
 			return Metrics{}, err
 		}
@@ -140,7 +177,7 @@ func (t *Trainer) Step() (Metrics, error) {
 		if err != nil {
 			return Metrics{}, fmt.Errorf("train: step %d: %w", t.State.Step+1, err)
 		}
-		t.State.Consumed += int64(t.Cfg.BatchSize)
+		t.State.Consumed += int64(t.perMicroBatch())
 		loss += float64(res.Loss) / float64(t.Cfg.AccumSteps)
 		if grads == nil {
 			grads = model.Params{}
@@ -165,7 +202,7 @@ func (t *Trainer) Step() (Metrics, error) {
 	t.State.Step++
 	t.State.AdamStep = t.Opt.Step
 	el := time.Since(start).Seconds()
-	n := float64(t.Cfg.BatchSize * t.Cfg.AccumSteps)
+	n := float64(t.perMicroBatch() * t.Cfg.AccumSteps)
 	return Metrics{Step: t.State.Step, Loss: loss, LR: lr, GradNorm: norm, ExamplesPS: n / el, StepSeconds: el,
 		Epoch: float64(t.State.Consumed) / float64(len(t.Data.Examples))}, nil
 }

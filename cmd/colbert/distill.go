@@ -43,6 +43,8 @@ func distillCandidatesCommand() *cli.Command {
 			&cli.IntFlag{Name: "depth", Value: 100, Usage: "negatives are sampled from the run's top depth"},
 			&cli.IntFlag{Name: "max-positives", Usage: "lists per query (0 = one per positive)"},
 			&cli.IntFlag{Name: "min-grade", Value: 1, Usage: "smallest qrels grade counted as a positive"},
+			&cli.BoolFlag{Name: "positives-only", Usage: "negatives only among documents that are another query's positive (removes the 'is anybody's positive' shortcut of the synthetic benchmark)"},
+			&cli.IntFlag{Name: "pool", Usage: "sample the negatives from the first N eligible documents of the top depth (0 = all)"},
 			seedFlag(),
 			outFlag("candidates file (.parquet or .jsonl)"),
 			threadsFlag(),
@@ -96,7 +98,8 @@ func distillCandidatesCommand() *cli.Command {
 			}
 			queries = judged(queries, qrels)
 			cfg := distill.CandidateConfig{NWay: c.Int("nway"), Depth: c.Int("depth"), Seed: uint64(c.Int64("seed")),
-				MinGrade: c.Int("min-grade"), MaxPositives: c.Int("max-positives")}
+				MinGrade: c.Int("min-grade"), MaxPositives: c.Int("max-positives"),
+				PositivesOnly: c.Bool("positives-only"), Pool: c.Int("pool")}
 			exs, st, err := distill.Candidates(queries, qrels, run, cfg)
 			if err != nil {
 				return err
@@ -108,6 +111,7 @@ func distillCandidatesCommand() *cli.Command {
 			w, err := format.Create(c.String("out"), map[string]string{
 				"nway": strconv.Itoa(cfg.NWay), "depth": strconv.Itoa(cfg.Depth), "seed": strconv.FormatUint(cfg.Seed, 10),
 				"negatives_from": source, "qrels": qrelsPath, "created_by": "colbert-go distill candidates",
+				"positives_only": strconv.FormatBool(cfg.PositivesOnly), "pool": strconv.Itoa(cfg.Pool),
 			})
 			if err != nil {
 				return err

@@ -474,10 +474,11 @@ func teacherRerankRow(ctx context.Context, p paths, opt Options, maxLen int) err
 		MSPerQuery: rb.MSPerQuery + msPer(el, len(ds.Queries))*float64(opt.Threads), Note: "ONNX Runtime; recall@1000 is bounded by the rerank depth"}, "teacher-rerank")
 }
 
-// drawCandidates writes the n-way training lists the teacher scores: for
-// each train query, its positive and negatives sampled from BM25's top
-// cfg.Depth, as `colbert distill candidates` does.
-func drawCandidates(ctx context.Context, p paths, cfg distill.CandidateConfig, threads int) error {
+// drawCandidates writes n-way training lists to out (the ones the teacher
+// scores, or the teacher's own): for each train query, its positive and
+// negatives drawn from BM25's top cfg.Depth, as `colbert distill
+// candidates` does.
+func drawCandidates(ctx context.Context, p paths, cfg distill.CandidateConfig, out string, threads int) error {
 	ds, err := data.LoadBEIR(p.benchmark(), "train")
 	if err != nil {
 		return err
@@ -494,8 +495,11 @@ func drawCandidates(ctx context.Context, p paths, cfg distill.CandidateConfig, t
 	if err != nil {
 		return err
 	}
-	if err := os.MkdirAll(filepath.Dir(p.trainLists()), 0o755); err != nil {
+	if len(exs) == 0 {
+		return fmt.Errorf("demo: no candidate list could be drawn for %s", out)
+	}
+	if err := os.MkdirAll(filepath.Dir(out), 0o755); err != nil {
 		return err
 	}
-	return data.WriteExamplesJSONL(p.trainLists(), exs)
+	return data.WriteExamplesJSONL(out, exs)
 }

@@ -9,7 +9,8 @@ import (
 
 func TestConfigsValidate(t *testing.T) {
 	for name, c := range map[string]train.Config{
-		"teacher":     TeacherConfig("bench", "tok.json", "out"),
+		"teacher-mlm": TeacherMLMConfig("bench", "tok.json", "lists.jsonl", "out"),
+		"teacher":     TeacherConfig("bench", "tok.json", "lists.jsonl", "mlm/checkpoints/step-00006000", "out"),
 		"student":     StudentConfig("bench", "tok.json", "scores.parquet", "out"),
 		"contrastive": ContrastiveConfig("bench", "tok.json", "scores.parquet", "out"),
 		"bi-encoder":  BiEncoderConfig("bench", "tok.json", "scores.parquet", "out"),

@@ -18,7 +18,8 @@ import (
 )
 
 // TestTeacherEndToEnd runs the demo's teacher path on a miniature benchmark:
-// TeacherConfig (shrunk) → train → model.LoadCheckpoint reads it as a
+// TeacherMLMConfig (shrunk) → TeacherConfig from its checkpoint → train →
+// model.LoadCheckpoint reads it as a
 // cross-encoder → ONNX export → ONNX Runtime logits equal the Go forward of
 // both the in-memory and the reloaded model.
 func TestTeacherEndToEnd(t *testing.T) {
@@ -45,10 +46,14 @@ func TestTeacherEndToEnd(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	cfg := TeacherConfig(bench, tokPath, filepath.Join(dir, "teacher"))
-	cfg.Layers, cfg.Hidden, cfg.PairMaxLen = 1, 64, 48
-	cfg.NWay, cfg.BatchSize, cfg.Steps, cfg.WarmupSteps = 4, 4, 3, 1
-	tr, err := train.Prepare(ctx, cfg, 1, nil)
+	lists := filepath.Join(bench, CandidatesFile)
+	shrink := func(c train.Config) train.Config {
+		c.Layers, c.Hidden, c.PairMaxLen = 1, 64, 48
+		c.NWay, c.BatchSize, c.Steps, c.WarmupSteps, c.SaveEvery = 4, 4, 3, 1, 0
+		return c
+	}
+	mlmCfg := shrink(TeacherMLMConfig(bench, tokPath, lists, filepath.Join(dir, "mlm")))
+	tr, err := train.Prepare(ctx, mlmCfg, 1, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -63,9 +68,24 @@ func TestTeacherEndToEnd(t *testing.T) {
 		return math.Sqrt(s / float64(len(d)))
 	}
 	for _, name := range []string{"embeddings.position_embeddings.weight", "embeddings.token_type_embeddings.weight"} {
-		if r := rms(name) / rms("embeddings.word_embeddings.weight"); math.Abs(r-cfg.PositionInitScale) > 0.3*cfg.PositionInitScale {
-			t.Errorf("%s: rms %.3g of the word embeddings', want position_init_scale %g", name, r, cfg.PositionInitScale)
+		if r := rms(name) / rms("embeddings.word_embeddings.weight"); math.Abs(r-mlmCfg.PositionInitScale) > 0.3*mlmCfg.PositionInitScale {
+			t.Errorf("%s: rms %.3g of the word embeddings', want position_init_scale %g", name, r, mlmCfg.PositionInitScale)
 		}
+	}
+	if err := tr.Run(ctx, nil); err != nil {
+		t.Fatal(err)
+	}
+	mlmDir := tr.CheckpointDir(mlmCfg.Steps)
+	cfg := shrink(TeacherConfig(bench, tokPath, lists, mlmDir, filepath.Join(dir, "teacher")))
+	if tr, err = train.Prepare(ctx, cfg, 1, nil); err != nil {
+		t.Fatal(err)
+	}
+	mlmCk, err := model.LoadCheckpoint(mlmDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(tr.Ckpt.Params["encoder.layer.0.attention.self.query.weight"].Data, mlmCk.Params["encoder.layer.0.attention.self.query.weight"].Data) {
+		t.Error("the teacher does not start from the MLM checkpoint's encoder")
 	}
 	if err := tr.Run(ctx, nil); err != nil {
 		t.Fatal(err)

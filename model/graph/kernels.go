@@ -775,11 +775,22 @@ func (k *ceKernel) outShape(in []tensor.Shape) (tensor.Shape, error) {
 	}
 	return tensor.ScalarShape(), nil
 }
+
+// ceRows is the row count above which the CE kernel splits rows over
+// workers: the masked-LM loss has ~1 000 rows of a whole vocabulary each,
+// where the exponentials dominate the step; ColBERT's [B, nway] stays serial.
+const ceRows = 64
+
 func (k *ceKernel) forward(in []fdata) ([]float32, error) {
 	b, n := in[0].s[0], in[0].s[1]
+	rows := make([]float64, b)
+	k.each(b, func(i int) {
+		row := in[0].d[i*n:][:n]
+		rows[i] = logSumExp(row, k.scale) - k.scale*float64(row[k.labels[i]])
+	})
 	var loss float64
-	for i := 0; i < b; i++ {
-		loss -= logSoftmax(in[0].d[i*n:][:n], k.scale)[k.labels[i]]
+	for _, l := range rows { // in row order: the sum does not depend on scheduling
+		loss += l
 	}
 	return []float32{float32(loss / float64(b))}, nil
 }
@@ -787,17 +798,52 @@ func (k *ceKernel) backward(in []fdata, _, grad []float32, dst [][]float32) erro
 	b, n := in[0].s[0], in[0].s[1]
 	d := dst[0]
 	g := float64(grad[0]) * k.scale / float64(b)
-	for i := 0; i < b; i++ {
-		ls := logSoftmax(in[0].d[i*n:][:n], k.scale)
-		for j := range ls {
-			p := math.Exp(ls[j])
+	k.each(b, func(i int) {
+		row := in[0].d[i*n:][:n]
+		lse := logSumExp(row, k.scale)
+		o := d[i*n:][:n]
+		for j, v := range row {
+			p := math.Exp(k.scale*float64(v) - lse)
 			if j == k.labels[i] {
 				p--
 			}
-			d[i*n+j] = float32(g * p)
+			o[j] = float32(g * p)
+		}
+	})
+	return nil
+}
+
+// each runs f over the rows, on every core when there are many.
+func (k *ceKernel) each(b int, f func(i int)) {
+	if b < ceRows {
+		for i := 0; i < b; i++ {
+			f(i)
+		}
+		return
+	}
+	w := 4 * runtime.GOMAXPROCS(0)
+	chunk := (b + w - 1) / w
+	parallelFor(w, func(c int) {
+		for i := c * chunk; i < min(b, (c+1)*chunk); i++ {
+			f(i)
+		}
+	})
+}
+
+// logSumExp is log Σ exp(scale·v) over row, computed as logSoftmax does
+// (same operations, so the same bits).
+func logSumExp(row []float32, scale float64) float64 {
+	mx := math.Inf(-1)
+	for _, v := range row {
+		if x := scale * float64(v); x > mx || math.IsNaN(x) {
+			mx = x
 		}
 	}
-	return nil
+	var s float64
+	for _, v := range row {
+		s += math.Exp(scale*float64(v) - mx)
+	}
+	return mx + math.Log(s)
 }
 
 // sumKernel adds n same-shaped inputs with weights (loss terms, residuals).
