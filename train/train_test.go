@@ -521,30 +521,11 @@ func testEvaluateImproves(t *testing.T, kind model.Kind) {
 // listwise CE over its nway logits) on the paired task, then checks it ranks
 // positives first.
 func TestCrossEncoderTrains(t *testing.T) {
-	f := newFixtureTask(t, 8, true)
-	tok := f.enc.Tokenizer()
-	f.data.QueryText, f.data.DocText = map[string]string{}, map[string]string{}
-	text := func(ids []int32) string {
-		var w []string
-		for _, id := range ids {
-			w = append(w, tok.Token(int(id)))
-		}
-		return strings.Join(w, " ")
-	}
-	for id, q := range f.data.Queries {
-		f.data.QueryText[id] = text(q)
-	}
-	for id, d := range f.data.Docs {
-		f.data.DocText[id] = text(d)
-	}
-	ck, err := model.NewCheckpoint(f.ck.Config, model.KindCrossEncoder, f.ck.ColBERT, 8)
-	if err != nil {
-		t.Fatal(err)
-	}
+	f := textFixture(t, 8, false)
 	cfg := tinyConfig(t.TempDir())
 	cfg.ModelKind, cfg.Loss, cfg.InBatchNegatives = string(model.KindCrossEncoder), LossCE, false
 	cfg.Steps, cfg.LR, cfg.WarmupSteps, cfg.PairMaxLen, cfg.SaveEvery = 60, 5e-3, 5, 16, 0
-	tr, err := New(cfg, ck, f.enc, f.data)
+	tr, err := New(cfg, f.ck, f.enc, f.data)
 	if err != nil {
 		t.Fatal(err)
 	}
