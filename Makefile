@@ -92,7 +92,7 @@ demo: setup
 	@$(MAKE) --no-print-directory build
 	$(BIN) demo --out $(DEMO_DIR)
 
-## demo-full: the demo with the validated teacher (6 000 MLM + 1 000 ranking steps, ≈ 1.5 h on 2 cores).
+## demo-full: the demo with the full teacher recipe (6 000 MLM + 1 000 ranking steps, ≈ 1 h 40 min on 2 cores).
 demo-full: setup
 	@$(MAKE) --no-print-directory build
 	$(BIN) demo --full --out $(DEMO_DIR)-full

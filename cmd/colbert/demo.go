@@ -18,7 +18,7 @@ func demoCommands() []*cli.Command {
 			&cli.Int64Flag{Name: "seed", Value: d.Synth.Seed, Usage: "benchmark seed"},
 			&cli.IntFlag{Name: "passages", Value: d.Synth.Passages, Usage: "benchmark passages"},
 			&cli.IntFlag{Name: "train-queries", Value: d.Synth.Train, Usage: "benchmark training queries (one n-way example each)"},
-			&cli.BoolFlag{Name: "full", Usage: "train the teacher with the full validated recipe (6 000 MLM + 1 000 ranking steps, ≈ 1.5 h on 2 cores) instead of the quick demo's cut"},
+			&cli.BoolFlag{Name: "full", Usage: "train the teacher with the full recipe (6 000 MLM + 1 000 ranking steps, ≈ 1 h 40 min on 2 cores) instead of the quick demo's cut"},
 			&cli.IntFlag{Name: "teacher-mlm-steps", Value: d.TeacherMLM.Steps, Usage: "teacher masked-LM pretraining steps (default: the quick demo's; --full: 6000)"},
 			&cli.IntFlag{Name: "teacher-steps", Value: d.Teacher.Steps, Usage: "teacher cross-encoder ranking steps (default: the quick demo's; --full: 1000)"},
 			&cli.IntFlag{Name: "student-steps", Value: d.Student.Steps, Usage: "optimizer steps of each student"},

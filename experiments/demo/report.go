@@ -145,7 +145,7 @@ func teacherBudgetNote(cfg Config) string {
 	if cfg.TeacherMLM.Steps >= full.TeacherMLM.Steps && cfg.Teacher.Steps >= full.Teacher.Steps {
 		return ""
 	}
-	return fmt.Sprintf(" (cut from %d + %d to fit the quick demo: expect a teacher near chance; `make demo-full` trains the validated one)",
+	return fmt.Sprintf(" (cut from %d + %d to fit the quick demo: expect a teacher near chance; `make demo-full` trains the full recipe)",
 		full.TeacherMLM.Steps, full.Teacher.Steps)
 }
 

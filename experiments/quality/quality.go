@@ -74,7 +74,10 @@ const teacherSeed = 1
 // reranking BM25's top 100 (BM25 0.392, chance 0.04). 2 000 MLM steps are
 // not enough (0.06–0.07), even at the MLM loss the 6 000-step run had at
 // step 2 000. It is the expensive stage: ≈ 0.6–0.85 s per step in Go on 2
-// cores, about 1–1.5 hours; checkpoints every 500 steps let it resume.
+// cores, 71 minutes in `make demo-full`; checkpoints every 500 steps let it
+// resume. In Go (session 4) the same recipe gave a teacher at 0.098 on dev,
+// and the lab's ranking stage on the Go MLM checkpoint is as weak: the Go
+// pretraining does not yet deliver what the lab's did (README.md, Go rows).
 func TeacherMLMConfig(benchDir, tokenizer, examples, outDir string) train.Config {
 	c := base(benchDir, tokenizer, outDir)
 	c.ModelKind = "cross-encoder"

@@ -63,6 +63,9 @@ def args():
     p.add_argument("--mlm-prob", type=float, default=0.15, help="masking probability")
     p.add_argument("--mlm-query-only", action="store_true", help="mask query tokens only (the passage stays whole)")
     p.add_argument("--init", help="state dict saved by an earlier run (--save)")
+    p.add_argument("--init-colbert", metavar="CHECKPOINT",
+                   help="start from a `colbert train` cross-encoder checkpoint directory (model.safetensors)")
+    p.add_argument("--eval-only", action="store_true", help="print the dev nDCG@10 of the initial model and stop")
     p.add_argument("--save", help="write the state dict here after MLM and after training")
     p.add_argument("--eval-every", type=int, default=250)
     p.add_argument("--eval-queries", type=int, default=150)
@@ -92,6 +95,48 @@ def read_run(path):
                 raise SystemExit(f"{path}:{n}: want 6 TREC run columns")
             out.setdefault(parts[0], []).append(parts[2])
     return out
+
+
+def read_safetensors(path):
+    """Tensors of a safetensors file (F32 only, as `colbert train` writes them)."""
+    import struct
+    with open(path, "rb") as f:
+        n = struct.unpack("<Q", f.read(8))[0]
+        header = json.loads(f.read(n))
+        blob = f.read()
+    out = {}
+    for name, t in header.items():
+        if name == "__metadata__":
+            continue
+        if t["dtype"] != "F32":
+            raise SystemExit(f"{path}: {name}: dtype {t['dtype']}, want F32")
+        lo, hi = t["data_offsets"]
+        out[name] = torch.frombuffer(bytearray(blob[lo:hi]), dtype=torch.float32).reshape(t["shape"])
+    return out
+
+
+def state_from_colbert(tensors, layers):
+    """Maps HF BERT names (a `colbert train` cross-encoder) onto CrossEncoder's."""
+    m = {"words.weight": "bert.embeddings.word_embeddings.weight",
+         "positions.weight": "bert.embeddings.position_embeddings.weight",
+         "types.weight": "bert.embeddings.token_type_embeddings.weight",
+         "ln.weight": "bert.embeddings.LayerNorm.weight", "ln.bias": "bert.embeddings.LayerNorm.bias",
+         "pooler.weight": "bert.pooler.dense.weight", "pooler.bias": "bert.pooler.dense.bias",
+         "classifier.weight": "classifier.weight", "classifier.bias": "classifier.bias",
+         "mlm_dense.weight": "cls.predictions.transform.dense.weight",
+         "mlm_dense.bias": "cls.predictions.transform.dense.bias",
+         "mlm_ln.weight": "cls.predictions.transform.LayerNorm.weight",
+         "mlm_ln.bias": "cls.predictions.transform.LayerNorm.bias", "mlm_bias": "cls.predictions.bias"}
+    sd = {k: tensors[v] for k, v in m.items() if v in tensors}
+    for i in range(layers):
+        hf = f"bert.encoder.layer.{i}."
+        att = hf + "attention.self."
+        for kind in ("weight", "bias"):
+            sd[f"layers.{i}.qkv.{kind}"] = torch.cat([tensors[att + f"{x}.{kind}"] for x in ("query", "key", "value")])
+            for ours, theirs in (("out", "attention.output.dense"), ("ln1", "attention.output.LayerNorm"),
+                                 ("ff1", "intermediate.dense"), ("ff2", "output.dense"), ("ln2", "output.LayerNorm")):
+                sd[f"layers.{i}.{ours}.{kind}"] = tensors[hf + f"{theirs}.{kind}"]
+    return sd
 
 
 class Layer(nn.Module):
@@ -213,6 +258,10 @@ def main():
     model = CrossEncoder(len(vocab), a.hidden, a.layers, a.pos_scale)
     if a.init:
         model.load_state_dict(torch.load(a.init))
+    if a.init_colbert:
+        sd = state_from_colbert(read_safetensors(f"{a.init_colbert}/model.safetensors"), a.layers)
+        missing = model.load_state_dict(sd, strict=False).missing_keys
+        print(f"loaded {a.init_colbert} (fresh: {', '.join(missing) or 'nothing'})", flush=True)
 
     @torch.no_grad()
     def evaluate():
@@ -227,6 +276,9 @@ def main():
 
     bm25 = sum(ndcg10(dev_run[q][:100], q) for q in eval_q) / len(eval_q)
     print(f"{len(lists)} training lists; dev nDCG@10 on {len(eval_q)} queries: BM25 {bm25:.4f}", flush=True)
+    if a.eval_only:
+        print(f"initial model: dev nDCG@10 {evaluate():.4f}", flush=True)
+        return
 
     def schedule(opt, step, total, lr, warmup):
         f = step / warmup if step <= warmup else max(0.0, (total - step) / max(1, total - warmup))
