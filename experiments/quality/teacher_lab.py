@@ -66,6 +66,8 @@ def args():
     p.add_argument("--init-colbert", metavar="CHECKPOINT",
                    help="start from a `colbert train` cross-encoder checkpoint directory (model.safetensors)")
     p.add_argument("--eval-only", action="store_true", help="print the dev nDCG@10 of the initial model and stop")
+    p.add_argument("--probe", action="store_true",
+                   help="with --eval-only: also the MLM loss on masked query tokens next to the positive vs a negative")
     p.add_argument("--save", help="write the state dict here after MLM and after training")
     p.add_argument("--eval-every", type=int, default=250)
     p.add_argument("--eval-queries", type=int, default=150)
@@ -274,9 +276,28 @@ def main():
         model.train()
         return total / len(eval_q)
 
+    @torch.no_grad()
+    def probe(negative=False, n=512):
+        # How much the pretrained encoder reads the passage to fill in the
+        # query: a model that matches query and passage predicts masked query
+        # words better next to the passage the query was written from.
+        model.eval()
+        g = torch.Generator().manual_seed(5)
+        pr = random.Random(5)
+        ex = lists[:n]
+        ids, types, mask = collate([pair(e[0], pr.choice(e[2:]) if negative else e[1]) for e in ex])
+        chosen = (torch.rand(ids.shape, generator=g) < 0.15) & (ids > MASK) & (types == 0)
+        inp = ids.clone()
+        inp[chosen] = MASK
+        loss = F.cross_entropy(model.mlm_logits(model.hidden(inp, types, mask)[chosen]), ids[chosen])
+        model.train()
+        return loss.item()
+
     bm25 = sum(ndcg10(dev_run[q][:100], q) for q in eval_q) / len(eval_q)
     print(f"{len(lists)} training lists; dev nDCG@10 on {len(eval_q)} queries: BM25 {bm25:.4f}", flush=True)
     if a.eval_only:
+        if a.probe:
+            print(f"query-token MLM loss next to the positive / a negative: {probe():.3f} / {probe(True):.3f}", flush=True)
         print(f"initial model: dev nDCG@10 {evaluate():.4f}", flush=True)
         return
 
