@@ -75,9 +75,9 @@ const teacherSeed = 1
 // not enough (0.06–0.07), even at the MLM loss the 6 000-step run had at
 // step 2 000. It is the expensive stage: ≈ 0.6–0.85 s per step in Go on 2
 // cores, 71 minutes in `make demo-full`; checkpoints every 500 steps let it
-// resume. In Go (session 4) the same recipe gave a teacher at 0.098 on dev,
-// and the lab's ranking stage on the Go MLM checkpoint is as weak: the Go
-// pretraining does not yet deliver what the lab's did (README.md, Go rows).
+// resume. In Go (session 5) the same recipe gave a teacher at 0.098 on dev,
+// and the lab run did not reproduce with seed 2 either (0.070 at 500
+// ranking steps): run L was a lucky seed (README.md, Go rows and S2).
 func TeacherMLMConfig(benchDir, tokenizer, examples, outDir string) train.Config {
 	c := base(benchDir, tokenizer, outDir)
 	c.ModelKind = "cross-encoder"

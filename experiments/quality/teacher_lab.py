@@ -15,7 +15,9 @@ one logit; input `[CLS] q [SEP] title text [SEP]`, token types 0/1; listwise
 softmax cross-entropy over n-way lists (positive first), AdamW (decay 0.01),
 linear warmup then linear decay, gradient norm clipped at 2. Tokenisation
 splits on whitespace and punctuation and looks whole words up in the
-tokenizer.json vocabulary: on the benchmark every word is one token.
+tokenizer.json vocabulary. That is not quite the Go input: the benchmark's
+vocabulary is trained on the corpus, so query-only words such as "where" or
+"does" are WordPiece pieces in Go ("whe ##re") and [UNK] here (never masked).
 
 Optional MLM pretraining (--mlm-steps) on (query, candidate) pairs: BERT's
 15 % masking (80 % [MASK], 10 % random, 10 % kept), a tied decoder.
