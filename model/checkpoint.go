@@ -104,6 +104,7 @@ func DropMLMHead(p Params) []string {
 // ignored list into params. HF's tied copies (decoder.weight, and
 // decoder.bias when cls.predictions.bias is present) stay ignored.
 func keepMLMHead(stored map[string]*safetensors.Tensor, params Params, ignored []string) []string {
+	head := MLMHeadShapes(BertConfig{})
 	byName := map[string]string{}
 	for _, k := range ignored {
 		n := k
@@ -116,7 +117,7 @@ func keepMLMHead(stored map[string]*safetensors.Tensor, params Params, ignored [
 			}
 			continue
 		}
-		if _, head := MLMHeadShapes(BertConfig{})[n]; head {
+		if _, ok := head[n]; ok {
 			byName[n] = k // cls.predictions.bias wins over the decoder bias
 		}
 	}
