@@ -38,6 +38,13 @@ type CandidateConfig struct {
 	// documents of the run's top Depth only (the hardest ones); with
 	// NWay−1 = Pool every eligible document among them is kept.
 	Pool int
+	// Random draws the negatives uniformly from the whole collection (any
+	// document not judged relevant for the query) instead of from a run;
+	// see RandomCandidates.
+	Random bool
+	// MaxQueries keeps only the first MaxQueries queries (0 = all): the
+	// demo scores lists for as many queries as its students train on.
+	MaxQueries int
 }
 
 // CandidateStats summarises a Candidates call.
@@ -69,44 +76,17 @@ func Candidates(queries []data.Query, qrels data.Qrels, run data.Run, cfg Candid
 	if cfg.Pool < 0 || (cfg.Pool > 0 && cfg.Pool < cfg.NWay-1) {
 		return nil, st, fmt.Errorf("distill: pool %d: need 0 (whole depth) or at least the %d negatives of a list", cfg.Pool, cfg.NWay-1)
 	}
-	minGrade := cfg.MinGrade
-	if minGrade <= 0 {
-		minGrade = 1
-	}
-	var positives map[string]bool
-	if cfg.PositivesOnly {
-		positives = map[string]bool{}
-		for _, judged := range qrels {
-			for d, g := range judged {
-				if g >= minGrade {
-					positives[d] = true
-				}
-			}
-		}
-	}
+	minGrade := cfg.minGrade()
+	positives := cfg.positiveSet(qrels)
 	var out []data.Example
-	for _, q := range queries {
+	for _, q := range cfg.firstQueries(queries) {
 		judged := qrels[q.ID]
-		var pos []string
-		for d, g := range judged {
-			if g >= minGrade {
-				pos = append(pos, d)
-			}
-		}
+		pos := cfg.positivesOf(judged)
 		if len(pos) == 0 {
 			st.NoPositive++
 			continue
 		}
 		st.Queries++
-		slices.SortFunc(pos, func(a, b string) int {
-			if judged[a] != judged[b] {
-				return judged[b] - judged[a]
-			}
-			return data.CompareIDs(a, b)
-		})
-		if cfg.MaxPositives > 0 && len(pos) > cfg.MaxPositives {
-			pos = pos[:cfg.MaxPositives]
-		}
 		ranked, ok := run[q.ID]
 		if !ok {
 			st.NoRun++
@@ -149,6 +129,125 @@ func Candidates(queries []data.Query, qrels data.Qrels, run data.Run, cfg Candid
 	}
 	st.Examples = len(out)
 	return out, st, nil
+}
+
+// RandomCandidates builds n-way lists as Candidates does, with the
+// negatives drawn uniformly (seeded, without replacement) from docIDs,
+// skipping documents judged relevant for the query (and, with
+// PositivesOnly, documents that are nobody's positive). Why: a
+// cross-encoder trained from scratch learns to link query and passage on
+// such easy negatives first; on BM25's hard negatives alone its loss stays
+// at ln(nway) (experiments/quality/README.md). Depth and Pool do not apply.
+func RandomCandidates(queries []data.Query, qrels data.Qrels, docIDs []string, cfg CandidateConfig) ([]data.Example, CandidateStats, error) {
+	var st CandidateStats
+	if cfg.NWay < 2 {
+		return nil, st, fmt.Errorf("distill: nway %d: need at least 2 (one positive, one negative)", cfg.NWay)
+	}
+	positives := cfg.positiveSet(qrels)
+	eligible := docIDs
+	if positives != nil {
+		eligible = nil
+		for _, d := range docIDs {
+			if positives[d] {
+				eligible = append(eligible, d)
+			}
+		}
+	}
+	inEligible := make(map[string]bool, len(eligible))
+	for _, d := range eligible {
+		inEligible[d] = true
+	}
+	var out []data.Example
+	for _, q := range cfg.firstQueries(queries) {
+		judged := qrels[q.ID]
+		pos := cfg.positivesOf(judged)
+		if len(pos) == 0 {
+			st.NoPositive++
+			continue
+		}
+		st.Queries++
+		free := len(eligible)
+		for d, g := range judged {
+			if g > 0 && inEligible[d] {
+				free--
+			}
+		}
+		for pi, p := range pos {
+			if free < cfg.NWay-1 {
+				st.TooFewNegs++
+				continue
+			}
+			rng := rand.New(rand.NewPCG(cfg.Seed, streamID(q.ID, pi)))
+			ex := data.Example{QueryID: q.ID, DocIDs: make([]string, 0, cfg.NWay)}
+			ex.DocIDs = append(ex.DocIDs, p)
+			seen := map[string]bool{}
+			for len(ex.DocIDs) < cfg.NWay {
+				// Rejection sampling: cheap while the list is small next
+				// to the collection; draws stop once enough are found.
+				i := rng.IntN(len(eligible))
+				if d := eligible[i]; seen[d] || judged[d] > 0 {
+					continue
+				}
+				seen[eligible[i]] = true
+				ex.DocIDs = append(ex.DocIDs, eligible[i])
+			}
+			out = append(out, ex)
+		}
+	}
+	st.Examples = len(out)
+	return out, st, nil
+}
+
+func (cfg CandidateConfig) minGrade() int {
+	if cfg.MinGrade <= 0 {
+		return 1
+	}
+	return cfg.MinGrade
+}
+
+// positiveSet is every document some query counts as a positive, or nil
+// without PositivesOnly.
+func (cfg CandidateConfig) positiveSet(qrels data.Qrels) map[string]bool {
+	if !cfg.PositivesOnly {
+		return nil
+	}
+	positives := map[string]bool{}
+	for _, judged := range qrels {
+		for d, g := range judged {
+			if g >= cfg.minGrade() {
+				positives[d] = true
+			}
+		}
+	}
+	return positives
+}
+
+// positivesOf lists a query's positives, highest grade first, then by id,
+// capped at MaxPositives.
+func (cfg CandidateConfig) positivesOf(judged map[string]int) []string {
+	var pos []string
+	for d, g := range judged {
+		if g >= cfg.minGrade() {
+			pos = append(pos, d)
+		}
+	}
+	slices.SortFunc(pos, func(a, b string) int {
+		if judged[a] != judged[b] {
+			return judged[b] - judged[a]
+		}
+		return data.CompareIDs(a, b)
+	})
+	if cfg.MaxPositives > 0 && len(pos) > cfg.MaxPositives {
+		pos = pos[:cfg.MaxPositives]
+	}
+	return pos
+}
+
+func (cfg CandidateConfig) firstQueries(queries []data.Query) []data.Query {
+	if cfg.MaxQueries > 0 && len(queries) > cfg.MaxQueries {
+		return queries[:cfg.MaxQueries]
+	}
+	return queries
 }
 
 // streamID derives a per-(query, positive) random stream.

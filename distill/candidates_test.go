@@ -2,6 +2,7 @@ package distill
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -159,5 +160,73 @@ func TestCandidatesPositivesOnlyAndPool(t *testing.T) {
 	cfg.Pool = 1
 	if _, _, err := Candidates(qs[:1], qrels, run, cfg); err == nil || !strings.Contains(err.Error(), "pool") {
 		t.Errorf("pool < nway-1: %v", err)
+	}
+}
+
+func TestRandomCandidates(t *testing.T) {
+	var docs []string
+	for i := range 50 {
+		docs = append(docs, fmt.Sprintf("p%02d", i))
+	}
+	qs := []data.Query{{ID: "1"}, {ID: "2"}, {ID: "3"}}
+	qrels := data.Qrels{"1": {"p00": 2, "p01": 1, "p02": 0}, "2": {"p03": 2}, "3": {"p04": 2}}
+	cfg := CandidateConfig{NWay: 20, Seed: 9}
+	exs, st, err := RandomCandidates(qs, qrels, docs, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Query 1 has two positives (grades 2 and 1): three queries, four lists.
+	if len(exs) != 4 || st.Queries != 3 || st.Examples != 4 {
+		t.Fatalf("got %d lists, stats %+v", len(exs), st)
+	}
+	counts := map[string]int{}
+	for _, ex := range exs {
+		if len(ex.DocIDs) != cfg.NWay || qrels[ex.QueryID][ex.DocIDs[0]] < 1 {
+			t.Fatalf("list %v: want %d documents, a positive first", ex, cfg.NWay)
+		}
+		seen := map[string]bool{}
+		for _, d := range ex.DocIDs[1:] {
+			if seen[d] || qrels[ex.QueryID][d] > 0 {
+				t.Errorf("query %s: negative %s repeated or judged relevant", ex.QueryID, d)
+			}
+			seen[d] = true
+			counts[d]++
+		}
+	}
+	// p02 is judged non-relevant for query 1, so it may be a negative; other
+	// queries' positives may be too. 76 draws over ≈ 48 documents: most are hit.
+	if len(counts) < 30 {
+		t.Errorf("negatives cover %d documents: not spread over the collection", len(counts))
+	}
+	again, _, err := RandomCandidates(qs, qrels, docs, cfg)
+	if err != nil || !slices.EqualFunc(exs, again, func(a, b data.Example) bool { return slices.Equal(a.DocIDs, b.DocIDs) }) {
+		t.Errorf("same seed, different lists (err %v)", err)
+	}
+	// Each query draws from its own stream: dropping a query leaves the others alone.
+	sub, _, _ := RandomCandidates(qs[1:], qrels, docs, cfg)
+	if !slices.Equal(sub[0].DocIDs, exs[2].DocIDs) {
+		t.Errorf("query 2's list changed when query 1 was dropped: %v vs %v", sub[0].DocIDs, exs[2].DocIDs)
+	}
+
+	cfg.MinGrade, cfg.MaxQueries = 2, 2
+	exs, _, _ = RandomCandidates(qs, qrels, docs, cfg)
+	if len(exs) != 2 || exs[1].QueryID != "2" {
+		t.Errorf("max queries 2, min grade 2: got %v", exs)
+	}
+	cfg.MaxQueries, cfg.NWay, cfg.PositivesOnly = 0, 3, true
+	exs, _, _ = RandomCandidates(qs, qrels, docs, cfg)
+	for _, ex := range exs {
+		for _, d := range ex.DocIDs[1:] {
+			if d != "p00" && d != "p03" && d != "p04" {
+				t.Errorf("positives only: negative %s is nobody's positive", d)
+			}
+		}
+	}
+	cfg.NWay = 4 // each query has only 2 other positives
+	if exs, st, _ := RandomCandidates(qs, qrels, docs, cfg); len(exs) != 0 || st.TooFewNegs != 3 {
+		t.Errorf("too few eligible documents: %d lists, stats %+v", len(exs), st)
+	}
+	if _, _, err := RandomCandidates(qs, qrels, docs, CandidateConfig{NWay: 1}); err == nil {
+		t.Error("nway 1 accepted")
 	}
 }

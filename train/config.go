@@ -51,6 +51,13 @@ type Config struct {
 	// 0.02) a token's input vector is as much its position as its word, so
 	// an untrained ColBERT matches positions as readily as terms.
 	PositionInitScale float64 `toml:"position_init_scale" help:"from scratch: position and token-type embeddings drawn at this fraction of BERT's std (1 = BERT's init)"`
+	// QKTieInit is mimetic initialisation of attention: each layer's key
+	// weights start equal to its query weights, drawn with this std, so
+	// that from step 0 a token attends to copies of itself. A from-scratch
+	// cross-encoder otherwise starts with uniform attention, its [CLS] sees
+	// the bag of words of query and passage together but not whether they
+	// match, and its ranking loss sits at ln(nway) (experiments/quality).
+	QKTieInit float64 `toml:"qk_tie_init" help:"from scratch: draw each layer's attention query weights with this std and start the key weights equal to them (0 = BERT's independent init)"`
 	// Objective
 	Loss              string  `toml:"loss" help:"kl | ce | contrastive | mlm (cross-encoder only: masked-LM pretraining on [CLS] q [SEP] p [SEP] pairs, batch_size × nway pairs per step)"`
 	DistillationAlpha float64 `toml:"distillation_alpha" help:"inverse temperature applied to teacher scores (KL)"`
@@ -141,6 +148,8 @@ func (c Config) Validate() error {
 		return bad("pair_maxlen", c.PairMaxLen, "must be ≥ 3")
 	case c.PositionInitScale < 0 || c.PositionInitScale > 1:
 		return bad("position_init_scale", c.PositionInitScale, "must be in [0, 1]")
+	case !(c.QKTieInit >= 0 && c.QKTieInit <= 1):
+		return bad("qk_tie_init", c.QKTieInit, "must be in [0, 1]")
 	case c.NWay < 2:
 		return bad("nway", c.NWay, "need a positive and at least one negative")
 	case c.Steps < 1:

@@ -3,6 +3,7 @@ package train
 import (
 	"context"
 	"fmt"
+	"math/rand/v2"
 	"path/filepath"
 	"strings"
 
@@ -71,6 +72,9 @@ func Prepare(ctx context.Context, cfg Config, threads int, bar *progress.Bar) (*
 			for i := range ck.Params[name].Data {
 				ck.Params[name].Data[i] *= float32(cfg.PositionInitScale)
 			}
+		}
+		if cfg.QKTieInit > 0 {
+			tieQueryKey(ck, cfg.QKTieInit, cfg.Seed)
 		}
 	}
 	if need := longestInput(cfg); need > ck.Config.MaxPositionEmbeddings {
@@ -230,4 +234,20 @@ func longestInput(cfg Config) int {
 		return cfg.PairMaxLen
 	}
 	return max(cfg.QueryMaxLen, cfg.DocMaxLen)
+}
+
+// tieQueryKey redraws every layer's attention query weights from N(0, std)
+// and copies them into the key weights (biases stay zero). The attention
+// logit of tokens x and y is then x·WᵀW·y, largest when y is x itself, so an
+// untrained model already links a query word to its copies in the passage.
+func tieQueryKey(ck *model.Checkpoint, std float64, seed uint64) {
+	r := rand.New(rand.NewPCG(seed, 0x71c7))
+	for l := range ck.Config.NumHiddenLayers {
+		q := ck.Params[fmt.Sprintf("encoder.layer.%d.attention.self.query.weight", l)].Data
+		k := ck.Params[fmt.Sprintf("encoder.layer.%d.attention.self.key.weight", l)].Data
+		for i := range q {
+			q[i] = float32(r.NormFloat64() * std)
+		}
+		copy(k, q)
+	}
 }

@@ -2,7 +2,11 @@ package train
 
 import (
 	"context"
+	"fmt"
+	"math"
+	"math/rand/v2"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -142,5 +146,77 @@ func TestPrepareCrossEncoderFromColBERT(t *testing.T) {
 	cfg.OutDir = filepath.Join(dir, "out2")
 	if _, err := Prepare(context.Background(), cfg, 2, nil); err == nil || !strings.Contains(err.Error(), "position embeddings") {
 		t.Fatalf("pair_maxlen beyond the position table accepted: %v", err)
+	}
+}
+
+// TestTieQueryKey: mimetic init makes every layer's key weights equal to its
+// query weights with the requested spread, deterministically from the seed,
+// so that a token's attention logit to itself beats its logit to others.
+func TestTieQueryKey(t *testing.T) {
+	bc := model.SmallConfig(64)
+	bc.HiddenSize, bc.NumHiddenLayers, bc.NumAttentionHeads, bc.IntermediateSize = 64, 2, 2, 256
+	ck, err := model.NewCheckpoint(bc, model.KindCrossEncoder, model.DefaultColBERTConfig(), 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const std = 0.12
+	tieQueryKey(ck, std, 5)
+	for l := range 2 {
+		q := ck.Params[fmt.Sprintf("encoder.layer.%d.attention.self.query.weight", l)].Data
+		k := ck.Params[fmt.Sprintf("encoder.layer.%d.attention.self.key.weight", l)].Data
+		if !slices.Equal(q, k) {
+			t.Fatalf("layer %d: key weights differ from query weights", l)
+		}
+		var ss float64
+		for _, v := range q {
+			ss += float64(v) * float64(v)
+		}
+		if got := math.Sqrt(ss / float64(len(q))); math.Abs(got-std) > 0.1*std {
+			t.Errorf("layer %d: weight rms %.4f, want ≈ %g", l, got, std)
+		}
+		// Logits of head 0 between random unit-variance token vectors:
+		// (W x)·(W y) with W the head's rows of the query matrix.
+		h, d := bc.HiddenSize, bc.HiddenSize/bc.NumAttentionHeads
+		r := rand.New(rand.NewPCG(1, uint64(l)))
+		proj := func(x []float64) []float64 {
+			out := make([]float64, d)
+			for i := range d {
+				for j := range h {
+					out[i] += float64(q[i*h+j]) * x[j]
+				}
+			}
+			return out
+		}
+		dot := func(a, b []float64) (s float64) {
+			for i := range a {
+				s += a[i] * b[i]
+			}
+			return s / math.Sqrt(float64(d))
+		}
+		var self, other float64
+		for range 20 {
+			x, y := make([]float64, h), make([]float64, h)
+			for j := range h {
+				x[j], y[j] = r.NormFloat64(), r.NormFloat64()
+			}
+			px, py := proj(x), proj(y)
+			self += dot(px, px) / 20
+			other += math.Abs(dot(px, py)) / 20
+		}
+		if !(self > 4*other) {
+			t.Errorf("layer %d: mean self logit %.3f, mean |logit| to another token %.3f: self should dominate", l, self, other)
+		}
+	}
+	again, _ := model.NewCheckpoint(bc, model.KindCrossEncoder, model.DefaultColBERTConfig(), 3)
+	tieQueryKey(again, std, 5)
+	name := "encoder.layer.1.attention.self.key.weight"
+	if !slices.Equal(again.Params[name].Data, ck.Params[name].Data) {
+		t.Error("same seed, different weights")
+	}
+
+	cfg := DefaultConfig()
+	cfg.QKTieInit = -0.1
+	if err := cfg.Validate(); err == nil || !strings.Contains(err.Error(), "qk_tie_init") {
+		t.Errorf("negative qk_tie_init: %v", err)
 	}
 }

@@ -45,6 +45,8 @@ func distillCandidatesCommand() *cli.Command {
 			&cli.IntFlag{Name: "min-grade", Value: 1, Usage: "smallest qrels grade counted as a positive"},
 			&cli.BoolFlag{Name: "positives-only", Usage: "negatives only among documents that are another query's positive (removes the 'is anybody's positive' shortcut of the synthetic benchmark)"},
 			&cli.IntFlag{Name: "pool", Usage: "sample the negatives from the first N eligible documents of the top depth (0 = all)"},
+			&cli.BoolFlag{Name: "random-negatives", Usage: "draw the negatives uniformly from the whole collection instead of a run (easy negatives: a cross-encoder trained from scratch learns to match on them first)"},
+			&cli.IntFlag{Name: "max-queries", Usage: "lists for the first N judged queries only (0 = all)"},
 			seedFlag(),
 			outFlag("candidates file (.parquet or .jsonl)"),
 			threadsFlag(),
@@ -69,14 +71,27 @@ func distillCandidatesCommand() *cli.Command {
 			}
 			var run data.Run
 			var queries []data.Query
-			if c.String("run") != "" {
+			var docIDs []string
+			switch {
+			case c.Bool("random-negatives") && c.String("run") != "":
+				return fmt.Errorf("--random-negatives draws from the collection: it cannot be combined with --run")
+			case c.Bool("random-negatives"):
+				corpus, qs, err := loadCollectionAndQueries(coll, c.String("queries"), c.String("split"))
+				if err != nil {
+					return err
+				}
+				queries = qs
+				for _, p := range corpus {
+					docIDs = append(docIDs, p.ID)
+				}
+			case c.String("run") != "":
 				if queries, err = loadQueriesOnly(coll, c.String("queries")); err != nil {
 					return err
 				}
 				if run, err = readRunFile(c.String("run")); err != nil {
 					return err
 				}
-			} else {
+			default:
 				corpus, qs, err := loadCollectionAndQueries(coll, c.String("queries"), c.String("split"))
 				if err != nil {
 					return err
@@ -99,19 +114,29 @@ func distillCandidatesCommand() *cli.Command {
 			queries = judged(queries, qrels)
 			cfg := distill.CandidateConfig{NWay: c.Int("nway"), Depth: c.Int("depth"), Seed: uint64(c.Int64("seed")),
 				MinGrade: c.Int("min-grade"), MaxPositives: c.Int("max-positives"),
-				PositivesOnly: c.Bool("positives-only"), Pool: c.Int("pool")}
-			exs, st, err := distill.Candidates(queries, qrels, run, cfg)
+				PositivesOnly: c.Bool("positives-only"), Pool: c.Int("pool"),
+				Random: c.Bool("random-negatives"), MaxQueries: c.Int("max-queries")}
+			var exs []data.Example
+			var st distill.CandidateStats
+			source := "bm25"
+			switch {
+			case cfg.Random:
+				source = "random"
+				exs, st, err = distill.RandomCandidates(queries, qrels, docIDs, cfg)
+			default:
+				if c.String("run") != "" {
+					source = c.String("run")
+				}
+				exs, st, err = distill.Candidates(queries, qrels, run, cfg)
+			}
 			if err != nil {
 				return err
-			}
-			source := "bm25"
-			if c.String("run") != "" {
-				source = c.String("run")
 			}
 			w, err := format.Create(c.String("out"), map[string]string{
 				"nway": strconv.Itoa(cfg.NWay), "depth": strconv.Itoa(cfg.Depth), "seed": strconv.FormatUint(cfg.Seed, 10),
 				"negatives_from": source, "qrels": qrelsPath, "created_by": "colbert-go distill candidates",
 				"positives_only": strconv.FormatBool(cfg.PositivesOnly), "pool": strconv.Itoa(cfg.Pool),
+				"max_queries": strconv.Itoa(cfg.MaxQueries),
 			})
 			if err != nil {
 				return err
@@ -122,6 +147,11 @@ func distillCandidatesCommand() *cli.Command {
 			}
 			if err := w.Close(); err != nil {
 				return err
+			}
+			if cfg.Random {
+				fmt.Fprintf(c.App.ErrWriter, "candidates: %d lists of %d for %d queries written to %s, negatives drawn from the %d documents of the collection (skipped: %d queries without positive, %d positives with < %d eligible negatives)\n",
+					st.Examples, cfg.NWay, st.Queries, c.String("out"), len(docIDs), st.NoPositive, st.TooFewNegs, cfg.NWay-1)
+				return nil
 			}
 			fmt.Fprintf(c.App.ErrWriter, "candidates: %d lists of %d for %d queries written to %s (skipped: %d queries without positive, %d not in run, %d positives with < %d negatives; %d positives in the run's top %d)\n",
 				st.Examples, cfg.NWay, st.Queries, c.String("out"), st.NoPositive, st.NoRun, st.TooFewNegs, cfg.NWay-1, st.PositivesInRun, cfg.Depth)
