@@ -18,9 +18,9 @@ func demoCommands() []*cli.Command {
 			&cli.Int64Flag{Name: "seed", Value: d.Synth.Seed, Usage: "benchmark seed"},
 			&cli.IntFlag{Name: "passages", Value: d.Synth.Passages, Usage: "benchmark passages"},
 			&cli.IntFlag{Name: "train-queries", Value: d.Synth.Train, Usage: "benchmark training queries (one n-way example each)"},
-			&cli.BoolFlag{Name: "full", Usage: "train the teacher with the full recipe (6 000 MLM + 1 000 ranking steps, ≈ 1 h 40 min on 2 cores) instead of the quick demo's cut"},
-			&cli.IntFlag{Name: "teacher-mlm-steps", Value: d.TeacherMLM.Steps, Usage: "teacher masked-LM pretraining steps (default: the quick demo's; --full: 6000)"},
-			&cli.IntFlag{Name: "teacher-steps", Value: d.Teacher.Steps, Usage: "teacher cross-encoder ranking steps (default: the quick demo's; --full: 1000)"},
+			&cli.BoolFlag{Name: "full", Usage: "train the teacher with the full recipe (1 000 steps on random negatives + 1 000 on hard ones) instead of the quick demo's cut"},
+			&cli.IntFlag{Name: "teacher-easy-steps", Value: d.TeacherEasy.Steps, Usage: "teacher steps on random negatives, from scratch (default: the quick demo's; --full: 1000)"},
+			&cli.IntFlag{Name: "teacher-steps", Value: d.Teacher.Steps, Usage: "teacher steps on hard negatives, from the easy stage (default: the quick demo's; --full: 1000)"},
 			&cli.IntFlag{Name: "student-steps", Value: d.Student.Steps, Usage: "optimizer steps of each student"},
 			&cli.StringFlag{Name: "onnxruntime-lib", Usage: "path of libonnxruntime.so.1 (default: $ONNXRUNTIME_LIB, then .deps/onnxruntime)"},
 			threadsFlag(),
@@ -35,8 +35,8 @@ func demoCommands() []*cli.Command {
 			cfg.Synth.Seed = c.Int64("seed")
 			cfg.Synth.Passages = c.Int("passages")
 			cfg.Synth.Train = c.Int("train-queries")
-			if c.IsSet("teacher-mlm-steps") || !c.Bool("full") {
-				cfg.TeacherMLM.Steps = c.Int("teacher-mlm-steps")
+			if c.IsSet("teacher-easy-steps") || !c.Bool("full") {
+				cfg.TeacherEasy.Steps = c.Int("teacher-easy-steps")
 			}
 			if c.IsSet("teacher-steps") || !c.Bool("full") {
 				cfg.Teacher.Steps = c.Int("teacher-steps")

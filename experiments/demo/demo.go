@@ -34,13 +34,14 @@ import (
 type Config struct {
 	Synth synth.Config          `json:"synth"`
 	Vocab tokenize.TrainOptions `json:"vocab"`
-	// TeacherLists draws the teacher's training lists (negatives that are
-	// other train queries' positives); TeacherMLM pretrains the teacher's
-	// encoder on them as a masked LM; Teacher (model_kind cross-encoder)
-	// then learns to rank from that checkpoint.
-	TeacherLists distill.CandidateConfig `json:"teacher_lists"`
-	TeacherMLM   train.Config            `json:"teacher_mlm"`
-	Teacher      train.Config            `json:"teacher"`
+	// The teacher (model_kind cross-encoder) trains in two stages:
+	// TeacherEasy from scratch on TeacherEasyLists (random negatives), then
+	// Teacher from its checkpoint on TeacherLists (BM25's best-ranked
+	// passages that are other train queries' positives).
+	TeacherEasyLists distill.CandidateConfig `json:"teacher_easy_lists"`
+	TeacherEasy      train.Config            `json:"teacher_easy"`
+	TeacherLists     distill.CandidateConfig `json:"teacher_lists"`
+	Teacher          train.Config            `json:"teacher"`
 	// Student is the KL-distilled ColBERT, Contrastive the same model
 	// trained with the contrastive loss only, BiEncoder the single-vector
 	// baseline distilled from the same teacher scores.
@@ -67,29 +68,32 @@ type Config struct {
 }
 
 // DefaultConfig is `make demo`: the training defaults of
-// experiments/quality on a 10 000-passage benchmark, with the teacher cut
-// to fit the demo's ≈ 15-minute budget (100 MLM + 150 ranking steps instead
-// of 6 000 + 1 000). At that budget the teacher is at chance on dev and the
-// report says so; FullConfig trains the full teacher recipe.
+// experiments/quality on a 10 000-passage benchmark, with the teacher's two
+// stages cut to fit the demo's ≈ 15-minute budget (QuickTeacherSteps each
+// instead of 1 000); FullConfig trains the full teacher recipe.
 func DefaultConfig() Config {
 	c := FullConfig()
-	c.TeacherMLM.Steps, c.Teacher.Steps = 100, 150
+	c.TeacherEasy.Steps, c.Teacher.Steps = QuickTeacherSteps, QuickTeacherSteps
 	return c
 }
 
+// QuickTeacherSteps is the length of each teacher stage in the quick demo.
+const QuickTeacherSteps = 250
+
 // FullConfig is `make demo-full`: DefaultConfig with the teacher recipe of
-// experiments/quality in full (6 000 MLM steps, then 1 000 ranking steps;
-// 98 minutes end to end on 2 cores). The recipe separated relevant from
-// irrelevant passages on dev in the PyTorch lab (nDCG@10 0.345); in Go it
-// reaches 0.098 so far (experiments/quality/README.md).
+// experiments/quality in full (1 000 steps on random negatives, then 1 000
+// on hard ones). Every passage but the dev and test queries' sources is a
+// train query's source: the teacher needs that many queries, and it takes
+// away the "is this passage anybody's positive" shortcut.
 func FullConfig() Config {
 	s := synth.DefaultConfig()
 	s.Passages = 10000
-	s.Train = 2000
+	s.Train = s.Passages - s.Dev - s.Test
 	c := Config{Synth: s, Vocab: tokenize.TrainOptions{VocabSize: quality.VocabSize, MinFrequency: 2, Lowercase: true},
-		TeacherLists: quality.TeacherLists(),
-		TeacherMLM:   quality.TeacherMLMConfig("", "", "", ""),
-		Teacher:      quality.TeacherConfig("", "", "", "", ""),
+		TeacherEasyLists: quality.TeacherEasyLists(),
+		TeacherEasy:      quality.TeacherEasyConfig("", "", "", ""),
+		TeacherLists:     quality.TeacherLists(),
+		Teacher:          quality.TeacherConfig("", "", "", "", ""),
 		Student:      quality.StudentConfig("", "", "", ""),
 		Contrastive:  quality.ContrastiveConfig("", "", "", ""),
 		BiEncoder:    quality.BiEncoderConfig("", "", "", ""),
@@ -127,6 +131,7 @@ func (p paths) teacherONNX() string      { return p.j("teacher", "model.onnx") }
 func (p paths) scores() string           { return p.j("teacher", "scores.parquet") }
 func (p paths) trainLists() string       { return p.j("candidates", "train.jsonl") }
 func (p paths) teacherLists() string     { return p.j("candidates", "teacher.jsonl") }
+func (p paths) teacherEasyLists() string { return p.j("candidates", "teacher-easy.jsonl") }
 func (p paths) bm25Run() string          { return p.j("rows", "bm25", "run.trec") }
 func (p paths) row(slug string) string   { return p.j("rows", slug, "row.json") }
 func (p paths) run(slug string) string   { return p.j("rows", slug, "run.trec") }
@@ -155,7 +160,7 @@ func Run(ctx context.Context, opt Options) (string, error) {
 		opt.Threads = 1
 	}
 	cfg := opt.Config
-	for _, c := range []*train.Config{&cfg.TeacherMLM, &cfg.Teacher, &cfg.Student, &cfg.Contrastive, &cfg.BiEncoder} {
+	for _, c := range []*train.Config{&cfg.TeacherEasy, &cfg.Teacher, &cfg.Student, &cfg.Contrastive, &cfg.BiEncoder} {
 		*c = fitSchedule(*c)
 	}
 	p := paths{root: opt.Dir}
@@ -164,12 +169,13 @@ func Run(ctx context.Context, opt Options) (string, error) {
 	kBench := keyOf(cfg.Synth)
 	kVocab := keyOf(kBench, cfg.Vocab)
 	kBM25 := keyOf(kBench, bm25.DefaultParams(), cfg.K)
+	kTeacherEasyLists := keyOf(kBench, cfg.TeacherEasyLists)
 	kTeacherLists := keyOf(kBench, cfg.TeacherLists)
-	mlmCfg := trainConfig(cfg.TeacherMLM, p, p.teacherLists(), "teacher-mlm")
-	kMLM := keyOf(kVocab, kTeacherLists, mlmCfg)
+	easyCfg := trainConfig(cfg.TeacherEasy, p, p.teacherEasyLists(), "teacher-easy")
+	kEasy := keyOf(kVocab, kTeacherEasyLists, easyCfg)
 	teacherCfg := trainConfig(cfg.Teacher, p, p.teacherLists(), "teacher")
-	teacherCfg.InitFrom = finalCheckpoint(mlmCfg)
-	kTeacher := keyOf(kMLM, teacherCfg)
+	teacherCfg.InitFrom = finalCheckpoint(easyCfg)
+	kTeacher := keyOf(kEasy, kTeacherLists, teacherCfg)
 	kONNX := keyOf(kTeacher, "onnx")
 	kCandidates := keyOf(kBench, cfg.Candidates)
 	kScores := keyOf(kONNX, kCandidates, cfg.ScoreBatch, "scores")
@@ -205,8 +211,12 @@ func Run(ctx context.Context, opt Options) (string, error) {
 			Run: func(ctx context.Context) error {
 				return drawCandidates(ctx, p, cfg.TeacherLists, p.teacherLists(), opt.Threads)
 			}},
-		{Name: "teacher-mlm", Key: kMLM, Outputs: []string{finalCheckpoint(mlmCfg)},
-			Run: func(ctx context.Context) error { return trainModel(ctx, mlmCfg, kMLM, opt.Threads) }},
+		{Name: "teacher-easy-lists", Key: kTeacherEasyLists, Outputs: []string{p.teacherEasyLists()},
+			Run: func(ctx context.Context) error {
+				return drawCandidates(ctx, p, cfg.TeacherEasyLists, p.teacherEasyLists(), opt.Threads)
+			}},
+		{Name: "teacher-easy", Key: kEasy, Outputs: []string{finalCheckpoint(easyCfg)},
+			Run: func(ctx context.Context) error { return trainModel(ctx, easyCfg, kEasy, opt.Threads) }},
 		{Name: "teacher-train", Key: kTeacher, Outputs: []string{finalCheckpoint(teacherCfg)},
 			Run: func(ctx context.Context) error { return trainModel(ctx, teacherCfg, kTeacher, opt.Threads) }},
 		{Name: "teacher-onnx", Key: kONNX, Outputs: []string{p.teacherONNX()},

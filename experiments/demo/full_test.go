@@ -23,10 +23,10 @@ func TestFullPipelineTiny(t *testing.T) {
 		t.Skipf("ONNX Runtime not found (run make setup): %v", err)
 	}
 	cfg := tinyConfig()
-	for _, c := range []*int{&cfg.TeacherMLM.Steps, &cfg.Teacher.Steps, &cfg.Student.Steps, &cfg.Contrastive.Steps, &cfg.BiEncoder.Steps} {
+	for _, c := range []*int{&cfg.TeacherEasy.Steps, &cfg.Teacher.Steps, &cfg.Student.Steps, &cfg.Contrastive.Steps, &cfg.BiEncoder.Steps} {
 		*c = 2
 	}
-	cfg.TeacherMLM.BatchSize = 4
+	cfg.TeacherEasy.BatchSize = 4
 	cfg.Teacher.BatchSize, cfg.Student.BatchSize, cfg.Contrastive.BatchSize, cfg.BiEncoder.BatchSize = 4, 4, 4, 4
 	dir := t.TempDir()
 	var log bytes.Buffer

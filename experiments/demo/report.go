@@ -142,11 +142,11 @@ func Verdict(rows []Row) []string {
 // measured to separate relevant from irrelevant passages (FullConfig).
 func teacherBudgetNote(cfg Config) string {
 	full := FullConfig()
-	if cfg.TeacherMLM.Steps >= full.TeacherMLM.Steps && cfg.Teacher.Steps >= full.Teacher.Steps {
+	if cfg.TeacherEasy.Steps >= full.TeacherEasy.Steps && cfg.Teacher.Steps >= full.Teacher.Steps {
 		return ""
 	}
-	return fmt.Sprintf(" (cut from %d + %d to fit the quick demo: expect a teacher near chance; `make demo-full` trains the full recipe)",
-		full.TeacherMLM.Steps, full.Teacher.Steps)
+	return fmt.Sprintf(" (cut from %d + %d to fit the quick demo: expect a weaker teacher; `make demo-full` trains the full recipe)",
+		full.TeacherEasy.Steps, full.Teacher.Steps)
 }
 
 func writeReport(p paths, opt Options, results []stage.Result) (string, error) {
@@ -158,9 +158,9 @@ func writeReport(p paths, opt Options, results []stage.Result) (string, error) {
 	var b strings.Builder
 	fmt.Fprintf(&b, "# colbert-go demo report\n\n")
 	fmt.Fprintf(&b, "Built-in benchmark (seed %d): %d passages, %d/%d/%d train/dev/test queries; test split below. "+
-		"Teacher: cross-encoder %d layers, hidden %d, %d masked-LM steps then %d ranking steps%s. Students: %d layers, hidden %d, dim %d, %d steps, nway %d, from scratch on the teacher's scores.\n\n",
+		"Teacher: cross-encoder %d layers, hidden %d, %d steps on random negatives then %d on hard ones%s. Students: %d layers, hidden %d, dim %d, %d steps, nway %d, from scratch on the teacher's scores.\n\n",
 		cfg.Synth.Seed, cfg.Synth.Passages, cfg.Synth.Train, cfg.Synth.Dev, cfg.Synth.Test,
-		cfg.Teacher.Layers, cfg.Teacher.Hidden, cfg.TeacherMLM.Steps, cfg.Teacher.Steps, teacherBudgetNote(cfg), cfg.Student.Layers, cfg.Student.Hidden, cfg.Student.Dim, cfg.Student.Steps, cfg.Student.NWay)
+		cfg.Teacher.Layers, cfg.Teacher.Hidden, cfg.TeacherEasy.Steps, cfg.Teacher.Steps, teacherBudgetNote(cfg), cfg.Student.Layers, cfg.Student.Hidden, cfg.Student.Dim, cfg.Student.Steps, cfg.Student.NWay)
 	fmt.Fprintf(&b, "## Seed 000's comparison (test split)\n\n%s\n", Table(rows).Markdown())
 	fmt.Fprintf(&b, "ms/query is wall time × %d threads / queries (core-milliseconds per query, query encoding included). "+
 		"Index size is what the system stores to answer queries (residual index: every file). "+
@@ -207,7 +207,7 @@ func writeReport(p paths, opt Options, results []stage.Result) (string, error) {
 	st.AddRow("total", "", fmt.Sprintf("%.1f", total))
 	b.WriteString(st.Markdown())
 	fmt.Fprintf(&b, "\nFiles: `metrics.json` (every row), `rows/<system>/{run.trec,metrics.json,row.json}`, `eval/<system>/report.md`, "+
-		"teacher and students under `teacher-mlm/`, `teacher/`, `student-*/`, `bi-encoder/`. Generated %s with %d threads.\n",
+		"teacher and students under `teacher-easy/`, `teacher/`, `student-*/`, `bi-encoder/`. Generated %s with %d threads.\n",
 		time.Now().UTC().Format(time.RFC3339), opt.Threads)
 
 	js, err := json.MarshalIndent(struct {

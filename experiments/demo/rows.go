@@ -483,15 +483,28 @@ func drawCandidates(ctx context.Context, p paths, cfg distill.CandidateConfig, o
 	if err != nil {
 		return err
 	}
-	ix, err := bm25.Build(ctx, ds.Corpus, bm25.DefaultParams(), threads, nil)
-	if err != nil {
-		return err
+	var exs []data.Example
+	if cfg.Random {
+		ids := make([]string, len(ds.Corpus))
+		for i, d := range ds.Corpus {
+			ids[i] = d.ID
+		}
+		exs, _, err = distill.RandomCandidates(ds.Queries, ds.Qrels, ids, cfg)
+	} else {
+		queries := ds.Queries
+		if cfg.MaxQueries > 0 && len(queries) > cfg.MaxQueries {
+			queries = queries[:cfg.MaxQueries] // no need to search for queries that get no list
+		}
+		var ix *bm25.Index
+		if ix, err = bm25.Build(ctx, ds.Corpus, bm25.DefaultParams(), threads, nil); err != nil {
+			return err
+		}
+		var run data.Run
+		if run, err = ix.SearchAll(ctx, queries, cfg.Depth, threads, nil); err != nil {
+			return err
+		}
+		exs, _, err = distill.Candidates(queries, ds.Qrels, run, cfg)
 	}
-	run, err := ix.SearchAll(ctx, ds.Queries, cfg.Depth, threads, nil)
-	if err != nil {
-		return err
-	}
-	exs, _, err := distill.Candidates(ds.Queries, ds.Qrels, run, cfg)
 	if err != nil {
 		return err
 	}

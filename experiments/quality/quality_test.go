@@ -9,8 +9,8 @@ import (
 
 func TestConfigsValidate(t *testing.T) {
 	for name, c := range map[string]train.Config{
-		"teacher-mlm": TeacherMLMConfig("bench", "tok.json", "lists.jsonl", "out"),
-		"teacher":     TeacherConfig("bench", "tok.json", "lists.jsonl", "mlm/checkpoints/step-00006000", "out"),
+		"teacher-easy": TeacherEasyConfig("bench", "tok.json", "easy.jsonl", "out"),
+		"teacher":      TeacherConfig("bench", "tok.json", "lists.jsonl", "easy/checkpoints/step-00001000", "out"),
 		"student":     StudentConfig("bench", "tok.json", "scores.parquet", "out"),
 		"contrastive": ContrastiveConfig("bench", "tok.json", "scores.parquet", "out"),
 		"bi-encoder":  BiEncoderConfig("bench", "tok.json", "scores.parquet", "out"),

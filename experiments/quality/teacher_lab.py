@@ -20,13 +20,20 @@ vocabulary is trained on the corpus, so query-only words such as "where" or
 "does" are WordPiece pieces in Go ("whe ##re") and [UNK] here (never masked).
 
 Optional MLM pretraining (--mlm-steps) on (query, candidate) pairs: BERT's
-15 % masking (80 % [MASK], 10 % random, 10 % kept), a tied decoder.
+15 % masking (80 % [MASK], 10 % random, 10 % kept), a tied decoder;
+--mlm-query-only --mlm-prob 1 --mlm-mask-only trains it to write the query
+from the passage, and --qlm ranks by that query likelihood instead of the
+[CLS] logit. --qk-tie STD is mimetic attention init (`qk_tie_init` in Go):
+key weights start equal to query weights, so a token attends to its copies.
 
 Examples (demo benchmark written by `colbert demo`; run files from `colbert bm25`):
   /usr/bin/python3 teacher_lab.py --bench demo/benchmark --tokenizer demo/vocab/tokenizer.json \
       --dev-run bm25_dev.trec --cands cand_d100.jsonl --steps 1000
   # negatives that carry no passage-prior shortcut: other train queries' positives from BM25's top 1000
   /usr/bin/python3 teacher_lab.py ... --source-negatives bm25_train1000.trec
+  # the session-6 recipe: tied init on random negatives, then hard ones (README.md)
+  /usr/bin/python3 teacher_lab.py ... --cands random31.jsonl --qk-tie 0.12 --steps 1000 --save easy.pt
+  /usr/bin/python3 teacher_lab.py ... --init easy.pt --source-negatives bm25_train1000.trec --lr 2e-4
 """
 import argparse
 import json
@@ -57,6 +64,9 @@ def args():
     p.add_argument("--hidden", type=int, default=128)
     p.add_argument("--maxlen", type=int, default=128, help="pair length in tokens")
     p.add_argument("--pos-scale", type=float, default=0.1)
+    p.add_argument("--type-scale", type=float, default=None, help="token-type embeddings' init scale (default: --pos-scale)")
+    p.add_argument("--qk-tie", type=float, default=0.0, metavar="STD",
+                   help="mimetic init: key weights = query weights, normal(0, STD), so a token attends to copies of itself")
     p.add_argument("--mlm-steps", type=int, default=0)
     p.add_argument("--mlm-lr", type=float, default=1e-3)
     p.add_argument("--mlm-maxlen", type=int, default=0, help="MLM pair length (0: --maxlen)")
@@ -64,12 +74,15 @@ def args():
     p.add_argument("--mlm-positives", action="store_true", help="MLM on (query, positive) pairs only")
     p.add_argument("--mlm-prob", type=float, default=0.15, help="masking probability")
     p.add_argument("--mlm-query-only", action="store_true", help="mask query tokens only (the passage stays whole)")
+    p.add_argument("--mlm-mask-only", action="store_true", help="every chosen token becomes [MASK] (no 10 %% random / 10 %% kept)")
     p.add_argument("--init", help="state dict saved by an earlier run (--save)")
     p.add_argument("--init-colbert", metavar="CHECKPOINT",
                    help="start from a `colbert train` cross-encoder checkpoint directory (model.safetensors)")
     p.add_argument("--eval-only", action="store_true", help="print the dev nDCG@10 of the initial model and stop")
     p.add_argument("--probe", action="store_true",
                    help="with --eval-only: also the MLM loss on masked query tokens next to the positive vs a negative")
+    p.add_argument("--qlm", action="store_true",
+                   help="score by query likelihood: mask every query word, sum log P(word | passage) from the MLM head")
     p.add_argument("--save", help="write the state dict here after MLM and after training")
     p.add_argument("--eval-every", type=int, default=250)
     p.add_argument("--eval-queries", type=int, default=150)
@@ -164,7 +177,7 @@ class Layer(nn.Module):
 
 
 class CrossEncoder(nn.Module):
-    def __init__(self, vocab, hidden, layers, pos_scale):
+    def __init__(self, vocab, hidden, layers, pos_scale, qk_tie=0.0, type_scale=None):
         super().__init__()
         self.words = nn.Embedding(vocab, hidden)
         self.positions = nn.Embedding(512, hidden)
@@ -183,7 +196,12 @@ class CrossEncoder(nn.Module):
                 nn.init.zeros_(m.bias)
         with torch.no_grad():
             self.positions.weight.mul_(pos_scale)
-            self.types.weight.mul_(pos_scale)
+            self.types.weight.mul_(pos_scale if type_scale is None else type_scale)
+            if qk_tie:
+                for layer in self.layers:
+                    w = layer.qkv.weight
+                    w[:hidden].normal_(0, qk_tie)
+                    w[hidden:2 * hidden].copy_(w[:hidden])
 
     def hidden(self, ids, types, mask):
         x = self.ln(self.words(ids) + self.positions(torch.arange(ids.shape[1]))[None] + self.types(types))
@@ -259,7 +277,7 @@ def main():
         idcg = sum((2 ** g - 1) / math.log2(i + 2) for i, g in enumerate(ideal))
         return dcg / idcg if idcg else 0.0
 
-    model = CrossEncoder(len(vocab), a.hidden, a.layers, a.pos_scale)
+    model = CrossEncoder(len(vocab), a.hidden, a.layers, a.pos_scale, a.qk_tie, a.type_scale)
     if a.init:
         model.load_state_dict(torch.load(a.init))
     if a.init_colbert:
@@ -267,13 +285,22 @@ def main():
         missing = model.load_state_dict(sd, strict=False).missing_keys
         print(f"loaded {a.init_colbert} (fresh: {', '.join(missing) or 'nothing'})", flush=True)
 
+    def qlm_scores(ids, types, mask):
+        # Query likelihood: how well the passage lets the MLM head fill in
+        # the query when every query word is masked at once.
+        words = (types == 0) & (ids > MASK)
+        inp = ids.masked_fill(words, MASK)
+        logp = model.mlm_logits(model.hidden(inp, types, mask)).log_softmax(-1)
+        tok = logp.gather(-1, ids[..., None]).squeeze(-1)
+        return (tok * words).sum(-1)
+
     @torch.no_grad()
     def evaluate():
         model.eval()
         total = 0.0
         for q in eval_q:
             cands = dev_run[q][:100]
-            s = model(*collate([pair(q, d) for d in cands])).tolist()
+            s = (qlm_scores if a.qlm else model)(*collate([pair(q, d) for d in cands])).tolist()
             total += ndcg10([d for _, d in sorted(zip(s, cands), key=lambda x: -x[0])], q)
         model.train()
         return total / len(eval_q)
@@ -321,6 +348,8 @@ def main():
                 chosen &= types == 0
             r = torch.rand(ids.shape)
             inp = ids.clone()
+            if a.mlm_mask_only:
+                r.zero_()
             inp[chosen & (r < 0.8)] = MASK
             rnd = chosen & (r >= 0.8) & (r < 0.9)
             inp[rnd] = torch.randint(MASK + 1, len(vocab), (int(rnd.sum()),))
@@ -331,9 +360,13 @@ def main():
             opt.step()
             if step % 100 == 0:
                 print(f"mlm step {step} loss {loss.item():.3f} {time.time() - t0:.0f}s", flush=True)
+            if a.qlm and step % a.eval_every == 0:
+                print(f"mlm step {step} query-likelihood dev nDCG@10 {evaluate():.4f}", flush=True)
         if a.save:
             torch.save(model.state_dict(), a.save)
         print(f"after MLM: dev nDCG@10 {evaluate():.4f}", flush=True)
+        if a.steps == 0:
+            return
 
     opt = torch.optim.AdamW(model.parameters(), lr=a.lr, weight_decay=0.01)
     t0, avg = time.time(), None

@@ -18,7 +18,8 @@ import (
 )
 
 // TestTeacherEndToEnd runs the demo's teacher path on a miniature benchmark:
-// TeacherMLMConfig (shrunk) → TeacherConfig from its checkpoint → train →
+// TeacherEasyConfig (shrunk, tied query/key init) → TeacherConfig from its
+// checkpoint → train →
 // model.LoadCheckpoint reads it as a
 // cross-encoder → ONNX export → ONNX Runtime logits equal the Go forward of
 // both the in-memory and the reloaded model.
@@ -52,8 +53,8 @@ func TestTeacherEndToEnd(t *testing.T) {
 		c.NWay, c.BatchSize, c.Steps, c.WarmupSteps, c.SaveEvery = 4, 4, 3, 1, 0
 		return c
 	}
-	mlmCfg := shrink(TeacherMLMConfig(bench, tokPath, lists, filepath.Join(dir, "mlm")))
-	tr, err := train.Prepare(ctx, mlmCfg, 1, nil)
+	easyCfg := shrink(TeacherEasyConfig(bench, tokPath, lists, filepath.Join(dir, "easy")))
+	tr, err := train.Prepare(ctx, easyCfg, 1, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -68,24 +69,28 @@ func TestTeacherEndToEnd(t *testing.T) {
 		return math.Sqrt(s / float64(len(d)))
 	}
 	for _, name := range []string{"embeddings.position_embeddings.weight", "embeddings.token_type_embeddings.weight"} {
-		if r := rms(name) / rms("embeddings.word_embeddings.weight"); math.Abs(r-mlmCfg.PositionInitScale) > 0.3*mlmCfg.PositionInitScale {
-			t.Errorf("%s: rms %.3g of the word embeddings', want position_init_scale %g", name, r, mlmCfg.PositionInitScale)
+		if r := rms(name) / rms("embeddings.word_embeddings.weight"); math.Abs(r-easyCfg.PositionInitScale) > 0.3*easyCfg.PositionInitScale {
+			t.Errorf("%s: rms %.3g of the word embeddings', want position_init_scale %g", name, r, easyCfg.PositionInitScale)
 		}
+	}
+	// Mimetic init: the first stage's attention keys start as its queries.
+	if !slices.Equal(tr.Ckpt.Params["encoder.layer.0.attention.self.query.weight"].Data, tr.Ckpt.Params["encoder.layer.0.attention.self.key.weight"].Data) {
+		t.Error("qk_tie_init is set but the key weights differ from the query weights")
 	}
 	if err := tr.Run(ctx, nil); err != nil {
 		t.Fatal(err)
 	}
-	mlmDir := tr.CheckpointDir(mlmCfg.Steps)
-	cfg := shrink(TeacherConfig(bench, tokPath, lists, mlmDir, filepath.Join(dir, "teacher")))
+	easyDir := tr.CheckpointDir(easyCfg.Steps)
+	cfg := shrink(TeacherConfig(bench, tokPath, lists, easyDir, filepath.Join(dir, "teacher")))
 	if tr, err = train.Prepare(ctx, cfg, 1, nil); err != nil {
 		t.Fatal(err)
 	}
-	mlmCk, err := model.LoadCheckpoint(mlmDir)
+	easyCk, err := model.LoadCheckpoint(easyDir)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !slices.Equal(tr.Ckpt.Params["encoder.layer.0.attention.self.query.weight"].Data, mlmCk.Params["encoder.layer.0.attention.self.query.weight"].Data) {
-		t.Error("the teacher does not start from the MLM checkpoint's encoder")
+	if !slices.Equal(tr.Ckpt.Params["encoder.layer.0.attention.self.query.weight"].Data, easyCk.Params["encoder.layer.0.attention.self.query.weight"].Data) {
+		t.Error("the teacher does not start from the easy stage's encoder")
 	}
 	if err := tr.Run(ctx, nil); err != nil {
 		t.Fatal(err)
