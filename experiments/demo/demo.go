@@ -94,11 +94,11 @@ func FullConfig() Config {
 		TeacherEasy:      quality.TeacherEasyConfig("", "", "", ""),
 		TeacherLists:     quality.TeacherLists(),
 		Teacher:          quality.TeacherConfig("", "", "", "", ""),
-		Student:      quality.StudentConfig("", "", "", ""),
-		Contrastive:  quality.ContrastiveConfig("", "", "", ""),
-		BiEncoder:    quality.BiEncoderConfig("", "", "", ""),
-		Candidates:   quality.Candidates(),
-		ScoreBatch:   8, RerankDepth: 100, NBits: 2, K: 1000, Hybrid: 0.3, PCAComponents: 32, IndexSeed: 123}
+		Student:          quality.StudentConfig("", "", "", ""),
+		Contrastive:      quality.ContrastiveConfig("", "", "", ""),
+		BiEncoder:        quality.BiEncoderConfig("", "", "", ""),
+		Candidates:       quality.Candidates(),
+		ScoreBatch:       8, RerankDepth: 100, NBits: 2, K: 1000, Hybrid: 0.3, PCAComponents: 32, IndexSeed: 123}
 	return c
 }
 

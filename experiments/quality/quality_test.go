@@ -11,9 +11,9 @@ func TestConfigsValidate(t *testing.T) {
 	for name, c := range map[string]train.Config{
 		"teacher-easy": TeacherEasyConfig("bench", "tok.json", "easy.jsonl", "out"),
 		"teacher":      TeacherConfig("bench", "tok.json", "lists.jsonl", "easy/checkpoints/step-00001000", "out"),
-		"student":     StudentConfig("bench", "tok.json", "scores.parquet", "out"),
-		"contrastive": ContrastiveConfig("bench", "tok.json", "scores.parquet", "out"),
-		"bi-encoder":  BiEncoderConfig("bench", "tok.json", "scores.parquet", "out"),
+		"student":      StudentConfig("bench", "tok.json", "scores.parquet", "out"),
+		"contrastive":  ContrastiveConfig("bench", "tok.json", "scores.parquet", "out"),
+		"bi-encoder":   BiEncoderConfig("bench", "tok.json", "scores.parquet", "out"),
 	} {
 		if err := c.Validate(); err != nil {
 			t.Errorf("%s: %v", name, err)
