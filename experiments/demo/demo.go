@@ -69,16 +69,13 @@ type Config struct {
 
 // DefaultConfig is `make demo`: the training defaults of
 // experiments/quality on a 10 000-passage benchmark, with the teacher's two
-// stages cut to fit the demo's ≈ 15-minute budget (QuickTeacherSteps each
-// instead of 1 000); FullConfig trains the full teacher recipe.
+// stages cut from 1 000 + 1 000 to 300 + 100 steps to fit the demo's
+// ≈ 15-minute budget; FullConfig trains the full teacher recipe.
 func DefaultConfig() Config {
 	c := FullConfig()
-	c.TeacherEasy.Steps, c.Teacher.Steps = QuickTeacherSteps, QuickTeacherSteps
+	c.TeacherEasy.Steps, c.Teacher.Steps = 300, 100
 	return c
 }
-
-// QuickTeacherSteps is the length of each teacher stage in the quick demo.
-const QuickTeacherSteps = 250
 
 // FullConfig is `make demo-full`: DefaultConfig with the teacher recipe of
 // experiments/quality in full (1 000 steps on random negatives, then 1 000
