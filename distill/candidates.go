@@ -7,6 +7,7 @@ package distill
 import (
 	"fmt"
 	"hash/fnv"
+	"iter"
 	"math/rand/v2"
 	"slices"
 
@@ -79,14 +80,8 @@ func Candidates(queries []data.Query, qrels data.Qrels, run data.Run, cfg Candid
 	minGrade := cfg.minGrade()
 	positives := cfg.positiveSet(qrels)
 	var out []data.Example
-	for _, q := range cfg.firstQueries(queries) {
+	for q, pos := range cfg.queriesWithPositives(queries, qrels, &st) {
 		judged := qrels[q.ID]
-		pos := cfg.positivesOf(judged)
-		if len(pos) == 0 {
-			st.NoPositive++
-			continue
-		}
-		st.Queries++
 		ranked, ok := run[q.ID]
 		if !ok {
 			st.NoRun++
@@ -158,14 +153,8 @@ func RandomCandidates(queries []data.Query, qrels data.Qrels, docIDs []string, c
 		inEligible[d] = true
 	}
 	var out []data.Example
-	for _, q := range cfg.firstQueries(queries) {
+	for q, pos := range cfg.queriesWithPositives(queries, qrels, &st) {
 		judged := qrels[q.ID]
-		pos := cfg.positivesOf(judged)
-		if len(pos) == 0 {
-			st.NoPositive++
-			continue
-		}
-		st.Queries++
 		free := len(eligible)
 		for d, g := range judged {
 			if g > 0 && inEligible[d] {
@@ -243,11 +232,25 @@ func (cfg CandidateConfig) positivesOf(judged map[string]int) []string {
 	return pos
 }
 
-func (cfg CandidateConfig) firstQueries(queries []data.Query) []data.Query {
+// queriesWithPositives yields the first MaxQueries queries that have a
+// positive, with their positives, counting the rest in st.
+func (cfg CandidateConfig) queriesWithPositives(queries []data.Query, qrels data.Qrels, st *CandidateStats) iter.Seq2[data.Query, []string] {
 	if cfg.MaxQueries > 0 && len(queries) > cfg.MaxQueries {
-		return queries[:cfg.MaxQueries]
+		queries = queries[:cfg.MaxQueries]
 	}
-	return queries
+	return func(yield func(data.Query, []string) bool) {
+		for _, q := range queries {
+			pos := cfg.positivesOf(qrels[q.ID])
+			if len(pos) == 0 {
+				st.NoPositive++
+				continue
+			}
+			st.Queries++
+			if !yield(q, pos) {
+				return
+			}
+		}
+	}
 }
 
 // streamID derives a per-(query, positive) random stream.
