@@ -17,7 +17,7 @@ func demoCommands() []*cli.Command {
 			outFlag("directory for every stage's output and report.md"),
 			&cli.Int64Flag{Name: "seed", Value: d.Synth.Seed, Usage: "benchmark seed"},
 			&cli.IntFlag{Name: "passages", Value: d.Synth.Passages, Usage: "benchmark passages"},
-			&cli.IntFlag{Name: "train-queries", Value: d.Synth.Train, Usage: "benchmark training queries (one n-way example each)"},
+			&cli.IntFlag{Name: "train-queries", Value: d.Synth.Train, Usage: "benchmark training queries (one n-way example each; default: every passage that is not a dev or test query's source)"},
 			&cli.BoolFlag{Name: "full", Usage: "train the teacher with the full recipe (1 000 steps on random negatives + 1 000 on hard ones) instead of the quick demo's cut"},
 			&cli.IntFlag{Name: "teacher-easy-steps", Value: d.TeacherEasy.Steps, Usage: "teacher steps on random negatives, from scratch (default: the quick demo's; --full: 1000)"},
 			&cli.IntFlag{Name: "teacher-steps", Value: d.Teacher.Steps, Usage: "teacher steps on hard negatives, from the easy stage (default: the quick demo's; --full: 1000)"},
@@ -35,6 +35,10 @@ func demoCommands() []*cli.Command {
 			cfg.Synth.Seed = c.Int64("seed")
 			cfg.Synth.Passages = c.Int("passages")
 			cfg.Synth.Train = c.Int("train-queries")
+			if !c.IsSet("train-queries") {
+				// Every passage that is not a dev or test source gets a train query (see demo.FullConfig).
+				cfg.Synth.Train = cfg.Synth.Passages - cfg.Synth.Dev - cfg.Synth.Test
+			}
 			if c.IsSet("teacher-easy-steps") || !c.Bool("full") {
 				cfg.TeacherEasy.Steps = c.Int("teacher-easy-steps")
 			}
