@@ -127,25 +127,22 @@ func Candidates(queries []data.Query, qrels data.Qrels, run data.Run, cfg Candid
 }
 
 // RandomCandidates builds n-way lists as Candidates does, with the
-// negatives drawn uniformly (seeded, without replacement) from docIDs,
+// negatives drawn uniformly (seeded, without replacement) from the corpus,
 // skipping documents judged relevant for the query (and, with
 // PositivesOnly, documents that are nobody's positive). Why: a
 // cross-encoder trained from scratch learns to link query and passage on
 // such easy negatives first; on BM25's hard negatives alone its loss stays
 // at ln(nway) (experiments/quality/README.md). Depth and Pool do not apply.
-func RandomCandidates(queries []data.Query, qrels data.Qrels, docIDs []string, cfg CandidateConfig) ([]data.Example, CandidateStats, error) {
+func RandomCandidates(queries []data.Query, qrels data.Qrels, corpus []data.Passage, cfg CandidateConfig) ([]data.Example, CandidateStats, error) {
 	var st CandidateStats
 	if cfg.NWay < 2 {
 		return nil, st, fmt.Errorf("distill: nway %d: need at least 2 (one positive, one negative)", cfg.NWay)
 	}
 	positives := cfg.positiveSet(qrels)
-	eligible := docIDs
-	if positives != nil {
-		eligible = nil
-		for _, d := range docIDs {
-			if positives[d] {
-				eligible = append(eligible, d)
-			}
+	var eligible []string
+	for _, p := range corpus {
+		if positives == nil || positives[p.ID] {
+			eligible = append(eligible, p.ID)
 		}
 	}
 	inEligible := make(map[string]bool, len(eligible))
@@ -174,11 +171,12 @@ func RandomCandidates(queries []data.Query, qrels data.Qrels, docIDs []string, c
 				// Rejection sampling: cheap while the list is small next
 				// to the collection; draws stop once enough are found.
 				i := rng.IntN(len(eligible))
-				if d := eligible[i]; seen[d] || judged[d] > 0 {
+				d := eligible[i]
+				if seen[d] || judged[d] > 0 {
 					continue
 				}
-				seen[eligible[i]] = true
-				ex.DocIDs = append(ex.DocIDs, eligible[i])
+				seen[d] = true
+				ex.DocIDs = append(ex.DocIDs, d)
 			}
 			out = append(out, ex)
 		}
@@ -200,10 +198,11 @@ func (cfg CandidateConfig) positiveSet(qrels data.Qrels) map[string]bool {
 	if !cfg.PositivesOnly {
 		return nil
 	}
+	minGrade := cfg.minGrade()
 	positives := map[string]bool{}
 	for _, judged := range qrels {
 		for d, g := range judged {
-			if g >= cfg.minGrade() {
+			if g >= minGrade {
 				positives[d] = true
 			}
 		}
@@ -214,9 +213,10 @@ func (cfg CandidateConfig) positiveSet(qrels data.Qrels) map[string]bool {
 // positivesOf lists a query's positives, highest grade first, then by id,
 // capped at MaxPositives.
 func (cfg CandidateConfig) positivesOf(judged map[string]int) []string {
+	minGrade := cfg.minGrade()
 	var pos []string
 	for d, g := range judged {
-		if g >= cfg.minGrade() {
+		if g >= minGrade {
 			pos = append(pos, d)
 		}
 	}
@@ -232,14 +232,21 @@ func (cfg CandidateConfig) positivesOf(judged map[string]int) []string {
 	return pos
 }
 
-// queriesWithPositives yields the first MaxQueries queries that have a
-// positive, with their positives, counting the rest in st.
-func (cfg CandidateConfig) queriesWithPositives(queries []data.Query, qrels data.Qrels, st *CandidateStats) iter.Seq2[data.Query, []string] {
+// FirstQueries is the part of queries that gets lists: the first
+// MaxQueries (all when 0). Callers that search a run for the queries
+// themselves need only search these.
+func (cfg CandidateConfig) FirstQueries(queries []data.Query) []data.Query {
 	if cfg.MaxQueries > 0 && len(queries) > cfg.MaxQueries {
-		queries = queries[:cfg.MaxQueries]
+		return queries[:cfg.MaxQueries]
 	}
+	return queries
+}
+
+// queriesWithPositives yields FirstQueries' queries that have a positive,
+// with their positives, counting the rest in st.
+func (cfg CandidateConfig) queriesWithPositives(queries []data.Query, qrels data.Qrels, st *CandidateStats) iter.Seq2[data.Query, []string] {
 	return func(yield func(data.Query, []string) bool) {
-		for _, q := range queries {
+		for _, q := range cfg.FirstQueries(queries) {
 			pos := cfg.positivesOf(qrels[q.ID])
 			if len(pos) == 0 {
 				st.NoPositive++

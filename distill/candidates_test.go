@@ -164,9 +164,9 @@ func TestCandidatesPositivesOnlyAndPool(t *testing.T) {
 }
 
 func TestRandomCandidates(t *testing.T) {
-	var docs []string
+	var docs []data.Passage
 	for i := range 50 {
-		docs = append(docs, fmt.Sprintf("p%02d", i))
+		docs = append(docs, data.Passage{ID: fmt.Sprintf("p%02d", i)})
 	}
 	qs := []data.Query{{ID: "1"}, {ID: "2"}, {ID: "3"}}
 	qrels := data.Qrels{"1": {"p00": 2, "p01": 1, "p02": 0}, "2": {"p03": 2}, "3": {"p04": 2}}

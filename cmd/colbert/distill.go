@@ -71,18 +71,13 @@ func distillCandidatesCommand() *cli.Command {
 			}
 			var run data.Run
 			var queries []data.Query
-			var docIDs []string
+			var corpus []data.Passage
 			switch {
 			case c.Bool("random-negatives") && c.String("run") != "":
 				return fmt.Errorf("--random-negatives draws from the collection: it cannot be combined with --run")
 			case c.Bool("random-negatives"):
-				corpus, qs, err := loadCollectionAndQueries(coll, c.String("queries"), c.String("split"))
-				if err != nil {
+				if corpus, queries, err = loadCollectionAndQueries(coll, c.String("queries"), c.String("split")); err != nil {
 					return err
-				}
-				queries = qs
-				for _, p := range corpus {
-					docIDs = append(docIDs, p.ID)
 				}
 			case c.String("run") != "":
 				if queries, err = loadQueriesOnly(coll, c.String("queries")); err != nil {
@@ -122,7 +117,7 @@ func distillCandidatesCommand() *cli.Command {
 			switch {
 			case cfg.Random:
 				source = "random"
-				exs, st, err = distill.RandomCandidates(queries, qrels, docIDs, cfg)
+				exs, st, err = distill.RandomCandidates(queries, qrels, corpus, cfg)
 			default:
 				if c.String("run") != "" {
 					source = c.String("run")
@@ -150,7 +145,7 @@ func distillCandidatesCommand() *cli.Command {
 			}
 			if cfg.Random {
 				fmt.Fprintf(c.App.ErrWriter, "candidates: %d lists of %d for %d queries written to %s, negatives drawn from the %d documents of the collection (skipped: %d queries without positive, %d positives with < %d eligible negatives)\n",
-					st.Examples, cfg.NWay, st.Queries, c.String("out"), len(docIDs), st.NoPositive, st.TooFewNegs, cfg.NWay-1)
+					st.Examples, cfg.NWay, st.Queries, c.String("out"), len(corpus), st.NoPositive, st.TooFewNegs, cfg.NWay-1)
 				return nil
 			}
 			fmt.Fprintf(c.App.ErrWriter, "candidates: %d lists of %d for %d queries written to %s (skipped: %d queries without positive, %d not in run, %d positives with < %d negatives; %d positives in the run's top %d)\n",

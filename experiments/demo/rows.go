@@ -485,16 +485,9 @@ func drawCandidates(ctx context.Context, p paths, cfg distill.CandidateConfig, o
 	}
 	var exs []data.Example
 	if cfg.Random {
-		ids := make([]string, len(ds.Corpus))
-		for i, d := range ds.Corpus {
-			ids[i] = d.ID
-		}
-		exs, _, err = distill.RandomCandidates(ds.Queries, ds.Qrels, ids, cfg)
+		exs, _, err = distill.RandomCandidates(ds.Queries, ds.Qrels, ds.Corpus, cfg)
 	} else {
-		queries := ds.Queries
-		if cfg.MaxQueries > 0 && len(queries) > cfg.MaxQueries {
-			queries = queries[:cfg.MaxQueries] // no need to search for queries that get no list
-		}
+		queries := cfg.FirstQueries(ds.Queries) // no need to search for queries that get no list
 		var ix *bm25.Index
 		if ix, err = bm25.Build(ctx, ds.Corpus, bm25.DefaultParams(), threads, nil); err != nil {
 			return err
