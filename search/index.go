@@ -36,6 +36,11 @@ type Hit struct {
 var (
 	// ErrEmptyQuery is returned for a query without vectors.
 	ErrEmptyQuery = errors.New("search: query has no vectors")
+	// ErrNoTokens is returned by a query encoder for text without any
+	// wordpiece (indexer.ErrNoTokens is this error). It lives here, below
+	// the encoders, so that callers such as search/server can tell the
+	// client's mistake apart without depending on the model.
+	ErrNoTokens = errors.New("query has no tokens")
 	// ErrDimMismatch is returned when query and index dimensions differ.
 	ErrDimMismatch = errors.New("search: query dimension differs from the index")
 )

@@ -116,6 +116,16 @@ func TestServeCLI(t *testing.T) {
 			t.Errorf("%s: status %d, want 4xx", bad, resp.StatusCode)
 		}
 	}
+	// A query the tokenizer finds nothing in is refused by the real query
+	// encoder with indexer.ErrNoTokens: the client's mistake, a 400 saying so.
+	resp, err = client.Post(base+"/search", "application/json", strings.NewReader(`{"query": "\u0007\u0007"}`))
+	must(t, err)
+	var e struct{ Error string }
+	must(t, json.NewDecoder(resp.Body).Decode(&e))
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusBadRequest || !strings.Contains(e.Error, "no tokens") {
+		t.Errorf(`{"query": "\u0007\u0007"}: status %d %q, want 400 saying the query has no tokens`, resp.StatusCode, e.Error)
+	}
 	resp, err = client.Get(base + "/healthz")
 	must(t, err)
 	resp.Body.Close()

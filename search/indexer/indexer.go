@@ -10,7 +10,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"strings"
 
@@ -19,13 +18,15 @@ import (
 	"github.com/colbert-go/colbert/data/tokenize"
 	"github.com/colbert-go/colbert/model"
 	"github.com/colbert-go/colbert/model/encode"
+	"github.com/colbert-go/colbert/search"
 	"github.com/colbert-go/colbert/search/maxsim"
 )
 
 // ErrNoTokens is returned for a query whose text has no wordpiece: ColBERT
 // would score it by its markers and [MASK] padding alone, which ranks
-// passages arbitrarily, so it is refused.
-var ErrNoTokens = errors.New("query has no tokens")
+// passages arbitrarily, so it is refused. It is search.ErrNoTokens, so that
+// search/server maps it to 400 without depending on the model.
+var ErrNoTokens = search.ErrNoTokens
 
 // Model is a ColBERT checkpoint ready to encode texts, with the key that
 // identifies its vectors in an index manifest.

@@ -250,3 +250,17 @@ func TestEncodeQueries(t *testing.T) {
 		t.Errorf("duplicate id: %v", err)
 	}
 }
+
+// TestEncodeQueriesNoTokens: the real query encoder refuses text the
+// tokenizer finds no wordpiece in (control characters, as `colbert serve`
+// may receive in a JSON body) with ErrNoTokens, which search.ErrNoTokens is,
+// so the server answers it as the client's mistake.
+func TestEncodeQueriesNoTokens(t *testing.T) {
+	m, _, _ := setup(t)
+	for _, text := range []string{"\u0007\u0007", "", "\u200b"} {
+		_, err := m.EncodeQueries(context.Background(), []data.Query{{ID: "request", Text: text}})
+		if !errors.Is(err, indexer.ErrNoTokens) || !errors.Is(err, search.ErrNoTokens) {
+			t.Errorf("query %q: error %v, want ErrNoTokens (search.ErrNoTokens)", text, err)
+		}
+	}
+}

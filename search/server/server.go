@@ -27,6 +27,8 @@ import (
 )
 
 // Encoder turns query text into a row-major nq×dim matrix of unit vectors.
+// Text without any token is refused with an error wrapping
+// search.ErrNoTokens (as indexer.Model's is), which the server answers 400.
 type Encoder interface {
 	EncodeQuery(ctx context.Context, text string) (vecs []float32, dim int, err error)
 }
@@ -311,8 +313,8 @@ func (s *Server) handleSearch(w http.ResponseWriter, r *http.Request) {
 	}
 	if out.err != nil {
 		switch {
-		case errors.Is(out.err, search.ErrEmptyQuery):
-			writeError(w, http.StatusBadRequest, "query has no tokens")
+		case errors.Is(out.err, search.ErrNoTokens), errors.Is(out.err, search.ErrEmptyQuery):
+			writeError(w, http.StatusBadRequest, `"query" has no tokens: the tokenizer found nothing to encode in it (control characters or spaces only?)`)
 		case errors.Is(out.err, search.ErrDimMismatch):
 			writeError(w, http.StatusInternalServerError, out.err.Error())
 		case errors.Is(out.err, context.DeadlineExceeded):

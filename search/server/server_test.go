@@ -19,6 +19,7 @@ import (
 	"unicode"
 
 	"github.com/colbert-go/colbert/search"
+	"github.com/colbert-go/colbert/search/indexer"
 	"github.com/colbert-go/colbert/search/memindex"
 )
 
@@ -26,7 +27,9 @@ const dim = 64
 
 // wordEncoder maps each word of the text to a word vector of the synthetic
 // collection (by hash), like a bag-of-words ColBERT; text without letters
-// has no tokens.
+// has no tokens and is refused with indexer.ErrNoTokens wrapped as the real
+// query encoder (indexer.Model.EncodeQueries, behind `colbert serve`) wraps
+// it, not answered with an empty matrix.
 type wordEncoder struct {
 	words []float32
 	delay time.Duration
@@ -47,6 +50,9 @@ func (e *wordEncoder) EncodeQuery(ctx context.Context, text string) ([]float32, 
 		h.Write([]byte(w))
 		i := int(h.Sum32()) % nw
 		out = append(out, e.words[i*dim:(i+1)*dim]...)
+	}
+	if len(out) == 0 {
+		return nil, 0, fmt.Errorf("indexer: query %q (%q): %w", "request", text, indexer.ErrNoTokens)
 	}
 	return out, dim, nil
 }
@@ -137,6 +143,7 @@ func TestBadRequests(t *testing.T) {
 		{"empty query", `{"query": "  ", "k": 3}`, 400},
 		{"missing query", `{"k": 3}`, 400},
 		{"no tokens", `{"query": "!!! ???"}`, 400},
+		{"control characters only", `{"query": "\u0007\u0007"}`, 400},
 		{"negative k", `{"query": "a", "k": -1}`, 400},
 		{"huge k", `{"query": "a", "k": 1000000}`, 400},
 		{"negative ncells", `{"query": "a", "ncells": -2}`, 400},
@@ -170,6 +177,20 @@ func TestBadRequests(t *testing.T) {
 	// the server still answers after all that
 	if code, body := post(t, srv, `{"query": "alpha"}`); code != 200 {
 		t.Errorf("after bad requests: %d %s", code, body)
+	}
+}
+
+// TestQueryWithoutTokensIs400: a query the encoder finds no token in (control
+// characters, punctuation) is the client's mistake, answered 400 with a
+// message saying so, not a 500.
+func TestQueryWithoutTokensIs400(t *testing.T) {
+	srv := newFixture(t).server(t, nil)
+	for _, body := range []string{`{"query": "\u0007\u0007"}`, `{"query": "!!! ???", "k": 3}`} {
+		code, b := post(t, srv, body)
+		var e errorBody
+		if err := json.Unmarshal(b, &e); err != nil || code != http.StatusBadRequest || e.Code != code || !strings.Contains(e.Error, "no tokens") {
+			t.Errorf("%s: status %d body %s, want 400 saying the query has no tokens", body, code, b)
+		}
 	}
 }
 
