@@ -117,8 +117,9 @@ func (t *Trainer) microStep(b *batch) (*graph.Result, error) {
 	}
 	if b.pairs != nil {
 		p := b.pairs
-		logits := g.CrossEncoder(g.Encode(graph.Tokens{B: p.N, L: p.Len,
-			IDs: ints(p.IDs), Types: ints(p.TokenTypeIDs), Mask: floats(p.AttentionMask)}))
+		mask := floats(p.AttentionMask)
+		logits := g.CrossEncoder(g.EncodeBucketed(graph.Tokens{B: p.N, L: p.Len,
+			IDs: ints(p.IDs), Types: ints(p.TokenTypeIDs), Mask: mask}, graph.SequenceLengths(mask, p.N, p.Len)))
 		return g.Backward(t.loss(g, g.Reshape(logits, len(b.cand), t.Cfg.NWay), b))
 	}
 	head, dmask := g.ColBERT, floats(b.docs.VectorMask)
@@ -127,8 +128,11 @@ func (t *Trainer) microStep(b *batch) (*graph.Result, error) {
 	}
 	qv := head(g.Encode(graph.Tokens{B: b.queries.N, L: b.queries.Len,
 		IDs: ints(b.queries.IDs), Types: ints(b.queries.TokenTypeIDs), Mask: floats(b.queries.AttentionMask)}))
-	dv := head(g.Encode(graph.Tokens{B: b.docs.N, L: b.docs.Len,
-		IDs: ints(b.docs.IDs), Types: ints(b.docs.TokenTypeIDs), Mask: floats(b.docs.AttentionMask)}))
+	// Documents are encoded in length buckets: their padding is outside the
+	// vector mask, so only their tokens cost (graph.EncodeBucketed).
+	dmaskAttn := floats(b.docs.AttentionMask)
+	dv := head(g.EncodeBucketed(graph.Tokens{B: b.docs.N, L: b.docs.Len,
+		IDs: ints(b.docs.IDs), Types: ints(b.docs.TokenTypeIDs), Mask: dmaskAttn}, graph.SequenceLengths(dmaskAttn, b.docs.N, b.docs.Len)))
 	loss := t.loss(g, g.MaxSim(qv, dv, dmask, b.cand), b)
 	if t.Cfg.InBatchNegatives {
 		ib := g.CELoss(g.MaxSim(qv, dv, dmask, b.ibCand), b.ibLabel, 1)
