@@ -18,7 +18,7 @@ export COLBERT_NODE_MODULES := $(NODE_MODULES)
 TEST_TIMEOUT ?= 25m
 FUZZTIME ?= 5s
 
-.PHONY: setup setup-apt setup-ort setup-node setup-bench build test test-run fuzz demo demo-full bench bench-run lint clean
+.PHONY: setup setup-apt setup-ort setup-node setup-bench build test test-run fuzz demo demo-full bench bench-run bench-train bench-train-run lint clean
 
 ## setup: install what is missing (idempotent): Debian packages, ONNX Runtime from npm, Node packages for interop tests.
 setup: setup-apt setup-ort setup-node
@@ -103,6 +103,13 @@ bench: setup-bench
 
 bench-run:
 	TAGS='$(TAGS)' experiments/bench.sh
+
+## bench-train: one training step of the demo's KL student in Go, in PyTorch 1.13 and as OpenBLAS sgemm at its largest GEMM (2 threads); see BENCHMARKS.md.
+bench-train: setup-bench
+	@$(MAKE) --no-print-directory bench-train-run
+
+bench-train-run:
+	TAGS='$(TAGS)' experiments/bench_train.sh
 
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi

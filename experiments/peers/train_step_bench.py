@@ -1,20 +1,65 @@
 #!/usr/bin/python3
-"""PyTorch peer of model/graph's BenchmarkTrainStep: one forward+backward of
-ColBERT's KL distillation loss with a plain-torch BERT (no transformers),
-same shapes as the Go benchmark: small config (vocab 30522, 2 layers, hidden
-128, 4 heads, intermediate 512, dim 128), 8 queries x 32 tokens (20 attended,
-the rest [MASK] padding), nway 4 -> 32 documents x 180 tokens.
+"""PyTorch peer of colbert-go's training step: forward+backward of ColBERT's
+KL distillation loss with a plain-torch BERT (no transformers), optionally
+with ColBERT's in-batch negatives and the optimizer step (gradient clipping
+and AdamW).
+
+Defaults are model/graph's BenchmarkTrainStep: small config (vocab 30522,
+2 layers, hidden 128, 4 heads, intermediate 512, dim 128), 8 queries x 32
+tokens (20 attended, the rest [MASK] padding, not attended but scored),
+nway 4 -> 32 documents x 180 tokens, KL loss only, no optimizer step.
+
+The flags give the demo's KL student (experiments/benchtrain, which
+`make bench-train` runs next to this script):
+  --batch 16 --nway 8 --query-len 32 --doc-len 128 --vocab 8000
+  --in-batch-negatives --adamw
+In-batch negatives are ColBERT's: every query is scored against every
+document of the batch (one MaxSim over B x B*nway pairs; the KL scores are
+the query's own nway of them) and a cross-entropy picks its positive among
+all documents but its own negatives. --adamw adds clip_grad_norm_(2.0) and
+torch.optim.AdamW(lr 1e-3, betas (0.9, 0.999), eps 1e-8, weight decay 0.01),
+the trainer's defaults.
+
+BLAS: Debian's torch 1.13 is built with BLAS_INFO=generic (see
+torch.__config__.show()): float32 matmuls (nn.Linear's addmm, bmm, einsum)
+call sgemm from libblas.so.3, which Debian's alternatives point to
+OpenBLAS 0.3.21 (openblas-pthread) when libopenblas0 is installed: the same
+library and kernels as the Go side. oneDNN (MKL-DNN 2.6.3) is built in but
+torch 1.13 uses it for float32 matmuls only with bf16/explicit mkldnn
+tensors, not here. --threads sets torch.set_num_threads and, unless already
+set, OPENBLAS_NUM_THREADS (it must be set before torch loads OpenBLAS).
+The JSON reports the OpenBLAS core and thread count the process actually
+has (read with ctypes from the loaded libopenblas).
 
 Run with Debian's torch 1.13:  /usr/bin/python3 experiments/peers/train_step_bench.py --threads 2
-Prints one JSON line: seconds per step (wall and process CPU), tokens/s.
+Prints one JSON line: seconds per step (mean and median wall, process CPU), tokens/s.
 """
 import argparse
+import ctypes
 import json
 import math
+import os
+import statistics
 import time
 
-import torch
-import torch.nn.functional as F
+ap = argparse.ArgumentParser()
+ap.add_argument("--threads", type=int, default=2)
+ap.add_argument("--steps", type=int, default=5, help="timed steps")
+ap.add_argument("--warmup", type=int, default=1, help="untimed steps first")
+ap.add_argument("--batch", type=int, default=8, help="queries per step")
+ap.add_argument("--nway", type=int, default=4, help="documents per query")
+ap.add_argument("--query-len", type=int, default=32, help="query tokens ([MASK]-padded)")
+ap.add_argument("--query-attended", type=int, default=20, help="attended query tokens; the rest is [MASK] padding")
+ap.add_argument("--doc-len", type=int, default=180, help="document tokens")
+ap.add_argument("--vocab", type=int, default=30522)
+ap.add_argument("--in-batch-negatives", action="store_true", help="add ColBERT's in-batch CE loss")
+ap.add_argument("--adamw", action="store_true", help="clip gradients and take an AdamW step")
+ap.add_argument("--seed", type=int, default=1)
+a = ap.parse_args()
+os.environ.setdefault("OPENBLAS_NUM_THREADS", str(a.threads))
+
+import torch  # noqa: E402  (after OPENBLAS_NUM_THREADS)
+import torch.nn.functional as F  # noqa: E402
 
 
 class Layer(torch.nn.Module):
@@ -63,39 +108,80 @@ class ColBERT(torch.nn.Module):
         return F.normalize(self.linear(x), p=2, dim=2)
 
 
+def openblas_info():
+    """Core and thread count of the OpenBLAS this process has loaded, or None."""
+    with open("/proc/self/maps") as f:
+        libs = sorted({ln.split()[-1] for ln in f if "openblas" in ln and ".so" in ln})
+    for path in libs:
+        try:
+            lib = ctypes.CDLL(path)
+            lib.openblas_get_corename.restype = ctypes.c_char_p
+            return {"blas_lib": path, "blas_core": lib.openblas_get_corename().decode(),
+                    "blas_threads": lib.openblas_get_num_threads()}
+        except (OSError, AttributeError):
+            continue
+    return {"blas_lib": None, "blas_core": None, "blas_threads": None}
+
+
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--steps", type=int, default=5)
-    a = ap.parse_args()
     torch.set_num_threads(a.threads)
-    torch.manual_seed(1)
-    B, nway, lq, ld = 8, 4, 32, 180
-    m = ColBERT()
-    qids = torch.randint(1000, 30000, (B, lq))
+    torch.manual_seed(a.seed)
+    B, nway, lq, ld = a.batch, a.nway, a.query_len, a.doc_len
+    m = ColBERT(vocab=a.vocab)
+    lo = min(1000, a.vocab - 1)
+    qids = torch.randint(lo, a.vocab, (B, lq))
     qmask = torch.ones(B, lq, dtype=torch.long)
-    qmask[:, 20:] = 0
-    dids = torch.randint(1000, 30000, (B * nway, ld))
+    qmask[:, a.query_attended:] = 0
+    dids = torch.randint(lo, a.vocab, (B * nway, ld))
     dmask = torch.ones(B * nway, ld, dtype=torch.long)
     teacher = torch.randn(B, nway)
+    kl = torch.nn.KLDivLoss(reduction="batchmean", log_target=True)
+    opt = torch.optim.AdamW(m.parameters(), lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.01) if a.adamw else None
+    if a.in_batch_negatives:
+        # Query i's candidates: all documents but its own negatives; its
+        # positive (document nway*i) is the label.
+        own = torch.zeros(B, B * nway, dtype=torch.bool)
+        for i in range(B):
+            own[i, nway * i + 1:nway * (i + 1)] = True
+        ib_labels = torch.arange(B) * nway
 
     def step():
         m.zero_grad(set_to_none=True)
-        Q = m(qids, qmask)                       # [B, lq, dim]
-        D = m(dids, dmask).view(B, nway, ld, -1)  # [B, nway, ld, dim]
-        scores = torch.einsum("bqd,bntd->bnqt", Q, D).max(-1).values.sum(-1)
-        loss = torch.nn.KLDivLoss(reduction="batchmean", log_target=True)(
-            F.log_softmax(scores, -1), F.log_softmax(teacher, -1))
+        Q = m(qids, qmask)  # [B, lq, dim]
+        D = m(dids, dmask)  # [B*nway, ld, dim]
+        if a.in_batch_negatives:
+            # One MaxSim over every (query, document) pair of the batch.
+            allsc = torch.einsum("bqd,ntd->bnqt", Q, D).max(-1).values.sum(-1)  # [B, B*nway]
+            scores = allsc.view(B, B, nway)[torch.arange(B), torch.arange(B)]  # [B, nway]
+        else:
+            scores = torch.einsum("bqd,bntd->bnqt", Q, D.view(B, nway, ld, -1)).max(-1).values.sum(-1)
+        loss = kl(F.log_softmax(scores, -1), F.log_softmax(teacher, -1))
+        if a.in_batch_negatives:
+            loss = loss + F.cross_entropy(allsc.masked_fill(own, float("-inf")), ib_labels)
         loss.backward()
+        if opt is not None:
+            torch.nn.utils.clip_grad_norm_(m.parameters(), 2.0)
+            opt.step()
+        return loss.item()
 
-    step()  # warm-up
-    t0, c0 = time.perf_counter(), time.process_time()
-    for _ in range(a.steps):
+    for _ in range(a.warmup):
         step()
-    wall = (time.perf_counter() - t0) / a.steps
+    times = []
+    c0 = time.process_time()
+    for _ in range(a.steps):
+        t0 = time.perf_counter()
+        loss = step()
+        times.append(time.perf_counter() - t0)
+    wall = sum(times) / a.steps
     cpu = (time.process_time() - c0) / a.steps
-    print(json.dumps({"peer": "torch " + torch.__version__, "threads": a.threads, "s_per_step": round(wall, 4),
-                      "cpu_s_per_step": round(cpu, 4), "tokens_per_s": round((B * nway * ld + B * lq) / wall, 1)}))
+    res = {"peer": "torch " + torch.__version__, "threads": a.threads, "s_per_step": round(wall, 4),
+           "median_s": round(statistics.median(times), 4), "min_s": round(min(times), 4),
+           "times_s": [round(t, 4) for t in times], "cpu_s_per_step": round(cpu, 4),
+           "tokens_per_s": round((B * nway * ld + B * lq) / wall, 1), "loss": round(loss, 4),
+           "shape": {"batch": B, "nway": nway, "query_len": lq, "query_attended": a.query_attended, "doc_len": ld,
+                     "vocab": a.vocab, "in_batch_negatives": a.in_batch_negatives, "adamw": a.adamw}}
+    res.update(openblas_info())
+    print(json.dumps(res))
 
 
 if __name__ == "__main__":
