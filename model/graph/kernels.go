@@ -95,6 +95,36 @@ func parallelFor(n int, f func(i int)) {
 	wg.Wait()
 }
 
+// parallelRows splits rows 0…n-1 into one contiguous range per worker
+// (GOMAXPROCS of them, fewer when n is small) and runs f on each: the
+// elementwise and per-row kernels (LayerNorm, GELU, L2 norm) use every core.
+// It returns the number of ranges, so callers can size per-range partial
+// sums; range i is passed as its index.
+func parallelRows(n, minRows int, f func(part, lo, hi int)) int {
+	w := runtime.GOMAXPROCS(0)
+	if minRows < 1 {
+		minRows = 1
+	}
+	w = max(1, min(w, n/minRows))
+	chunk := (n + w - 1) / w
+	parts := (n + chunk - 1) / chunk
+	if n == 0 {
+		return 0
+	}
+	parallelFor(parts, func(i int) { f(i, i*chunk, min(n, (i+1)*chunk)) })
+	return parts
+}
+
+// rowParts is how many ranges parallelRows will use for n rows.
+func rowParts(n, minRows int) int {
+	if n == 0 {
+		return 0
+	}
+	w := max(1, min(runtime.GOMAXPROCS(0), n/max(1, minRows)))
+	chunk := (n + w - 1) / w
+	return (n + chunk - 1) / chunk
+}
+
 func shapeErr(k string, want string, got []tensor.Shape) error {
 	return fmt.Errorf("graph: %s: want %s, got shapes %v", k, want, got)
 }
@@ -194,14 +224,21 @@ func (k *lnKernel) outShape(in []tensor.Shape) (tensor.Shape, error) {
 	}
 	return x.Clone(), nil
 }
+// lnRows is the fewest rows a LayerNorm worker takes.
+const lnRows = 64
+
 func (k *lnKernel) input(in []fdata) []float32 {
 	if !k.res {
 		return in[0].d
 	}
 	x := make([]float32, len(in[0].d))
-	for i := range x {
-		x[i] = in[0].d[i] + in[1].d[i]
-	}
+	a, b := in[0].d, in[1].d
+	h := in[len(in)-2].s.TotalSize()
+	parallelRows(len(x)/h, lnRows, func(_, lo, hi int) {
+		for i := lo * h; i < hi*h; i++ {
+			x[i] = a[i] + b[i]
+		}
+	})
 	return x
 }
 func (k *lnKernel) forward(in []fdata) ([]float32, error) {
@@ -210,14 +247,16 @@ func (k *lnKernel) forward(in []fdata) ([]float32, error) {
 	gamma, beta := in[n-2].d, in[n-1].d
 	h := len(gamma)
 	out := make([]float32, len(x))
-	for r := 0; r < len(x)/h; r++ {
-		row := x[r*h:][:h]
-		mean, inv := stats(row, k.eps)
-		o := out[r*h:][:h]
-		for j, v := range row {
-			o[j] = float32((float64(v)-mean)*inv)*gamma[j] + beta[j]
+	parallelRows(len(x)/h, lnRows, func(_, lo, hi int) {
+		for r := lo; r < hi; r++ {
+			row := x[r*h:][:h]
+			mean, inv := stats(row, k.eps)
+			o := out[r*h:][:h]
+			for j, v := range row {
+				o[j] = float32((float64(v)-mean)*inv)*gamma[j] + beta[j]
+			}
 		}
-	}
+	})
 	return out, nil
 }
 func stats(row []float32, eps float64) (mean, inv float64) {
@@ -239,28 +278,41 @@ func (k *lnKernel) backward(in []fdata, _, grad []float32, dst [][]float32) erro
 	gamma := in[n-2].d
 	h := len(gamma)
 	dx := dst[0]
-	dg := make([]float64, h)
-	db := make([]float64, h)
-	xh := make([]float64, h)
-	for r := 0; r < len(x)/h; r++ {
-		row := x[r*h:][:h]
-		g := grad[r*h:][:h]
-		mean, inv := stats(row, k.eps)
-		var m1, m2 float64
-		for j, v := range row {
-			xh[j] = (float64(v) - mean) * inv
-			dxh := float64(g[j]) * float64(gamma[j])
-			m1 += dxh
-			m2 += dxh * xh[j]
-			dg[j] += float64(g[j]) * xh[j]
-			db[j] += float64(g[j])
+	rows := len(x) / h
+	// Each worker sums its rows' gamma/beta gradients; the partial sums are
+	// added in worker order, so the result does not depend on scheduling.
+	parts := rowParts(rows, lnRows)
+	dgs, dbs := make([][]float64, parts), make([][]float64, parts)
+	parallelRows(rows, lnRows, func(part, lo, hi int) {
+		dg, db, xh := make([]float64, h), make([]float64, h), make([]float64, h)
+		for r := lo; r < hi; r++ {
+			row := x[r*h:][:h]
+			g := grad[r*h:][:h]
+			mean, inv := stats(row, k.eps)
+			var m1, m2 float64
+			for j, v := range row {
+				xh[j] = (float64(v) - mean) * inv
+				dxh := float64(g[j]) * float64(gamma[j])
+				m1 += dxh
+				m2 += dxh * xh[j]
+				dg[j] += float64(g[j]) * xh[j]
+				db[j] += float64(g[j])
+			}
+			m1 /= float64(h)
+			m2 /= float64(h)
+			d := dx[r*h:][:h]
+			for j := range d {
+				dxh := float64(g[j]) * float64(gamma[j])
+				d[j] = float32(inv * (dxh - m1 - xh[j]*m2))
+			}
 		}
-		m1 /= float64(h)
-		m2 /= float64(h)
-		d := dx[r*h:][:h]
-		for j := range d {
-			dxh := float64(g[j]) * float64(gamma[j])
-			d[j] = float32(inv * (dxh - m1 - xh[j]*m2))
+		dgs[part], dbs[part] = dg, db
+	})
+	dg, db := make([]float64, h), make([]float64, h)
+	for p := range dgs {
+		for j := range dg {
+			dg[j] += dgs[p][j]
+			db[j] += dbs[p][j]
 		}
 	}
 	if k.res {
@@ -352,16 +404,22 @@ func (k *actKernel) name() string {
 func (k *actKernel) inDims() []int                                    { return []int{k.dims} }
 func (k *actKernel) outDims() int                                     { return k.dims }
 func (k *actKernel) outShape(in []tensor.Shape) (tensor.Shape, error) { return in[0].Clone(), nil }
+// actChunk is the fewest values an activation worker takes.
+const actChunk = 8192
+
 func (k *actKernel) forward(in []fdata) ([]float32, error) {
 	out := make([]float32, len(in[0].d))
-	for i, v := range in[0].d {
-		x := float64(v)
-		if k.tanh {
-			out[i] = float32(math.Tanh(x))
-		} else {
-			out[i] = float32(0.5 * x * (1 + math.Erf(x/math.Sqrt2)))
+	src := in[0].d
+	parallelRows(len(src), actChunk, func(_, lo, hi int) {
+		for i := lo; i < hi; i++ {
+			x := src[i]
+			if k.tanh {
+				out[i] = float32(math.Tanh(float64(x)))
+			} else {
+				out[i] = 0.5 * x * (1 + erf32(x*(1/math.Sqrt2)))
+			}
 		}
-	}
+	})
 	return out, nil
 }
 
@@ -369,25 +427,28 @@ const invSqrt2Pi = 0.3989422804014327
 
 func (k *actKernel) backward(in []fdata, out, grad []float32, dst [][]float32) error {
 	d := dst[0]
-	for i, v := range in[0].d {
-		x := float64(v)
-		var dy float64
-		if k.tanh {
-			t := float64(out[i])
-			dy = 1 - t*t
-		} else {
-			// Φ(x) = y/x from the forward output spares a second erf; near 0
-			// the quotient loses precision, so compute it there.
-			var cdf float64
-			if math.Abs(x) > 1e-2 {
-				cdf = float64(out[i]) / x
+	src := in[0].d
+	parallelRows(len(src), actChunk, func(_, lo, hi int) {
+		for i := lo; i < hi; i++ {
+			x := src[i]
+			var dy float32
+			if k.tanh {
+				t := out[i]
+				dy = 1 - t*t
 			} else {
-				cdf = 0.5 * (1 + math.Erf(x/math.Sqrt2))
+				// Φ(x) = y/x from the forward output spares a second erf; near 0
+				// the quotient loses precision, so compute it there.
+				var cdf float32
+				if x > 1e-2 || x < -1e-2 {
+					cdf = out[i] / x
+				} else {
+					cdf = 0.5 * (1 + erf32(x*(1/math.Sqrt2)))
+				}
+				dy = cdf + x*exp32(-0.5*x*x)*invSqrt2Pi
 			}
-			dy = cdf + x*math.Exp(-0.5*x*x)*invSqrt2Pi
+			d[i] = dy * grad[i]
 		}
-		d[i] = float32(dy * float64(grad[i]))
-	}
+	})
 	return nil
 }
 

@@ -39,3 +39,22 @@ func FuzzExp32(f *testing.F) {
 		}
 	})
 }
+
+// TestErf32 bounds erf32's absolute error against math.Erf over GELU's
+// whole useful range.
+func TestErf32(t *testing.T) {
+	var worst, at float64
+	for x := -6.0; x <= 6.0; x += 1e-4 {
+		got := float64(erf32(float32(x)))
+		if d := math.Abs(got - math.Erf(float64(float32(x)))); d > worst {
+			worst, at = d, x
+		}
+	}
+	if worst > 2.5e-7 {
+		t.Errorf("erf32 worst absolute error %.3g at %g", worst, at)
+	}
+	t.Logf("erf32 worst absolute error %.3g at %g", worst, at)
+	if erf32(0) != 0 || erf32(10) != 1 || erf32(-10) != -1 {
+		t.Errorf("edges: erf32(0)=%g erf32(10)=%g erf32(-10)=%g", erf32(0), erf32(10), erf32(-10))
+	}
+}
