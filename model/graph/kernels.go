@@ -224,6 +224,7 @@ func (k *lnKernel) outShape(in []tensor.Shape) (tensor.Shape, error) {
 	}
 	return x.Clone(), nil
 }
+
 // lnRows is the fewest rows a LayerNorm worker takes.
 const lnRows = 64
 
@@ -404,6 +405,7 @@ func (k *actKernel) name() string {
 func (k *actKernel) inDims() []int                                    { return []int{k.dims} }
 func (k *actKernel) outDims() int                                     { return k.dims }
 func (k *actKernel) outShape(in []tensor.Shape) (tensor.Shape, error) { return in[0].Clone(), nil }
+
 // actChunk is the fewest values an activation worker takes.
 const actChunk = 8192
 
