@@ -53,7 +53,7 @@ if [ -z "$colbert_core" ]; then
   own_src="openblas_get_corename(); bin/colbert version has no blas: line"
 fi
 if [ -n "${OPENBLAS_CORETYPE:-}" ]; then
-  core_src="OPENBLAS_CORETYPE set by the caller (left alone: $colbert_core, from $own_src)"
+  core_src="OPENBLAS_CORETYPE set by the caller, respected (without it: $colbert_core, per $own_src)"
 else
   export OPENBLAS_CORETYPE="$colbert_core"
   core_src="from $own_src"
