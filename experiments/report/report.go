@@ -1,6 +1,7 @@
 // Package report renders experiment results the way a researcher pastes
 // them into a paper draft: Markdown and CSV tables and PNG plots (bar charts
-// of one measure per system, latency-vs-quality scatter plots). Every file
+// of one measure per system, latency-vs-quality scatter plots, a measure
+// against training step). Every file
 // is written atomically, so a killed run never leaves half a report.
 package report
 
@@ -13,6 +14,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 
 	"github.com/colbert-go/colbert/data"
@@ -215,6 +217,77 @@ func Scatter(path, title, xlabel, ylabel string, pts []Point, logX bool) error {
 		p.X.Min, p.X.Max = lo/2, hi*2
 	}
 	return save(p, path, vg.Points(640), vg.Points(440))
+}
+
+// XY is one point of a line plot.
+type XY struct{ X, Y float64 }
+
+// Series is one named line of a line plot.
+type Series struct {
+	Name   string
+	Points []XY
+}
+
+// palette colours the series of a line plot in turn.
+var palette = []color.RGBA{
+	{R: 60, G: 110, B: 180, A: 255},
+	{R: 200, G: 60, B: 40, A: 255},
+	{R: 50, G: 150, B: 70, A: 255},
+	{R: 140, G: 80, B: 170, A: 255},
+	{R: 220, G: 140, B: 30, A: 255},
+}
+
+// Line draws one or more series of (x, y) points (e.g. dev nDCG@10 against
+// training step) as points joined by lines, each series sorted by x; points
+// with a NaN or infinite coordinate are left out, and so is a series left
+// with none. A legend names the series when there are several.
+func Line(path, title, xlabel, ylabel string, series []Series) error {
+	p := plot.New()
+	p.Title.Text = title
+	p.X.Label.Text = xlabel
+	p.Y.Label.Text = ylabel
+	drawn := 0
+	lo, hi := math.Inf(1), math.Inf(-1)
+	for _, s := range series {
+		var xys plotter.XYs
+		for _, pt := range s.Points {
+			if math.IsNaN(pt.X) || math.IsNaN(pt.Y) || math.IsInf(pt.X, 0) || math.IsInf(pt.Y, 0) {
+				continue
+			}
+			xys = append(xys, plotter.XY{X: pt.X, Y: pt.Y})
+			lo, hi = min(lo, pt.Y), max(hi, pt.Y)
+		}
+		if len(xys) == 0 {
+			continue
+		}
+		sort.SliceStable(xys, func(i, j int) bool { return xys[i].X < xys[j].X })
+		l, pts, err := plotter.NewLinePoints(xys)
+		if err != nil {
+			return fmt.Errorf("report: line plot %s: %w", path, err)
+		}
+		c := palette[drawn%len(palette)]
+		l.Color = c
+		l.Width = vg.Points(1.5)
+		pts.Shape = draw.CircleGlyph{}
+		pts.Radius = vg.Points(3)
+		pts.Color = c
+		p.Add(l, pts)
+		if len(series) > 1 {
+			p.Legend.Add(s.Name, l, pts)
+		}
+		drawn++
+	}
+	if drawn == 0 {
+		return fmt.Errorf("report: line plot %s: no finite points", path)
+	}
+	p.Add(plotter.NewGrid())
+	if lo == hi {
+		// A flat series: gonum would widen the axis to ±1 around it.
+		d := max(math.Abs(lo)*0.1, 1e-3)
+		p.Y.Min, p.Y.Max = lo-d, hi+d
+	}
+	p.Legend.Top = true
+	return save(p, path, vg.Points(640), vg.Points(400))
 }
 
 // Histogram draws the distribution of values (e.g. per-query latencies).

@@ -69,7 +69,22 @@ func TestPlotsArePNGs(t *testing.T) {
 	if err := Histogram(h, "latency", "ms", []float64{1, 2, 2, 3, 10}, 5); err != nil {
 		t.Fatal(err)
 	}
-	for _, p := range []string{bar, sc, h} {
+	line := filepath.Join(dir, "line.png")
+	if err := Line(line, "dev nDCG@10 during training", "step", "nDCG@10", []Series{
+		{"KL", []XY{{50, 0.31}, {25, 0.2}, {75, math.NaN()}, {100, 0.35}}},
+		{"contrastive", []XY{{25, 0.18}, {50, 0.3}, {100, 0.36}}},
+		{"nothing finite", []XY{{1, math.Inf(1)}}},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	// One point, and a flat series (ranges of zero width), must still draw.
+	if err := Line(filepath.Join(dir, "line1.png"), "one", "step", "nDCG", []Series{{"only", []XY{{3, 0.5}}}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := Line(filepath.Join(dir, "flat.png"), "flat", "step", "nDCG", []Series{{"flat", []XY{{1, 0.5}, {2, 0.5}}}}); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{bar, sc, h, line, filepath.Join(dir, "line1.png"), filepath.Join(dir, "flat.png")} {
 		f, err := os.Open(p)
 		if err != nil {
 			t.Fatal(err)
@@ -99,5 +114,14 @@ func TestPlotErrors(t *testing.T) {
 	}
 	if err := Histogram(filepath.Join(dir, "h.png"), "t", "x", []float64{math.NaN()}, 3); err == nil {
 		t.Error("histogram of NaNs accepted")
+	}
+	if err := Line(filepath.Join(dir, "l.png"), "t", "x", "y", nil); err == nil {
+		t.Error("line plot without series accepted")
+	}
+	if err := Line(filepath.Join(dir, "l.png"), "t", "x", "y", []Series{{"a", nil}, {"b", []XY{{math.NaN(), 1}, {1, math.Inf(-1)}}}}); err == nil {
+		t.Error("line plot without a finite point accepted")
+	}
+	if _, err := os.Stat(filepath.Join(dir, "l.png")); err == nil {
+		t.Error("a failed line plot left a file")
 	}
 }
