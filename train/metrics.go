@@ -60,7 +60,9 @@ func truncateMetrics(path string, step int) error {
 }
 
 // PlotMetrics draws the loss and learning-rate curves of a metrics.jsonl
-// into a PNG (two panels sharing the step axis), written atomically.
+// into a PNG (panels sharing the step axis), written atomically. When some
+// lines carry a dev evaluation (dev_ndcg10), a third panel plots it against
+// step (points joined by a line).
 func PlotMetrics(metricsPath, pngPath string) error {
 	ms, err := ReadMetrics(metricsPath)
 	if err != nil {
@@ -70,11 +72,15 @@ func PlotMetrics(metricsPath, pngPath string) error {
 		return fmt.Errorf("train: %s has no metrics to plot", metricsPath)
 	}
 	loss, lr := make(plotter.XYs, len(ms)), make(plotter.XYs, len(ms))
+	var dev plotter.XYs
 	for i, m := range ms {
 		loss[i] = plotter.XY{X: float64(m.Step), Y: m.Loss}
 		lr[i] = plotter.XY{X: float64(m.Step), Y: m.LR}
+		if m.DevNDCG10 != nil {
+			dev = append(dev, plotter.XY{X: float64(m.Step), Y: *m.DevNDCG10})
+		}
 	}
-	panel := func(title, ylabel string, xy plotter.XYs, c color.Color) (*plot.Plot, error) {
+	panel := func(title, ylabel string, xy plotter.XYs, c color.Color, points bool) (*plot.Plot, error) {
 		p := plot.New()
 		p.Title.Text = title
 		p.X.Label.Text = "step"
@@ -85,22 +91,41 @@ func PlotMetrics(metricsPath, pngPath string) error {
 		}
 		l.Color = c
 		p.Add(l, plotter.NewGrid())
+		if points {
+			s, err := plotter.NewScatter(xy)
+			if err != nil {
+				return nil, err
+			}
+			s.GlyphStyle.Shape = draw.CircleGlyph{}
+			s.GlyphStyle.Radius = vg.Points(3)
+			s.GlyphStyle.Color = c
+			p.Add(s)
+		}
 		return p, nil
 	}
-	pl, err := panel("training loss", "loss", loss, color.RGBA{B: 200, A: 255})
+	pl, err := panel("training loss", "loss", loss, color.RGBA{B: 200, A: 255}, false)
 	if err != nil {
 		return fmt.Errorf("train: plot: %w", err)
 	}
-	pr, err := panel("learning rate", "lr", lr, color.RGBA{R: 200, A: 255})
+	pr, err := panel("learning rate", "lr", lr, color.RGBA{R: 200, A: 255}, false)
 	if err != nil {
 		return fmt.Errorf("train: plot: %w", err)
 	}
-	img := vgimg.New(vg.Points(640), vg.Points(640))
-	dc := draw.New(img)
 	plots := [][]*plot.Plot{{pl}, {pr}}
-	cs := plot.Align(plots, draw.Tiles{Rows: 2, Cols: 1, PadY: vg.Points(10)}, dc)
-	pl.Draw(cs[0][0])
-	pr.Draw(cs[1][0])
+	if len(dev) > 0 {
+		pd, err := panel("dev nDCG@10", "nDCG@10", dev, color.RGBA{G: 140, A: 255}, true)
+		if err != nil {
+			return fmt.Errorf("train: plot: %w", err)
+		}
+		pd.X.Min, pd.X.Max = pl.X.Min, pl.X.Max // the loss panel's step range
+		plots = append(plots, []*plot.Plot{pd})
+	}
+	img := vgimg.New(vg.Points(640), vg.Points(float64(320*len(plots))))
+	dc := draw.New(img)
+	cs := plot.Align(plots, draw.Tiles{Rows: len(plots), Cols: 1, PadY: vg.Points(10)}, dc)
+	for i, row := range plots {
+		row[0].Draw(cs[i][0])
+	}
 	var buf bytes.Buffer
 	if _, err := (vgimg.PngCanvas{Canvas: img}).WriteTo(&buf); err != nil {
 		return fmt.Errorf("train: plot: %w", err)
