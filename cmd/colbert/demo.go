@@ -27,7 +27,7 @@ func demoCommands() []*cli.Command {
 			quietFlag(),
 		},
 		Action: func(c *cli.Context) error {
-			defer stopOnSignal(c)()
+			// c.Context is main's: the first SIGINT/SIGTERM ends it.
 			cfg := demo.DefaultConfig()
 			if c.Bool("full") {
 				cfg = demo.FullConfig()

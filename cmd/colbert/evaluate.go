@@ -2,10 +2,7 @@ package main
 
 import (
 	"fmt"
-	"os"
-	"os/signal"
 	"strings"
-	"syscall"
 
 	"github.com/colbert-go/colbert/codec/index"
 	"github.com/colbert-go/colbert/data/progress"
@@ -46,7 +43,7 @@ func evaluateCommands() []*cli.Command {
 			quietFlag(),
 		},
 		Action: func(c *cli.Context) error {
-			defer stopOnSignal(c)()
+			// c.Context is main's: the first SIGINT/SIGTERM ends it.
 			opt := evaluate.Options{
 				Checkpoint: c.String("checkpoint"), Tokenizer: c.String("tokenizer"), Dataset: c.String("dataset"),
 				Split: c.String("split"), NBits: c.Int("nbits"), Codec: c.String("codec"), PCAComponents: c.Int("pca-components"),
@@ -81,12 +78,4 @@ func evaluateCommands() []*cli.Command {
 			return nil
 		},
 	}}
-}
-
-// stopOnSignal cancels the command's context on SIGINT/SIGTERM, so that the
-// experiment stops between resumable steps instead of dying mid-write.
-func stopOnSignal(c *cli.Context) func() {
-	ctx, stop := signal.NotifyContext(c.Context, os.Interrupt, syscall.SIGTERM)
-	c.Context = ctx
-	return stop
 }

@@ -3,11 +3,8 @@ package main
 import (
 	"context"
 	"fmt"
-	"os"
-	"os/signal"
 	"reflect"
 	"strings"
-	"syscall"
 
 	"github.com/urfave/cli/v2"
 
@@ -39,8 +36,10 @@ func trainCommands() []*cli.Command {
 			if err := applyFlags(c, &cfg); err != nil {
 				return err
 			}
-			ctx, stop := signal.NotifyContext(c.Context, os.Interrupt, syscall.SIGTERM)
-			defer stop()
+			// main's context ends on the first SIGINT/SIGTERM (the run stops
+			// at a safe point); no handler here, so that a second signal
+			// kills at once as main promises.
+			ctx := c.Context
 			tr, err := train.Prepare(ctx, cfg, c.Int("threads"), newBar(c, "tokenise", 0, "texts"))
 			if err != nil {
 				return err
