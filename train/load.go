@@ -12,6 +12,7 @@ import (
 	"github.com/colbert-go/colbert/data/progress"
 	"github.com/colbert-go/colbert/data/tokenize"
 	"github.com/colbert-go/colbert/model"
+	"github.com/colbert-go/colbert/model/encode"
 )
 
 // Prepare loads everything a run needs from cfg: the tokenizer, the student
@@ -51,9 +52,8 @@ func Prepare(ctx context.Context, cfg Config, threads int, bar *progress.Bar) (*
 		}
 	}
 	col.QueryMaxLen, col.DocMaxLen = cfg.QueryMaxLen, cfg.DocMaxLen
-	enc, err := tokenize.NewColBERT(tok, tokenize.Config{QueryMaxLen: col.QueryMaxLen, DocMaxLen: col.DocMaxLen,
-		QueryMarker: col.QueryToken, DocMarker: col.DocToken,
-		AttendToMaskTokens: col.AttendToMaskTokens, MaskPunctuation: col.MaskPunctuation})
+	// The one mapping index and search use, so all three tokenise alike.
+	enc, err := tokenize.NewColBERT(tok, encode.TokenizerConfig(col))
 	if err != nil {
 		return nil, fmt.Errorf("train: %w", err)
 	}
