@@ -138,11 +138,14 @@ func indexBuildAction(c *cli.Context) error {
 	if c.String("id-cache") == "" {
 		os.Remove(cache) // only needed to resume; the index is complete
 	}
-	size := indexBytes(mf)
+	st, err := index.Stat(out) // the one size: every file of the directory, as `index info` reports
+	if err != nil {
+		return err
+	}
 	fmt.Fprintf(c.App.ErrWriter, "index: %d passages, %d embeddings (%.1f per passage), %d centroids, %d-bit; tokenised in %s, built in %s (%.0f tokens/s)\n",
 		mf.NumPassages, mf.NumEmbeddings, float64(mf.NumEmbeddings)/float64(max(1, mf.NumPassages)), mf.NumCentroids, mf.NBits,
 		tokenised.Round(time.Millisecond), built.Round(time.Millisecond), float64(mf.NumEmbeddings)/built.Seconds())
-	fmt.Fprintf(c.App.ErrWriter, "index: %s, %.1f bytes/token, written to %s\n", fmtBytes(size), float64(size)/float64(max(1, mf.NumEmbeddings)), out)
+	fmt.Fprintf(c.App.ErrWriter, "index: %s (%d B), %.1f bytes/token, written to %s\n", fmtBytes(st.TotalBytes), st.TotalBytes, st.BytesPerToken, out)
 	return nil
 }
 
@@ -155,15 +158,6 @@ func indexBuildOptions(c *cli.Context, m *indexer.Model) index.BuildOptions {
 		ChunkSize: c.Int("chunk-size"), EmbedBatch: c.Int("embed-batch"), Threads: c.Int("threads"),
 		Seed: uint64(c.Int64("seed")), Overwrite: c.Bool("overwrite"),
 	}
-}
-
-// indexBytes sums the sizes of the index's files (manifest excluded).
-func indexBytes(m *index.Manifest) int64 {
-	var n int64
-	for _, f := range m.Files {
-		n += f.Size
-	}
-	return n
 }
 
 func fmtBytes(n int64) string {
@@ -211,31 +205,24 @@ func indexInfoCommand() *cli.Command {
 			b := m.Build
 			fmt.Fprintf(w, "build       sample %d passages / %d vectors (%d held out), k-means %d iters on %d points, inertia %.6g, seed %d, chunk %d\n",
 				b.SamplePassages, b.SampleVectors, b.HeldOut, b.KMeansIters, b.TrainPoints, b.Inertia, b.Seed, b.ChunkSize)
-			// Sizes by file kind: chunk.00001.codes → codes.
-			kinds := map[string]int64{}
-			var total int64
-			for name, f := range m.Files {
-				k := name
-				if parts := strings.Split(name, "."); len(parts) >= 2 {
-					k = parts[len(parts)-1]
-					if k == "bin" || k == "f32" {
-						k = parts[0]
-					}
-				}
-				kinds[k] += f.Size
-				total += f.Size
+			// Sizes by file kind (chunk.00001.codes → codes), as index.Stat
+			// counts them: every file of the directory, the manifest included.
+			st, err := index.Stat(dir)
+			if err != nil {
+				return err
 			}
-			names := make([]string, 0, len(kinds))
-			for k := range kinds {
+			names := make([]string, 0, len(st.Bytes))
+			for k := range st.Bytes {
 				names = append(names, k)
 			}
 			sort.Strings(names)
 			for _, k := range names {
-				fmt.Fprintf(w, "  %-11s %12d B  %7.2f B/token\n", k, kinds[k], float64(kinds[k])/float64(emb))
+				fmt.Fprintf(w, "  %-11s %12d B  %7.2f B/token\n", k, st.Bytes[k], float64(st.Bytes[k])/float64(emb))
 			}
+			total := st.TotalBytes
 			fp16 := int64(m.Dim) * 2 * m.NumEmbeddings
 			fmt.Fprintf(w, "total       %d B (%s), %.2f bytes/token; codes+residuals %.2f B/token; %.1f× smaller than fp16 (%s)\n",
-				total, fmtBytes(total), float64(total)/float64(emb), float64(kinds["codes"]+kinds["residuals"])/float64(emb),
+				total, fmtBytes(total), st.BytesPerToken, st.CodeBytesPerToken,
 				float64(fp16)/float64(max(1, total)), fmtBytes(fp16))
 			return nil
 		},

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"math"
 	"os"
 	"path/filepath"
@@ -11,6 +12,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/colbert-go/colbert/codec/index"
 	"github.com/colbert-go/colbert/data"
 	"github.com/colbert-go/colbert/data/parquetio"
 	"github.com/colbert-go/colbert/data/testassets"
@@ -234,5 +236,48 @@ func checkExact(t *testing.T, ck, path string, ps []data.Passage, qs []data.Quer
 	}
 	if n != 80 || worst > 1e-5 {
 		t.Errorf("rerank: %d pairs, max |score − exact MaxSim| %g (want 80 pairs within 1e-5)", n, worst)
+	}
+}
+
+// TestIndexSizeIsStats: `colbert index` and `colbert index info` report the
+// size index.Stat computes, which is every file of the index directory
+// (the manifest included).
+func TestIndexSizeIsStats(t *testing.T) {
+	ck := testassets.Path(t, "models/hf-tiny/colbert")
+	cran := testassets.Path(t, "classic/cranfield")
+	dir := t.TempDir()
+	ps, err := data.ReadCorpusJSONL(filepath.Join(cran, "corpus.jsonl"))
+	must(t, err)
+	corpus := filepath.Join(dir, "corpus.jsonl")
+	must(t, data.WriteCorpusJSONL(corpus, ps[:40]))
+	var out, errw bytes.Buffer
+	app := &cli.App{Name: "colbert", Writer: &out, ErrWriter: &errw, Commands: indexCommands()}
+	idx := filepath.Join(dir, "idx")
+	must(t, app.Run([]string{"colbert", "index", "--checkpoint", ck, "--collection", corpus, "--out", idx,
+		"--centroids", "16", "--sample", "20", "--threads", "2", "-q"}))
+	built := out.String() + errw.String()
+	out.Reset()
+	errw.Reset()
+	must(t, app.Run([]string{"colbert", "index", "info", idx}))
+	info := out.String()
+
+	st, err := index.Stat(idx)
+	must(t, err)
+	ents, err := os.ReadDir(idx)
+	must(t, err)
+	var onDisk int64
+	for _, e := range ents {
+		fi, err := e.Info()
+		must(t, err)
+		onDisk += fi.Size()
+	}
+	if st.TotalBytes != onDisk {
+		t.Errorf("index.Stat: %d B, the directory's files: %d B", st.TotalBytes, onDisk)
+	}
+	if want := fmt.Sprintf("(%d B), %.1f bytes/token", st.TotalBytes, st.BytesPerToken); !strings.Contains(built, want) {
+		t.Errorf("colbert index reports a size other than index.Stat's %q:\n%s", want, built)
+	}
+	if want := fmt.Sprintf("total       %d B (%s), %.2f bytes/token", st.TotalBytes, fmtBytes(st.TotalBytes), st.BytesPerToken); !strings.Contains(info, want) {
+		t.Errorf("colbert index info reports a size other than index.Stat's %q:\n%s", want, info)
 	}
 }

@@ -180,8 +180,12 @@ func indexMergeCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
+			st, err := index.Stat(c.String("out"))
+			if err != nil {
+				return err
+			}
 			fmt.Fprintf(c.App.ErrWriter, "index merge: %d passages, %d embeddings, %d chunks, %d centroids; %s written to %s in %s\n",
-				mf.NumPassages, mf.NumEmbeddings, len(mf.Chunks), mf.NumCentroids, fmtBytes(indexBytes(mf)), c.String("out"),
+				mf.NumPassages, mf.NumEmbeddings, len(mf.Chunks), mf.NumCentroids, fmtBytes(st.TotalBytes), c.String("out"),
 				time.Since(start).Round(time.Millisecond))
 			return nil
 		},

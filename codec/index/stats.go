@@ -20,7 +20,10 @@ type Stats struct {
 	BytesPerToken, CodeBytesPerToken float64
 }
 
-// Stat reads dir's manifest (without verifying the files) and sums sizes.
+// Stat reads dir's manifest (without verifying the files) and sums sizes:
+// the manifest and every file it lists, which is the whole directory of a
+// finished index. It is the one size computation; `colbert index`, `index
+// info`, `index merge` and evaluate report it.
 func Stat(dir string) (*Stats, error) {
 	mpath := joinDir(dir, ManifestName)
 	f, err := os.Open(mpath)
