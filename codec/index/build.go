@@ -177,7 +177,7 @@ func Build(ctx context.Context, dir string, src Source, opt BuildOptions, bar *p
 	if err != nil {
 		return nil, err
 	}
-	if err := commitDir(tmp, dir, m, nchunks, opt.Overwrite); err != nil {
+	if err := commitDir(tmp, dir, m, nchunks, opt.Overwrite, os.Rename); err != nil {
 		return nil, err
 	}
 	return m, nil
@@ -682,8 +682,10 @@ func munmap(b []byte) {
 }
 
 // commitDir writes the manifest into tmp, removes the build's bookkeeping
-// files and renames tmp to dir (replacing an old index if overwrite).
-func commitDir(tmp, dir string, m *Manifest, nchunks int, overwrite bool) error {
+// files and renames tmp to dir (replacing an old index if overwrite: it is
+// moved aside to dir.old, and moved back if tmp cannot take its place).
+// rename is os.Rename; tests make it fail.
+func commitDir(tmp, dir string, m *Manifest, nchunks int, overwrite bool, rename func(oldpath, newpath string) error) error {
 	mb, err := m.marshal()
 	if err != nil {
 		return err
@@ -705,11 +707,16 @@ func commitDir(tmp, dir string, m *Manifest, nchunks int, overwrite bool) error 
 		}
 		old = filepath.Clean(dir) + ".old"
 		os.RemoveAll(old)
-		if err := os.Rename(dir, old); err != nil {
+		if err := rename(dir, old); err != nil {
 			return fmt.Errorf("index: %w", err)
 		}
 	}
-	if err := os.Rename(tmp, dir); err != nil {
+	if err := rename(tmp, dir); err != nil {
+		if old != "" {
+			if rerr := rename(old, dir); rerr != nil {
+				err = errors.Join(err, fmt.Errorf("restoring the previous index from %s: %w", old, rerr))
+			}
+		}
 		return fmt.Errorf("index: %w", err)
 	}
 	if old != "" {
