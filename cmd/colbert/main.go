@@ -5,10 +5,12 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"os/signal"
 	"syscall"
 
+	"github.com/colbert-go/colbert/model/blas"
 	"github.com/colbert-go/colbert/model/encode"
 	"github.com/urfave/cli/v2"
 )
@@ -17,6 +19,13 @@ import (
 var version = "dev"
 
 func main() {
+	// Before anything else: if OpenBLAS fell back to kernels below what the
+	// CPU runs (a CPU newer than the library), re-run this process with
+	// OPENBLAS_CORETYPE set (never when the user set it). On failure it goes
+	// on with OpenBLAS's own choice. COLBERT_VERBOSE=1 says what it does on
+	// stderr.
+	_ = blas.MaybeReexec(verboseWriter())
+
 	// Ctrl-C or SIGTERM cancels the context: long jobs (training, scoring,
 	// indexing) stop at a safe point and can be resumed by re-running the
 	// same command. A second signal kills the process at once.
@@ -31,9 +40,19 @@ func main() {
 	}
 }
 
+// verboseWriter is stderr when COLBERT_VERBOSE is set (and not "0"),
+// nil otherwise: diagnostics that come before flag parsing and must keep
+// stdout clean for scripts.
+func verboseWriter() io.Writer {
+	if v := os.Getenv("COLBERT_VERBOSE"); v != "" && v != "0" {
+		return os.Stderr
+	}
+	return nil
+}
+
 func newApp() *cli.App {
 	var cmds []*cli.Command
-	cmds = append(cmds, versionCommand())
+	cmds = append(cmds, versionCommand(), blasCoreCommand())
 	cmds = append(cmds, dataCommands()...)
 	cmds = append(cmds, demoCommands()...)
 	cmds = append(cmds, bm25Commands()...)
@@ -65,9 +84,31 @@ func newApp() *cli.App {
 func versionCommand() *cli.Command {
 	return &cli.Command{
 		Name:  "version",
-		Usage: "print the version of this binary",
+		Usage: "print the version of this binary and the BLAS kernels it runs with",
 		Action: func(c *cli.Context) error {
 			fmt.Fprintln(c.App.Writer, "colbert", version)
+			fmt.Fprintln(c.App.Writer, "blas:", blas.Core())
+			return nil
+		},
+	}
+}
+
+// blasCoreCommand prints the OpenBLAS core alone, for scripts that run other
+// OpenBLAS users (numpy, faiss) with the same kernels:
+// OPENBLAS_CORETYPE=$(bin/colbert blas-core) python3 ….
+func blasCoreCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "blas-core",
+		Usage: "print the OpenBLAS core (kernels) this binary runs with, for OPENBLAS_CORETYPE in scripts",
+		Description: "With OpenBLAS (-tags openblas): the core it runs with, after the start-up check that re-runs\n" +
+			"the binary with the best safe core when OpenBLAS picked a generic one (unless OPENBLAS_CORETYPE\n" +
+			"is set). In the pure-Go build: the best safe core for this CPU (empty for a CPU without AVX).",
+		Action: func(c *cli.Context) error {
+			core := blas.Core()
+			if !blas.OpenBLAS {
+				core = blas.Safe(blas.Detect())
+			}
+			fmt.Fprintln(c.App.Writer, core)
 			return nil
 		},
 	}
