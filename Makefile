@@ -23,7 +23,8 @@ FUZZTIME ?= 5s
 ## setup: install what is missing (idempotent): Debian packages, ONNX Runtime from npm, Node packages for interop tests.
 setup: setup-apt setup-ort setup-node
 
-APT_PACKAGES := libopenblas-dev nodejs npm
+# python3-faiss and python3-numpy: the demo's faiss IVFPQ peer row (experiments/demo/faiss.go runs /usr/bin/python3).
+APT_PACKAGES := libopenblas-dev nodejs npm python3-faiss python3-numpy
 setup-apt:
 	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
