@@ -460,10 +460,10 @@ func TestAppendAndDelete(t *testing.T) {
 func TestBuildRejectsBadInput(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "idx")
 	bad := newSource(40, 10, 7, "z")
-	bad.docs[33] = bad.docs[33][:len(bad.docs[33])-1]
-	if len(bad.docs[33]) == 0 {
+	if len(bad.docs[33]) == 0 { // before the slice, which would panic
 		t.Skip("passage 33 happens to be empty")
 	}
+	bad.docs[33] = bad.docs[33][:len(bad.docs[33])-1]
 	opt := testOpts
 	opt.SamplePassages = 1 // keep the ragged passage out of the sample
 	if _, err := Build(context.Background(), dir, bad, opt, nil); err == nil || !strings.Contains(err.Error(), `"z33"`) {
