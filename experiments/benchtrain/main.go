@@ -22,6 +22,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"runtime"
+	"runtime/pprof"
 	"sort"
 	"syscall"
 	"time"
@@ -55,6 +56,7 @@ func run() error {
 	flag.IntVar(&s.DocLen, "doc-len", s.DocLen, "document tokens")
 	flag.IntVar(&s.Vocab, "vocab", s.Vocab, "vocabulary size")
 	flag.BoolVar(&s.InBatch, "in-batch-negatives", s.InBatch, "add ColBERT's in-batch CE loss")
+	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the timed steps (-mode step) to this file")
 	flag.Parse()
 	if *threads < 1 || *steps < 1 || *warmup < 0 {
 		return fmt.Errorf("-threads and -steps must be ≥ 1, -warmup ≥ 0")
@@ -86,6 +88,17 @@ func run() error {
 		}
 		runtime.GOMAXPROCS(*threads)
 		setBLASThreads(1)
+		if *cpuProfile != "" {
+			f, err := os.Create(*cpuProfile)
+			if err != nil {
+				return err
+			}
+			defer f.Close()
+			if err := pprof.StartCPUProfile(f); err != nil {
+				return err
+			}
+			defer pprof.StopCPUProfile()
+		}
 		res, err := timeStep(s, *warmup, *steps)
 		if err != nil {
 			return err

@@ -394,6 +394,9 @@ func (k *linearKernel) backward(in []fdata, _, grad []float32, dst [][]float32) 
 type actKernel struct {
 	dims int
 	tanh bool
+	// dgelu holds GELU's derivative at each input, computed by the forward
+	// pass next to the value (they share Φ) for the backward pass.
+	dgelu []float32
 }
 
 func (k *actKernel) name() string {
@@ -412,14 +415,19 @@ const actChunk = 8192
 func (k *actKernel) forward(in []fdata) ([]float32, error) {
 	out := make([]float32, len(in[0].d))
 	src := in[0].d
+	if !k.tanh {
+		k.dgelu = make([]float32, len(src))
+	}
 	parallelRows(len(src), actChunk, func(_, lo, hi int) {
 		for i := lo; i < hi; i++ {
 			x := src[i]
 			if k.tanh {
 				out[i] = float32(math.Tanh(float64(x)))
-			} else {
-				out[i] = 0.5 * x * (1 + erf32(x*(1/math.Sqrt2)))
+				continue
 			}
+			cdf := 0.5 * (1 + erf32(x*(1/math.Sqrt2)))
+			out[i] = x * cdf
+			k.dgelu[i] = cdf + x*exp32(-0.5*x*x)*invSqrt2Pi
 		}
 	})
 	return out, nil
@@ -430,6 +438,15 @@ const invSqrt2Pi = 0.3989422804014327
 func (k *actKernel) backward(in []fdata, out, grad []float32, dst [][]float32) error {
 	d := dst[0]
 	src := in[0].d
+	if saved := k.dgelu; saved != nil && !k.tanh {
+		k.dgelu = nil // used once; a second backward recomputes
+		parallelRows(len(src), actChunk, func(_, lo, hi int) {
+			for i := lo; i < hi; i++ {
+				d[i] = saved[i] * grad[i]
+			}
+		})
+		return nil
+	}
 	parallelRows(len(src), actChunk, func(_, lo, hi int) {
 		for i := lo; i < hi; i++ {
 			x := src[i]
@@ -463,6 +480,10 @@ func (k *actKernel) backward(in []fdata, out, grad []float32, dst [][]float32) e
 type attnKernel struct {
 	mask        []float32 // [B·L], 1 = attend
 	b, l, heads int
+	// probs holds the forward pass's probabilities [B·heads·L·L] for the
+	// backward pass (one graph runs forward then backward once), so the
+	// backward pass does not recompute QKᵀ and the softmax.
+	probs []float32
 }
 
 func (k *attnKernel) name() string  { return "attention" }
@@ -475,9 +496,9 @@ func (k *attnKernel) outShape(in []tensor.Shape) (tensor.Shape, error) {
 	return in[0].Clone(), nil
 }
 
-// probs fills p [L,L] (which must be zero on entry) with the attention
+// softmax fills p [L,L] (which must be zero on entry) with the attention
 // probabilities of batch b, head h.
-func (k *attnKernel) probs(q, kk []float32, b, h, hid int, p []float32) {
+func (k *attnKernel) softmax(q, kk []float32, b, h, hid int, p []float32) {
 	l, dh := k.l, hid/k.heads
 	off := b*l*hid + h*dh
 	scale := float32(1 / math.Sqrt(float64(dh)))
@@ -517,10 +538,12 @@ func (k *attnKernel) forward(in []fdata) ([]float32, error) {
 	hid := in[0].s[2]
 	dh := hid / k.heads
 	out := make([]float32, len(in[0].d))
+	ll := k.l * k.l
+	k.probs = make([]float32, k.b*k.heads*ll)
 	parallelFor(k.b*k.heads, func(t int) {
 		b, h := t/k.heads, t%k.heads
-		p := make([]float32, k.l*k.l)
-		k.probs(in[0].d, in[1].d, b, h, hid, p)
+		p := k.probs[t*ll:][:ll]
+		k.softmax(in[0].d, in[1].d, b, h, hid, p)
 		off := b*k.l*hid + h*dh
 		gemm(false, false, k.l, dh, k.l, 1, p, k.l, in[2].d[off:], hid, 1, out[off:], hid)
 	})
@@ -533,11 +556,19 @@ func (k *attnKernel) backward(in []fdata, _, grad []float32, dst [][]float32) er
 	q, kk, v := in[0].d, in[1].d, in[2].d
 	dq, dk, dv := dst[0], dst[1], dst[2]
 	l := k.l
+	ll := l * l
+	saved := k.probs
+	k.probs = nil // used once; a second backward recomputes
 	parallelFor(k.b*k.heads, func(t int) {
 		b, h := t/k.heads, t%k.heads
-		p := make([]float32, l*l)
-		dp := make([]float32, l*l)
-		k.probs(q, kk, b, h, hid, p)
+		var p []float32
+		if saved != nil {
+			p = saved[t*ll:][:ll]
+		} else {
+			p = make([]float32, ll)
+			k.softmax(q, kk, b, h, hid, p)
+		}
+		dp := make([]float32, ll)
 		off := b*l*hid + h*dh
 		// dV = Pᵀ·dC ; dP = dC·Vᵀ
 		gemm(true, false, l, dh, l, 1, p, l, grad[off:], hid, 1, dv[off:], hid)
