@@ -123,6 +123,8 @@ func (p paths) j(parts ...string) string { return filepath.Join(append([]string{
 func (p paths) benchmark() string        { return p.j("benchmark") }
 func (p paths) corpus() string           { return p.j("benchmark", "corpus.jsonl") }
 func (p paths) queries() string          { return p.j("benchmark", "queries.jsonl") }
+func (p paths) devQrels() string         { return p.j("benchmark", quality.DevQrelsFile) }
+func (p paths) klMetrics() string        { return p.j("student-kl", "metrics.jsonl") }
 func (p paths) candidates() string       { return p.j("benchmark", "train_candidates.jsonl") }
 func (p paths) vocab() string            { return p.j("vocab", "tokenizer.json") }
 func (p paths) teacherONNX() string      { return p.j("teacher", "model.onnx") }
@@ -177,11 +179,7 @@ func Run(ctx context.Context, opt Options) (string, error) {
 	kONNX := keyOf(kTeacher, "onnx")
 	kCandidates := keyOf(kBench, cfg.Candidates)
 	kScores := keyOf(kONNX, kCandidates, cfg.ScoreBatch, "scores")
-	students := []student{
-		{"kl", trainConfig(cfg.Student, p, p.scores(), "student-kl")},
-		{"contrastive", trainConfig(cfg.Contrastive, p, p.scores(), "student-contrastive")},
-		{"bi-encoder", trainConfig(cfg.BiEncoder, p, p.scores(), "bi-encoder")},
-	}
+	students := studentConfigs(cfg, p)
 	kStudent := map[string]string{}
 	for _, s := range students {
 		kStudent[s.slug] = keyOf(kScores, s.cfg)
@@ -281,6 +279,36 @@ func fitSchedule(c train.Config) train.Config {
 type student struct {
 	slug string
 	cfg  train.Config
+}
+
+// studentConfigs points the three students at the demo's files; cfg's
+// schedules are final (fitSchedule applied). Only the KL student evaluates
+// on dev while it trains (withDevEval).
+func studentConfigs(cfg Config, p paths) []student {
+	return []student{
+		{"kl", withDevEval(trainConfig(cfg.Student, p, p.scores(), "student-kl"), p)},
+		{"contrastive", trainConfig(cfg.Contrastive, p, p.scores(), "student-contrastive")},
+		{"bi-encoder", trainConfig(cfg.BiEncoder, p, p.scores(), "bi-encoder")},
+	}
+}
+
+// The KL student's dev evaluation: exhaustive MaxSim of the first
+// devMaxQueries judged dev queries over their judged passages plus a seeded
+// sample of the others, devMaxDocs in all (the whole collection would cost
+// more than the training), about six times per run.
+const (
+	devMaxQueries = 100
+	devMaxDocs    = 1000
+	devPoints     = 6
+)
+
+// withDevEval turns dev evaluation on (dev_ndcg10 in metrics.jsonl, a dev
+// panel in loss.png, dev_ndcg10.png in the report). c.Steps must be final.
+func withDevEval(c train.Config, p paths) train.Config {
+	c.DevQrels, c.DevQueries = p.devQrels(), "" // queries.jsonl holds every split
+	c.DevMaxQueries, c.DevMaxDocs = devMaxQueries, devMaxDocs
+	c.DevEvery = max(1, c.Steps/devPoints)
+	return c
 }
 
 // trainConfig points a training config at the demo's files.

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"image/png"
 	"math"
 	"os"
 	"path/filepath"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/colbert-go/colbert/data"
 	"github.com/colbert-go/colbert/experiments/metrics"
+	"github.com/colbert-go/colbert/train"
 )
 
 func tinyConfig() Config {
@@ -169,5 +171,112 @@ func TestKeyOfChains(t *testing.T) {
 	}
 	if a == keyOf("x", 2) || a == keyOf("x1") {
 		t.Error("different inputs give the same key")
+	}
+}
+
+// Only the KL student evaluates on dev, about six times over its final
+// schedule (after the --student-steps overrides and fitSchedule).
+func TestStudentConfigsDevOnlyKL(t *testing.T) {
+	p := paths{root: t.TempDir()}
+	for _, tc := range []struct{ steps, every int }{{150, 25}, {2, 1}, {5, 1}, {6, 1}, {13, 2}} {
+		cfg := tinyConfig()
+		cfg.Student.Steps, cfg.Contrastive.Steps, cfg.BiEncoder.Steps = tc.steps, tc.steps, tc.steps
+		for _, c := range []*train.Config{&cfg.Student, &cfg.Contrastive, &cfg.BiEncoder} {
+			*c = fitSchedule(*c)
+		}
+		ss := studentConfigs(cfg, p)
+		if len(ss) != 3 || ss[0].slug != "kl" {
+			t.Fatalf("students %v", ss)
+		}
+		kl := ss[0].cfg
+		if kl.DevQrels != filepath.Join(p.root, "benchmark", "qrels", "dev.tsv") || kl.DevQueries != "" {
+			t.Errorf("KL dev qrels %q, queries %q", kl.DevQrels, kl.DevQueries)
+		}
+		if kl.DevEvery != tc.every || kl.DevMaxQueries != 100 || kl.DevMaxDocs != 1000 {
+			t.Errorf("%d steps: dev every %d (want %d), %d queries, %d docs", tc.steps, kl.DevEvery, tc.every, kl.DevMaxQueries, kl.DevMaxDocs)
+		}
+		if err := kl.Validate(); err != nil {
+			t.Errorf("KL config with dev: %v", err)
+		}
+		if filepath.Join(kl.OutDir, "metrics.jsonl") != p.klMetrics() {
+			t.Errorf("KL metrics at %s, report reads %s", kl.OutDir, p.klMetrics())
+		}
+		for _, s := range ss[1:] {
+			if s.cfg.DevQrels != "" {
+				t.Errorf("student %s evaluates on dev (%q)", s.slug, s.cfg.DevQrels)
+			}
+		}
+	}
+}
+
+// The report draws the KL student's dev curve when its metrics.jsonl has
+// dev points, and says nothing of it otherwise.
+func TestReportDevPlot(t *testing.T) {
+	p := paths{root: t.TempDir()}
+	opt := Options{Dir: p.root, Config: tinyConfig(), Threads: 1}
+	report := func() string {
+		t.Helper()
+		path, err := writeReport(p, opt, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		md, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(md)
+	}
+	if md := report(); strings.Contains(md, "dev_ndcg10.png") {
+		t.Errorf("report shows a dev plot before the student trained:\n%s", md)
+	}
+	if err := os.MkdirAll(filepath.Dir(p.klMetrics()), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	var lines []string
+	for s := 1; s <= 6; s++ {
+		line := fmt.Sprintf(`{"step":%d,"loss":%g,"lr":0.001}`, s, 2/float64(s))
+		if s%2 == 0 {
+			line = fmt.Sprintf(`{"step":%d,"loss":%g,"lr":0.001,"dev_ndcg10":%g}`, s, 2/float64(s), 0.1*float64(s))
+		}
+		lines = append(lines, line)
+	}
+	if err := os.WriteFile(p.klMetrics(), []byte(strings.Join(lines[:3], "\n")+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	// One dev point already draws (a single evaluation at the end).
+	if md := report(); !strings.Contains(md, "![KL student: dev nDCG@10 during training](dev_ndcg10.png)") {
+		t.Errorf("report lacks the dev plot:\n%s", md)
+	}
+	if err := os.WriteFile(p.klMetrics(), []byte(strings.Join(lines, "\n")+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	md := report()
+	for _, want := range []string{"(dev_ndcg10.png)", "first 100 judged dev queries' judged passages plus 1 000 sampled passages", "the trend is what it shows"} {
+		if !strings.Contains(md, want) {
+			t.Errorf("report lacks %q:\n%s", want, md)
+		}
+	}
+	f, err := os.Open(p.j("dev_ndcg10.png"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if _, err := png.Decode(f); err != nil {
+		t.Errorf("dev_ndcg10.png: %v", err)
+	}
+	// No dev point: no plot in the report.
+	if err := os.WriteFile(p.klMetrics(), []byte(lines[0]+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if md := report(); strings.Contains(md, "dev_ndcg10.png") {
+		t.Errorf("report shows a dev plot without dev points:\n%s", md)
+	}
+}
+
+func TestThousands(t *testing.T) {
+	for n, want := range map[int]string{0: "0", 999: "999", 1000: "1 000", 1234567: "1 234 567", -1000: "-1 000", -100: "-100"} {
+		if got := thousands(n); got != want {
+			t.Errorf("thousands(%d) = %q, want %q", n, got, want)
+		}
 	}
 }

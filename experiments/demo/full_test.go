@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/colbert-go/colbert/distill/ort"
+	"github.com/colbert-go/colbert/train"
 )
 
 // TestFullPipelineTiny runs every stage with 2 training steps per model
@@ -52,6 +53,35 @@ func TestFullPipelineTiny(t *testing.T) {
 			t.Errorf("row %s evaluated %d queries, want %d", slug, r.Queries, cfg.Synth.Test)
 		}
 	}
+	// The KL student evaluated on dev at both steps (dev every max(1, 2/6)
+	// = 1), the contrastive one never; the report draws the KL curve.
+	for _, c := range []struct {
+		dir  string
+		want int
+	}{{"student-kl", 2}, {"student-contrastive", 0}} {
+		ms, err := train.ReadMetrics(filepath.Join(dir, c.dir, "metrics.jsonl"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := 0
+		for _, m := range ms {
+			if m.DevNDCG10 != nil {
+				n++
+			}
+		}
+		if n != c.want {
+			t.Errorf("%s: %d dev evaluations, want %d", c.dir, n, c.want)
+		}
+	}
+	for _, f := range []string{"metrics.json", "table.csv", "ndcg10.png", "latency_quality.png", devPlotFile} {
+		if _, err := os.Stat(filepath.Join(dir, f)); err != nil {
+			t.Errorf("missing %s", f)
+		}
+	}
+	if !strings.Contains(string(md), "("+devPlotFile+")") {
+		t.Errorf("report does not embed %s", devPlotFile)
+	}
+	t.Logf("stages:\n%s", md[strings.Index(string(md), "## Stages"):])
 	log.Reset()
 	if _, err := Run(context.Background(), opt); err != nil {
 		t.Fatal(err)

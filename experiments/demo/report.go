@@ -14,6 +14,7 @@ import (
 	"github.com/colbert-go/colbert/experiments/metrics"
 	"github.com/colbert-go/colbert/experiments/report"
 	"github.com/colbert-go/colbert/experiments/stage"
+	"github.com/colbert-go/colbert/train"
 )
 
 // tableOrder is the order of seed 000's comparison table.
@@ -149,6 +150,43 @@ func teacherBudgetNote(cfg Config) string {
 		full.TeacherEasy.Steps, full.Teacher.Steps)
 }
 
+// devPlotFile is the KL student's dev curve, next to report.md.
+const devPlotFile = "dev_ndcg10.png"
+
+// devPlot draws the KL student's dev nDCG@10 against step from its
+// metrics.jsonl; false when the student has not trained or logged no dev
+// evaluation.
+func devPlot(p paths) (bool, error) {
+	ms, err := train.ReadMetrics(p.klMetrics())
+	if errors.Is(err, fs.ErrNotExist) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	var pts []report.XY
+	for _, m := range ms {
+		if m.DevNDCG10 != nil {
+			pts = append(pts, report.XY{X: float64(m.Step), Y: *m.DevNDCG10})
+		}
+	}
+	if len(pts) == 0 {
+		return false, nil
+	}
+	err = report.Line(p.j(devPlotFile), "KL student: dev nDCG@10 during training", "step", "nDCG@10",
+		[]report.Series{{Name: "KL student", Points: pts}})
+	return err == nil, err
+}
+
+// thousands writes n with a space between groups of three digits (1 000).
+func thousands(n int) string {
+	s := fmt.Sprint(n)
+	for i := len(s) - 3; i > 0 && s[i-1] != '-'; i -= 3 {
+		s = s[:i] + " " + s[i:]
+	}
+	return s
+}
+
 func writeReport(p paths, opt Options, results []stage.Result) (string, error) {
 	rows, err := collectRows(p)
 	if err != nil {
@@ -192,6 +230,16 @@ func writeReport(p paths, opt Options, results []stage.Result) (string, error) {
 			return "", err
 		}
 		fmt.Fprintf(&b, "\n![nDCG@10](ndcg10.png)\n![latency vs quality](latency_quality.png)\n")
+	}
+	drew, err := devPlot(p)
+	if err != nil {
+		return "", err
+	}
+	if drew {
+		fmt.Fprintf(&b, "\n## KL student during training\n\n![KL student: dev nDCG@10 during training](%s)\n\n"+
+			"Dev nDCG@10 is exhaustive MaxSim over the first %d judged dev queries' judged passages plus %s sampled passages "+
+			"(easier than the full collection, so higher than the table's test figures; the trend is what it shows).\n",
+			devPlotFile, devMaxQueries, thousands(devMaxDocs))
 	}
 	fmt.Fprintf(&b, "\n## Stages\n\n")
 	st := report.Table{Columns: []string{"stage", "status", "seconds"}}
