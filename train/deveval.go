@@ -91,7 +91,7 @@ func (t *Trainer) Evaluate(ctx context.Context, dev *DevSet) (float64, error) {
 	if len(dev.QueryIDs) == 0 || len(dev.DocIDs) == 0 {
 		return 0, fmt.Errorf("train: empty dev set (%d judged queries, %d documents)", len(dev.QueryIDs), len(dev.DocIDs))
 	}
-	var score func(i, j int) float32
+	var scores func(i int, out []float32) // query i against every document
 	switch t.Ckpt.Kind {
 	case model.KindColBERT:
 		c, err := encode.NewColBERT(t.Ckpt, encode.Options{})
@@ -112,9 +112,7 @@ func (t *Trainer) Evaluate(ctx context.Context, dev *DevSet) (float64, error) {
 			return 0, err
 		}
 		dim, lq := c.Dim(), qb.Len
-		score = func(i, j int) float32 {
-			return model.MaxSim(qv[i*lq*dim:(i+1)*lq*dim], lq, dv.Doc(j), dv.Len(j), dim)
-		}
+		scores = func(i int, out []float32) { dv.ScoreAll(qv[i*lq*dim:(i+1)*lq*dim], lq, out) }
 	case model.KindBiEncoder:
 		be, err := encode.NewBiEncoder(t.Ckpt, encode.Options{})
 		if err != nil {
@@ -129,17 +127,21 @@ func (t *Trainer) Evaluate(ctx context.Context, dev *DevSet) (float64, error) {
 			return 0, err
 		}
 		dim := be.Dim()
-		score = func(i, j int) float32 {
-			return model.MaxSim(qv[i*dim:(i+1)*dim], 1, dv[j*dim:(j+1)*dim], 1, dim)
+		scores = func(i int, out []float32) {
+			for j := range out {
+				out[j] = model.MaxSim(qv[i*dim:(i+1)*dim], 1, dv[j*dim:(j+1)*dim], 1, dim)
+			}
 		}
 	default:
 		return 0, fmt.Errorf("train: dev evaluation supports colbert and bi-encoder models, not %s", t.Ckpt.Kind)
 	}
 	var sum float64
+	s := make([]float32, len(dev.DocIDs))
 	for i, qid := range dev.QueryIDs {
+		scores(i, s)
 		run := make([]data.ScoredDoc, len(dev.DocIDs))
 		for j, did := range dev.DocIDs {
-			run[j] = data.ScoredDoc{DocID: did, Score: float64(score(i, j))}
+			run[j] = data.ScoredDoc{DocID: did, Score: float64(s[j])}
 		}
 		data.SortRun(run)
 		sum += ndcgAt(run, dev.Qrels[qid], 10)

@@ -348,3 +348,46 @@ func (be *BiEncoder) Encode(ctx context.Context, b Batch) ([]float32, error) {
 	}
 	return out, nil
 }
+
+// maxSimBlock is how many document vectors one sgemm of ScoreAll covers
+// at most (unless one document alone has more).
+const maxSimBlock = 4096
+
+// ScoreAll writes into scores[i] the MaxSim of the query q ([nq, Dim]) with
+// document i, as model.MaxSim computes it (a document without vectors
+// scores 0), with one sgemm per block of consecutive documents: training's
+// dev evaluation scores every query against every document.
+func (d *DocVectors) ScoreAll(q []float32, nq int, scores []float32) {
+	impl := newBLAS()
+	n := len(d.Offsets) - 1
+	var sims []float32
+	for first := 0; first < n; {
+		last := first + 1 // the block is documents [first, last)
+		for last < n && d.Offsets[last+1]-d.Offsets[first] <= maxSimBlock {
+			last++
+		}
+		v0, w := d.Offsets[first], d.Offsets[last]-d.Offsets[first]
+		if w > 0 {
+			if cap(sims) < nq*w {
+				sims = make([]float32, nq*w)
+			}
+			impl.Sgemm(blas.NoTrans, blas.Trans, nq, w, d.Dim, 1, q, d.Dim, d.Vectors[v0*d.Dim:], d.Dim, 0, sims[:nq*w], w)
+		}
+		for i := first; i < last; i++ {
+			lo, hi := d.Offsets[i]-v0, d.Offsets[i+1]-v0
+			var tot float32
+			for r := 0; r < nq && hi > lo; r++ {
+				row := sims[r*w+lo : r*w+hi]
+				best := row[0]
+				for _, x := range row[1:] {
+					if x > best {
+						best = x
+					}
+				}
+				tot += best
+			}
+			scores[i] = tot
+		}
+		first = last
+	}
+}
