@@ -63,6 +63,11 @@ type Config struct {
 	DistillationAlpha float64 `toml:"distillation_alpha" help:"inverse temperature applied to teacher scores (KL)"`
 	Tau               float64 `toml:"tau" help:"temperature of the contrastive loss"`
 	InBatchNegatives  bool    `toml:"in_batch_negatives" help:"add ColBERT's in-batch negatives cross-entropy"`
+	// LabelCE adds the n-way list's own cross-entropy (the positive is the
+	// label) to the KL loss: with a teacher weaker than the labels, the
+	// student learns the teacher's ordering of the negatives without
+	// learning its mistakes about the positive.
+	LabelCE float64 `toml:"label_ce" help:"loss kl: add this weight × cross-entropy of the n-way scores with the positive as label (0 = KL alone, as ColBERT)"`
 	NWay              int     `toml:"nway" help:"documents per query (positive + nway-1 negatives)"`
 	SampleNegatives   bool    `toml:"sample_negatives" help:"draw the nway-1 negatives at random from each example (default: the first ones, as ColBERT)"`
 	// MLM pretraining (loss mlm). Each step masks batch_size × nway pairs,
@@ -164,6 +169,8 @@ func (c Config) Validate() error {
 		return bad("warmup_steps", c.WarmupSteps, "must be in [0, steps]")
 	case c.Tau <= 0:
 		return bad("tau", c.Tau, "must be > 0")
+	case c.LabelCE < 0 || c.LabelCE > 0 && c.Loss != LossKL:
+		return bad("label_ce", c.LabelCE, "must be ≥ 0, and only with loss kl")
 	case c.AdamEps <= 0 || c.AdamBeta1 < 0 || c.AdamBeta1 >= 1 || c.AdamBeta2 < 0 || c.AdamBeta2 >= 1:
 		return bad("adam_beta1/adam_beta2/adam_eps", []float64{c.AdamBeta1, c.AdamBeta2, c.AdamEps}, "betas in [0,1), eps > 0")
 	case c.QueryMaxLen < 3 || c.DocMaxLen < 3:
@@ -243,6 +250,8 @@ func orderChange(a, b Config) string {
 		return "loss"
 	case a.InBatchNegatives != b.InBatchNegatives:
 		return "in_batch_negatives"
+	case a.LabelCE != b.LabelCE:
+		return "label_ce"
 	case a.ModelKind != b.ModelKind:
 		return "model_kind"
 	case a.QueryMaxLen != b.QueryMaxLen || a.DocMaxLen != b.DocMaxLen || a.PairMaxLen != b.PairMaxLen:

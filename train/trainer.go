@@ -148,6 +148,9 @@ func (t *Trainer) loss(g *graph.Graph, scores *G.Node, b *batch) *G.Node {
 	switch t.Cfg.Loss {
 	case LossKL:
 		loss = g.KLLoss(scores, b.teacher, t.Cfg.DistillationAlpha)
+		if w := t.Cfg.LabelCE; w > 0 {
+			loss = g.Sum([]float32{1, float32(w)}, loss, g.CELoss(scores, zeros, 1))
+		}
 	case LossCE:
 		loss = g.CELoss(scores, zeros, 1)
 	case LossContrastive:
