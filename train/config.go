@@ -67,9 +67,9 @@ type Config struct {
 	// label) to the KL loss: with a teacher weaker than the labels, the
 	// student learns the teacher's ordering of the negatives without
 	// learning its mistakes about the positive.
-	LabelCE float64 `toml:"label_ce" help:"loss kl: add this weight × cross-entropy of the n-way scores with the positive as label (0 = KL alone, as ColBERT)"`
-	NWay              int     `toml:"nway" help:"documents per query (positive + nway-1 negatives)"`
-	SampleNegatives   bool    `toml:"sample_negatives" help:"draw the nway-1 negatives at random from each example (default: the first ones, as ColBERT)"`
+	LabelCE         float64 `toml:"label_ce" help:"loss kl: add this weight × cross-entropy of the n-way scores with the positive as label (0 = KL alone, as ColBERT)"`
+	NWay            int     `toml:"nway" help:"documents per query (positive + nway-1 negatives)"`
+	SampleNegatives bool    `toml:"sample_negatives" help:"draw the nway-1 negatives at random from each example (default: the first ones, as ColBERT)"`
 	// MLM pretraining (loss mlm). Each step masks batch_size × nway pairs,
 	// one per example drawn, so that it costs about what a ce step does.
 	MLMProbability      float64 `toml:"mlm_probability" help:"loss mlm: chance that a non-special token is chosen (then 80% [MASK], 10% random token, 10% kept)"`
