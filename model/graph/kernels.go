@@ -8,6 +8,8 @@ import (
 
 	"gonum.org/v1/gonum/blas"
 	"gorgonia.org/tensor"
+
+	"github.com/colbert-go/colbert/model/internal/vmath"
 )
 
 // gemm is C = alpha·op(A)·op(B) + beta·C on row-major slices (gonum's BLAS,
@@ -419,15 +421,26 @@ func (k *actKernel) forward(in []fdata) ([]float32, error) {
 		k.dgelu = make([]float32, len(src))
 	}
 	parallelRows(len(src), actChunk, func(_, lo, hi int) {
-		for i := lo; i < hi; i++ {
-			x := src[i]
-			if k.tanh {
-				out[i] = float32(math.Tanh(float64(x)))
-				continue
+		if k.tanh {
+			for i := lo; i < hi; i++ {
+				out[i] = float32(math.Tanh(float64(src[i])))
 			}
-			cdf := 0.5 * (1 + erf32(x*(1/math.Sqrt2)))
-			out[i] = x * cdf
-			k.dgelu[i] = cdf + x*exp32(-0.5*x*x)*invSqrt2Pi
+			return
+		}
+		// e = exp(−x²/2) serves both Φ(x) = ½(1 + erf(x/√2)) and the
+		// derivative Φ(x) + x·φ(x); the exponentials go eight at a time.
+		var e [256]float32
+		for b := lo; b < hi; b += len(e) {
+			n := min(len(e), hi-b)
+			for i, x := range src[b : b+n] {
+				e[i] = -0.5 * x * x
+			}
+			vmath.ExpInPlace(e[:n])
+			for i, x := range src[b : b+n] {
+				cdf := 0.5 * (1 + erfWithExp(x*(1/math.Sqrt2), e[i]))
+				out[b+i] = x * cdf
+				k.dgelu[b+i] = cdf + x*e[i]*invSqrt2Pi
+			}
 		}
 	})
 	return out, nil
@@ -512,15 +525,20 @@ func (k *attnKernel) softmax(q, kk []float32, b, h, hid int, p []float32) {
 				mx = v
 			}
 		}
-		var s float64
-		none := math.IsInf(float64(mx), -1) // every key masked
+		if math.IsInf(float64(mx), -1) { // every key masked
+			clear(row)
+			continue
+		}
 		for j, v := range row {
-			if m[j] == 0 || none {
-				row[j] = 0
-				continue
+			if m[j] == 0 {
+				row[j] = -200 // e^-200 underflows to exactly 0
+			} else {
+				row[j] = v - mx
 			}
-			e := exp32(v - mx)
-			row[j] = e
+		}
+		vmath.ExpInPlace(row)
+		var s float64
+		for _, e := range row {
 			s += float64(e)
 		}
 		if s > 0 {
