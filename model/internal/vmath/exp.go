@@ -40,4 +40,3 @@ func Exp32(x float32) float32 {
 	}
 	return math.Float32frombits(math.Float32bits(y) + uint32(e)<<23)
 }
-
