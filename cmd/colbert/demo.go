@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/colbert-go/colbert/experiments/demo"
+	"github.com/colbert-go/colbert/train"
 	"github.com/urfave/cli/v2"
 )
 
@@ -27,6 +28,7 @@ func demoCommands() []*cli.Command {
 			quietFlag(),
 		},
 		Action: func(c *cli.Context) error {
+			train.TuneGC()
 			// c.Context is main's: the first SIGINT/SIGTERM ends it.
 			cfg := demo.DefaultConfig()
 			if c.Bool("full") {

@@ -26,6 +26,7 @@ func trainCommands() []*cli.Command {
 			"(HF layout + optimizer state), metrics.jsonl, loss.png and train_config.toml under --out-dir.",
 		Flags: flags,
 		Action: func(c *cli.Context) error {
+			train.TuneGC()
 			cfg := train.DefaultConfig()
 			if p := c.String("config"); p != "" {
 				var err error

@@ -88,6 +88,7 @@ func run() error {
 		}
 		runtime.GOMAXPROCS(*threads)
 		setBLASThreads(1)
+		train.TuneGC() // as colbert train does
 		if *cpuProfile != "" {
 			f, err := os.Create(*cpuProfile)
 			if err != nil {
