@@ -183,6 +183,9 @@ func Run(ctx context.Context, opt Options) (string, error) {
 	kStudent := map[string]string{}
 	for _, s := range students {
 		kStudent[s.slug] = keyOf(kScores, s.cfg)
+		if s.cfg.InitFrom != "" { // the bi-encoder starts from the KL student
+			kStudent[s.slug] = keyOf(kScores, kStudent["kl"], s.cfg)
+		}
 	}
 	kIndex := keyOf(kStudent["kl"], cfg.NBits, cfg.IndexSeed, cfg.K)
 
@@ -285,10 +288,15 @@ type student struct {
 // schedules are final (fitSchedule applied). Only the KL student evaluates
 // on dev while it trains (withDevEval).
 func studentConfigs(cfg Config, p paths) []student {
+	kl := withDevEval(trainConfig(cfg.Student, p, p.scores(), "student-kl"), p)
+	// The bi-encoder starts from the KL student's encoder under a fresh
+	// head (see quality.BiEncoderConfig): the demo has no pretrained BERT.
+	bi := trainConfig(cfg.BiEncoder, p, p.scores(), "bi-encoder")
+	bi.InitFrom = finalCheckpoint(kl)
 	return []student{
-		{"kl", withDevEval(trainConfig(cfg.Student, p, p.scores(), "student-kl"), p)},
+		{"kl", kl},
 		{"contrastive", trainConfig(cfg.Contrastive, p, p.scores(), "student-contrastive")},
-		{"bi-encoder", trainConfig(cfg.BiEncoder, p, p.scores(), "bi-encoder")},
+		{"bi-encoder", bi},
 	}
 }
 

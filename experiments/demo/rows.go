@@ -294,7 +294,7 @@ func biEncoderRow(ctx context.Context, p paths, opt Options, ckpt string) error 
 	}
 	el := time.Since(start)
 	size := int64(4 * len(docs))
-	return evalRun(p, ds, run, Row{Slug: "bi-encoder", System: "single-vector bi-encoder ([CLS], KL on the same teacher scores)",
+	return evalRun(p, ds, run, Row{Slug: "bi-encoder", System: "single-vector bi-encoder ([CLS], from the KL student's encoder, KL on the same teacher scores)",
 		IndexBytes: size, MSPerQuery: msPer(el, len(ds.Queries)), Note: "fp32 vectors, brute-force dot product, one query at a time"}, "bi-encoder")
 }
 
