@@ -22,7 +22,7 @@ func demoCommands() []*cli.Command {
 			&cli.BoolFlag{Name: "full", Usage: "train the teacher with the full recipe (1 000 steps on random negatives + 1 000 on hard ones) instead of the quick demo's cut"},
 			&cli.IntFlag{Name: "teacher-easy-steps", Value: d.TeacherEasy.Steps, Usage: "teacher steps on random negatives, from scratch (default: the quick demo's; --full: 1000)"},
 			&cli.IntFlag{Name: "teacher-steps", Value: d.Teacher.Steps, Usage: "teacher steps on hard negatives, from the easy stage (default: the quick demo's; --full: 1000)"},
-			&cli.IntFlag{Name: "student-steps", Value: d.Student.Steps, Usage: "optimizer steps of each student"},
+			&cli.IntFlag{Name: "student-steps", Value: d.Student.Steps, Usage: "optimizer steps of the KL and contrastive students (the bi-encoder, which starts from the KL student's encoder, gets a third)"},
 			&cli.StringFlag{Name: "onnxruntime-lib", Usage: "path of libonnxruntime.so.1 (default: $ONNXRUNTIME_LIB, then .deps/onnxruntime)"},
 			threadsFlag(),
 			quietFlag(),
@@ -47,9 +47,11 @@ func demoCommands() []*cli.Command {
 			if c.IsSet("teacher-steps") || !c.Bool("full") {
 				cfg.Teacher.Steps = c.Int("teacher-steps")
 			}
-			cfg.Student.Steps = c.Int("student-steps")
-			cfg.Contrastive.Steps = cfg.Student.Steps
-			cfg.BiEncoder.Steps = cfg.Student.Steps
+			if c.IsSet("student-steps") {
+				n := c.Int("student-steps")
+				cfg.Student.Steps, cfg.Contrastive.Steps = n, n
+				cfg.BiEncoder.Steps = max(1, n/3) // it starts from the KL student
+			}
 			report, err := demo.Run(c.Context, demo.Options{Dir: c.String("out"), Config: cfg, Threads: c.Int("threads"),
 				ORTLibrary: c.String("onnxruntime-lib"), Log: c.App.ErrWriter})
 			if err != nil {
