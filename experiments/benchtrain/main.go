@@ -13,6 +13,12 @@
 // The step runs as `colbert train` does: OpenBLAS at 1 thread, GOMAXPROCS
 // -threads (model/graph splits the big GEMMs over goroutines). FLOPs are
 // counted by Shape.Flops (flops.go), the same formula for both sides.
+//
+// Documents have mixed lengths with -doc-len-min below -doc-len: document
+// i gets Shape.DocLens()[i] real tokens (SplitMix64 from -doc-len-seed,
+// uniform on [-doc-len-min, -doc-len]; train_step_bench.py draws the same
+// list) then padding, as the trainer's batches are; the JSON reports the
+// lengths and their mean.
 package main
 
 import (
@@ -53,13 +59,21 @@ func run() error {
 	flag.IntVar(&s.NWay, "nway", s.NWay, "documents per query")
 	flag.IntVar(&s.QueryLen, "query-len", s.QueryLen, "query tokens ([MASK]-padded)")
 	flag.IntVar(&s.QueryAttended, "query-attended", s.QueryAttended, "attended query tokens ([CLS] [Q] … [SEP]); the rest is [MASK] padding")
-	flag.IntVar(&s.DocLen, "doc-len", s.DocLen, "document tokens")
+	flag.IntVar(&s.DocLen, "doc-len", s.DocLen, "document tokens (the longest document's)")
+	flag.IntVar(&s.DocLenMin, "doc-len-min", 0, "shortest document's tokens: document i has min + splitmix64_i(seed) mod (doc-len − min + 1) real tokens, then padding (0: -doc-len, every document full)")
+	flag.Uint64Var(&s.DocLenSeed, "doc-len-seed", 1, "seed of the document lengths (the same lengths as train_step_bench.py --doc-len-seed)")
 	flag.IntVar(&s.Vocab, "vocab", s.Vocab, "vocabulary size")
 	flag.BoolVar(&s.InBatch, "in-batch-negatives", s.InBatch, "add ColBERT's in-batch CE loss")
 	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the timed steps (-mode step) to this file")
 	flag.Parse()
 	if *threads < 1 || *steps < 1 || *warmup < 0 {
 		return fmt.Errorf("-threads and -steps must be ≥ 1, -warmup ≥ 0")
+	}
+	if s.DocLenMin == 0 {
+		s.DocLenMin = s.DocLen
+	}
+	if s.DocLenMin < 3 || s.DocLenMin > s.DocLen {
+		return fmt.Errorf("need 3 ≤ -doc-len-min ≤ -doc-len (%d, %d)", s.DocLenMin, s.DocLen)
 	}
 	out := json.NewEncoder(os.Stdout)
 	switch *mode {
@@ -75,7 +89,8 @@ func run() error {
 		for _, g := range s.GEMMs() {
 			rows = append(rows, row{g, g.Flops() / 1e9})
 		}
-		return out.Encode(map[string]any{"shape": s, "tokens": s.Tokens(), "flops": s.Flops(), "largest": s.Largest(), "gemms": rows})
+		return out.Encode(map[string]any{"shape": s, "tokens": s.Tokens(), "doc_len_mean": s.DocLenMean(), "doc_lens": s.DocLens(),
+			"flops": s.Flops(), "largest": s.Largest(), "gemms": rows})
 	case "sgemm":
 		if !haveOpenBLAS {
 			return fmt.Errorf("-mode sgemm needs the openblas build tag")
@@ -141,6 +156,7 @@ func timeStep(s Shape, warmup, steps int) (map[string]any, error) {
 	med := median(times)
 	return map[string]any{"peer": "go " + runtime.Version(), "median_s": med, "min_s": minOf(times), "times_s": times,
 		"cpu_s_per_step": cpu, "steps": steps, "warmup": warmup, "loss": loss, "tokens": s.Tokens(),
+		"doc_len_mean": s.DocLenMean(), "doc_lens": s.DocLens(),
 		"flops": s.Flops(), "gflops": s.Flops() / med / 1e9}, nil
 }
 

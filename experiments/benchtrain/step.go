@@ -31,11 +31,13 @@ type batch struct {
 // tokenize.ColBERT.PackQueries does with attend_to_mask_tokens false
 // (colbertv2.0's and the trainer's default): [CLS] [Q] words [SEP] attended,
 // the [MASK] padding not attended but scored (vector mask 1 everywhere).
-// Documents are [CLS] [D] words [SEP], DocLen tokens, all attended and
-// scored.
+// Documents are packed as tokenize.ColBERT.PackDocs does: document i is
+// [CLS] [D] words [SEP], s.DocLens()[i] tokens, attended and scored, then
+// [PAD] (id 0, attention and vector mask 0) up to the longest document.
 func newBatch(s Shape, seed uint64) (*batch, error) {
-	if s.QueryAttended < 3 || s.QueryAttended > s.QueryLen || s.DocLen < 3 || s.Vocab <= firstWord {
-		return nil, fmt.Errorf("benchtrain: need 3 ≤ query attended ≤ query length, doc length ≥ 3, vocab > %d", firstWord)
+	if s.QueryAttended < 3 || s.QueryAttended > s.QueryLen || s.DocLen < 3 || s.Vocab <= firstWord ||
+		s.DocLenMin != 0 && (s.DocLenMin < 3 || s.DocLenMin > s.DocLen) {
+		return nil, fmt.Errorf("benchtrain: need 3 ≤ query attended ≤ query length, 3 ≤ doc length min ≤ doc length, vocab > %d", firstWord)
 	}
 	r := rand.New(rand.NewPCG(seed, 1))
 	word := func() int { return firstWord + r.IntN(s.Vocab-firstWord) }
@@ -62,25 +64,29 @@ func newBatch(s Shape, seed uint64) (*batch, error) {
 		}
 	}
 	n := s.Docs()
-	b.d = graph.Tokens{B: n, L: s.DocLen, IDs: make([]int, n*s.DocLen), Mask: make([]float32, n*s.DocLen)}
-	b.dvec = make([]float32, n*s.DocLen)
-	for i := 0; i < n; i++ {
-		row := b.d.IDs[i*s.DocLen:][:s.DocLen]
-		for j := range row {
+	lens := s.DocLens()
+	w := 0 // padded to the longest document, as PackDocs pads
+	for _, l := range lens {
+		w = max(w, l)
+	}
+	b.d = graph.Tokens{B: n, L: w, IDs: make([]int, n*w), Mask: make([]float32, n*w)}
+	b.dvec = make([]float32, n*w)
+	for i, l := range lens {
+		row := b.d.IDs[i*w:][:w]
+		for j := 0; j < l; j++ {
 			switch j {
 			case 0:
 				row[j] = idCLS
 			case 1:
 				row[j] = idD
-			case s.DocLen - 1:
+			case l - 1:
 				row[j] = idSEP
 			default:
 				row[j] = word()
 			}
+			b.d.Mask[i*w+j], b.dvec[i*w+j] = 1, 1
 		}
-	}
-	for i := range b.d.Mask {
-		b.d.Mask[i], b.dvec[i] = 1, 1
+		// row[l:] stays id 0 ([PAD]), attention mask 0, vector mask 0.
 	}
 	for i := 0; i < s.Batch; i++ {
 		c := make([]int, s.NWay)
@@ -126,11 +132,11 @@ func newStudent(s Shape, seed uint64) (*model.Checkpoint, error) {
 
 // trainStep is one optimizer step as train.Trainer.Step does it for the
 // KL student (accum_steps 1): graph.New → Encode (queries) and
-// EncodeBucketed (documents, as the trainer does; with full-length
-// documents it is one bucket) → ColBERT → MaxSim → KLLoss (+ CELoss over
-// the in-batch candidates) → Sum → Backward, then ClipGradNorm and the
-// AdamW update. This is the one call site to adapt
-// when model/graph's API changes.
+// EncodeBucketed (documents, as the trainer does: rows sorted by length,
+// buckets of 16 rows each padded only to its own longest) → ColBERT →
+// MaxSim → KLLoss (+ CELoss over the in-batch candidates) → Sum →
+// Backward, then ClipGradNorm and the AdamW update. This is the one call
+// site to adapt when model/graph's API changes.
 func trainStep(ck *model.Checkpoint, opt *train.AdamW, cfg train.Config, b *batch) (float32, error) {
 	g := graph.New(ck.Config, ck.Params)
 	qv := g.ColBERT(g.Encode(b.q))

@@ -13,6 +13,17 @@ The flags give the demo's KL student (experiments/benchtrain, which
 `make bench-train` runs next to this script):
   --batch 16 --nway 8 --query-len 32 --doc-len 128 --vocab 8000
   --in-batch-negatives --adamw
+(`make bench-train` adds --doc-len-min 48.)
+
+Document lengths: with --doc-len-min below --doc-len, document row i has
+doc_lens(...)[i] real tokens (SplitMix64 from --doc-len-seed, uniform on
+[--doc-len-min, --doc-len]: the list benchtrain draws for the same flags)
+and the batch is padded to its longest document, as a Hugging Face
+tokenizer with padding=True pads: padding has attention mask 0 and is
+left out of MaxSim (its scores are set to -9999 before the max, as
+ColBERT's colbert_score_reduce does with the document mask). The JSON
+reports the lengths and their mean.
+
 In-batch negatives are ColBERT's: every query is scored against every
 document of the batch (one MaxSim over B x B*nway pairs; the KL scores are
 the query's own nway of them) and a cross-entropy picks its positive among
@@ -50,12 +61,38 @@ ap.add_argument("--batch", type=int, default=8, help="queries per step")
 ap.add_argument("--nway", type=int, default=4, help="documents per query")
 ap.add_argument("--query-len", type=int, default=32, help="query tokens ([MASK]-padded)")
 ap.add_argument("--query-attended", type=int, default=20, help="attended query tokens; the rest is [MASK] padding")
-ap.add_argument("--doc-len", type=int, default=180, help="document tokens")
+ap.add_argument("--doc-len", type=int, default=180, help="document tokens (the longest document's)")
+ap.add_argument("--doc-len-min", type=int, default=None,
+                help="shortest document's tokens (default: --doc-len, every document full); see doc_lens()")
+ap.add_argument("--doc-len-seed", type=int, default=1, help="seed of the document lengths (benchtrain -doc-len-seed)")
 ap.add_argument("--vocab", type=int, default=30522)
 ap.add_argument("--in-batch-negatives", action="store_true", help="add ColBERT's in-batch CE loss")
 ap.add_argument("--adamw", action="store_true", help="clip gradients and take an AdamW step")
 ap.add_argument("--seed", type=int, default=1)
 a = ap.parse_args()
+if a.doc_len_min is None:
+    a.doc_len_min = a.doc_len
+if not 3 <= a.doc_len_min <= a.doc_len:
+    ap.error(f"need 3 <= --doc-len-min <= --doc-len ({a.doc_len_min}, {a.doc_len})")
+
+M64 = (1 << 64) - 1
+
+
+def doc_lens(n, lo, hi, seed):
+    """Real tokens of each of n document rows: experiments/benchtrain's
+    Shape.DocLens, len_i = lo + splitmix64_i(seed) mod (hi - lo + 1)
+    (SplitMix64 from state seed; uniform on [lo, hi]), the same list as the
+    Go side for the same arguments."""
+    state, out = seed & M64, []
+    for _ in range(n):
+        state = (state + 0x9E3779B97F4A7C15) & M64
+        z = state
+        z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & M64
+        z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & M64
+        out.append(lo + (z ^ (z >> 31)) % (hi - lo + 1))
+    return out
+
+
 os.environ.setdefault("OPENBLAS_NUM_THREADS", str(a.threads))
 
 import torch  # noqa: E402  (after OPENBLAS_NUM_THREADS)
@@ -126,14 +163,19 @@ def openblas_info():
 def main():
     torch.set_num_threads(a.threads)
     torch.manual_seed(a.seed)
-    B, nway, lq, ld = a.batch, a.nway, a.query_len, a.doc_len
+    B, nway, lq = a.batch, a.nway, a.query_len
+    lens = doc_lens(B * nway, a.doc_len_min, a.doc_len, a.doc_len_seed)
+    ld = max(lens)  # padded to the batch's longest document (padding=True)
     m = ColBERT(vocab=a.vocab)
     lo = min(1000, a.vocab - 1)
     qids = torch.randint(lo, a.vocab, (B, lq))
     qmask = torch.ones(B, lq, dtype=torch.long)
     qmask[:, a.query_attended:] = 0
     dids = torch.randint(lo, a.vocab, (B * nway, ld))
-    dmask = torch.ones(B * nway, ld, dtype=torch.long)
+    dmask = (torch.arange(ld)[None, :] < torch.tensor(lens)[:, None]).long()  # 1 on real tokens
+    dids = dids * dmask  # [PAD] (id 0) after each document's tokens
+    # Padding is left out of MaxSim (None: no padding, nothing to mask).
+    dpad = (dmask == 0) if ld * B * nway > sum(lens) else None
     teacher = torch.randn(B, nway)
     kl = torch.nn.KLDivLoss(reduction="batchmean", log_target=True)
     opt = torch.optim.AdamW(m.parameters(), lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.01) if a.adamw else None
@@ -151,10 +193,16 @@ def main():
         D = m(dids, dmask)  # [B*nway, ld, dim]
         if a.in_batch_negatives:
             # One MaxSim over every (query, document) pair of the batch.
-            allsc = torch.einsum("bqd,ntd->bnqt", Q, D).max(-1).values.sum(-1)  # [B, B*nway]
+            sim = torch.einsum("bqd,ntd->bnqt", Q, D)  # [B, B*nway, lq, ld]
+            if dpad is not None:
+                sim = sim.masked_fill(dpad[None, :, None, :], -9999)
+            allsc = sim.max(-1).values.sum(-1)  # [B, B*nway]
             scores = allsc.view(B, B, nway)[torch.arange(B), torch.arange(B)]  # [B, nway]
         else:
-            scores = torch.einsum("bqd,bntd->bnqt", Q, D.view(B, nway, ld, -1)).max(-1).values.sum(-1)
+            sim = torch.einsum("bqd,bntd->bnqt", Q, D.view(B, nway, ld, -1))  # [B, nway, lq, ld]
+            if dpad is not None:
+                sim = sim.masked_fill(dpad.view(B, nway, 1, ld), -9999)
+            scores = sim.max(-1).values.sum(-1)
         loss = kl(F.log_softmax(scores, -1), F.log_softmax(teacher, -1))
         if a.in_batch_negatives:
             loss = loss + F.cross_entropy(allsc.masked_fill(own, float("-inf")), ib_labels)
@@ -177,8 +225,10 @@ def main():
     res = {"peer": "torch " + torch.__version__, "threads": a.threads, "s_per_step": round(wall, 4),
            "median_s": round(statistics.median(times), 4), "min_s": round(min(times), 4),
            "times_s": [round(t, 4) for t in times], "cpu_s_per_step": round(cpu, 4),
-           "tokens_per_s": round((B * nway * ld + B * lq) / wall, 1), "loss": round(loss, 4),
-           "shape": {"batch": B, "nway": nway, "query_len": lq, "query_attended": a.query_attended, "doc_len": ld,
+           "tokens_per_s": round((sum(lens) + B * lq) / wall, 1), "loss": round(loss, 4),
+           "doc_len_mean": sum(lens) / len(lens), "doc_lens": lens,
+           "shape": {"batch": B, "nway": nway, "query_len": lq, "query_attended": a.query_attended, "doc_len": a.doc_len,
+                     "doc_len_min": a.doc_len_min, "doc_len_seed": a.doc_len_seed, "padded_doc_len": ld,
                      "vocab": a.vocab, "in_batch_negatives": a.in_batch_negatives, "adamw": a.adamw}}
     res.update(openblas_info())
     print(json.dumps(res))
