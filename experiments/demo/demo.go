@@ -96,7 +96,7 @@ func FullConfig() Config {
 		Contrastive:      quality.ContrastiveConfig("", "", "", ""),
 		BiEncoder:        quality.BiEncoderConfig("", "", "", ""),
 		Candidates:       quality.Candidates(),
-		ScoreBatch:       8, RerankDepth: 100, NBits: 2, K: 1000, Hybrid: 0.3, PCAComponents: 32, IndexSeed: 123}
+		ScoreBatch:       32, RerankDepth: 100, NBits: 2, K: 1000, Hybrid: 0.3, PCAComponents: 32, IndexSeed: 123}
 	return c
 }
 
@@ -232,7 +232,7 @@ func Run(ctx context.Context, opt Options) (string, error) {
 	stages = append(stages,
 		stage.Stage{Name: "colbertv2-plaid", Key: kIndex, Outputs: []string{p.row("colbertv2")},
 			Run: func(ctx context.Context) error {
-				return plaidRow(ctx, p, opt, "colbertv2", "ColBERTv2: KL student, 2-bit residual, PLAID", kl, "index-kl")
+				return plaidRow(ctx, p, opt, "colbertv2", "ColBERTv2: KL student (+ label CE, in-batch), 2-bit residual, PLAID", kl, "index-kl")
 			}},
 		stage.Stage{Name: "contrastive-plaid", Key: keyOf(kStudent["contrastive"], cfg.NBits, cfg.IndexSeed, cfg.K), Outputs: []string{p.row("contrastive")},
 			Run: func(ctx context.Context) error {

@@ -196,7 +196,7 @@ func writeReport(p paths, opt Options, results []stage.Result) (string, error) {
 	var b strings.Builder
 	fmt.Fprintf(&b, "# colbert-go demo report\n\n")
 	fmt.Fprintf(&b, "Built-in benchmark (seed %d): %d passages, %d/%d/%d train/dev/test queries; test split below. "+
-		"Teacher: cross-encoder %d layers, hidden %d, %d steps on random negatives then %d on hard ones%s. Students: %d layers, hidden %d, dim %d, %d steps, nway %d, from scratch on the teacher's scores (the bi-encoder: %d steps from the KL student's encoder).\n\n",
+		"Teacher: cross-encoder %d layers, hidden %d, %d steps on random negatives then %d on hard ones%s. Students: %d layers, hidden %d, dim %d, %d steps, nway %d, from scratch on the teacher's scores (KL, plus the list's cross-entropy with the positive as label and in-batch negatives; the contrastive student: τ 0.01 on the same lists; the bi-encoder: %d steps from the KL student's encoder).\n\n",
 		cfg.Synth.Seed, cfg.Synth.Passages, cfg.Synth.Train, cfg.Synth.Dev, cfg.Synth.Test,
 		cfg.Teacher.Layers, cfg.Teacher.Hidden, cfg.TeacherEasy.Steps, cfg.Teacher.Steps, teacherBudgetNote(cfg), cfg.Student.Layers, cfg.Student.Hidden, cfg.Student.Dim, cfg.Student.Steps, cfg.Student.NWay, cfg.BiEncoder.Steps)
 	fmt.Fprintf(&b, "## Seed 000's comparison (test split)\n\n%s\n", Table(rows).Markdown())
