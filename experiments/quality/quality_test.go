@@ -41,8 +41,11 @@ func TestAblationDiffersOnlyInLoss(t *testing.T) {
 	if kl.Loss != train.LossKL || ct.Loss != train.LossContrastive {
 		t.Fatalf("losses %q, %q", kl.Loss, ct.Loss)
 	}
-	ct.Loss, ct.Tau = kl.Loss, kl.Tau
+	if ct.LabelCE != 0 {
+		t.Errorf("contrastive config has label_ce %g: it is a term of the KL objective", ct.LabelCE)
+	}
+	ct.Loss, ct.Tau, ct.LabelCE = kl.Loss, kl.Tau, kl.LabelCE
 	if !reflect.DeepEqual(kl, ct) {
-		t.Errorf("contrastive config differs from the KL one beyond loss/tau:\n%+v\n%+v", kl, ct)
+		t.Errorf("contrastive config differs from the KL one beyond the objective (loss, tau, label_ce):\n%+v\n%+v", kl, ct)
 	}
 }
