@@ -152,22 +152,28 @@ func makeBatch(d *Data, enc *tokenize.ColBERT, cfg Config, ord *order, k0 int64)
 	b.queries = enc.PackQueries(qids)
 	b.docs = enc.PackDocs(docToks)
 	if cfg.InBatchNegatives {
-		// ColBERT: query i against every document of the batch except its
-		// own negatives; its positive sits at position nway·i.
-		for i := range b.cand {
-			var c []int
-			for i2, c2 := range b.cand {
-				for j, r := range c2 {
-					if i2 != i || j == 0 {
-						c = append(c, r)
-					}
-				}
-			}
-			b.ibCand = append(b.ibCand, c)
-			b.ibLabel = append(b.ibLabel, nway*i)
-		}
+		b.ibCand, b.ibLabel = InBatchCandidates(b.cand, nway)
 	}
 	return b, nil
+}
+
+// InBatchCandidates is ColBERT's in-batch layout for nway-document lists
+// (cand[i][0] the positive): query i against every document of the batch
+// except its own negatives, with its positive at position nway·i (label).
+func InBatchCandidates(cand [][]int, nway int) (ib [][]int, label []int) {
+	for i := range cand {
+		var c []int
+		for i2, c2 := range cand {
+			for j, r := range c2 {
+				if i2 != i || j == 0 {
+					c = append(c, r)
+				}
+			}
+		}
+		ib = append(ib, c)
+		label = append(label, nway*i)
+	}
+	return ib, label
 }
 
 func ints(v []int32) []int {

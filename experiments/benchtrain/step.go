@@ -97,18 +97,7 @@ func newBatch(s Shape, seed uint64) (*batch, error) {
 		b.cand = append(b.cand, c)
 	}
 	if s.InBatch {
-		for i := range b.cand {
-			var c []int
-			for i2, c2 := range b.cand {
-				for j, row := range c2 {
-					if i2 != i || j == 0 {
-						c = append(c, row)
-					}
-				}
-			}
-			b.ibCand = append(b.ibCand, c)
-			b.ibLabel = append(b.ibLabel, s.NWay*i)
-		}
+		b.ibCand, b.ibLabel = train.InBatchCandidates(b.cand, s.NWay)
 	}
 	return b, nil
 }
