@@ -87,8 +87,12 @@ func Prepare(ctx context.Context, cfg Config, threads int, bar *progress.Bar) (*
 		return nil, err
 	}
 	t, err := New(cfg, ck, enc, d)
-	if err != nil || cfg.DevQrels == "" {
-		return t, err
+	if err != nil {
+		return nil, err
+	}
+	t.Threads = threads
+	if cfg.DevQrels == "" {
+		return t, nil
 	}
 	if ck.Kind == model.KindCrossEncoder {
 		return nil, fmt.Errorf("train: dev evaluation (dev_qrels) supports model_kind colbert and bi-encoder, not %s", ck.Kind)

@@ -55,6 +55,9 @@ type Trainer struct {
 	// OnStep, when set, is called after every optimizer step (progress
 	// reports; tests use it to interrupt a run).
 	OnStep func(Metrics)
+	// Threads is how many goroutines the training graph's kernels use
+	// (graph.Graph.Threads; 0 = GOMAXPROCS). Prepare sets it from --threads.
+	Threads int
 }
 
 // New prepares a run over ck (a ColBERT checkpoint) and d.
@@ -111,6 +114,7 @@ func (t *Trainer) perMicroBatch() int {
 // microStep runs forward and backward on one micro-batch.
 func (t *Trainer) microStep(b *batch) (*graph.Result, error) {
 	g := graph.New(t.Ckpt.Config, t.Ckpt.Params)
+	g.Threads = t.Threads
 	if m := b.mlm; m != nil {
 		logits := g.MLMLogits(g.Encode(m.tokens), m.positions)
 		return g.Backward(g.CELoss(logits, m.labels, 1))

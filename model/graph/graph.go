@@ -24,12 +24,17 @@ import (
 
 // Graph is one expression graph over a model's parameters.
 type Graph struct {
-	G      *G.ExprGraph
-	Cfg    model.BertConfig
-	params model.Params
-	nodes  map[string]*G.Node
-	seq    int
-	err    error
+	G   *G.ExprGraph
+	Cfg model.BertConfig
+	// Threads is how many goroutines each kernel splits its work over
+	// (the projections' GEMMs, attention heads, LayerNorm, GELU, MaxSim);
+	// 0 = GOMAXPROCS. Set it before building: nodes keep the value they
+	// were built with.
+	Threads int
+	params  model.Params
+	nodes   map[string]*G.Node
+	seq     int
+	err     error
 }
 
 // New starts a graph over params (canonical names, see package model).
@@ -89,6 +94,9 @@ func (g *Graph) apply(k kernel, in ...*G.Node) *G.Node {
 		}
 	}
 	g.seq++
+	if p, ok := k.(interface{ setThreads(int) }); ok {
+		p.setThreads(g.Threads)
+	}
 	n, err := G.ApplyOp(&fnOp{k: k, id: g.seq}, in...)
 	if err != nil {
 		return g.fail(fmt.Errorf("graph: %s: %w", k.name(), err))

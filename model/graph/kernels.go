@@ -26,17 +26,16 @@ func gemm(tA, tB bool, m, n, k int, alpha float32, a []float32, lda int, b []flo
 	sgemm.Sgemm(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 }
 
-// rowGemm is gemm split by rows of C over GOMAXPROCS goroutines (C is m×n,
+// rowGemm is gemm split by rows of C over w goroutines (C is m×n,
 // A is m×k without transpose): the big projections use both cores even with
 // a single-threaded BLAS (OpenBLAS with OPENBLAS_NUM_THREADS=1).
-func rowGemm(tB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
-	w := runtime.GOMAXPROCS(0)
+func rowGemm(w int, tB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
 	if w <= 1 || m < 128 {
 		gemm(false, tB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 		return
 	}
 	chunk := (m + w - 1) / w
-	parallelFor(w, func(i int) {
+	parallelFor(w, w, func(i int) {
 		r0 := i * chunk
 		r1 := min(m, r0+chunk)
 		if r0 < r1 {
@@ -46,14 +45,13 @@ func rowGemm(tB bool, m, n, k int, alpha float32, a []float32, lda int, b []floa
 }
 
 // colGemmTN is C = alpha·Aᵀ·B + beta·C split by rows of C (= columns of A).
-func colGemmTN(m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
-	w := runtime.GOMAXPROCS(0)
+func colGemmTN(w int, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
 	if w <= 1 || m < 64 {
 		gemm(true, false, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 		return
 	}
 	chunk := (m + w - 1) / w
-	parallelFor(w, func(i int) {
+	parallelFor(w, w, func(i int) {
 		r0 := i * chunk
 		r1 := min(m, r0+chunk)
 		if r0 < r1 {
@@ -62,10 +60,9 @@ func colGemmTN(m, n, k int, alpha float32, a []float32, lda int, b []float32, ld
 	})
 }
 
-// parallelFor runs f(0…n-1) on GOMAXPROCS workers; f must only write to
-// memory owned by its index.
-func parallelFor(n int, f func(i int)) {
-	w := runtime.GOMAXPROCS(0)
+// parallelFor runs f(0…n-1) on w workers; f must only write to memory
+// owned by its index.
+func parallelFor(w, n int, f func(i int)) {
 	if w > n {
 		w = n
 	}
@@ -98,12 +95,11 @@ func parallelFor(n int, f func(i int)) {
 }
 
 // parallelRows splits rows 0…n-1 into one contiguous range per worker
-// (GOMAXPROCS of them, fewer when n is small) and runs f on each: the
-// elementwise and per-row kernels (LayerNorm, GELU, L2 norm) use every core.
-// It returns the number of ranges, so callers can size per-range partial
-// sums; range i is passed as its index.
-func parallelRows(n, minRows int, f func(part, lo, hi int)) int {
-	w := runtime.GOMAXPROCS(0)
+// (w of them, fewer when n is small) and runs f on each: the elementwise and
+// per-row kernels (LayerNorm, GELU) use every core. It returns the number of
+// ranges, so callers can size per-range partial sums; range i is passed as
+// its index.
+func parallelRows(w, n, minRows int, f func(part, lo, hi int)) int {
 	if minRows < 1 {
 		minRows = 1
 	}
@@ -113,18 +109,30 @@ func parallelRows(n, minRows int, f func(part, lo, hi int)) int {
 	if n == 0 {
 		return 0
 	}
-	parallelFor(parts, func(i int) { f(i, i*chunk, min(n, (i+1)*chunk)) })
+	parallelFor(parts, parts, func(i int) { f(i, i*chunk, min(n, (i+1)*chunk)) })
 	return parts
 }
 
 // rowParts is how many ranges parallelRows will use for n rows.
-func rowParts(n, minRows int) int {
+func rowParts(w, n, minRows int) int {
 	if n == 0 {
 		return 0
 	}
-	w := max(1, min(runtime.GOMAXPROCS(0), n/max(1, minRows)))
+	w = max(1, min(w, n/max(1, minRows)))
 	chunk := (n + w - 1) / w
 	return (n + chunk - 1) / chunk
+}
+
+// par is how many workers a kernel splits its work over: Graph.Threads,
+// set by Graph.apply (0 = GOMAXPROCS).
+type par struct{ threads int }
+
+func (p *par) setThreads(n int) { p.threads = n }
+func (p *par) workers() int {
+	if p.threads > 0 {
+		return p.threads
+	}
+	return runtime.GOMAXPROCS(0)
 }
 
 func shapeErr(k string, want string, got []tensor.Shape) error {
@@ -204,6 +212,7 @@ func (k *embedKernel) backward(in []fdata, _, grad []float32, dst [][]float32) e
 // lnKernel is LayerNorm over the last axis, optionally of x + residual:
 // (x, [res,] gamma, beta) → same shape as x. Statistics in float64.
 type lnKernel struct {
+	par
 	dims int
 	res  bool
 	eps  float64
@@ -237,7 +246,7 @@ func (k *lnKernel) input(in []fdata) []float32 {
 	x := make([]float32, len(in[0].d))
 	a, b := in[0].d, in[1].d
 	h := in[len(in)-2].s.TotalSize()
-	parallelRows(len(x)/h, lnRows, func(_, lo, hi int) {
+	parallelRows(k.workers(), len(x)/h, lnRows, func(_, lo, hi int) {
 		for i := lo * h; i < hi*h; i++ {
 			x[i] = a[i] + b[i]
 		}
@@ -250,7 +259,7 @@ func (k *lnKernel) forward(in []fdata) ([]float32, error) {
 	gamma, beta := in[n-2].d, in[n-1].d
 	h := len(gamma)
 	out := make([]float32, len(x))
-	parallelRows(len(x)/h, lnRows, func(_, lo, hi int) {
+	parallelRows(k.workers(), len(x)/h, lnRows, func(_, lo, hi int) {
 		for r := lo; r < hi; r++ {
 			row := x[r*h:][:h]
 			mean, inv := stats(row, k.eps)
@@ -284,9 +293,9 @@ func (k *lnKernel) backward(in []fdata, _, grad []float32, dst [][]float32) erro
 	rows := len(x) / h
 	// Each worker sums its rows' gamma/beta gradients; the partial sums are
 	// added in worker order, so the result does not depend on scheduling.
-	parts := rowParts(rows, lnRows)
+	parts := rowParts(k.workers(), rows, lnRows)
 	dgs, dbs := make([][]float64, parts), make([][]float64, parts)
-	parallelRows(rows, lnRows, func(part, lo, hi int) {
+	parallelRows(k.workers(), rows, lnRows, func(part, lo, hi int) {
 		dg, db, xh := make([]float64, h), make([]float64, h), make([]float64, h)
 		for r := lo; r < hi; r++ {
 			row := x[r*h:][:h]
@@ -337,6 +346,7 @@ func to32(dst []float32, v []float64) {
 // linearKernel is y = x·Wᵀ + b with W in PyTorch layout [out, in]:
 // (x [..., in], W [out, in], [b [out]]) → [..., out].
 type linearKernel struct {
+	par
 	dims int
 	bias bool
 }
@@ -368,15 +378,15 @@ func (k *linearKernel) forward(in []fdata) ([]float32, error) {
 			copy(out[r*o:][:o], in[2].d)
 		}
 	}
-	rowGemm(true, n, o, i, 1, x.d, i, w.d, i, 1, out, o)
+	rowGemm(k.workers(), true, n, o, i, 1, x.d, i, w.d, i, 1, out, o)
 	return out, nil
 }
 func (k *linearKernel) backward(in []fdata, _, grad []float32, dst [][]float32) error {
 	x, w := in[0], in[1]
 	o, i := w.s[0], w.s[1]
 	n := len(x.d) / i
-	rowGemm(false, n, i, o, 1, grad, o, w.d, i, 1, dst[0], i)
-	colGemmTN(o, i, n, 1, grad, o, x.d, i, 1, dst[1], i)
+	rowGemm(k.workers(), false, n, i, o, 1, grad, o, w.d, i, 1, dst[0], i)
+	colGemmTN(k.workers(), o, i, n, 1, grad, o, x.d, i, 1, dst[1], i)
 	if k.bias {
 		db := make([]float64, o)
 		for r := 0; r < n; r++ {
@@ -394,6 +404,7 @@ func (k *linearKernel) backward(in []fdata, _, grad []float32, dst [][]float32) 
 // actKernel applies an elementwise activation: exact (erf) GELU as HF's
 // "gelu", or tanh (the BERT pooler).
 type actKernel struct {
+	par
 	dims int
 	tanh bool
 	// dgelu holds GELU's derivative at each input, computed by the forward
@@ -420,7 +431,7 @@ func (k *actKernel) forward(in []fdata) ([]float32, error) {
 	if !k.tanh {
 		k.dgelu = make([]float32, len(src))
 	}
-	parallelRows(len(src), actChunk, func(_, lo, hi int) {
+	parallelRows(k.workers(), len(src), actChunk, func(_, lo, hi int) {
 		if k.tanh {
 			for i := lo; i < hi; i++ {
 				out[i] = float32(math.Tanh(float64(src[i])))
@@ -453,14 +464,14 @@ func (k *actKernel) backward(in []fdata, out, grad []float32, dst [][]float32) e
 	src := in[0].d
 	if saved := k.dgelu; saved != nil && !k.tanh {
 		k.dgelu = nil // used once; a second backward recomputes
-		parallelRows(len(src), actChunk, func(_, lo, hi int) {
+		parallelRows(k.workers(), len(src), actChunk, func(_, lo, hi int) {
 			for i := lo; i < hi; i++ {
 				d[i] = saved[i] * grad[i]
 			}
 		})
 		return nil
 	}
-	parallelRows(len(src), actChunk, func(_, lo, hi int) {
+	parallelRows(k.workers(), len(src), actChunk, func(_, lo, hi int) {
 		for i := lo; i < hi; i++ {
 			x := src[i]
 			var dy float32
@@ -491,6 +502,7 @@ func (k *actKernel) backward(in []fdata, out, grad []float32, dst [][]float32) e
 // (q, k, v [B,L,H]) → context [B,L,H], heads laid out as H = heads·dh.
 // The backward pass recomputes the probabilities instead of storing them.
 type attnKernel struct {
+	par
 	mask        []float32 // [B·L], 1 = attend
 	b, l, heads int
 	// probs holds the forward pass's probabilities [B·heads·L·L] for the
@@ -558,7 +570,7 @@ func (k *attnKernel) forward(in []fdata) ([]float32, error) {
 	out := make([]float32, len(in[0].d))
 	ll := k.l * k.l
 	k.probs = make([]float32, k.b*k.heads*ll)
-	parallelFor(k.b*k.heads, func(t int) {
+	parallelFor(k.workers(), k.b*k.heads, func(t int) {
 		b, h := t/k.heads, t%k.heads
 		p := k.probs[t*ll:][:ll]
 		k.softmax(in[0].d, in[1].d, b, h, hid, p)
@@ -577,7 +589,7 @@ func (k *attnKernel) backward(in []fdata, _, grad []float32, dst [][]float32) er
 	ll := l * l
 	saved := k.probs
 	k.probs = nil // used once; a second backward recomputes
-	parallelFor(k.b*k.heads, func(t int) {
+	parallelFor(k.workers(), k.b*k.heads, func(t int) {
 		b, h := t/k.heads, t%k.heads
 		var p []float32
 		if saved != nil {
@@ -704,6 +716,7 @@ func (k *l2Kernel) backward(in []fdata, out, grad []float32, dst [][]float32) er
 // Documents without a kept vector score 0. The gradient flows to the
 // arg-max document vector of every query vector (ties: the first).
 type maxSimKernel struct {
+	par
 	dmask []float32 // [N·Ld], 1 = scored; nil = all
 	cand  [][]int
 }
@@ -761,7 +774,7 @@ func (k *maxSimKernel) forward(in []fdata) ([]float32, error) {
 	q, d := in[0], in[1]
 	nway := len(k.cand[0])
 	out := make([]float32, len(k.cand)*nway)
-	parallelFor(len(k.cand), func(b int) {
+	parallelFor(k.workers(), len(k.cand), func(b int) {
 		sims := make([]float32, q.s[1]*d.s[1])
 		best := make([]int, q.s[1])
 		for j, n := range k.cand[b] {
@@ -775,7 +788,7 @@ func (k *maxSimKernel) backward(in []fdata, _, grad []float32, dst [][]float32) 
 	lq, ld, dim := q.s[1], d.s[1], q.s[2]
 	nway := len(k.cand[0])
 	bests := make([][]int, len(k.cand)*nway)
-	parallelFor(len(k.cand), func(b int) {
+	parallelFor(k.workers(), len(k.cand), func(b int) {
 		sims := make([]float32, lq*ld)
 		for j, n := range k.cand[b] {
 			best := make([]int, lq)
@@ -869,6 +882,7 @@ func (k *klKernel) backward(in []fdata, _, grad []float32, dst [][]float32) erro
 // ceKernel is mean cross-entropy of softmax(scale·S) against one label per
 // row: S [B,n] → scalar. scale 1 is ColBERT's CE; 1/τ gives the contrastive loss.
 type ceKernel struct {
+	par
 	labels []int
 	scale  float64
 }
@@ -933,9 +947,9 @@ func (k *ceKernel) each(b int, f func(i int)) {
 		}
 		return
 	}
-	w := 4 * runtime.GOMAXPROCS(0)
+	w := 4 * k.workers()
 	chunk := (b + w - 1) / w
-	parallelFor(w, func(c int) {
+	parallelFor(k.workers(), w, func(c int) {
 		for i := c * chunk; i < min(b, (c+1)*chunk); i++ {
 			f(i)
 		}
