@@ -27,3 +27,25 @@ func ExpInPlace(x []float32) {
 		x[i] = Exp32(x[i])
 	}
 }
+
+// geluAVX2 sets out[i] = x·Φ(x) and d[i] = Φ(x) + x·φ(x) for i < n (n a
+// multiple of 8), Φ from erf by Abramowitz–Stegun 7.1.26 (|error| < 2e-7
+// with float32 rounding) and φ from expAVX2's exponential.
+//
+//go:noescape
+func geluAVX2(x, out, d *float32, n int)
+
+// GELU sets out[i] = GELU(x[i]) = x·Φ(x) (HF's exact "gelu") and d[i] =
+// GELU'(x[i]) = Φ(x) + x·φ(x), eight lanes at a time where the CPU allows,
+// then the scalar GELUScalar for the tail.
+func GELU(x, out, d []float32) {
+	n := 0
+	if hasExpAVX2 && len(x) >= 8 {
+		n = len(x) &^ 7
+		_, _ = out[n-1], d[n-1]
+		geluAVX2(&x[0], &out[0], &d[0], n)
+	}
+	for i := n; i < len(x); i++ {
+		out[i], d[i] = GELUScalar(x[i])
+	}
+}
