@@ -93,7 +93,7 @@ demo: setup
 	@$(MAKE) --no-print-directory build
 	$(BIN) demo --out $(DEMO_DIR)
 
-## demo-full: the demo with the full teacher recipe (1 000 steps on random negatives + 1 000 on hard ones; ≈ 27 min on 2 cores).
+## demo-full: the demo with the full teacher recipe (1 000 steps on random negatives + 1 000 on hard ones; ≈ 21 min on 2 cores).
 demo-full: setup
 	@$(MAKE) --no-print-directory build
 	$(BIN) demo --full --out $(DEMO_DIR)-full
