@@ -8,74 +8,21 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"sort"
 	"strings"
+
+	"github.com/colbert-go/colbert/data/fsx"
 )
 
 // AtomicFile is a file that appears at its final path only when Commit
 // succeeds, so a crash or an error never leaves a half-written output that a
-// later stage would mistake for a finished one. Writes go to a temporary file
-// in the same directory (rename is atomic only within one file system).
-type AtomicFile struct {
-	f    *os.File
-	path string
-	done bool
-}
+// later stage would mistake for a finished one. It is fsx.File: the one
+// atomic writer of the pipeline.
+type AtomicFile = fsx.File
 
-// CreateAtomic opens a temporary file beside path for writing.
-func CreateAtomic(path string) (*AtomicFile, error) {
-	dir, base := filepath.Split(path)
-	if dir == "" {
-		dir = "."
-	}
-	f, err := os.CreateTemp(dir, "."+base+".tmp*")
-	if err != nil {
-		return nil, fmt.Errorf("data: create %s: %w", path, err)
-	}
-	return &AtomicFile{f: f, path: path}, nil
-}
-
-// Write writes to the temporary file.
-func (a *AtomicFile) Write(p []byte) (int, error) { return a.f.Write(p) }
-
-// Path is the final path the file will have after Commit.
-func (a *AtomicFile) Path() string { return a.path }
-
-// Commit syncs and closes the temporary file and renames it to the final path.
-func (a *AtomicFile) Commit() error {
-	if a.done {
-		return fmt.Errorf("data: write %s: already closed", a.path)
-	}
-	a.done = true
-	tmp := a.f.Name()
-	err := a.f.Sync()
-	if cerr := a.f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Chmod(tmp, 0o644)
-	}
-	if err == nil {
-		err = os.Rename(tmp, a.path)
-	}
-	if err != nil {
-		os.Remove(tmp)
-		return fmt.Errorf("data: write %s: %w", a.path, err)
-	}
-	return nil
-}
-
-// Abort discards the temporary file; it is a no-op after Commit, so callers
-// can defer it unconditionally.
-func (a *AtomicFile) Abort() {
-	if a.done {
-		return
-	}
-	a.done = true
-	a.f.Close()
-	os.Remove(a.f.Name())
-}
+// CreateAtomic opens a temporary file beside path for writing; Commit gives
+// it mode 0644 and moves it to path.
+func CreateAtomic(path string) (*AtomicFile, error) { return fsx.Create(path, 0o644) }
 
 // WriteFileAtomic writes path through fn with a buffered writer, replacing
 // the file only when fn and every flush succeed.

@@ -14,6 +14,8 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+
+	"github.com/colbert-go/colbert/data/fsx"
 )
 
 // maxHeader bounds the JSON header so that a corrupt length cannot make us
@@ -248,8 +250,8 @@ func ReadDir(dir string) (*File, error) {
 	return out, nil
 }
 
-// WriteFile writes float32 tensors (dtype F32) atomically: to a temporary file
-// in the same directory, synced, then renamed over path. Tensor order in the
+// WriteFile writes float32 tensors (dtype F32) atomically and durably with
+// fsx, so a crash never leaves a truncated checkpoint under path. Tensor order in the
 // file is sorted by name so that the same tensors always give the same bytes.
 func WriteFile(path string, tensors map[string]*Tensor, metadata map[string]string) error {
 	names := make([]string, 0, len(tensors))
@@ -297,27 +299,7 @@ func WriteFile(path string, tensors map[string]*Tensor, metadata map[string]stri
 			buf = binary.LittleEndian.AppendUint32(buf, math.Float32bits(v))
 		}
 	}
-	return writeAtomic(path, buf)
-}
-
-func writeAtomic(path string, b []byte) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
-	if err != nil {
-		return fmt.Errorf("safetensors: write %s: %w", path, err)
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(b); err != nil {
-		tmp.Close()
-		return fmt.Errorf("safetensors: write %s: %w", path, err)
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return fmt.Errorf("safetensors: write %s: %w", path, err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("safetensors: write %s: %w", path, err)
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
+	if err := fsx.WriteBytes(path, 0o644, buf); err != nil {
 		return fmt.Errorf("safetensors: write %s: %w", path, err)
 	}
 	return nil

@@ -11,8 +11,8 @@ import (
 	"hash/crc32"
 	"io"
 	"os"
-	"path/filepath"
 
+	"github.com/colbert-go/colbert/data/fsx"
 	"github.com/colbert-go/colbert/data/progress"
 )
 
@@ -59,36 +59,21 @@ func TextsHash(texts []string) [32]byte {
 	return out
 }
 
-// WriteIDCache writes ids atomically (temp file + rename).
-func WriteIDCache(path string, key IDCacheKey, ids [][]int32) (err error) {
-	f, err := os.CreateTemp(filepath.Dir(path), filepath.Base(path)+".tmp*")
-	if err != nil {
-		return fmt.Errorf("tokenize: write id cache: %w", err)
-	}
-	defer func() {
-		if err != nil {
-			f.Close()
-			os.Remove(f.Name())
+// WriteIDCache writes ids atomically and durably (fsx), so a crash never
+// leaves a truncated cache under path for a later run to trust.
+func WriteIDCache(path string, key IDCacheKey, ids [][]int32) error {
+	err := fsx.WriteFile(path, 0o644, func(f io.Writer) error {
+		crc := crc32.New(castagnoli)
+		w := bufio.NewWriterSize(io.MultiWriter(f, crc), 1<<20)
+		if err := encodeIDCache(w, key, ids); err != nil {
+			return err
 		}
-	}()
-	crc := crc32.New(castagnoli)
-	w := bufio.NewWriterSize(io.MultiWriter(f, crc), 1<<20)
-	if err = encodeIDCache(w, key, ids); err != nil {
-		return fmt.Errorf("tokenize: write %s: %w", path, err)
-	}
-	if err = w.Flush(); err != nil {
-		return fmt.Errorf("tokenize: write %s: %w", path, err)
-	}
-	if err = binary.Write(f, binary.LittleEndian, crc.Sum32()); err != nil {
-		return fmt.Errorf("tokenize: write %s: %w", path, err)
-	}
-	if err = f.Sync(); err != nil {
-		return fmt.Errorf("tokenize: write %s: %w", path, err)
-	}
-	if err = f.Close(); err != nil {
-		return fmt.Errorf("tokenize: write %s: %w", path, err)
-	}
-	if err = os.Rename(f.Name(), path); err != nil {
+		if err := w.Flush(); err != nil {
+			return err
+		}
+		return binary.Write(f, binary.LittleEndian, crc.Sum32())
+	})
+	if err != nil {
 		return fmt.Errorf("tokenize: write %s: %w", path, err)
 	}
 	return nil
