@@ -13,6 +13,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/colbert-go/colbert/data/fsx"
 	"github.com/colbert-go/colbert/data/safetensors"
 )
 
@@ -583,12 +584,10 @@ func HashParams(p Params) string {
 	return hex.EncodeToString(h.Sum(nil))
 }
 
-// SaveCheckpoint writes ck in HF layout: config.json, model.safetensors
-// (BERT tensors under "bert.", heads under their own names, as HF and
-// ColBERT do), tokenizer.json (copied from ck.Tokenizer when set),
-// colbert_config.json, and artifact.metadata for ColBERT models. The files
-// are written to a temporary directory beside dir which then replaces dir,
-// so a failure never leaves a half-written or destroyed checkpoint.
+// SaveCheckpoint writes ck in HF layout (see WriteFiles) to a temporary
+// directory beside dir which then replaces dir (fsx.CommitDir: the old
+// checkpoint is moved aside and put back if the new one cannot take its
+// place), so a failure never leaves a half-written or destroyed checkpoint.
 func SaveCheckpoint(dir string, ck *Checkpoint) error {
 	if err := ck.Validate(); err != nil {
 		return fmt.Errorf("model: save checkpoint %s: %w", dir, err)
@@ -609,25 +608,26 @@ func SaveCheckpoint(dir string, ck *Checkpoint) error {
 	if err := os.Chmod(tmp, 0o755); err != nil {
 		return fmt.Errorf("model: save checkpoint %s: %w", dir, err)
 	}
-	// Swap: move any existing checkpoint aside, move the new one in, then
-	// delete the old one; restore it if the second rename fails.
-	var old string
-	if _, err := os.Stat(dir); err == nil {
-		old = tmp + ".old"
-		if err := os.Rename(dir, old); err != nil {
-			return fmt.Errorf("model: save checkpoint %s: %w", dir, err)
-		}
-	}
-	if err := os.Rename(tmp, dir); err != nil {
-		if old != "" {
-			if rerr := os.Rename(old, dir); rerr != nil {
-				err = errors.Join(err, fmt.Errorf("restoring previous checkpoint from %s: %w", old, rerr))
-			}
-		}
+	if err := fsx.CommitDir(tmp, dir); err != nil {
 		return fmt.Errorf("model: save checkpoint %s: %w", dir, err)
 	}
-	if old != "" {
-		os.RemoveAll(old)
+	return nil
+}
+
+// WriteFiles validates ck and writes its HF-layout files into the existing
+// directory dir, for callers that commit dir themselves with files of their
+// own beside the model (a training checkpoint adds optimiser and run state):
+// config.json, model.safetensors (BERT tensors under "bert.", heads under
+// their own names, as HF and ColBERT do), tokenizer.json (copied from
+// ck.Tokenizer when set), colbert_config.json, and artifact.metadata for
+// ColBERT models. Each file is written durably (fsx) so the directory is
+// complete once committed.
+func (ck *Checkpoint) WriteFiles(dir string) error {
+	if err := ck.Validate(); err != nil {
+		return fmt.Errorf("model: write checkpoint files to %s: %w", dir, err)
+	}
+	if err := ck.writeFiles(dir); err != nil {
+		return fmt.Errorf("model: write checkpoint files to %s: %w", dir, err)
 	}
 	return nil
 }
@@ -637,7 +637,7 @@ func (ck *Checkpoint) writeFiles(tmp string) error {
 	if err != nil {
 		return err
 	}
-	if err := os.WriteFile(filepath.Join(tmp, "config.json"), cfg, 0o644); err != nil {
+	if err := fsx.WriteBytes(filepath.Join(tmp, "config.json"), 0o644, cfg); err != nil {
 		return err
 	}
 	tensors := map[string]*safetensors.Tensor{}
@@ -656,7 +656,7 @@ func (ck *Checkpoint) writeFiles(tmp string) error {
 		if err != nil {
 			return fmt.Errorf("copy tokenizer: %w", err)
 		}
-		if err := os.WriteFile(filepath.Join(tmp, "tokenizer.json"), b, 0o644); err != nil {
+		if err := fsx.WriteBytes(filepath.Join(tmp, "tokenizer.json"), 0o644, b); err != nil {
 			return err
 		}
 	}
@@ -664,7 +664,7 @@ func (ck *Checkpoint) writeFiles(tmp string) error {
 	if err != nil {
 		return err
 	}
-	if err := os.WriteFile(filepath.Join(tmp, ourConfigFile), append(cc, '\n'), 0o644); err != nil {
+	if err := fsx.WriteBytes(filepath.Join(tmp, ourConfigFile), 0o644, append(cc, '\n')); err != nil {
 		return err
 	}
 	if ck.Kind == KindColBERT {
@@ -681,7 +681,7 @@ func (ck *Checkpoint) writeFiles(tmp string) error {
 		if err != nil {
 			return err
 		}
-		if err := os.WriteFile(filepath.Join(tmp, "artifact.metadata"), append(b, '\n'), 0o644); err != nil {
+		if err := fsx.WriteBytes(filepath.Join(tmp, "artifact.metadata"), 0o644, append(b, '\n')); err != nil {
 			return err
 		}
 	}

@@ -12,10 +12,9 @@ package onnx
 import (
 	"fmt"
 	"math"
-	"os"
-	"path/filepath"
 	"strconv"
 
+	"github.com/colbert-go/colbert/data/fsx"
 	"github.com/colbert-go/colbert/model"
 )
 
@@ -94,29 +93,14 @@ func Export(cfg model.BertConfig, p model.Params, kind Kind) ([]byte, error) {
 	return m.marshal(), nil
 }
 
-// WriteFile exports to path atomically (temp file + rename).
+// WriteFile exports to path atomically and durably (fsx), so an ONNX
+// Runtime session never loads a truncated model.
 func WriteFile(path string, cfg model.BertConfig, p model.Params, kind Kind) error {
 	raw, err := Export(cfg, p, kind)
 	if err != nil {
 		return err
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".tmp-"+filepath.Base(path)+"-*")
-	if err != nil {
-		return fmt.Errorf("onnx: write %s: %w", path, err)
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(raw); err != nil {
-		tmp.Close()
-		return fmt.Errorf("onnx: write %s: %w", path, err)
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return fmt.Errorf("onnx: write %s: %w", path, err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("onnx: write %s: %w", path, err)
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
+	if err := fsx.WriteBytes(path, 0o644, raw); err != nil {
 		return fmt.Errorf("onnx: write %s: %w", path, err)
 	}
 	return nil
