@@ -44,7 +44,7 @@ type Picker interface {
 const (
 	DefaultNBits        = 2
 	DefaultDim          = 128
-	DefaultKMeansIters  = 4 // ColBERTConfig.kmeans_niters; the 2.0 index used 20
+	DefaultKMeansIters  = residual.DefaultTrainIters
 	DefaultChunkSize    = 25000
 	DefaultEmbedBatch   = 256
 	DefaultSampleBudget = 160 << 20
@@ -163,7 +163,7 @@ func Build(ctx context.Context, dir string, src Source, opt BuildOptions, bar *p
 			return nil, fmt.Errorf("index: %w", err)
 		}
 		bar.SetTotal(int64(n) + int64(sampleCount(n, opt)))
-		if codec, pl, err = trainCodec(ctx, tmp, src, opt, want, bar); err != nil {
+		if codec, pl, err = trainPlan(ctx, tmp, src, opt, want, bar); err != nil {
 			return nil, err
 		}
 	} else {
@@ -345,10 +345,12 @@ func resumePlan(tmp string, want plan) (*residual.Codec, plan, error) {
 	return c, got, nil
 }
 
-// trainCodec samples passages, trains the centroids and the bucket table,
-// and writes them with the plan into tmp.
-func trainCodec(ctx context.Context, tmp string, src Source, opt BuildOptions, pl plan, bar *progress.Bar) (*residual.Codec, plan, error) {
+// trainPlan embeds a random sample of passages, trains the codec on their
+// vectors with residual.Train and writes both with the plan into tmp.
+func trainPlan(ctx context.Context, tmp string, src Source, opt BuildOptions, pl plan, bar *progress.Bar) (*residual.Codec, plan, error) {
 	n, dim := src.Len(), opt.Dim
+	// One generator draws the passages here and the held-out split and
+	// subsample in residual.Train: the index files depend on its stream.
 	rng := rand.New(rand.NewPCG(opt.Seed, 0x73616d706c65)) // "sample"
 	nSample := sampleCount(n, opt)
 	perm := rng.Perm(n)[:nSample]
@@ -389,49 +391,20 @@ func trainCodec(ctx context.Context, tmp string, src Source, opt BuildOptions, p
 		return nil, pl, fmt.Errorf("index: the sample of %d passages has %d vectors, need ≥ 2", taken, nvec)
 	}
 	avgDoc := float64(nvec) / float64(taken)
-
-	// Hold out vectors for the buckets by a partial in-place shuffle of rows.
-	held := max(1, kmeans.HeldOut(nvec))
-	swapRows := func(a, b int) {
-		ra, rb := sample[a*dim:(a+1)*dim], sample[b*dim:(b+1)*dim]
-		for t := range ra {
-			ra[t], rb[t] = rb[t], ra[t]
-		}
-	}
-	for i := 0; i < held; i++ {
-		swapRows(i, i+rng.IntN(nvec-i))
-	}
-	heldout, train := sample[:held*dim], sample[held*dim:]
-	ntrain := len(train) / dim
-
 	k := opt.NumCentroids
 	if k <= 0 {
+		// ColBERTv2's rule on the collection's estimated embeddings, not
+		// the sample's.
 		k = kmeans.NumCentroids(int(avgDoc * float64(n)))
 	}
-	for k > ntrain {
-		k /= 2 // keep a power of two when the collection is tiny
-	}
-	// Subsample in place to ≤ 256·K points (as faiss) so k-means makes no copy.
-	if lim := kmeans.DefaultMaxPointsPerCentroid * k; ntrain > lim {
-		for i := 0; i < lim; i++ {
-			a, b := held+i, held+i+rng.IntN(ntrain-i)
-			swapRows(a, b)
-		}
-		train, ntrain = train[:lim*dim], lim
-	}
-	res, err := kmeans.Train(ctx, train, dim, kmeans.Options{K: k, Iters: opt.KMeansIters, Threads: opt.Threads,
-		Seed: opt.Seed, MaxPointsPerCentroid: -1}, nil)
+	codec, info, err := residual.Train(ctx, sample, dim, residual.TrainOptions{NBits: opt.NBits, K: k,
+		Iters: opt.KMeansIters, Threads: opt.Threads, Seed: opt.Seed, Rand: rng})
 	if err != nil {
-		return nil, pl, fmt.Errorf("index: k-means: %w", err)
+		return nil, pl, fmt.Errorf("index: codec from %d sampled passages: %w", taken, err)
 	}
-	kmeans.NormalizeRows(res.Centroids, dim)
-	codec, err := residual.FitContext(ctx, res.Centroids, dim, opt.NBits, heldout, opt.Threads)
-	if err != nil {
-		return nil, pl, fmt.Errorf("index: %w", err)
-	}
-	pl.K = k
-	pl.Build = BuildInfo{SamplePassages: taken, SampleVectors: nvec, HeldOut: held, TrainPoints: ntrain,
-		KMeansIters: opt.KMeansIters, Inertia: res.Inertia, Seed: opt.Seed, ChunkSize: opt.ChunkSize, AvgDocLen: avgDoc}
+	pl.K = info.K
+	pl.Build = BuildInfo{SamplePassages: taken, SampleVectors: nvec, HeldOut: info.HeldOut, TrainPoints: info.TrainPoints,
+		KMeansIters: opt.KMeansIters, Inertia: info.Inertia, Seed: opt.Seed, ChunkSize: opt.ChunkSize, AvgDocLen: avgDoc}
 	pl.Files = map[string]FileInfo{}
 	if pl.Files[centroidsFile], err = writeFile(joinDir(tmp, centroidsFile), f32Bytes(codec.Centroids)); err != nil {
 		return nil, pl, err

@@ -85,7 +85,7 @@ func WritePlan(ctx context.Context, dir string, src Source, opt BuildOptions, me
 		}
 	}
 	bar.SetTotal(int64(sampleCount(src.Len(), opt)))
-	_, pl, err := trainCodec(ctx, dir, src, opt, want, bar)
+	_, pl, err := trainPlan(ctx, dir, src, opt, want, bar)
 	if err != nil {
 		return nil, err
 	}

@@ -40,11 +40,8 @@ type Codec struct {
 
 // New checks the tables and builds the decompression lookup table.
 func New(dim, nbits int, centroids, cutoffs, weights []float32) (*Codec, error) {
-	if nbits != 1 && nbits != 2 && nbits != 4 {
-		return nil, fmt.Errorf("residual: nbits must be 1, 2 or 4, got %d", nbits)
-	}
-	if dim <= 0 || dim%8 != 0 {
-		return nil, fmt.Errorf("residual: dim must be a positive multiple of 8, got %d", dim)
+	if err := checkShape(dim, nbits); err != nil {
+		return nil, err
 	}
 	if len(centroids) == 0 || len(centroids)%dim != 0 {
 		return nil, fmt.Errorf("residual: %d centroid values are not K×%d", len(centroids), dim)
@@ -80,8 +77,21 @@ func New(dim, nbits int, centroids, cutoffs, weights []float32) (*Codec, error) 
 	return c, nil
 }
 
+// checkShape rejects the precisions and dimensions a packed residual
+// cannot hold (whole bytes per vector, whole values per byte).
+func checkShape(dim, nbits int) error {
+	if nbits != 1 && nbits != 2 && nbits != 4 {
+		return fmt.Errorf("residual: nbits must be 1, 2 or 4, got %d", nbits)
+	}
+	if dim <= 0 || dim%8 != 0 {
+		return fmt.Errorf("residual: dim must be a positive multiple of 8, got %d", dim)
+	}
+	return nil
+}
+
 // Fit builds a codec whose bucket table comes from the residuals of the
-// held-out vectors against their nearest centroids (ColBERTv2's procedure).
+// held-out vectors against their nearest centroids (ColBERTv2's procedure):
+// the last step of Train, for centroids trained elsewhere.
 func Fit(centroids []float32, dim, nbits int, heldout []float32, threads int) (*Codec, error) {
 	return FitContext(context.Background(), centroids, dim, nbits, heldout, threads)
 }

@@ -121,12 +121,7 @@ type roundTrip struct{ mse, maxsimRel float64 }
 
 // measure compresses docs with nbits and returns the mean squared
 // reconstruction error and the mean relative MaxSim error over queries.
-func measure(t *testing.T, nbits int, cent, heldout, docs, queries []float32, dim, docLen, qLen int) roundTrip {
-	t.Helper()
-	c, err := Fit(cent, dim, nbits, heldout, 2)
-	if err != nil {
-		t.Fatal(err)
-	}
+func measure(c *Codec, docs, queries []float32, dim, docLen, qLen int) roundTrip {
 	n := len(docs) / dim
 	codes := make([]int32, n)
 	packed := make([]byte, n*c.PackedSize())
@@ -170,26 +165,33 @@ func maxSim(q, d []float32, dim int) float64 {
 func TestRoundTripErrorShrinksWithBits(t *testing.T) {
 	const dim, docLen, qLen = 128, 40, 32
 	all, _ := synth.Clustered(12000, dim, 64, 0.8, 21)
-	train, heldout, docs := all[:8000*dim], all[8000*dim:9000*dim], all[9000*dim:]
-	res, err := kmeans.Train(context.Background(), train, dim, kmeans.Options{K: 128, Iters: 8, Seed: 123}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	kmeans.NormalizeRows(res.Centroids, dim)
+	sample, docs := all[:9000*dim], all[9000*dim:]
 	queries, _ := synth.Clustered(4*qLen, dim, 64, 0.8, 21) // same centres, new draws
-	// Baseline: the centroid alone (no residual), the error residuals must beat.
-	codes := kmeans.NearestDot(docs, dim, res.Centroids, 2, nil)
-	var base float64
-	for i, c := range codes {
-		for t := 0; t < dim; t++ {
-			d := float64(docs[i*dim+t] - res.Centroids[int(c)*dim+t])
-			base += d * d
-		}
-	}
-	base /= float64(len(codes))
 	var prev roundTrip
+	var cent []float32
 	for i, nb := range []int{1, 2, 4} {
-		rt := measure(t, nb, res.Centroids, heldout, docs, queries, dim, docLen, qLen)
+		c, _, err := Train(context.Background(), slices.Clone(sample), dim, TrainOptions{NBits: nb, K: 128, Iters: 8, Threads: 2, Seed: 123})
+		if err != nil {
+			t.Fatal(err)
+		}
+		// The bits only change the buckets: every precision is compared
+		// on the same centroids.
+		if cent == nil {
+			cent = c.Centroids
+		} else if !slices.Equal(c.Centroids, cent) {
+			t.Fatalf("nbits %d trained other centroids than nbits 1", nb)
+		}
+		// Baseline: the centroid alone (no residual), the error residuals must beat.
+		codes := kmeans.NearestDot(docs, dim, cent, 2, nil)
+		var base float64
+		for i, code := range codes {
+			for t := 0; t < dim; t++ {
+				d := float64(docs[i*dim+t] - cent[int(code)*dim+t])
+				base += d * d
+			}
+		}
+		base /= float64(len(codes))
+		rt := measure(c, docs, queries, dim, docLen, qLen)
 		t.Logf("nbits %d: mse %.5f (centroid only %.5f), MaxSim rel err %.5f", nb, rt.mse, base, rt.maxsimRel)
 		if rt.mse >= base {
 			t.Errorf("nbits %d: reconstruction error %g not below centroid-only %g", nb, rt.mse, base)
