@@ -38,7 +38,7 @@ func (s *Searcher) Exhaustive(q []float32, dim, k int) ([]Hit, error) {
 // ScorePassages scores the given pids of idx exactly against the prepared
 // query, decompressing one passage at a time into a reused buffer, and
 // writes the scores to out (len(pids) entries).
-func ScorePassages(idx Index, q *maxsim.Query, pids []int, out []float32) error {
+func ScorePassages(idx Passages, q *maxsim.Query, pids []int, out []float32) error {
 	if q.Dim() != idx.Dim() {
 		return fmt.Errorf("%w: query %d, index %d", ErrDimMismatch, q.Dim(), idx.Dim())
 	}

@@ -9,22 +9,31 @@ import (
 	"fmt"
 )
 
-// Index is the read side of a compressed ColBERTv2 index that search needs.
-// Implementations must be safe for concurrent readers.
-type Index interface {
+// Passages is what exhaustive search needs of a store of token vectors:
+// the vectors of any passage, decompressed. Flat (fp32, fp16, PCA+int8)
+// and residual indexes both provide it. Implementations must be safe for
+// concurrent readers.
+type Passages interface {
 	// Dim is the vector dimension.
 	Dim() int
 	// NumPassages is the number of passages; pids are 0..NumPassages-1.
 	NumPassages() int
+	// Decompress writes pid's token vectors (tokens×Dim) into dst,
+	// growing it if needed, and returns it.
+	Decompress(pid int, dst []float32) ([]float32, error)
+}
+
+// Index is the read side of a compressed ColBERTv2 index that PLAID needs:
+// Passages plus the centroids and their inverted lists.
+type Index interface {
+	Passages
 	// Centroids is the K×Dim row-major centroid matrix (unit vectors).
 	Centroids() []float32
 	// IVF lists the sorted unique pids having a token whose code is centroid c.
 	IVF(c int) []int32
-	// Codes is the centroid id of every token of pid, in token order.
+	// Codes is the centroid id of every token of pid, in token order
+	// (Decompress gives len(Codes(pid)) vectors).
 	Codes(pid int) []int32
-	// Decompress writes pid's token vectors (len(Codes(pid))×Dim) into dst,
-	// growing it if needed, and returns it.
-	Decompress(pid int, dst []float32) ([]float32, error)
 }
 
 // Hit is one retrieved passage.
@@ -36,11 +45,9 @@ type Hit struct {
 var (
 	// ErrEmptyQuery is returned for a query without vectors.
 	ErrEmptyQuery = errors.New("search: query has no vectors")
-	// ErrNoTokens is returned by a query encoder for text without any
-	// wordpiece (indexer.ErrNoTokens is this error). It lives here, below
-	// the encoders, so that callers such as search/server can tell the
-	// client's mistake apart without depending on the model.
-	ErrNoTokens = errors.New("query has no tokens")
+	// ErrNoCentroids is returned for PLAID search over a store without
+	// centroids (a flat index): only exhaustive search applies.
+	ErrNoCentroids = errors.New("search: the index keeps no centroids, so PLAID cannot search it (search exhaustively)")
 	// ErrDimMismatch is returned when query and index dimensions differ.
 	ErrDimMismatch = errors.New("search: query dimension differs from the index")
 )

@@ -17,8 +17,9 @@ const sentinel = -9999
 // Searcher runs queries against one index. It holds only read-only state
 // and pooled scratch buffers, so one Searcher serves many goroutines.
 type Searcher struct {
-	idx       Index
-	dim, k    int // vector dim, number of centroids
+	store     Passages
+	idx       Index // nil for a store without centroids: exhaustive only
+	dim, k    int   // vector dim, number of centroids
 	npass     int
 	centroids []float32
 	kernel    maxsim.Kernel
@@ -42,30 +43,36 @@ type Tombstoner interface {
 	Deleted(pid int) bool
 }
 
-// NewSearcher checks the index shape and prepares a searcher using the
-// fastest MaxSim kernel of this CPU.
-func NewSearcher(idx Index) (*Searcher, error) {
-	return NewSearcherKernel(idx, maxsim.Best())
+// NewSearcher checks the store's shape and prepares a searcher using the
+// fastest MaxSim kernel of this CPU. A store that is an Index can be
+// searched with PLAID and exhaustively; any other Passages (a flat index)
+// exhaustively only.
+func NewSearcher(store Passages) (*Searcher, error) {
+	return NewSearcherKernel(store, maxsim.Best())
 }
 
 // NewSearcherKernel is NewSearcher with an explicit kernel.
-func NewSearcherKernel(idx Index, kernel maxsim.Kernel) (*Searcher, error) {
-	dim := idx.Dim()
+func NewSearcherKernel(store Passages, kernel maxsim.Kernel) (*Searcher, error) {
+	dim := store.Dim()
 	if dim <= 0 {
 		return nil, fmt.Errorf("search: index dim %d", dim)
-	}
-	cent := idx.Centroids()
-	if len(cent) == 0 || len(cent)%dim != 0 {
-		return nil, fmt.Errorf("search: index has %d centroid floats, not a positive multiple of dim %d", len(cent), dim)
 	}
 	if !kernel.Available() {
 		return nil, fmt.Errorf("search: MaxSim kernel %v not available on this CPU", kernel)
 	}
-	s := &Searcher{idx: idx, dim: dim, k: len(cent) / dim, npass: idx.NumPassages(), centroids: cent, kernel: kernel}
-	if t, ok := idx.(Tombstoner); ok {
+	s := &Searcher{store: store, dim: dim, npass: store.NumPassages(), kernel: kernel}
+	if idx, ok := store.(Index); ok {
+		cent := idx.Centroids()
+		if len(cent) == 0 || len(cent)%dim != 0 {
+			return nil, fmt.Errorf("search: index has %d centroid floats, not a positive multiple of dim %d", len(cent), dim)
+		}
+		s.idx, s.k, s.centroids = idx, len(cent)/dim, cent
+	}
+	if t, ok := store.(Tombstoner); ok {
 		s.deleted = t.Deleted
 	}
-	if r, ok := idx.(ResidualIndex); ok && r.Codec() != nil {
+	// The SIMD decoder reads codes through Index, so only an Index takes it.
+	if r, ok := store.(ResidualIndex); ok && s.idx != nil && r.Codec() != nil {
 		d, err := decode.New(r.Codec())
 		if err != nil {
 			return nil, fmt.Errorf("search: %w", err)
@@ -128,6 +135,9 @@ func (s *Searcher) SearchTrace(q []float32, dim int, p Params) ([]Hit, Trace, er
 	}
 	if p, err = p.Resolve(); err != nil {
 		return nil, tr, err
+	}
+	if s.idx == nil {
+		return nil, tr, ErrNoCentroids
 	}
 	pq, err := maxsim.NewQueryKernel(s.kernel, q, nq, s.dim)
 	if err != nil {
@@ -230,7 +240,7 @@ func (s *Searcher) decompress(pid int, buf []float32) ([]float32, error) {
 	if s.decoder != nil {
 		return s.decoder.Decode(s.idx.Codes(pid), s.resid.Residuals(pid), buf)
 	}
-	return s.idx.Decompress(pid, buf)
+	return s.store.Decompress(pid, buf)
 }
 
 // topCells fills sc.cells with the distinct centroids among the ncells best

@@ -18,9 +18,9 @@ func evaluateCommands() []*cli.Command {
 		Description: "Documents are title + \" \" + text. The index lives in OUT/index (or --index) and is reused when it was\n" +
 			"built from the same checkpoint, tokenizer, corpus and settings; an interrupted build resumes. --codec fp32,\n" +
 			"fp16 or pca-int8 stores the float32 vectors once and searches them exhaustively through that codec. PLAID's\n" +
-			"--ncells, --ndocs and --centroid-score-threshold default to ColBERT's values for --k. Writes\n" +
+			"--ncells, --ndocs and --threshold (alias --centroid-score-threshold) default to ColBERT's values for --k. Writes\n" +
 			"metrics.json, run.trec, summary.json, report.md, metrics.png and latency.png into --out.",
-		Flags: []cli.Flag{
+		Flags: append([]cli.Flag{
 			&cli.StringFlag{Name: "checkpoint", Required: true, Usage: "ColBERT checkpoint directory"},
 			&cli.StringFlag{Name: "tokenizer", Usage: "tokenizer.json (default: the checkpoint's own)"},
 			&cli.StringFlag{Name: "dataset", Aliases: []string{"d"}, Required: true, Usage: "BEIR folder (corpus.jsonl, queries.jsonl, qrels/SPLIT.tsv)"},
@@ -31,9 +31,6 @@ func evaluateCommands() []*cli.Command {
 			&cli.IntFlag{Name: "pca-components", Usage: "int8 components per token of --codec pca-int8 (default: dim/4)"},
 			&cli.StringFlag{Name: "search", Value: evaluate.SearchPLAID, Usage: strings.Join(evaluate.Modes, " | ")},
 			&cli.IntFlag{Name: "k", Value: 1000, Usage: "passages retrieved per query"},
-			&cli.IntFlag{Name: "ncells", Usage: "PLAID: centroids probed per query token (default: ColBERT's for k: 1 / 2 / 4)"},
-			&cli.IntFlag{Name: "ndocs", Usage: "PLAID: candidates kept after stage 2 (default: ColBERT's for k: 256 / 1024 / max(4k, 4096))"},
-			&cli.Float64Flag{Name: "centroid-score-threshold", Usage: "PLAID: prune centroids whose best score is below it; 0 is a value (default: ColBERT's for k: 0.5 / 0.45 / 0.4)"},
 			&cli.IntFlag{Name: "depth", Value: 100, Usage: "BM25 candidates rescored with --search rerank-bm25"},
 			&cli.StringFlag{Name: "index", Usage: "index directory (default: OUT/index)"},
 			&cli.StringFlag{Name: "name", Usage: "system name in report.md (default: the checkpoint's folder name)"},
@@ -41,20 +38,16 @@ func evaluateCommands() []*cli.Command {
 			seedFlag(),
 			threadsFlag(),
 			quietFlag(),
-		},
+		}, plaidFlags()...),
 		Action: func(c *cli.Context) error {
 			// c.Context is main's: the first SIGINT/SIGTERM ends it.
 			opt := evaluate.Options{
 				Checkpoint: c.String("checkpoint"), Tokenizer: c.String("tokenizer"), Dataset: c.String("dataset"),
 				Split: c.String("split"), NBits: c.Int("nbits"), Codec: c.String("codec"), PCAComponents: c.Int("pca-components"),
-				Search: c.String("search"), K: c.Int("k"), NCells: c.Int("ncells"), NDocs: c.Int("ndocs"),
+				Search: c.String("search"), Params: plaidParams(c, c.Int("k")),
 				RerankDepth: c.Int("depth"), Out: c.String("out"), IndexDir: c.String("index"), Name: c.String("name"),
 				Threads: c.Int("threads"), Seed: uint64(c.Int64("seed")), Log: c.App.ErrWriter,
 				NewBar: func(label string, total int64, unit string) *progress.Bar { return newBar(c, label, total, unit) },
-			}
-			if c.IsSet("centroid-score-threshold") {
-				th := c.Float64("centroid-score-threshold")
-				opt.Threshold = &th
 			}
 			sum, err := evaluate.Run(c.Context, opt)
 			if err != nil {

@@ -11,8 +11,10 @@ import (
 	"github.com/colbert-go/colbert/codec/index"
 	"github.com/colbert-go/colbert/data"
 	"github.com/colbert-go/colbert/data/parquetio"
+	"github.com/colbert-go/colbert/data/progress"
+	"github.com/colbert-go/colbert/model/colbert"
 	"github.com/colbert-go/colbert/model/encode"
-	"github.com/colbert-go/colbert/search/indexer"
+	"github.com/colbert-go/colbert/search/engine"
 	"github.com/urfave/cli/v2"
 )
 
@@ -73,8 +75,8 @@ func indexBuildFlags(required bool) []cli.Flag {
 }
 
 // loadColBERT loads --checkpoint with --tokenizer for encoding on --threads.
-func loadColBERT(c *cli.Context) (*indexer.Model, error) {
-	return indexer.Load(c.String("checkpoint"), c.String("tokenizer"),
+func loadColBERT(c *cli.Context) (*colbert.Model, error) {
+	return colbert.Load(c.String("checkpoint"), c.String("tokenizer"),
 		encode.Options{Threads: c.Int("threads"), BatchTokens: c.Int("batch-tokens")})
 }
 
@@ -110,34 +112,16 @@ func indexBuildAction(c *cli.Context) error {
 	if len(ps) == 0 {
 		return fmt.Errorf("index build: %s holds no passages", c.String("collection"))
 	}
-	cache := c.String("id-cache")
-	if cache == "" {
-		cache = out + ".ids"
-	}
-	start := time.Now()
-	bar := newBar(c, "tokenise", int64(len(ps)), "passages")
-	src, err := indexer.NewSource(ctx, m, ps, indexer.SourceOptions{CachePath: cache, Threads: c.Int("threads"), Bar: bar})
-	bar.Finish()
-	if err != nil {
-		return err
-	}
-	ps = nil // the source keeps ids and tokens only
-	tokenised := time.Since(start)
-	opt := indexBuildOptions(c, m)
-	start = time.Now()
-	bar = newBar(c, "index", int64(src.Len()), "passages")
-	mf, err := index.Build(ctx, out, src, opt, bar)
-	bar.Finish()
+	bs, err := engine.Build(ctx, m, out, ps, engine.BuildOptions{Index: indexBuildOptions(c),
+		CachePath: c.String("id-cache"), KeepCache: c.String("id-cache") != "", Threads: c.Int("threads"),
+		NewBar: func(label string, total int64, unit string) *progress.Bar { return newBar(c, label, total, unit) }})
 	if err != nil {
 		if ctx.Err() != nil {
 			return fmt.Errorf("index build interrupted: run the same command again to resume (%w)", err)
 		}
 		return err
 	}
-	built := time.Since(start)
-	if c.String("id-cache") == "" {
-		os.Remove(cache) // only needed to resume; the index is complete
-	}
+	mf, tokenised, built := bs.Manifest, bs.Tokenised, bs.Built
 	st, err := index.Stat(out) // the one size: every file of the directory, as `index info` reports
 	if err != nil {
 		return err
@@ -150,10 +134,12 @@ func indexBuildAction(c *cli.Context) error {
 }
 
 // indexBuildOptions are the build settings of --nbits, --sample… (shared by
-// build and plan, so a split build gets the same bytes).
-func indexBuildOptions(c *cli.Context, m *indexer.Model) index.BuildOptions {
+// build and plan, so a split build gets the same bytes); the model's Dim
+// and Key (weights, config and tokenizer: colbert.Model.Key) are set by
+// whoever builds with a model (engine.Build, plan).
+func indexBuildOptions(c *cli.Context) index.BuildOptions {
 	return index.BuildOptions{
-		Dim: m.Dim(), NBits: c.Int("nbits"), Checkpoint: m.Key, // weights, config and tokenizer: see indexer.Model.Key
+		NBits:          c.Int("nbits"),
 		SamplePassages: c.Int("sample"), NumCentroids: c.Int("centroids"), KMeansIters: c.Int("kmeans-iters"),
 		ChunkSize: c.Int("chunk-size"), EmbedBatch: c.Int("embed-batch"), Threads: c.Int("threads"),
 		Seed: uint64(c.Int64("seed")), Overwrite: c.Bool("overwrite"),
@@ -247,16 +233,16 @@ func indexAppendCommand() *cli.Command {
 				return err
 			}
 			// Refuse another model before encoding anything.
-			_, ix, err := m.OpenSearcher(dir, index.OpenOptions{SkipVerify: true})
+			e, err := engine.Open(m, dir, engine.OpenOptions{SkipVerify: true})
 			if err != nil {
 				return err
 			}
-			ix.Close()
+			e.Close()
 			ps, err := readPassagesAny(c.String("collection"))
 			if err != nil {
 				return err
 			}
-			src, err := indexer.NewSource(c.Context, m, ps, indexer.SourceOptions{Threads: c.Int("threads")})
+			src, err := colbert.NewSource(c.Context, m, ps, colbert.SourceOptions{Threads: c.Int("threads")})
 			if err != nil {
 				return err
 			}

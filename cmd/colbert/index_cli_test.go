@@ -17,8 +17,8 @@ import (
 	"github.com/colbert-go/colbert/data/parquetio"
 	"github.com/colbert-go/colbert/data/testassets"
 	"github.com/colbert-go/colbert/model"
+	"github.com/colbert-go/colbert/model/colbert"
 	"github.com/colbert-go/colbert/model/encode"
-	"github.com/colbert-go/colbert/search/indexer"
 	"github.com/urfave/cli/v2"
 )
 
@@ -199,7 +199,7 @@ func writeRunFile(t *testing.T, dir, qid, docid string) string {
 // checks that its scores carry at least 6 significant digits.
 func checkExact(t *testing.T, ck, path string, ps []data.Passage, qs []data.Query) {
 	t.Helper()
-	m, err := indexer.Load(ck, "", encode.Options{Threads: 2})
+	m, err := colbert.Load(ck, "", encode.Options{Threads: 2})
 	must(t, err)
 	ctx := context.Background()
 	qv, err := m.EncodeQueries(ctx, qs)

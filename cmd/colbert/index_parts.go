@@ -8,8 +8,8 @@ import (
 
 	"github.com/colbert-go/colbert/codec/index"
 	"github.com/colbert-go/colbert/data"
+	"github.com/colbert-go/colbert/model/colbert"
 	"github.com/colbert-go/colbert/model/encode"
-	"github.com/colbert-go/colbert/search/indexer"
 	"github.com/urfave/cli/v2"
 )
 
@@ -60,14 +60,16 @@ func indexPlanCommand() *cli.Command {
 				meta[planMetaBatchTokens] = fmt.Sprint(bt)
 			}
 			bar := newBar(c, "tokenise", int64(len(ps)), "passages")
-			src, err := indexer.NewSource(ctx, m, ps, indexer.SourceOptions{Threads: c.Int("threads"), Bar: bar})
+			src, err := colbert.NewSource(ctx, m, ps, colbert.SourceOptions{Threads: c.Int("threads"), Bar: bar})
 			bar.Finish()
 			if err != nil {
 				return err
 			}
 			start := time.Now()
 			bar = newBar(c, "plan", 0, "passages")
-			pi, err := index.WritePlan(ctx, c.String("out"), src, indexBuildOptions(c, m), meta, bar)
+			opt := indexBuildOptions(c)
+			opt.Dim, opt.Checkpoint = m.Dim(), m.Key // as engine.Build sets them
+			pi, err := index.WritePlan(ctx, c.String("out"), src, opt, meta, bar)
 			bar.Finish()
 			if err != nil {
 				return err
@@ -123,7 +125,7 @@ func indexEncodeCommand() *cli.Command {
 					return fmt.Errorf("index encode: plan %s: batch_tokens %q: %w", pi.Dir, pi.Meta[planMetaBatchTokens], err)
 				}
 			}
-			m, err := indexer.Load(ckpt, pick("tokenizer", planMetaTokenizer), encode.Options{Threads: c.Int("threads"), BatchTokens: bt})
+			m, err := colbert.Load(ckpt, pick("tokenizer", planMetaTokenizer), encode.Options{Threads: c.Int("threads"), BatchTokens: bt})
 			if err != nil {
 				return err
 			}
@@ -142,7 +144,7 @@ func indexEncodeCommand() *cli.Command {
 			}
 			// Only this part's passages are tokenised.
 			bar := newBar(c, "tokenise", int64(hi-lo), "passages")
-			sub, err := indexer.NewSource(ctx, m, ps[lo:hi], indexer.SourceOptions{Threads: c.Int("threads"), Bar: bar})
+			sub, err := colbert.NewSource(ctx, m, ps[lo:hi], colbert.SourceOptions{Threads: c.Int("threads"), Bar: bar})
 			bar.Finish()
 			if err != nil {
 				return err
@@ -198,7 +200,7 @@ func indexMergeCommand() *cli.Command {
 type windowSource struct {
 	ps  []data.Passage
 	lo  int
-	sub *indexer.Source
+	sub *colbert.Source
 }
 
 func (w *windowSource) Len() int        { return len(w.ps) }

@@ -6,10 +6,10 @@ import (
 	"strings"
 	"time"
 
-	"github.com/colbert-go/colbert/codec/index"
 	"github.com/colbert-go/colbert/data"
 	"github.com/colbert-go/colbert/data/parquetio"
 	"github.com/colbert-go/colbert/search"
+	"github.com/colbert-go/colbert/search/engine"
 	"github.com/urfave/cli/v2"
 )
 
@@ -55,33 +55,21 @@ func searchCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
-			s, ix, err := m.OpenSearcher(c.String("index"), index.OpenOptions{SkipVerify: c.Bool("no-verify")})
+			e, err := engine.Open(m, c.String("index"), engine.OpenOptions{SkipVerify: c.Bool("no-verify")})
 			if err != nil {
 				return err
 			}
-			defer ix.Close()
-			start := time.Now()
-			qv, err := m.EncodeQueries(ctx, qs)
-			if err != nil {
-				return err
-			}
-			encoded := time.Since(start)
+			defer e.Close()
 			p := plaidParams(c, k)
 			bar := newBar(c, "search", int64(len(qs)), "queries")
-			start = time.Now()
-			res, err := s.SearchBatch(ctx, qv, m.Dim(), p, search.BatchOptions{Threads: c.Int("threads"), Exhaustive: c.Bool("exhaustive"), Bar: bar})
+			r, err := e.Search(ctx, qs, p, engine.SearchOptions{Threads: c.Int("threads"), Exhaustive: c.Bool("exhaustive"), Bar: bar})
 			bar.Finish()
 			if err != nil {
 				return err
 			}
-			wall := time.Since(start)
-			run := make(data.Run, len(qs))
-			for i, q := range qs {
-				docs := make([]data.ScoredDoc, len(res[i].Hits))
-				for j, h := range res[i].Hits {
-					docs[j] = data.ScoredDoc{DocID: ix.PassageID(h.PID), Score: float64(h.Score)}
-				}
-				run[q.ID] = docs
+			run, res := r.Run, r.PerQuery
+			if r.Params != nil {
+				p = *r.Params
 			}
 			mode := fmt.Sprintf("plaid ncells=%d ndocs=%d threshold=%g no_prune=%v", p.NCells, p.NDocs, p.EffectiveThreshold(), p.NoPrune)
 			if c.Bool("exhaustive") {
@@ -93,9 +81,9 @@ func searchCommand() *cli.Command {
 			}
 			pc := search.Percentiles(res, 50, 95, 99)
 			w := c.App.ErrWriter
-			fmt.Fprintf(w, "search: %d queries, k %d, %s over %d passages (%d threads)\n", len(qs), k, mode, ix.NumLive(), c.Int("threads"))
+			fmt.Fprintf(w, "search: %d queries, k %d, %s over %d passages (%d threads)\n", len(qs), k, mode, e.Stats().Passages, c.Int("threads"))
 			fmt.Fprintf(w, "search: encode %.2f ms/query; search latency p50 %.2f ms, p95 %.2f ms, p99 %.2f ms; %.1f queries/s; run written to %s\n",
-				millis(encoded)/float64(len(qs)), millis(pc[0]), millis(pc[1]), millis(pc[2]), float64(len(qs))/wall.Seconds(), c.String("out"))
+				millis(r.Encode)/float64(len(qs)), millis(pc[0]), millis(pc[1]), millis(pc[2]), float64(len(qs))/r.Search.Seconds(), c.String("out"))
 			if !c.Bool("exhaustive") {
 				var tr [4]float64
 				for _, r := range res {
@@ -111,33 +99,6 @@ func searchCommand() *cli.Command {
 			return nil
 		},
 	}
-}
-
-// plaidFlags are PLAID's knobs (ncells, ndocs, threshold, no-prune).
-func plaidFlags() []cli.Flag {
-	return []cli.Flag{
-		&cli.IntFlag{Name: "ncells", Usage: "centroids probed per query token (0 = default for k)"},
-		&cli.IntFlag{Name: "ndocs", Usage: "candidates kept after pruned centroid interaction (0 = default for k)"},
-		&cli.Float64Flag{Name: "threshold", Usage: "centroid score threshold of stage 2: prune centroids whose best score is below it; 0 is a value (default: ColBERT's for k)"},
-		&cli.BoolFlag{Name: "no-prune", Usage: "no centroid pruning in stage 2 (fast-plaid's behaviour)"},
-	}
-}
-
-// plaidParams are ColBERT's defaults for k with the plaidFlags given.
-// --threshold is taken whenever it is set, so that 0 means 0.
-func plaidParams(c *cli.Context, k int) search.Params {
-	p := search.DefaultParams(k)
-	if v := c.Int("ncells"); v > 0 {
-		p.NCells = v
-	}
-	if v := c.Int("ndocs"); v > 0 {
-		p.NDocs = v
-	}
-	if c.IsSet("threshold") {
-		p.Threshold = new(float32(c.Float64("threshold")))
-	}
-	p.NoPrune = c.Bool("no-prune")
-	return p
 }
 
 func millis(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }

@@ -6,9 +6,9 @@ import (
 	"net"
 	"time"
 
-	"github.com/colbert-go/colbert/codec/index"
 	"github.com/colbert-go/colbert/data"
-	"github.com/colbert-go/colbert/search/indexer"
+	"github.com/colbert-go/colbert/model/colbert"
+	"github.com/colbert-go/colbert/search/engine"
 	"github.com/colbert-go/colbert/search/server"
 	"github.com/urfave/cli/v2"
 )
@@ -39,15 +39,15 @@ func serveAction(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	s, ix, err := m.OpenSearcher(c.String("index"), index.OpenOptions{SkipVerify: c.Bool("no-verify")})
+	e, err := engine.Open(m, c.String("index"), engine.OpenOptions{SkipVerify: c.Bool("no-verify")})
 	if err != nil {
 		return err
 	}
-	defer ix.Close()
+	defer e.Close()
 	cfg := server.Config{
-		Searcher:      s,
-		Encoder:       queryEncoder{m: m, dim: ix.Dim()},
-		ID:            ix.PassageID,
+		Searcher:      e.Searcher(),
+		Encoder:       queryEncoder{m: m, dim: m.Dim()},
+		ID:            e.PassageID,
 		MaxK:          c.Int("max-k"),
 		MaxConcurrent: c.Int("max-concurrent"),
 		Timeout:       c.Duration("timeout"),
@@ -62,7 +62,7 @@ func serveAction(c *cli.Context) error {
 			text[p.ID] = p.Content()
 		}
 		cfg.Text = func(pid int) (string, bool) {
-			t, ok := text[ix.PassageID(pid)]
+			t, ok := text[e.PassageID(pid)]
 			return t, ok
 		}
 	}
@@ -74,13 +74,13 @@ func serveAction(c *cli.Context) error {
 	if err != nil {
 		return fmt.Errorf("serve: %w", err)
 	}
-	fmt.Fprintf(c.App.ErrWriter, "serve: %d passages, listening on http://%s\n", ix.NumLive(), ln.Addr())
+	fmt.Fprintf(c.App.ErrWriter, "serve: %d passages, listening on http://%s\n", e.Stats().Passages, ln.Addr())
 	return srv.Serve(c.Context, ln)
 }
 
 // queryEncoder adapts the checkpoint's text encoder to the server.
 type queryEncoder struct {
-	m   *indexer.Model
+	m   *colbert.Model
 	dim int
 }
 

@@ -117,7 +117,7 @@ func TestServeCLI(t *testing.T) {
 		}
 	}
 	// A query the tokenizer finds nothing in is refused by the real query
-	// encoder with indexer.ErrNoTokens: the client's mistake, a 400 saying so.
+	// encoder with colbert.ErrNoTokens: the client's mistake, a 400 saying so.
 	resp, err = client.Post(base+"/search", "application/json", strings.NewReader(`{"query": "\u0007\u0007"}`))
 	must(t, err)
 	var e struct{ Error string }

@@ -15,7 +15,6 @@ import (
 
 	"github.com/colbert-go/colbert/codec/flat"
 	"github.com/colbert-go/colbert/data"
-	"github.com/colbert-go/colbert/model/encode"
 )
 
 //go:embed ivfpq_run.py
@@ -27,7 +26,7 @@ const python = "/usr/bin/python3"
 
 // dumpVectors writes the KL student's token vectors (fp16) and test query
 // matrices for the faiss peer.
-func dumpVectors(dir string, dv *encode.DocVectors, qv [][]float32, corpus []data.Passage, qs []data.Query) error {
+func dumpVectors(dir string, dv *flat.Vectors, qv [][]float32, qs []data.Query) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
@@ -36,7 +35,7 @@ func dumpVectors(dir string, dv *encode.DocVectors, qv [][]float32, corpus []dat
 	}
 	if err := write("vectors.f16", func(w *bufio.Writer) error {
 		var b [2]byte
-		for _, v := range dv.Vectors {
+		for _, v := range dv.Vecs {
 			binary.LittleEndian.PutUint16(b[:], flat.ToHalf(v))
 			if _, err := w.Write(b[:]); err != nil {
 				return err
@@ -47,8 +46,8 @@ func dumpVectors(dir string, dv *encode.DocVectors, qv [][]float32, corpus []dat
 		return err
 	}
 	if err := write("doclens.i32", func(w *bufio.Writer) error {
-		for i := range corpus {
-			if err := binary.Write(w, binary.LittleEndian, int32(dv.Len(i))); err != nil {
+		for i := range dv.IDs {
+			if err := binary.Write(w, binary.LittleEndian, int32(dv.Offsets[i+1]-dv.Offsets[i])); err != nil {
 				return err
 			}
 		}
@@ -70,10 +69,7 @@ func dumpVectors(dir string, dv *encode.DocVectors, qv [][]float32, corpus []dat
 	}); err != nil {
 		return err
 	}
-	ids := make([]string, len(corpus))
-	for i, p := range corpus {
-		ids[i] = p.ID
-	}
+	ids := dv.IDs
 	qids := make([]string, len(qs))
 	for i, q := range qs {
 		qids[i] = q.ID

@@ -15,7 +15,8 @@ import (
 	"github.com/colbert-go/colbert/data/testassets"
 	"github.com/colbert-go/colbert/model/encode"
 	"github.com/colbert-go/colbert/search"
-	"github.com/colbert-go/colbert/search/indexer"
+	"github.com/colbert-go/colbert/model/colbert"
+	"github.com/colbert-go/colbert/search/engine"
 )
 
 func readSummary(t *testing.T, dir string) Summary {
@@ -39,8 +40,7 @@ func TestEvaluatePLAIDKnobs(t *testing.T) {
 	dsDir := smallCranfield(t)
 	ctx := context.Background()
 	out := t.TempDir()
-	zero := 0.0
-	opt := Options{Checkpoint: ckpt, Dataset: dsDir, Threads: 2, Seed: 7, K: 20, NCells: 3, NDocs: 40, Threshold: &zero,
+	opt := Options{Checkpoint: ckpt, Dataset: dsDir, Threads: 2, Seed: 7, Params: search.Params{K: 20, NCells: 3, NDocs: 40, Threshold: new(float32(0))},
 		Out: filepath.Join(out, "knobs"), IndexDir: filepath.Join(out, "index")}
 	sum, err := Run(ctx, opt)
 	if err != nil {
@@ -66,15 +66,16 @@ func TestEvaluatePLAIDKnobs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	m, err := indexer.Load(ckpt, "", encode.Options{Threads: 2})
+	m, err := colbert.Load(ckpt, "", encode.Options{Threads: 2})
 	if err != nil {
 		t.Fatal(err)
 	}
-	s, ix, err := m.OpenSearcher(opt.IndexDir, index.OpenOptions{})
+	e, err := engine.Open(m, opt.IndexDir, engine.OpenOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer ix.Close()
+	defer e.Close()
+	s := e.Searcher()
 	qv, err := m.EncodeQueries(ctx, ds.Queries)
 	if err != nil {
 		t.Fatal(err)
@@ -93,15 +94,15 @@ func TestEvaluatePLAIDKnobs(t *testing.T) {
 			t.Fatalf("query %s: run has %d hits, search with the knobs %d", q.ID, len(got), len(hits))
 		}
 		for j, h := range hits {
-			if got[j].DocID != ix.PassageID(h.PID) {
-				t.Fatalf("query %s rank %d: run %s, search with the knobs %s", q.ID, j+1, got[j].DocID, ix.PassageID(h.PID))
+			if got[j].DocID != e.PassageID(h.PID) {
+				t.Fatalf("query %s rank %d: run %s, search with the knobs %s", q.ID, j+1, got[j].DocID, e.PassageID(h.PID))
 			}
 		}
 	}
 
 	// The defaults for k stay the defaults when nothing is set.
 	d := opt
-	d.NCells, d.NDocs, d.Threshold, d.Out = 0, 0, nil, filepath.Join(out, "defaults")
+	d.Params, d.Out = search.Params{K: 20}, filepath.Join(out, "defaults")
 	sd, err := Run(ctx, d)
 	if err != nil {
 		t.Fatal(err)
@@ -172,7 +173,7 @@ func TestEvaluateFlatCodecs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	m, err := indexer.Load(ckpt, "", encode.Options{Threads: 2})
+	m, err := colbert.Load(ckpt, "", encode.Options{Threads: 2})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -214,7 +215,7 @@ func TestEvaluateCodecAndKnobErrors(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
 	base := Options{Checkpoint: "x", Dataset: dir, Out: dir}
-	neg, nan := -1.0, math.NaN()
+	neg, nan := float32(-1), float32(math.NaN())
 	for _, c := range []struct {
 		name string
 		edit func(*Options)
@@ -223,10 +224,10 @@ func TestEvaluateCodecAndKnobErrors(t *testing.T) {
 		{"unknown codec", func(o *Options) { o.Codec = "fp8" }, []string{`"fp8"`, "residual, fp32, fp16, pca-int8"}},
 		{"flat codec with plaid", func(o *Options) { o.Codec = CodecFP16 }, []string{"fp16", "PLAID", "exhaustive"}},
 		{"flat codec with rerank", func(o *Options) { o.Codec, o.Search = CodecPCAInt8, SearchRerankBM25 }, []string{"pca-int8", "no index"}},
-		{"ncells with exhaustive", func(o *Options) { o.Search, o.NCells = SearchExhaustive, 2 }, []string{"PLAID settings", "exhaustive"}},
-		{"threshold with rerank", func(o *Options) { o.Search, o.Threshold = SearchRerankBM25, &neg }, []string{"PLAID settings"}},
-		{"NaN threshold", func(o *Options) { o.Threshold = &nan }, []string{"threshold", "NaN"}},
-		{"negative ndocs", func(o *Options) { o.NDocs = -4 }, []string{"ndocs -4"}},
+		{"ncells with exhaustive", func(o *Options) { o.Search, o.Params.NCells = SearchExhaustive, 2 }, []string{"PLAID settings", "exhaustive"}},
+		{"threshold with rerank", func(o *Options) { o.Search, o.Params.Threshold = SearchRerankBM25, &neg }, []string{"PLAID settings"}},
+		{"NaN threshold", func(o *Options) { o.Params.Threshold = &nan }, []string{"threshold", "NaN"}},
+		{"negative ndocs", func(o *Options) { o.Params.NDocs = -4 }, []string{"ndocs -4"}},
 		{"nbits 3", func(o *Options) { o.NBits = 3 }, []string{"nbits 3"}},
 	} {
 		o := base
@@ -240,7 +241,7 @@ func TestEvaluateCodecAndKnobErrors(t *testing.T) {
 	}
 	// A negative threshold is legal (ColBERT takes any number).
 	o := base
-	o.Threshold = &neg
+	o.Params.Threshold = &neg
 	if err := o.fill(); err != nil {
 		t.Errorf("threshold -1: %v", err)
 	}

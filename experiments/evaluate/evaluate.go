@@ -18,6 +18,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/colbert-go/colbert/codec/flat"
 	"github.com/colbert-go/colbert/codec/index"
 	"github.com/colbert-go/colbert/data"
 	"github.com/colbert-go/colbert/data/bm25"
@@ -27,9 +28,22 @@ import (
 	"github.com/colbert-go/colbert/experiments/stage"
 	"github.com/colbert-go/colbert/model/encode"
 	"github.com/colbert-go/colbert/search"
-	"github.com/colbert-go/colbert/search/indexer"
+	"github.com/colbert-go/colbert/model/colbert"
+	"github.com/colbert-go/colbert/search/engine"
 	"github.com/colbert-go/colbert/search/rerank"
 )
+
+// Codecs of the index: ColBERTv2's residual one (PLAID or exhaustive) and
+// the flat baselines of codec/flat (no centroids: exhaustive only).
+const (
+	CodecResidual = engine.CodecResidual
+	CodecFP32     = flat.CodecFP32
+	CodecFP16     = flat.CodecFP16
+	CodecPCAInt8  = flat.CodecPCAInt8
+)
+
+// Codecs lists the accepted Codec values.
+var Codecs = append([]string{CodecResidual}, flat.Codecs...)
 
 // Search modes.
 const (
@@ -59,15 +73,11 @@ type Options struct {
 	// pca-int8 (0 = dim/4: 32 at dim 128).
 	PCAComponents int
 	Search        string // plaid | exhaustive | rerank-bm25 ("" = plaid)
-	K             int    // passages retrieved per query (0 = 1000)
-	// PLAID's knobs, named as ColBERT's Searcher config: ncells, ndocs,
-	// centroid_score_threshold. 0 (nil for Threshold) = ColBERT's default
-	// for K (search.DefaultParams). Threshold is a pointer because 0 is a
-	// legal threshold of its own (prune centroids whose best score is
-	// negative). Setting any of them in another search mode is an error.
-	NCells    int
-	NDocs     int
-	Threshold *float64
+	// Params.K is the number of passages retrieved per query (0 = 1000);
+	// its PLAID knobs (ncells, ndocs, threshold, no-prune) left unset are
+	// ColBERT's defaults for K (search.Params.Resolve). Setting one in
+	// another search mode is an error.
+	Params search.Params
 	// RerankDepth is the BM25 depth rescored in rerank-bm25 mode (0 = 100).
 	RerankDepth int
 	// Out receives the result folder.
@@ -122,17 +132,18 @@ func (o *Options) fill() error {
 	if o.PCAComponents < 0 {
 		return fmt.Errorf("evaluate: pca components %d: must be positive", o.PCAComponents)
 	}
-	if o.NCells < 0 || o.NDocs < 0 {
-		return fmt.Errorf("evaluate: ncells %d, ndocs %d: must be positive (0 = ColBERT's default for k)", o.NCells, o.NDocs)
+	p := o.Params
+	if p.NCells < 0 || p.NDocs < 0 {
+		return fmt.Errorf("evaluate: ncells %d, ndocs %d: must be positive (0 = ColBERT's default for k)", p.NCells, p.NDocs)
 	}
-	if o.Threshold != nil && (math.IsNaN(*o.Threshold) || math.IsInf(*o.Threshold, 0)) {
-		return fmt.Errorf("evaluate: centroid score threshold %v: want a finite number", *o.Threshold)
+	if p.Threshold != nil && (math.IsNaN(float64(*p.Threshold)) || math.IsInf(float64(*p.Threshold), 0)) {
+		return fmt.Errorf("evaluate: centroid score threshold %v: want a finite number", *p.Threshold)
 	}
-	if o.Search != SearchPLAID && (o.NCells != 0 || o.NDocs != 0 || o.Threshold != nil) {
-		return fmt.Errorf("evaluate: ncells, ndocs and centroid score threshold are PLAID settings; search %s does not use them", o.Search)
+	if o.Search != SearchPLAID && (p.NCells != 0 || p.NDocs != 0 || p.Threshold != nil || p.NoPrune) {
+		return fmt.Errorf("evaluate: ncells, ndocs, threshold and no-prune are PLAID settings; search %s does not use them", o.Search)
 	}
-	if o.K <= 0 {
-		o.K = 1000
+	if o.Params.K <= 0 {
+		o.Params.K = 1000
 	}
 	if o.RerankDepth <= 0 {
 		o.RerankDepth = 100
@@ -205,7 +216,7 @@ func Run(ctx context.Context, opt Options) (*Summary, error) {
 		return nil, err
 	}
 	sum := &Summary{System: opt.Name, Checkpoint: opt.Checkpoint, Dataset: opt.Dataset, Split: opt.Split,
-		Search: opt.Search, K: opt.K, Seconds: map[string]float64{}, Threads: opt.Threads}
+		Search: opt.Search, K: opt.Params.K, Seconds: map[string]float64{}, Threads: opt.Threads}
 	t0 := time.Now()
 	ds, err := data.LoadBEIR(opt.Dataset, opt.Split)
 	if err != nil {
@@ -217,7 +228,7 @@ func Run(ctx context.Context, opt Options) (*Summary, error) {
 	if len(ds.Corpus) == 0 {
 		return nil, fmt.Errorf("evaluate: %s has an empty corpus", opt.Dataset)
 	}
-	m, err := indexer.Load(opt.Checkpoint, opt.Tokenizer, encode.Options{Threads: opt.Threads})
+	m, err := colbert.Load(opt.Checkpoint, opt.Tokenizer, encode.Options{Threads: opt.Threads})
 	if err != nil {
 		return nil, fmt.Errorf("evaluate: %w", err)
 	}
@@ -257,9 +268,9 @@ func Run(ctx context.Context, opt Options) (*Summary, error) {
 }
 
 // indexKey fingerprints what the index's bytes depend on: the encoder
-// (indexer.Model.Key: weights, config, tokenizer file and settings), the
+// (colbert.Model.Key: weights, config, tokenizer file and settings), the
 // corpus, the storage and the codec settings.
-func indexKey(opt Options, m *indexer.Model, ds *data.Dataset) (string, error) {
+func indexKey(opt Options, m *colbert.Model, ds *data.Dataset) (string, error) {
 	texts := make([]string, 0, 2*len(ds.Corpus))
 	for _, p := range ds.Corpus {
 		texts = append(texts, p.ID, p.Content())
@@ -267,36 +278,23 @@ func indexKey(opt Options, m *indexer.Model, ds *data.Dataset) (string, error) {
 	corpus := tokenize.TextsHash(texts)
 	k := struct {
 		Encoder, Corpus string
-		// Storage is "" for the residual index and "flat" for the float32
-		// vectors every flat codec is encoded from when opened.
+		// Storage is "" for the residual index and "flat-ids" for the
+		// float32 vectors every flat codec is encoded from when opened
+		// (with their passage ids; "flat" was the format without them).
 		Storage string `json:",omitempty"`
 		NBits   int
 		Seed    uint64
 	}{m.Key, hex.EncodeToString(corpus[:]), "", opt.NBits, opt.Seed}
 	if opt.Codec != CodecResidual {
-		k.Storage, k.Seed = "flat", 0 // no sampling, no k-means
+		k.Storage, k.Seed = "flat-ids", 0 // no sampling, no k-means
 	}
 	b, err := json.Marshal(k)
 	return string(b), err
 }
 
-// plaidParams are ColBERT's defaults for K with the knobs opt sets.
-func plaidParams(opt Options) search.Params {
-	p := search.DefaultParams(opt.K)
-	if opt.NCells > 0 {
-		p.NCells = opt.NCells
-	}
-	if opt.NDocs > 0 {
-		p.NDocs = opt.NDocs
-	}
-	if opt.Threshold != nil {
-		p.Threshold = new(float32(*opt.Threshold)) // 0 is a threshold of its own
-	}
-	return p
-}
-
-// searchIndex builds or reuses the index, then runs PLAID or exhaustive search.
-func searchIndex(ctx context.Context, opt Options, m *indexer.Model, ds *data.Dataset, sum *Summary) (data.Run, error) {
+// searchIndex builds or reuses the index, then runs PLAID or exhaustive
+// search through the engine.
+func searchIndex(ctx context.Context, opt Options, m *colbert.Model, ds *data.Dataset, sum *Summary) (data.Run, error) {
 	key, err := indexKey(opt, m, ds)
 	if err != nil {
 		return nil, err
@@ -306,29 +304,16 @@ func searchIndex(ctx context.Context, opt Options, m *indexer.Model, ds *data.Da
 	}
 	sum.NBits, sum.Codec, sum.PCAComponents, sum.IndexDir = opt.NBits, opt.Codec, opt.PCAComponents, opt.IndexDir
 	idxDir := filepath.Clean(opt.IndexDir)
-	r := &stage.Runner{StampDir: filepath.Join(filepath.Dir(idxDir), ".stages"), Log: opt.Log}
-	output, build := filepath.Join(idxDir, "manifest.json"), func(ctx context.Context) error {
-		cache := idxDir + ".ids"
-		bar := opt.bar("tokenise", int64(len(ds.Corpus)), "passages")
-		src, err := indexer.NewSource(ctx, m, ds.Corpus, indexer.SourceOptions{CachePath: cache, Threads: opt.Threads, Bar: bar})
-		bar.Finish()
-		if err != nil {
-			return err
-		}
-		bar = opt.bar("index", int64(src.Len()), "passages")
-		_, err = index.Build(ctx, idxDir, src, index.BuildOptions{Dim: m.Dim(), NBits: opt.NBits, Checkpoint: m.Key,
-			Threads: opt.Threads, Seed: opt.Seed, Overwrite: true}, bar)
-		bar.Finish()
-		if err != nil {
-			return err
-		}
-		os.Remove(cache) // only needed to resume
-		return nil
-	}
+	output := filepath.Join(idxDir, "manifest.json")
 	if opt.Codec != CodecResidual {
-		output = filepath.Join(idxDir, flatFile)
-		build = func(ctx context.Context) error { return buildFlat(ctx, idxDir, m, ds.Corpus, opt) }
+		output = filepath.Join(idxDir, flat.VectorsFile)
 	}
+	build := func(ctx context.Context) error {
+		_, err := engine.Build(ctx, m, idxDir, ds.Corpus, engine.BuildOptions{Codec: opt.Codec, Threads: opt.Threads, NewBar: opt.NewBar,
+			Index: index.BuildOptions{NBits: opt.NBits, Seed: opt.Seed, Overwrite: true}})
+		return err
+	}
+	r := &stage.Runner{StampDir: filepath.Join(filepath.Dir(idxDir), ".stages"), Log: opt.Log}
 	results, err := r.Run(ctx, stage.Stage{Name: "index-" + filepath.Base(idxDir), Key: key, Outputs: []string{output}, Run: build})
 	if err != nil {
 		return nil, fmt.Errorf("evaluate: %w", err)
@@ -336,71 +321,37 @@ func searchIndex(ctx context.Context, opt Options, m *indexer.Model, ds *data.Da
 	sum.IndexReused = results[0].Reused
 	sum.Seconds["index"] = results[0].Seconds
 
-	var s *search.Searcher
-	passageID := func(pid int) string { return ds.Corpus[pid].ID }
-	if opt.Codec == CodecResidual {
-		st, err := index.Stat(idxDir)
-		if err != nil {
-			return nil, fmt.Errorf("evaluate: %w", err)
-		}
-		sum.IndexBytes, sum.Embeddings, sum.BytesPerToken = st.TotalBytes, st.Manifest.NumEmbeddings, st.BytesPerToken
-		var ix *index.Index
-		if s, ix, err = m.OpenSearcher(idxDir, index.OpenOptions{}); err != nil {
-			return nil, fmt.Errorf("evaluate: %w", err)
-		}
-		defer ix.Close()
-		passageID = ix.PassageID
-	} else {
-		t0 := time.Now()
-		fx, err := openFlat(idxDir, m, opt.Codec, opt.PCAComponents, len(ds.Corpus))
-		if err != nil {
-			return nil, fmt.Errorf("evaluate: %w", err)
-		}
-		sum.Seconds["encode_index"] = time.Since(t0).Seconds() // read + codec fit + encode
-		sum.IndexBytes, sum.Embeddings = fx.bytes, int64(fx.NumTokens())
-		sum.BytesPerToken = float64(fx.bytes) / float64(max(1, fx.NumTokens()))
-		if s, err = search.NewSearcher(fx); err != nil {
-			return nil, fmt.Errorf("evaluate: %w", err)
-		}
-	}
-	t0 := time.Now()
-	qv, err := m.EncodeQueries(ctx, ds.Queries)
+	e, err := engine.Open(m, idxDir, engine.OpenOptions{Codec: opt.Codec, PCAComponents: opt.PCAComponents})
 	if err != nil {
 		return nil, fmt.Errorf("evaluate: %w", err)
 	}
-	encoded := time.Since(t0)
-	sum.Seconds["encode_queries"] = encoded.Seconds()
-	p := plaidParams(opt)
-	if opt.Search == SearchPLAID {
-		sum.Params = &p
+	defer e.Close()
+	st := e.Stats()
+	sum.IndexBytes, sum.Embeddings, sum.BytesPerToken = st.Bytes, st.Tokens, st.BytesPerToken
+	if opt.Codec != CodecResidual {
+		sum.Seconds["encode_index"] = st.OpenSeconds // read + codec fit + encode
 	}
-	bar := opt.bar("search", int64(len(qv)), "queries")
-	t0 = time.Now()
-	res, err := s.SearchBatch(ctx, qv, m.Dim(), p, search.BatchOptions{Threads: opt.Threads, Exhaustive: opt.Search == SearchExhaustive, Bar: bar})
+	bar := opt.bar("search", int64(len(ds.Queries)), "queries")
+	res, err := e.Search(ctx, ds.Queries, opt.Params, engine.SearchOptions{Exhaustive: opt.Search == SearchExhaustive, Threads: opt.Threads, Bar: bar})
 	bar.Finish()
 	if err != nil {
 		return nil, fmt.Errorf("evaluate: %w", err)
 	}
-	wall := time.Since(t0)
-	sum.Seconds["search"] = wall.Seconds()
-	pc := search.Percentiles(res, 50, 95)
+	sum.Params = res.Params
+	sum.Seconds["encode_queries"] = res.Encode.Seconds()
+	sum.Seconds["search"] = res.Search.Seconds()
+	pc := search.Percentiles(res.PerQuery, 50, 95)
 	sum.LatencyP50, sum.LatencyP95 = ms(pc[0]), ms(pc[1])
-	sum.MeanMS = ms(encoded+wall) / float64(len(qv))
-	run := make(data.Run, len(ds.Queries))
-	sum.Latencies = make([]float64, len(res))
-	for i, q := range ds.Queries {
-		docs := make([]data.ScoredDoc, len(res[i].Hits))
-		for j, h := range res[i].Hits {
-			docs[j] = data.ScoredDoc{DocID: passageID(h.PID), Score: float64(h.Score)}
-		}
-		run[q.ID] = docs
-		sum.Latencies[i] = ms(res[i].Latency)
+	sum.MeanMS = ms(res.Encode+res.Search) / float64(len(ds.Queries))
+	sum.Latencies = make([]float64, len(res.PerQuery))
+	for i, r := range res.PerQuery {
+		sum.Latencies[i] = ms(r.Latency)
 	}
-	return run, nil
+	return res.Run, nil
 }
 
 // rerankBM25 rescores BM25's top RerankDepth by exact MaxSim (no index).
-func rerankBM25(ctx context.Context, opt Options, m *indexer.Model, ds *data.Dataset, sum *Summary) (data.Run, error) {
+func rerankBM25(ctx context.Context, opt Options, m *colbert.Model, ds *data.Dataset, sum *Summary) (data.Run, error) {
 	t0 := time.Now()
 	ix, err := bm25.Build(ctx, ds.Corpus, bm25.DefaultParams(), opt.Threads, nil)
 	if err != nil {

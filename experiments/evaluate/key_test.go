@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/colbert-go/colbert/data/testassets"
+	"github.com/colbert-go/colbert/search"
 )
 
 // checkpointVariant links every file of checkpoint src into a new directory
@@ -59,7 +60,7 @@ func TestIndexReuseKey(t *testing.T) {
 	})
 	short, _ := checkpointVariant(t, ckpt, "artifact.metadata", func(o map[string]any) { o["doc_maxlen"] = 64 })
 	base := Options{Checkpoint: ckpt, Dataset: ds, Threads: 2, IndexDir: filepath.Join(out, "index"), Seed: 7,
-		Search: SearchExhaustive, K: 10}
+		Search: SearchExhaustive, Params: search.Params{K: 10}}
 	steps := []struct {
 		name   string
 		edit   func(*Options)

@@ -23,6 +23,7 @@ import (
 	"github.com/BurntSushi/toml"
 
 	"github.com/colbert-go/colbert/experiments/evaluate"
+	"github.com/colbert-go/colbert/search"
 	"github.com/colbert-go/colbert/train"
 )
 
@@ -80,6 +81,19 @@ type EvalSettings struct {
 	NDocs       int      `json:"ndocs,omitempty"`
 	Threshold   *float64 `json:"threshold,omitempty"`
 	RerankDepth int      `json:"rerank_depth,omitempty"`
+}
+
+// Params are the cell's search depth and, in PLAID mode, its PLAID knobs
+// (unset ones: ColBERT's defaults for K).
+func (e EvalSettings) Params() search.Params {
+	p := search.Params{K: e.K}
+	if e.Search == evaluate.SearchPLAID {
+		p.NCells, p.NDocs = e.NCells, e.NDocs
+		if e.Threshold != nil {
+			p.Threshold = new(float32(*e.Threshold))
+		}
+	}
+	return p
 }
 
 // check rejects settings evaluate cannot run: only the residual codec has

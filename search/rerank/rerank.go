@@ -13,7 +13,8 @@ import (
 
 	"github.com/colbert-go/colbert/data"
 	"github.com/colbert-go/colbert/data/progress"
-	"github.com/colbert-go/colbert/search/indexer"
+	"github.com/colbert-go/colbert/model/colbert"
+	"github.com/colbert-go/colbert/search/maxsim"
 )
 
 // Options configures Rerank.
@@ -44,7 +45,7 @@ type pair struct{ q, pos int }
 // passage's kept vectors, and returns the reranked run, best first. queries
 // and passages map ids to texts (passages: title + " " + text). A run naming a
 // query or passage id missing from them is an error naming the id.
-func Rerank(ctx context.Context, m *indexer.Model, queries map[string]string, passages map[string]string, run data.Run, opt Options) (data.Run, error) {
+func Rerank(ctx context.Context, m *colbert.Model, queries map[string]string, passages map[string]string, run data.Run, opt Options) (data.Run, error) {
 	if opt.Hybrid < 0 || opt.Hybrid > 1 || math.IsNaN(opt.Hybrid) {
 		return nil, fmt.Errorf("rerank: hybrid weight %v outside [0, 1]", opt.Hybrid)
 	}
@@ -86,7 +87,7 @@ func Rerank(ctx context.Context, m *indexer.Model, queries map[string]string, pa
 		cands = append(cands, docs)
 	}
 	opt.Bar.SetTotal(int64(len(docIDs)))
-	prepared, err := m.PrepareQueries(ctx, qs)
+	prepared, err := prepareQueries(ctx, m, qs)
 	if err != nil {
 		return nil, fmt.Errorf("rerank: %w", err)
 	}
@@ -216,4 +217,20 @@ func MinMax(docs []data.ScoredDoc) map[string]float64 {
 		}
 	}
 	return out
+}
+
+// prepareQueries encodes queries and prepares each matrix for the MaxSim
+// kernel, which then scores many passages against it.
+func prepareQueries(ctx context.Context, m *colbert.Model, qs []data.Query) ([]*maxsim.Query, error) {
+	vs, err := m.EncodeQueries(ctx, qs)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*maxsim.Query, len(vs))
+	for i, v := range vs {
+		if out[i], err = maxsim.NewQuery(v, m.QueryLen(), m.Dim()); err != nil {
+			return nil, fmt.Errorf("query %q: %w", qs[i].ID, err)
+		}
+	}
+	return out, nil
 }

@@ -16,15 +16,15 @@ import (
 	"github.com/colbert-go/colbert/data/safetensors"
 	"github.com/colbert-go/colbert/data/testassets"
 	"github.com/colbert-go/colbert/model"
+	"github.com/colbert-go/colbert/model/colbert"
 	"github.com/colbert-go/colbert/model/encode"
-	"github.com/colbert-go/colbert/search/indexer"
 	"github.com/colbert-go/colbert/search/rerank"
 )
 
 // fixture is the hf-tiny ColBERT checkpoint with the 24 reference queries and
 // documents and PyTorch's 24×24 MaxSim matrix.
 type fixture struct {
-	m        *indexer.Model
+	m        *colbert.Model
 	queries  map[string]string
 	passages map[string]string
 	maxsim   []float32 // [24 queries][24 docs]
@@ -49,7 +49,7 @@ func load(t *testing.T) *fixture {
 }
 
 func loadFixture(root string) (*fixture, error) {
-	m, err := indexer.Load(filepath.Join(root, "colbert"), "", encode.Options{Threads: 2})
+	m, err := colbert.Load(filepath.Join(root, "colbert"), "", encode.Options{Threads: 2})
 	if err != nil {
 		return nil, err
 	}
@@ -224,7 +224,7 @@ func TestRerankErrors(t *testing.T) {
 	}
 	qs := map[string]string{"empty": "  \t "}
 	_, err := rerank.Rerank(ctx, f.m, qs, f.passages, data.Run{"empty": {{DocID: "d1", Score: 1}}}, rerank.Options{})
-	if !errors.Is(err, indexer.ErrNoTokens) || !strings.Contains(err.Error(), `"empty"`) {
+	if !errors.Is(err, colbert.ErrNoTokens) || !strings.Contains(err.Error(), `"empty"`) {
 		t.Errorf("empty query: error %v, want ErrNoTokens naming the query", err)
 	}
 	if _, err := rerank.Rerank(ctx, f.m, f.queries, f.passages, data.Run{}, rerank.Options{Hybrid: 1.5}); err == nil {

@@ -7,8 +7,7 @@
 // Concurrency is bounded (requests beyond the limit wait, then get 503),
 // every request has a timeout, bad requests get a 4xx JSON error, and Serve
 // shuts down gracefully when its context ends. The query encoder is behind
-// an interface so the model package plugs in without this package
-// depending on it.
+// an interface so that tests can plug in a fake one.
 package server
 
 import (
@@ -23,12 +22,13 @@ import (
 	"strings"
 	"time"
 
+	"github.com/colbert-go/colbert/model/colbert"
 	"github.com/colbert-go/colbert/search"
 )
 
 // Encoder turns query text into a row-major nq×dim matrix of unit vectors.
 // Text without any token is refused with an error wrapping
-// search.ErrNoTokens (as indexer.Model's is), which the server answers 400.
+// colbert.ErrNoTokens (as colbert.Model's is), which the server answers 400.
 type Encoder interface {
 	EncodeQuery(ctx context.Context, text string) (vecs []float32, dim int, err error)
 }
@@ -313,7 +313,7 @@ func (s *Server) handleSearch(w http.ResponseWriter, r *http.Request) {
 	}
 	if out.err != nil {
 		switch {
-		case errors.Is(out.err, search.ErrNoTokens), errors.Is(out.err, search.ErrEmptyQuery):
+		case errors.Is(out.err, colbert.ErrNoTokens), errors.Is(out.err, search.ErrEmptyQuery):
 			writeError(w, http.StatusBadRequest, `"query" has no tokens: the tokenizer found nothing to encode in it (control characters or spaces only?)`)
 		case errors.Is(out.err, search.ErrDimMismatch):
 			writeError(w, http.StatusInternalServerError, out.err.Error())

@@ -1,15 +1,17 @@
-// Package indexer is the glue between a ColBERT checkpoint and the index and
-// search packages: it loads a checkpoint with its tokenizer and hash, streams
-// a collection's passage embeddings to codec/index.Build (tokenised once, with
-// an id cache, encoded in length-bucketed batches), and encodes query texts
+// Package colbert adapts a ColBERT checkpoint to indexing and querying: it
+// loads a checkpoint with its tokenizer (one loader, one tokenizer mapping:
+// encode.TokenizerConfig) and the key that identifies its vectors, streams a
+// collection's passage embeddings to an index build (tokenised once, with an
+// id cache, encoded in length-bucketed batches), and encodes query texts
 // into the vectors search and rerank score.
-package indexer
+package colbert
 
 import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -18,15 +20,12 @@ import (
 	"github.com/colbert-go/colbert/data/tokenize"
 	"github.com/colbert-go/colbert/model"
 	"github.com/colbert-go/colbert/model/encode"
-	"github.com/colbert-go/colbert/search"
-	"github.com/colbert-go/colbert/search/maxsim"
 )
 
 // ErrNoTokens is returned for a query whose text has no wordpiece: ColBERT
 // would score it by its markers and [MASK] padding alone, which ranks
-// passages arbitrarily, so it is refused. It is search.ErrNoTokens, so that
-// search/server maps it to 400 without depending on the model.
-var ErrNoTokens = search.ErrNoTokens
+// passages arbitrarily, so it is refused (the search service answers 400).
+var ErrNoTokens = errors.New("query has no tokens")
 
 // Model is a ColBERT checkpoint ready to encode texts, with the key that
 // identifies its vectors in an index manifest.
@@ -65,7 +64,7 @@ func encoderKey(ck *model.Checkpoint, weights string, tok *tokenize.Tokenizer, c
 		TokConfig tokenize.Config
 	}{1, weights, ck.Kind, bert, ck.ColBERT, hex.EncodeToString(th[:]), cfg})
 	if err != nil {
-		return "", fmt.Errorf("indexer: encoder key: %w", err)
+		return "", fmt.Errorf("colbert: encoder key: %w", err)
 	}
 	sum := sha256.Sum256(b)
 	return hex.EncodeToString(sum[:]), nil
@@ -87,11 +86,11 @@ func Load(dir, tokenizerPath string, opt encode.Options) (*Model, error) {
 		return nil, err
 	}
 	if ck.Kind != "" && ck.Kind != model.KindColBERT {
-		return nil, fmt.Errorf("indexer: checkpoint %s is a %s model, not ColBERT", dir, ck.Kind)
+		return nil, fmt.Errorf("colbert: checkpoint %s is a %s model, not ColBERT", dir, ck.Kind)
 	}
 	if tokenizerPath == "" {
 		if ck.Tokenizer == "" {
-			return nil, fmt.Errorf("indexer: checkpoint %s has no tokenizer.json; give one", dir)
+			return nil, fmt.Errorf("colbert: checkpoint %s has no tokenizer.json; give one", dir)
 		}
 		tokenizerPath = ck.Tokenizer
 	}
@@ -105,10 +104,10 @@ func Load(dir, tokenizerPath string, opt encode.Options) (*Model, error) {
 	}
 	tc, err := tokenize.NewColBERT(tok, encode.TokenizerConfig(ck.ColBERT))
 	if err != nil {
-		return nil, fmt.Errorf("indexer: %s: %w", tokenizerPath, err)
+		return nil, fmt.Errorf("colbert: %s: %w", tokenizerPath, err)
 	}
 	if tc.VocabSize() > ck.Config.VocabSize {
-		return nil, fmt.Errorf("indexer: tokenizer %s has %d ids but the model's vocab_size is %d", tokenizerPath, tc.VocabSize(), ck.Config.VocabSize)
+		return nil, fmt.Errorf("colbert: tokenizer %s has %d ids but the model's vocab_size is %d", tokenizerPath, tc.VocabSize(), ck.Config.VocabSize)
 	}
 	hash := ck.Hash()
 	key, err := encoderKey(ck, hash, tok, tc.Config())
@@ -130,7 +129,7 @@ func (m *Model) EncodeQueries(ctx context.Context, qs []data.Query) ([][]float32
 	for i, q := range qs {
 		ids[i] = tok.Encode(q.Text)
 		if len(ids[i]) == 0 {
-			return nil, fmt.Errorf("indexer: query %q (%q): %w", q.ID, truncate(q.Text, 40), ErrNoTokens)
+			return nil, fmt.Errorf("colbert: query %q (%q): %w", q.ID, truncate(q.Text, 40), ErrNoTokens)
 		}
 	}
 	out := make([][]float32, len(qs))
@@ -144,26 +143,10 @@ func (m *Model) EncodeQueries(ctx context.Context, qs []data.Query) ([][]float32
 			return nil, err
 		}
 		if b.Len != m.QueryLen() || len(v) != (hi-lo)*n {
-			return nil, fmt.Errorf("indexer: query batch has %d positions and %d values, want %d×%d", b.Len, len(v), hi-lo, n)
+			return nil, fmt.Errorf("colbert: query batch has %d positions and %d values, want %d×%d", b.Len, len(v), hi-lo, n)
 		}
 		for i := lo; i < hi; i++ {
 			out[i] = v[(i-lo)*n : (i-lo+1)*n : (i-lo+1)*n]
-		}
-	}
-	return out, nil
-}
-
-// PrepareQueries is EncodeQueries with every matrix prepared for the MaxSim
-// kernel (search/maxsim), for scoring many passages.
-func (m *Model) PrepareQueries(ctx context.Context, qs []data.Query) ([]*maxsim.Query, error) {
-	vs, err := m.EncodeQueries(ctx, qs)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]*maxsim.Query, len(vs))
-	for i, v := range vs {
-		if out[i], err = maxsim.NewQuery(v, m.QueryLen(), m.Dim()); err != nil {
-			return nil, fmt.Errorf("indexer: query %q: %w", qs[i].ID, err)
 		}
 	}
 	return out, nil
@@ -207,10 +190,10 @@ func NewSource(ctx context.Context, m *Model, passages []data.Passage, opt Sourc
 	texts := make([]string, len(passages))
 	for i, p := range passages {
 		if p.ID == "" {
-			return nil, fmt.Errorf("indexer: passage %d has an empty id", i+1)
+			return nil, fmt.Errorf("colbert: passage %d has an empty id", i+1)
 		}
 		if j, dup := seen[p.ID]; dup {
-			return nil, fmt.Errorf("indexer: passage id %q appears twice (passages %d and %d)", p.ID, j+1, i+1)
+			return nil, fmt.Errorf("colbert: passage id %q appears twice (passages %d and %d)", p.ID, j+1, i+1)
 		}
 		seen[p.ID] = i
 		s.ids[i] = p.ID
@@ -224,7 +207,7 @@ func NewSource(ctx context.Context, m *Model, passages []data.Passage, opt Sourc
 		s.toks, err = tok.TokenizeAll(ctx, texts, opt.Threads, opt.Bar)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("indexer: tokenise: %w", err)
+		return nil, fmt.Errorf("colbert: tokenise: %w", err)
 	}
 	return s, nil
 }
@@ -253,7 +236,7 @@ func (s *Source) NumTokens() int64 {
 // Embed encodes passages start…end−1.
 func (s *Source) Embed(ctx context.Context, start, end int) ([][]float32, error) {
 	if start < 0 || end > len(s.ids) || start > end {
-		return nil, fmt.Errorf("indexer: embed passages %d…%d of %d", start, end, len(s.ids))
+		return nil, fmt.Errorf("colbert: embed passages %d…%d of %d", start, end, len(s.ids))
 	}
 	pids := make([]int, end-start)
 	for i := range pids {
@@ -268,13 +251,13 @@ func (s *Source) EmbedPIDs(ctx context.Context, pids []int) ([][]float32, error)
 	masks := make([][]int32, len(pids))
 	for i, p := range pids {
 		if p < 0 || p >= len(s.toks) {
-			return nil, fmt.Errorf("indexer: passage %d out of range (%d passages)", p, len(s.toks))
+			return nil, fmt.Errorf("colbert: passage %d out of range (%d passages)", p, len(s.toks))
 		}
 		ids[i], masks[i] = s.m.Tok.PackDoc(s.toks[p])
 	}
 	dv, err := s.m.EncodeDocIDs(ctx, ids, masks)
 	if err != nil {
-		return nil, fmt.Errorf("indexer: encode passages: %w", err)
+		return nil, fmt.Errorf("colbert: encode passages: %w", err)
 	}
 	out := make([][]float32, len(pids))
 	for i := range out {

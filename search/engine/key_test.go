@@ -1,4 +1,4 @@
-package indexer_test
+package engine_test
 
 import (
 	"context"
@@ -10,9 +10,9 @@ import (
 
 	"github.com/colbert-go/colbert/codec/index"
 	"github.com/colbert-go/colbert/data/testassets"
+	"github.com/colbert-go/colbert/model/colbert"
 	"github.com/colbert-go/colbert/model/encode"
-	"github.com/colbert-go/colbert/search"
-	"github.com/colbert-go/colbert/search/indexer"
+	"github.com/colbert-go/colbert/search/engine"
 )
 
 // variant links every file of checkpoint dir src into a new directory
@@ -59,9 +59,9 @@ func variant(t *testing.T, src, name string, edit func(map[string]any)) (string,
 // training-only config fields.
 func TestEncoderKey(t *testing.T) {
 	ck := testassets.Path(t, "models/hf-tiny/colbert")
-	load := func(dir, tok string) *indexer.Model {
+	load := func(dir, tok string) *colbert.Model {
 		t.Helper()
-		m, err := indexer.Load(dir, tok, encode.Options{Threads: 1})
+		m, err := colbert.Load(dir, tok, encode.Options{Threads: 1})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -119,11 +119,11 @@ func TestEncoderKey(t *testing.T) {
 // TestOpenSearcherKey checks that an index built with a model's key is
 // refused by the same weights with another doc_maxlen or tokenizer, and
 // that an index recording only the weights hash is still accepted.
-func TestOpenSearcherKey(t *testing.T) {
+func TestOpenKey(t *testing.T) {
 	m, ps, _ := setup(t)
 	ck := testassets.Path(t, "models/hf-tiny/colbert")
 	ctx := context.Background()
-	src, err := indexer.NewSource(ctx, m, ps[:40], indexer.SourceOptions{Threads: 2})
+	src, err := colbert.NewSource(ctx, m, ps[:40], colbert.SourceOptions{Threads: 2})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -149,18 +149,18 @@ func TestOpenSearcherKey(t *testing.T) {
 		{"cased tokenizer", cased, keyed, false},
 		{"legacy index, same weights", short, legacy, true},
 	} {
-		m2, err := indexer.Load(c.ck, "", encode.Options{Threads: 1})
+		m2, err := colbert.Load(c.ck, "", encode.Options{Threads: 1})
 		if err != nil {
 			t.Fatal(err)
 		}
-		_, ix, err := m2.OpenSearcher(c.index, index.OpenOptions{})
+		e, err := engine.Open(m2, c.index, engine.OpenOptions{})
 		if c.ok {
 			if err != nil {
 				t.Errorf("%s: %v", c.name, err)
 			} else {
-				ix.Close()
+				e.Close()
 			}
-		} else if !errors.Is(err, search.ErrCheckpointMismatch) {
+		} else if !errors.Is(err, engine.ErrCheckpointMismatch) {
 			t.Errorf("%s: %v, want ErrCheckpointMismatch", c.name, err)
 		}
 	}

@@ -1,13 +1,13 @@
-package indexer_test
+package engine_test
 
 import (
 	"bytes"
 	"context"
 	"errors"
+	"math"
 	"os"
 	"path/filepath"
 	"slices"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -15,19 +15,19 @@ import (
 	"github.com/colbert-go/colbert/codec/index"
 	"github.com/colbert-go/colbert/data"
 	"github.com/colbert-go/colbert/data/testassets"
-	"github.com/colbert-go/colbert/model"
+	"github.com/colbert-go/colbert/model/colbert"
 	"github.com/colbert-go/colbert/model/encode"
 	"github.com/colbert-go/colbert/search"
-	"github.com/colbert-go/colbert/search/indexer"
+	"github.com/colbert-go/colbert/search/engine"
 )
 
 const nDocs = 240
 
-func setup(t testing.TB) (*indexer.Model, []data.Passage, []data.Query) {
+func setup(t testing.TB) (*colbert.Model, []data.Passage, []data.Query) {
 	t.Helper()
 	ckdir := testassets.Path(t, "models/hf-tiny/colbert")
 	cran := testassets.Path(t, "classic/cranfield")
-	m, err := indexer.Load(ckdir, "", encode.Options{Threads: 2})
+	m, err := colbert.Load(ckdir, "", encode.Options{Threads: 2})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -62,7 +62,7 @@ func (c *cancelAfter) Embed(ctx context.Context, lo, hi int) ([][]float32, error
 // memo encodes each passage once for all the builds of a test (the encoder is
 // deterministic; the test is about the index, and CPU is scarce).
 type memo struct {
-	src  *indexer.Source
+	src  *colbert.Source
 	mu   sync.Mutex
 	vecs map[int][]float32
 }
@@ -115,7 +115,7 @@ func TestBuildResumeSearch(t *testing.T) {
 	m, ps, qs := setup(t)
 	ctx := context.Background()
 	dir := t.TempDir()
-	src, err := indexer.NewSource(ctx, m, ps, indexer.SourceOptions{CachePath: filepath.Join(dir, "ids.cache"), Threads: 2})
+	src, err := colbert.NewSource(ctx, m, ps, colbert.SourceOptions{CachePath: filepath.Join(dir, "ids.cache"), Threads: 2})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -123,7 +123,7 @@ func TestBuildResumeSearch(t *testing.T) {
 		t.Fatalf("source: %d passages, id 17 %q", src.Len(), src.ID(17))
 	}
 	// The id cache gives the same tokens back.
-	src2, err := indexer.NewSource(ctx, m, ps, indexer.SourceOptions{CachePath: filepath.Join(dir, "ids.cache"), Threads: 2})
+	src2, err := colbert.NewSource(ctx, m, ps, colbert.SourceOptions{CachePath: filepath.Join(dir, "ids.cache"), Threads: 2})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -172,21 +172,22 @@ func TestBuildResumeSearch(t *testing.T) {
 	}
 
 	// Search: PLAID probing every centroid without pruning = exhaustive.
-	s, ix, err := search.Open(full, search.OpenOptions{Checkpoint: m.Hash, Dim: m.Dim()})
+	e, err := engine.Open(m, full, engine.OpenOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer ix.Close()
+	defer e.Close()
+	s := e.Searcher()
 	for i := 0; i < nDocs; i += 37 {
-		if ix.PassageID(i) != ps[i].ID {
-			t.Fatalf("pid %d is %q, want %q", i, ix.PassageID(i), ps[i].ID)
+		if e.PassageID(i) != ps[i].ID {
+			t.Fatalf("pid %d is %q, want %q", i, e.PassageID(i), ps[i].ID)
 		}
 	}
 	qv, err := m.EncodeQueries(ctx, qs)
 	if err != nil {
 		t.Fatal(err)
 	}
-	gen := search.Params{K: 10, NCells: ix.NumCentroids(), NDocs: 4 * nDocs, NoPrune: true}
+	gen := search.Params{K: 10, NCells: mf.NumCentroids, NDocs: 4 * nDocs, NoPrune: true}
 	for i, q := range qv {
 		if len(q) != m.QueryLen()*m.Dim() {
 			t.Fatalf("query %d: %d values", i, len(q))
@@ -203,64 +204,22 @@ func TestBuildResumeSearch(t *testing.T) {
 			t.Fatalf("query %s: PLAID %v, exhaustive %v", qs[i].ID, pl, ex)
 		}
 	}
-	// Another checkpoint is refused by search.
-	if _, _, err := search.Open(full, search.OpenOptions{Checkpoint: model.HashParams(model.Params{}), Dim: m.Dim()}); !errors.Is(err, search.ErrCheckpointMismatch) {
-		t.Errorf("foreign checkpoint: %v, want ErrCheckpointMismatch", err)
-	}
-}
-
-func TestEncodeQueries(t *testing.T) {
-	m, _, qs := setup(t)
-	ctx := context.Background()
-	v, err := m.EncodeQueries(ctx, qs[:3])
+	// Engine.Search gives the same ranking as the searcher, keyed by id.
+	r, err := e.Search(ctx, qs[:3], search.Params{K: 10}, engine.SearchOptions{Exhaustive: true, Threads: 2})
 	if err != nil {
 		t.Fatal(err)
 	}
-	// Batched encoding equals one query at a time, and rows are unit vectors.
-	for i := range 3 {
-		one, err := m.EncodeQueries(ctx, qs[i:i+1])
-		if err != nil {
-			t.Fatal(err)
+	for i, q := range qs[:3] {
+		ex, _ := s.Exhaustive(qv[i], m.Dim(), 10)
+		got := r.Run[q.ID]
+		if len(got) != len(ex) {
+			t.Fatalf("query %s: engine %d hits, searcher %d", q.ID, len(got), len(ex))
 		}
-		for k := range one[0] {
-			if d := one[0][k] - v[i][k]; d > 1e-5 || d < -1e-5 {
-				t.Fatalf("query %d value %d: batched %v, alone %v", i, k, v[i][k], one[0][k])
+		for j, h := range ex {
+			// Queries are encoded in another batch here: equal up to rounding.
+			if got[j].DocID != ps[h.PID].ID || math.Abs(got[j].Score-float64(h.Score)) > 1e-4 {
+				t.Fatalf("query %s hit %d: engine %v, searcher %v", q.ID, j, got[j], h)
 			}
-		}
-		for r := 0; r < m.QueryLen(); r++ {
-			var n float32
-			for _, x := range v[i][r*m.Dim() : (r+1)*m.Dim()] {
-				n += x * x
-			}
-			if n < 0.999 || n > 1.001 {
-				t.Fatalf("query %d row %d: squared norm %v", i, r, n)
-			}
-		}
-	}
-	pq, err := m.PrepareQueries(ctx, qs[:2])
-	if err != nil || len(pq) != 2 || pq[0].Len() != m.QueryLen() || pq[0].Dim() != m.Dim() {
-		t.Fatalf("PrepareQueries: %v", err)
-	}
-	bad := []data.Query{qs[0], {ID: "blank", Text: " \n\t "}}
-	if _, err := m.EncodeQueries(ctx, bad); !errors.Is(err, indexer.ErrNoTokens) || !strings.Contains(err.Error(), `"blank"`) {
-		t.Errorf("blank query: %v, want ErrNoTokens naming it", err)
-	}
-	dup := []data.Passage{{ID: "a", Text: "x"}, {ID: "a", Text: "y"}}
-	if _, err := indexer.NewSource(ctx, m, dup, indexer.SourceOptions{}); err == nil || !strings.Contains(err.Error(), `"a"`) {
-		t.Errorf("duplicate id: %v", err)
-	}
-}
-
-// TestEncodeQueriesNoTokens: the real query encoder refuses text the
-// tokenizer finds no wordpiece in (control characters, as `colbert serve`
-// may receive in a JSON body) with ErrNoTokens, which search.ErrNoTokens is,
-// so the server answers it as the client's mistake.
-func TestEncodeQueriesNoTokens(t *testing.T) {
-	m, _, _ := setup(t)
-	for _, text := range []string{"\u0007\u0007", "", "\u200b"} {
-		_, err := m.EncodeQueries(context.Background(), []data.Query{{ID: "request", Text: text}})
-		if !errors.Is(err, indexer.ErrNoTokens) || !errors.Is(err, search.ErrNoTokens) {
-			t.Errorf("query %q: error %v, want ErrNoTokens (search.ErrNoTokens)", text, err)
 		}
 	}
 }

@@ -1,10 +1,10 @@
-package indexer_test
+package colbert_test
 
 import (
 	"context"
 	"testing"
 
-	"github.com/colbert-go/colbert/search/indexer"
+	"github.com/colbert-go/colbert/model/colbert"
 )
 
 // BenchmarkSourceEmbed measures collection encoding through the index
@@ -13,7 +13,7 @@ import (
 func BenchmarkSourceEmbed(b *testing.B) {
 	m, ps, _ := setup(b)
 	ctx := context.Background()
-	src, err := indexer.NewSource(ctx, m, ps[:64], indexer.SourceOptions{Threads: 2})
+	src, err := colbert.NewSource(ctx, m, ps[:64], colbert.SourceOptions{Threads: 2})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -1,0 +1,231 @@
+// Package engine is the one path from query text to a run: it owns a ColBERT
+// encoder (model/colbert), one opened index (the residual index of
+// codec/index, searched with PLAID or exhaustively, or a flat fp32 / fp16 /
+// PCA+int8 index of codec/flat, searched exhaustively), the pid → passage
+// id mapping and the index's lifetime. `colbert search`, `evaluate`,
+// `sweep`, `demo` and `serve` all ask it; it also builds the indexes it
+// opens (Build), so that indexing and querying use the same encoder key.
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/colbert-go/colbert/codec/flat"
+	"github.com/colbert-go/colbert/codec/index"
+	"github.com/colbert-go/colbert/data"
+	"github.com/colbert-go/colbert/data/progress"
+	"github.com/colbert-go/colbert/model/colbert"
+	"github.com/colbert-go/colbert/search"
+)
+
+// ErrCheckpointMismatch is returned when an index was built by another
+// encoder (weights, config or tokenizer) than the one opening it.
+var ErrCheckpointMismatch = errors.New("engine: index was built with a different checkpoint")
+
+// CodecResidual names ColBERTv2's residual index (codec/index), the one
+// PLAID searches; the flat codecs are flat.Codecs.
+const CodecResidual = "residual"
+
+// OpenOptions configure Open.
+type OpenOptions struct {
+	// Codec is CodecResidual ("" too) or a flat codec (flat.CodecFP32,
+	// flat.CodecFP16, flat.CodecPCAInt8) applied to a flat index.
+	Codec string
+	// PCAComponents of flat.CodecPCAInt8 (0 = dim/4).
+	PCAComponents int
+	// SkipVerify skips the residual index's checksum pass.
+	SkipVerify bool
+}
+
+// Stats describe the opened index: what a run's report states of it.
+type Stats struct {
+	Codec         string
+	Passages      int   // searchable (live) passages
+	Tokens        int64 // stored vectors
+	Bytes         int64 // the index's size in its codec
+	BytesPerToken float64
+	// OpenSeconds is the time Open took (a flat index encodes its vectors
+	// with the codec then).
+	OpenSeconds float64
+}
+
+// Engine answers queries with one encoder over one index. Safe for
+// concurrent Search calls; Close after the last.
+type Engine struct {
+	model    *colbert.Model
+	searcher *search.Searcher
+	plaid    bool
+	id       func(pid int) string
+	close    func() error
+	stats    Stats
+}
+
+// Open opens the index in dir for queries encoded by m. A residual index
+// built by another encoder (ErrCheckpointMismatch) or with another
+// dimension (search.ErrDimMismatch) is refused with an error naming both
+// sides; one without a recorded encoder is accepted when the dimension
+// matches.
+func Open(m *colbert.Model, dir string, opt OpenOptions) (*Engine, error) {
+	start := time.Now()
+	var e *Engine
+	var err error
+	switch opt.Codec {
+	case "", CodecResidual:
+		e, err = openResidual(m, dir, opt)
+	default:
+		e, err = openFlat(m, dir, opt)
+	}
+	if err != nil {
+		return nil, err
+	}
+	e.stats.OpenSeconds = time.Since(start).Seconds()
+	return e, nil
+}
+
+func openResidual(m *colbert.Model, dir string, opt OpenOptions) (*Engine, error) {
+	ix, err := index.Open(dir, index.OpenOptions{SkipVerify: opt.SkipVerify})
+	if err != nil {
+		return nil, err
+	}
+	mf := ix.Manifest()
+	switch {
+	case ix.Dim() != m.Dim():
+		err = fmt.Errorf("%w: index %s holds %d-dimensional vectors (checkpoint %s), the checkpoint %s encodes %d dimensions",
+			search.ErrDimMismatch, dir, ix.Dim(), short(mf.Checkpoint), m.Dir, m.Dim())
+	case mf.Checkpoint != "" && !m.Matches(mf.Checkpoint):
+		err = fmt.Errorf("%w: index %s was built with encoder %s, but %s with tokenizer %s is %s (weights %s): the weights, config or tokenizer differ",
+			ErrCheckpointMismatch, dir, short(mf.Checkpoint), m.Dir, m.Tok.Tokenizer().Source(), short(m.Key), short(m.Hash))
+	}
+	if err != nil {
+		ix.Close()
+		return nil, err
+	}
+	s, err := search.NewSearcher(ix)
+	if err != nil {
+		ix.Close()
+		return nil, err
+	}
+	st, err := index.Stat(dir) // the one size: every file of the directory
+	if err != nil {
+		ix.Close()
+		return nil, err
+	}
+	return &Engine{model: m, searcher: s, plaid: true, id: ix.PassageID, close: ix.Close,
+		stats: Stats{Codec: CodecResidual, Passages: ix.NumLive(), Tokens: st.Manifest.NumEmbeddings,
+			Bytes: st.TotalBytes, BytesPerToken: st.BytesPerToken}}, nil
+}
+
+func openFlat(m *colbert.Model, dir string, opt OpenOptions) (*Engine, error) {
+	fx, err := flat.Open(dir, m.Key, m.Dim(), opt.Codec, opt.PCAComponents)
+	if err != nil {
+		return nil, err
+	}
+	s, err := search.NewSearcher(fx)
+	if err != nil {
+		return nil, err
+	}
+	return &Engine{model: m, searcher: s, id: fx.PassageID, close: func() error { return nil },
+		stats: Stats{Codec: opt.Codec, Passages: fx.NumPassages(), Tokens: int64(fx.NumTokens()), Bytes: fx.Bytes(),
+			BytesPerToken: float64(fx.Bytes()) / float64(max(1, fx.NumTokens()))}}, nil
+}
+
+// short abbreviates a hash for messages.
+func short(h string) string {
+	if h == "" {
+		return "(none recorded)"
+	}
+	if len(h) > 16 {
+		return h[:16] + "…"
+	}
+	return h
+}
+
+// Model is the engine's encoder.
+func (e *Engine) Model() *colbert.Model { return e.model }
+
+// Stats describe the opened index.
+func (e *Engine) Stats() Stats { return e.stats }
+
+// CanPLAID reports whether the index has centroids (a residual index).
+func (e *Engine) CanPLAID() bool { return e.plaid }
+
+// PassageID is the id of pid.
+func (e *Engine) PassageID(pid int) string { return e.id(pid) }
+
+// Searcher is the searcher over the index, for callers that score encoded
+// queries themselves (the search service).
+func (e *Engine) Searcher() *search.Searcher { return e.searcher }
+
+// Close releases the index.
+func (e *Engine) Close() error { return e.close() }
+
+// SearchOptions configure one Search call.
+type SearchOptions struct {
+	// Exhaustive scores every passage exactly instead of PLAID (the only
+	// search of a flat index).
+	Exhaustive bool
+	// Threads is the number of queries in flight (0 = GOMAXPROCS).
+	Threads int
+	// Bar advances by one per query searched; nil is silent.
+	Bar *progress.Bar
+}
+
+// Results are a Search's run and its timings.
+type Results struct {
+	Run data.Run
+	// PerQuery holds each query's hits (pids), PLAID trace and latency,
+	// in query order.
+	PerQuery []search.Result
+	// Encode is the time spent encoding the queries, Search the wall
+	// time of searching them all.
+	Encode, Search time.Duration
+	// Params are the PLAID parameters used (resolved for K); nil for an
+	// exhaustive search.
+	Params *search.Params
+}
+
+// Search encodes qs and retrieves the top p.K passages of each, PLAID with
+// p (defaults for p.K filled in) or exhaustively, into a run keyed by query
+// and passage id.
+func (e *Engine) Search(ctx context.Context, qs []data.Query, p search.Params, opt SearchOptions) (*Results, error) {
+	if !opt.Exhaustive && !e.plaid {
+		return nil, fmt.Errorf("engine: %w", search.ErrNoCentroids)
+	}
+	p, err := p.Resolve()
+	if err != nil {
+		return nil, err
+	}
+	start := time.Now()
+	qv, err := e.model.EncodeQueries(ctx, qs)
+	if err != nil {
+		return nil, err
+	}
+	out := &Results{Encode: time.Since(start)}
+	start = time.Now()
+	res, err := e.searcher.SearchBatch(ctx, qv, e.model.Dim(), p, search.BatchOptions{Threads: opt.Threads, Exhaustive: opt.Exhaustive, Bar: opt.Bar})
+	if err != nil {
+		return nil, err
+	}
+	out.Search, out.PerQuery = time.Since(start), res
+	if !opt.Exhaustive {
+		out.Params = &p
+	}
+	out.Run = make(data.Run, len(qs))
+	for i, q := range qs {
+		out.Run[q.ID] = e.Docs(res[i].Hits)
+	}
+	return out, nil
+}
+
+// Docs turns hits of this engine's searcher into a run's scored passages:
+// the one place where pids become passage ids.
+func (e *Engine) Docs(hits []search.Hit) []data.ScoredDoc {
+	docs := make([]data.ScoredDoc, len(hits))
+	for j, h := range hits {
+		docs[j] = data.ScoredDoc{DocID: e.id(h.PID), Score: float64(h.Score)}
+	}
+	return docs
+}
