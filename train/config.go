@@ -14,6 +14,7 @@ import (
 
 	"github.com/BurntSushi/toml"
 
+	"github.com/colbert-go/colbert/data/fsx"
 	"github.com/colbert-go/colbert/model"
 )
 
@@ -194,40 +195,13 @@ func (c Config) Encode() ([]byte, error) {
 	return b.Bytes(), nil
 }
 
-// writeAtomic writes b to path through a temporary file and rename.
+// writeAtomic writes b to path, creating its directory, atomically and
+// durably (fsx).
 func writeAtomic(path string, b []byte) error {
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return err
 	}
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
-	if err != nil {
-		return err
-	}
-	tmp := f.Name()
-	if err := f.Chmod(0o644); err != nil {
-		f.Close()
-		os.Remove(tmp)
-		return err
-	}
-	if _, err := f.Write(b); err != nil {
-		f.Close()
-		os.Remove(tmp)
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		os.Remove(tmp)
-		return err
-	}
-	if err := f.Close(); err != nil {
-		os.Remove(tmp)
-		return err
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		os.Remove(tmp)
-		return err
-	}
-	return nil
+	return fsx.WriteBytes(path, 0o644, b)
 }
 
 // orderChange names the first setting that differs between a and b and that

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/colbert-go/colbert/data/fsx"
 	"github.com/colbert-go/colbert/data/progress"
 	"github.com/colbert-go/colbert/data/safetensors"
 	"github.com/colbert-go/colbert/data/tokenize"
@@ -304,8 +305,8 @@ const (
 
 // Save writes the model (HF layout, loadable by every colbert command), the
 // optimiser moments and the run state into checkpoints/step-N atomically:
-// everything goes to a temporary directory that is renamed at the end. Older
-// checkpoints beyond KeepLast are then removed.
+// everything goes durably to a temporary directory that fsx.CommitDir puts
+// in place at the end. Older checkpoints beyond KeepLast are then removed.
 func (t *Trainer) Save() error {
 	final := t.CheckpointDir(t.State.Step)
 	parent := filepath.Dir(final)
@@ -317,21 +318,7 @@ func (t *Trainer) Save() error {
 		return fmt.Errorf("train: save: %w", err)
 	}
 	defer os.RemoveAll(tmp)
-	mdir := filepath.Join(tmp, "model")
-	if err := model.SaveCheckpoint(mdir, t.Ckpt); err != nil {
-		return fmt.Errorf("train: save: %w", err)
-	}
-	// Flatten: the checkpoint directory itself is the HF model directory.
-	ents, err := os.ReadDir(mdir)
-	if err != nil {
-		return fmt.Errorf("train: save: %w", err)
-	}
-	for _, e := range ents {
-		if err := os.Rename(filepath.Join(mdir, e.Name()), filepath.Join(tmp, e.Name())); err != nil {
-			return fmt.Errorf("train: save: %w", err)
-		}
-	}
-	if err := os.Remove(mdir); err != nil {
+	if err := t.Ckpt.WriteFiles(tmp); err != nil {
 		return fmt.Errorf("train: save: %w", err)
 	}
 	tensors := map[string]*safetensors.Tensor{}
@@ -344,21 +331,22 @@ func (t *Trainer) Save() error {
 		return fmt.Errorf("train: save: %w", err)
 	}
 	st, _ := json.MarshalIndent(t.State, "", "  ")
-	if err := os.WriteFile(filepath.Join(tmp, stateFile), st, 0o644); err != nil {
+	if err := fsx.WriteBytes(filepath.Join(tmp, stateFile), 0o644, st); err != nil {
 		return fmt.Errorf("train: save: %w", err)
 	}
 	cfgText, err := t.Cfg.Encode()
 	if err != nil {
 		return fmt.Errorf("train: save: %w", err)
 	}
-	if err := os.WriteFile(filepath.Join(tmp, "train_config.toml"), cfgText, 0o644); err != nil {
+	if err := fsx.WriteBytes(filepath.Join(tmp, "train_config.toml"), 0o644, cfgText); err != nil {
 		return fmt.Errorf("train: save: %w", err)
 	}
 	if err := os.Chmod(tmp, 0o755); err != nil {
 		return fmt.Errorf("train: save: %w", err)
 	}
-	os.RemoveAll(final) // a checkpoint of the same step from an earlier, interrupted run
-	if err := os.Rename(tmp, final); err != nil {
+	// A checkpoint of the same step from an earlier, interrupted run is
+	// replaced, and kept until this one is in place.
+	if err := fsx.CommitDir(tmp, final); err != nil {
 		return fmt.Errorf("train: save: %w", err)
 	}
 	return t.prune()
