@@ -4,8 +4,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
-	"path/filepath"
 	"strings"
+
+	"github.com/colbert-go/colbert/data/fsx"
 )
 
 // Table formats the mean of every measure, one row each, as a Markdown table
@@ -85,27 +86,13 @@ func CompareTable(names []string, results []Result, markdown bool) string {
 }
 
 // WriteJSON writes the result (means, per-query values, options) to path
-// atomically: a temporary file in the same directory, then a rename.
+// atomically and durably (fsx), so a report never reads a truncated result.
 func (r Result) WriteJSON(path string) error {
 	buf, err := json.MarshalIndent(r, "", "  ")
 	if err != nil {
 		return fmt.Errorf("metrics: encode %s: %w", path, err)
 	}
-	buf = append(buf, '\n')
-	dir := filepath.Dir(path)
-	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp*")
-	if err != nil {
-		return fmt.Errorf("metrics: write %s: %w", path, err)
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(buf); err != nil {
-		tmp.Close()
-		return fmt.Errorf("metrics: write %s: %w", path, err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("metrics: write %s: %w", path, err)
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
+	if err := fsx.WriteBytes(path, 0o644, append(buf, '\n')); err != nil {
 		return fmt.Errorf("metrics: write %s: %w", path, err)
 	}
 	return nil

@@ -12,6 +12,8 @@ import (
 	"os"
 	"path/filepath"
 	"time"
+
+	"github.com/colbert-go/colbert/data/fsx"
 )
 
 // Stage is one step of a pipeline.
@@ -117,14 +119,12 @@ func (r *Runner) logf(format string, args ...any) {
 	}
 }
 
+// writeStamp commits a stage's stamp atomically and durably (fsx), so a
+// crash never leaves a truncated stamp or loses a finished one.
 func writeStamp(path string, st Stamp) error {
 	b, err := json.MarshalIndent(st, "", "  ")
 	if err != nil {
 		return err
 	}
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, b, 0o644); err != nil {
-		return err
-	}
-	return os.Rename(tmp, path)
+	return fsx.WriteBytes(path, 0o644, b)
 }
