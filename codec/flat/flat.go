@@ -10,7 +10,7 @@ import (
 // FP32 stores vectors as little-endian float32 (4·dim bytes).
 type FP32 struct{ Dim int }
 
-// Name implements codec.VectorCodec.
+// Name implements compare.VectorCodec.
 func (c FP32) Name() string { return "fp32" }
 
 // BytesPerVector is 4·Dim.
@@ -34,7 +34,7 @@ func (c FP32) Decode(src []byte, dst []float32) {
 // to nearest even, as PyTorch's .half().
 type FP16 struct{ Dim int }
 
-// Name implements codec.VectorCodec.
+// Name implements compare.VectorCodec.
 func (c FP16) Name() string { return "fp16" }
 
 // BytesPerVector is 2·Dim.

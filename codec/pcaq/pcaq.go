@@ -95,7 +95,7 @@ func (c *Codec) project(x, y []float32) {
 	}
 }
 
-// Name implements codec.VectorCodec.
+// Name implements compare.VectorCodec.
 func (c *Codec) Name() string { return fmt.Sprintf("pca%d-int8", c.Components) }
 
 // BytesPerVector is one byte per component.

@@ -253,7 +253,7 @@ func parallel(n, threads int, f func(lo, hi int)) {
 	wg.Wait()
 }
 
-// Name implements codec.VectorCodec.
+// Name implements compare.VectorCodec.
 func (c *Codec) Name() string { return fmt.Sprintf("residual-%dbit", c.NBits) }
 
 // BytesPerVector is the 4-byte code plus the packed residual.

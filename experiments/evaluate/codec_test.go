@@ -9,7 +9,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/colbert-go/colbert/codec"
+	codec "github.com/colbert-go/colbert/codec/compare"
 	"github.com/colbert-go/colbert/codec/index"
 	"github.com/colbert-go/colbert/data"
 	"github.com/colbert-go/colbert/data/testassets"

@@ -1,14 +1,14 @@
-package codec_test
+package compare_test
 
 import (
 	"context"
 	"math/rand/v2"
+	"slices"
 	"testing"
 
-	"github.com/colbert-go/colbert/codec"
+	"github.com/colbert-go/colbert/codec/compare"
 	"github.com/colbert-go/colbert/codec/flat"
 	"github.com/colbert-go/colbert/codec/internal/synth"
-	"github.com/colbert-go/colbert/codec/kmeans"
 	"github.com/colbert-go/colbert/codec/pcaq"
 	"github.com/colbert-go/colbert/codec/residual"
 )
@@ -38,15 +38,12 @@ func makeCorpus(ndocs, qn int, seed uint64) corpus {
 	return c
 }
 
-func codecs(t testing.TB, c corpus) []codec.VectorCodec {
-	res, err := kmeans.Train(context.Background(), c.train[:7000*dim], dim, kmeans.Options{K: 256, Iters: 6, Seed: 123}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	kmeans.NormalizeRows(res.Centroids, dim)
-	out := []codec.VectorCodec{flat.FP32{Dim: dim}, flat.FP16{Dim: dim}}
+func codecs(t testing.TB, c corpus) []compare.VectorCodec {
+	out := []compare.VectorCodec{flat.FP32{Dim: dim}, flat.FP16{Dim: dim}}
 	for _, nb := range []int{1, 2, 4} {
-		rc, err := residual.Fit(res.Centroids, dim, nb, c.train[7000*dim:], 0)
+		// Train reorders its sample; every precision gets the same one
+		// (and so the same centroids).
+		rc, _, err := residual.Train(context.Background(), slices.Clone(c.train), dim, residual.TrainOptions{NBits: nb, K: 256, Iters: 6, Seed: 123})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -67,9 +64,9 @@ func codecs(t testing.TB, c corpus) []codec.VectorCodec {
 // residual error falling with bits.
 func TestCodecComparison(t *testing.T) {
 	c := makeCorpus(100, 8, 1)
-	got := map[string]codec.Quality{}
+	got := map[string]compare.Quality{}
 	for _, vc := range codecs(t, c) {
-		q, err := codec.Evaluate(vc, dim, c.docs, c.doclens, c.queries, 32)
+		q, err := compare.Evaluate(vc, dim, c.docs, c.doclens, c.queries, 32)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -106,10 +103,10 @@ func BenchmarkCodecs(b *testing.B) {
 	c := makeCorpus(400, 32, 7)
 	for _, vc := range codecs(b, c) {
 		b.Run(vc.Name(), func(b *testing.B) {
-			var q codec.Quality
+			var q compare.Quality
 			for i := 0; i < b.N; i++ {
 				var err error
-				if q, err = codec.Evaluate(vc, dim, c.docs, c.doclens, c.queries, 32); err != nil {
+				if q, err = compare.Evaluate(vc, dim, c.docs, c.doclens, c.queries, 32); err != nil {
 					b.Fatal(err)
 				}
 			}

@@ -1,9 +1,10 @@
-// Package codec compares the token-vector codecs of the compression
-// experiments (ColBERTv2 residuals in codec/residual, fp32/fp16 in
-// codec/flat, PCA + int8 in codec/pcaq) on the same vectors: bytes per token,
-// reconstruction error, MaxSim error and top-10 agreement. The on-disk index
-// lives in codec/index and k-means in codec/kmeans.
-package codec
+// Package compare measures the token-vector codecs of the compression
+// experiments against each other on the same vectors (ColBERTv2 residuals
+// in codec/residual, fp32/fp16 in codec/flat, PCA + int8 in codec/pcaq):
+// bytes per token, reconstruction error, MaxSim error and top-10
+// agreement. It is a yardstick for experiments and tests, not part of an
+// index: the on-disk index lives in codec/index, k-means in codec/kmeans.
+package compare
 
 import (
 	"fmt"
@@ -50,7 +51,7 @@ func Evaluate(c VectorCodec, dim int, docs []float32, doclens []int, queries []f
 		total += l
 	}
 	if total != n || len(docs)%dim != 0 || qlen <= 0 || len(queries)%(qlen*dim) != 0 {
-		return Quality{}, fmt.Errorf("codec: evaluate: %d doc values, doclens sum %d, %d query values do not fit dim %d / qlen %d", len(docs), total, len(queries), dim, qlen)
+		return Quality{}, fmt.Errorf("compare: evaluate: %d doc values, doclens sum %d, %d query values do not fit dim %d / qlen %d", len(docs), total, len(queries), dim, qlen)
 	}
 	enc := make([]byte, n*c.BytesPerVector())
 	c.Encode(docs, enc)
