@@ -23,7 +23,7 @@ import (
 	"github.com/colbert-go/colbert/codec/index"
 	"github.com/colbert-go/colbert/codec/kmeans"
 	"github.com/colbert-go/colbert/search"
-	"github.com/colbert-go/colbert/search/memindex"
+	"github.com/colbert-go/colbert/search/internal/searchtest"
 )
 
 // The PLAID-vs-exhaustive benchmark runs on a synthetic clustered collection
@@ -100,7 +100,7 @@ func buildBench(b *testing.B) (*benchData, error) {
 		passages := tokens / ((minLen + maxLen) / 2)
 		topics := max(2, passages/70) // each topic shared by ~210 passages
 		t0 := time.Now()
-		coll := memindex.Synthesize(memindex.SynthOptions{
+		coll := searchtest.Synthesize(searchtest.SynthOptions{
 			Passages: passages, Dim: benchDim, Topics: topics, WordsPerTopic: max(1, 4*k/topics), // ~4 words per centroid
 			MinLen: minLen, MaxLen: maxLen, TopicsPerPassage: 3, TokenNoise: 0.8, Seed: 42,
 		})
@@ -224,7 +224,7 @@ func writeRaw(path string, data any) error {
 
 // dumpCollection writes little-endian raw arrays for the Python peers:
 // vectors.f32 (tokens×128), doclens.i32, queries.f32 (n×32×128).
-func dumpCollection(dir string, c *memindex.Collection, queries [][]float32) error {
+func dumpCollection(dir string, c *searchtest.Collection, queries [][]float32) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}

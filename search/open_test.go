@@ -9,15 +9,15 @@ import (
 
 	"github.com/colbert-go/colbert/codec/index"
 	"github.com/colbert-go/colbert/search"
+	"github.com/colbert-go/colbert/search/internal/searchtest"
 	"github.com/colbert-go/colbert/search/maxsim"
-	"github.com/colbert-go/colbert/search/memindex"
 )
 
 // buildDisk writes a small on-disk index (codec/index) of a synthetic collection.
-func buildDisk(t *testing.T) (string, *memindex.Collection) {
+func buildDisk(t *testing.T) (string, *searchtest.Collection) {
 	t.Helper()
 	const d = 128
-	coll := memindex.Synthesize(memindex.SynthOptions{
+	coll := searchtest.Synthesize(searchtest.SynthOptions{
 		Passages: 400, Dim: d, Topics: 8, WordsPerTopic: 8, MinLen: 1, MaxLen: 40, TopicsPerPassage: 2, Seed: 11,
 	})
 	dir := filepath.Join(t.TempDir(), "idx")

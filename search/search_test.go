@@ -9,15 +9,15 @@ import (
 	"testing"
 
 	"github.com/colbert-go/colbert/search"
+	"github.com/colbert-go/colbert/search/internal/searchtest"
 	"github.com/colbert-go/colbert/search/maxsim"
-	"github.com/colbert-go/colbert/search/memindex"
 )
 
 const dim = 64
 
 type fixture struct {
-	coll    *memindex.Collection
-	idx     *memindex.Index
+	coll    *searchtest.Collection
+	idx     *searchtest.Index
 	s       *search.Searcher
 	queries [][]float32
 }
@@ -25,11 +25,11 @@ type fixture struct {
 func newFixture(t testing.TB, passages, k int) *fixture {
 	t.Helper()
 	topics := max(2, passages/50)
-	coll := memindex.Synthesize(memindex.SynthOptions{
+	coll := searchtest.Synthesize(searchtest.SynthOptions{
 		Passages: passages, Dim: dim, Topics: topics, WordsPerTopic: max(1, k/topics), MinLen: 1, MaxLen: 60,
 		TopicsPerPassage: 3, Seed: 1,
 	})
-	idx, err := memindex.Build(context.Background(), coll.Vecs, coll.Doclens, dim, memindex.Options{K: k, Seed: 3, Threads: 2})
+	idx, err := searchtest.Build(context.Background(), coll.Vecs, coll.Doclens, dim, searchtest.Options{K: k, Seed: 3, Threads: 2})
 	if err != nil {
 		t.Fatal(err)
 	}

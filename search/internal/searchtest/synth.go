@@ -1,4 +1,4 @@
-package memindex
+package searchtest
 
 import (
 	"context"
@@ -160,7 +160,7 @@ func (c *Collection) ID(i int) string { return strconv.Itoa(i) }
 // Embed returns views of the vectors of passages start…end−1.
 func (c *Collection) Embed(_ context.Context, start, end int) ([][]float32, error) {
 	if start < 0 || end > len(c.Doclens) || start > end {
-		return nil, fmt.Errorf("memindex: passages [%d,%d) out of range [0,%d)", start, end, len(c.Doclens))
+		return nil, fmt.Errorf("searchtest: passages [%d,%d) out of range [0,%d)", start, end, len(c.Doclens))
 	}
 	out := make([][]float32, 0, end-start)
 	for p := start; p < end; p++ {
@@ -174,7 +174,7 @@ func (c *Collection) EmbedPIDs(ctx context.Context, pids []int) ([][]float32, er
 	out := make([][]float32, len(pids))
 	for i, p := range pids {
 		if p < 0 || p >= len(c.Doclens) {
-			return nil, fmt.Errorf("memindex: passage %d out of range [0,%d)", p, len(c.Doclens))
+			return nil, fmt.Errorf("searchtest: passage %d out of range [0,%d)", p, len(c.Doclens))
 		}
 		out[i] = c.Passage(p)
 	}
