@@ -16,6 +16,7 @@ import (
 
 	"github.com/colbert-go/colbert/codec/kmeans"
 	"github.com/colbert-go/colbert/codec/residual"
+	"github.com/colbert-go/colbert/data/fsx"
 	"github.com/colbert-go/colbert/data/progress"
 )
 
@@ -177,7 +178,7 @@ func Build(ctx context.Context, dir string, src Source, opt BuildOptions, bar *p
 	if err != nil {
 		return nil, err
 	}
-	if err := commitDir(tmp, dir, m, nchunks, opt.Overwrite, os.Rename); err != nil {
+	if err := commitDir(tmp, dir, m, nchunks, opt.Overwrite, nil); err != nil {
 		return nil, err
 	}
 	return m, nil
@@ -655,9 +656,10 @@ func munmap(b []byte) {
 }
 
 // commitDir writes the manifest into tmp, removes the build's bookkeeping
-// files and renames tmp to dir (replacing an old index if overwrite: it is
-// moved aside to dir.old, and moved back if tmp cannot take its place).
-// rename is os.Rename; tests make it fail.
+// files and puts tmp in place of dir with fsx.DirCommit (replacing an old
+// index if overwrite: it is moved aside to dir.old, and moved back if tmp
+// cannot take its place). rename is nil (os.Rename) except in tests, which
+// make it fail.
 func commitDir(tmp, dir string, m *Manifest, nchunks int, overwrite bool, rename func(oldpath, newpath string) error) error {
 	mb, err := m.marshal()
 	if err != nil {
@@ -670,33 +672,12 @@ func commitDir(tmp, dir string, m *Manifest, nchunks int, overwrite bool, rename
 	for ci := 0; ci < nchunks; ci++ {
 		os.Remove(joinDir(tmp, markerName(ci)))
 	}
-	if err := syncDir(tmp); err != nil {
-		return fmt.Errorf("index: sync %s: %w", tmp, err)
+	if _, err := os.Stat(dir); err == nil && !overwrite {
+		return fmt.Errorf("index: %s already exists", dir)
 	}
-	var old string
-	if _, err := os.Stat(dir); err == nil {
-		if !overwrite {
-			return fmt.Errorf("index: %s already exists", dir)
-		}
-		old = filepath.Clean(dir) + ".old"
-		os.RemoveAll(old)
-		if err := rename(dir, old); err != nil {
-			return fmt.Errorf("index: %w", err)
-		}
-	}
-	if err := rename(tmp, dir); err != nil {
-		if old != "" {
-			if rerr := rename(old, dir); rerr != nil {
-				err = errors.Join(err, fmt.Errorf("restoring the previous index from %s: %w", old, rerr))
-			}
-		}
+	swap := fsx.DirCommit{Rename: rename, Aside: filepath.Clean(dir) + ".old"}
+	if err := swap.Commit(tmp, dir); err != nil {
 		return fmt.Errorf("index: %w", err)
-	}
-	if old != "" {
-		os.RemoveAll(old)
-	}
-	if err := syncDir(filepath.Dir(filepath.Clean(dir))); err != nil {
-		return fmt.Errorf("index: sync parent of %s: %w", dir, err)
 	}
 	return nil
 }

@@ -12,6 +12,8 @@ import (
 	"path/filepath"
 	"syscall"
 	"unsafe"
+
+	"github.com/colbert-go/colbert/data/fsx"
 )
 
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
@@ -22,19 +24,19 @@ var hostLittleEndian = func() bool {
 	return *(*byte)(unsafe.Pointer(&x)) == 1
 }()
 
-// fileWriter writes a file as name+".tmp", tracking size and CRC-32C;
-// commit fsyncs and renames it into place, so a file either is complete or
-// does not exist under its final name.
+// fileWriter writes a file through fsx, tracking size and CRC-32C; commit
+// makes it durable under its final name, so a file either is complete or
+// does not exist under that name.
 type fileWriter struct {
 	path string
-	f    *os.File
+	f    *fsx.File
 	bw   *bufio.Writer
 	crc  hash.Hash32
 	n    int64
 }
 
 func createFile(path string) (*fileWriter, error) {
-	f, err := os.Create(path + ".tmp")
+	f, err := fsx.Create(path, 0o644)
 	if err != nil {
 		return nil, fmt.Errorf("index: %w", err)
 	}
@@ -52,27 +54,17 @@ func (w *fileWriter) Write(p []byte) (int, error) {
 }
 
 func (w *fileWriter) commit() (FileInfo, error) {
-	err := w.bw.Flush()
-	if err == nil {
-		err = w.f.Sync()
-	}
-	if cerr := w.f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(w.path+".tmp", w.path)
-	}
-	if err != nil {
-		os.Remove(w.path + ".tmp")
+	if err := w.bw.Flush(); err != nil {
+		w.f.Abort()
 		return FileInfo{}, fmt.Errorf("index: write %s: %w", w.path, err)
+	}
+	if err := w.f.Commit(); err != nil {
+		return FileInfo{}, fmt.Errorf("index: %w", err)
 	}
 	return FileInfo{Size: w.n, CRC32C: w.crc.Sum32()}, nil
 }
 
-func (w *fileWriter) abort() {
-	w.f.Close()
-	os.Remove(w.path + ".tmp")
-}
+func (w *fileWriter) abort() { w.f.Abort() }
 
 // writeFile writes data atomically and returns its FileInfo.
 func writeFile(path string, data []byte) (FileInfo, error) {
@@ -114,14 +106,8 @@ func checkFile(path string, want FileInfo, skipCRC bool) error {
 	return nil
 }
 
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
-}
+// syncDir makes dir's entries durable (fsx.SyncDir).
+func syncDir(dir string) error { return fsx.SyncDir(dir) }
 
 // mapFile maps a whole file read-only. An empty file yields nil.
 func mapFile(path string) ([]byte, error) {

@@ -207,7 +207,7 @@ func Merge(ctx context.Context, planDir, out string, overwrite bool) (*Manifest,
 	}
 	m, err := assemble(ctx, planDir, tmp, pl)
 	if err == nil {
-		err = commitDir(tmp, out, m, 0, overwrite, os.Rename)
+		err = commitDir(tmp, out, m, 0, overwrite, nil)
 	}
 	if err != nil {
 		os.RemoveAll(tmp)
