@@ -14,8 +14,8 @@ type Dataset struct {
 	Qrels      Qrels     // the split's judgments
 }
 
-// findBEIRFile returns dir/name, or dir/name.gz when only that exists.
-func findBEIRFile(dir, name string) string {
+// BEIRFile returns dir/name, or dir/name.gz when only that exists.
+func BEIRFile(dir, name string) string {
 	p := filepath.Join(dir, name)
 	if _, err := os.Stat(p); err != nil {
 		if _, errgz := os.Stat(p + ".gz"); errgz == nil {
@@ -33,11 +33,11 @@ func LoadBEIRQueries(dir, split string) (*Dataset, error) {
 	if split == "" {
 		split = "test"
 	}
-	all, err := ReadQueriesJSONL(findBEIRFile(dir, "queries.jsonl"))
+	all, err := ReadQueriesJSONL(BEIRFile(dir, "queries.jsonl"))
 	if err != nil {
 		return nil, err
 	}
-	qrelsPath := findBEIRFile(filepath.Join(dir, "qrels"), split+".tsv")
+	qrelsPath := BEIRFile(filepath.Join(dir, "qrels"), split+".tsv")
 	qrels, err := ReadQrelsTSV(qrelsPath)
 	if err != nil {
 		return nil, err
@@ -67,7 +67,7 @@ func LoadBEIR(dir, split string) (*Dataset, error) {
 	if err != nil {
 		return nil, err
 	}
-	if ds.Corpus, err = ReadCorpusJSONL(findBEIRFile(dir, "corpus.jsonl")); err != nil {
+	if ds.Corpus, err = ReadCorpusJSONL(BEIRFile(dir, "corpus.jsonl")); err != nil {
 		return nil, err
 	}
 	return ds, nil
@@ -89,4 +89,9 @@ func (ds *Dataset) MissingDocs() []string {
 		}
 	}
 	return SortedIDs(miss)
+}
+
+// LoadBEIRCorpus reads a BEIR directory's corpus.jsonl (or .jsonl.gz).
+func LoadBEIRCorpus(dir string) ([]Passage, error) {
+	return ReadCorpusJSONL(BEIRFile(dir, "corpus.jsonl"))
 }

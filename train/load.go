@@ -5,9 +5,9 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"path/filepath"
-	"strings"
 
 	"github.com/colbert-go/colbert/data"
+	"github.com/colbert-go/colbert/data/dataset"
 	"github.com/colbert-go/colbert/data/parquetio"
 	"github.com/colbert-go/colbert/data/progress"
 	"github.com/colbert-go/colbert/data/tokenize"
@@ -105,11 +105,11 @@ func Prepare(ctx context.Context, cfg Config, threads int, bar *progress.Bar) (*
 	if qpath == "" {
 		qpath = cfg.Queries
 	}
-	qs, err := readQueries(qpath)
+	qs, err := dataset.Queries(qpath, "")
 	if err != nil {
 		return nil, fmt.Errorf("train: dev queries: %w", err)
 	}
-	ps, err := readPassages(cfg.Collection)
+	ps, err := dataset.Passages(cfg.Collection)
 	if err != nil {
 		return nil, fmt.Errorf("train: collection: %w", err)
 	}
@@ -132,11 +132,11 @@ func LoadData(ctx context.Context, cfg Config, tok *tokenize.Tokenizer, threads 
 	if err != nil {
 		return nil, err
 	}
-	qs, err := readQueries(cfg.Queries)
+	qs, err := dataset.Queries(cfg.Queries, "")
 	if err != nil {
 		return nil, fmt.Errorf("train: queries: %w", err)
 	}
-	ps, err := readPassages(cfg.Collection)
+	ps, err := dataset.Passages(cfg.Collection)
 	if err != nil {
 		return nil, fmt.Errorf("train: collection: %w", err)
 	}
@@ -187,41 +187,11 @@ func LoadData(ctx context.Context, cfg Config, tok *tokenize.Tokenizer, threads 
 	return d, nil
 }
 
-func isTSV(path string) bool {
-	return strings.HasSuffix(path, ".tsv") || strings.HasSuffix(path, ".tsv.gz")
-}
-
-// readQueries reads Parquet, MS MARCO TSV or BEIR JSONL queries.
-func readQueries(path string) ([]data.Query, error) {
-	switch {
-	case isParquet(path):
-		qs, _, err := parquetio.ReadQueries(path)
-		return qs, err
-	case isTSV(path):
-		return data.ReadMSMARCOQueries(path)
-	}
-	return data.ReadQueriesJSONL(path)
-}
-
-// readPassages reads a Parquet, MS MARCO TSV or BEIR JSONL collection.
-func readPassages(path string) ([]data.Passage, error) {
-	switch {
-	case isParquet(path):
-		ps, _, err := parquetio.ReadPassages(path)
-		return ps, err
-	case isTSV(path):
-		return data.ReadMSMARCOCollection(path)
-	}
-	return data.ReadCorpusJSONL(path)
-}
-
-func isParquet(path string) bool { return strings.HasSuffix(path, ".parquet") }
-
 // readExamples reads the teacher-score Parquet of distill, or JSONL/TSV.
 func readExamples(path string) ([]data.Example, error) {
 	var exs []data.Example
 	var err error
-	if isParquet(path) {
+	if dataset.FormatOf(path) == dataset.Parquet {
 		exs, _, err = parquetio.ReadExamples(path)
 	} else {
 		exs, err = data.ReadExamples(path)

@@ -2,14 +2,10 @@ package main
 
 import (
 	"fmt"
-	"os"
-	"path/filepath"
-	"strings"
 	"time"
 
-	"github.com/colbert-go/colbert/data"
 	"github.com/colbert-go/colbert/data/bm25"
-	"github.com/colbert-go/colbert/data/parquetio"
+	"github.com/colbert-go/colbert/data/dataset"
 	"github.com/urfave/cli/v2"
 )
 
@@ -39,7 +35,7 @@ func bm25Command() *cli.Command {
 			quietFlag(),
 		},
 		Action: func(c *cli.Context) error {
-			corpus, queries, err := loadCollectionAndQueries(c.String("collection"), c.String("queries"), c.String("split"))
+			corpus, queries, err := dataset.Open(c.String("collection"), c.String("queries"), c.String("split"))
 			if err != nil {
 				return err
 			}
@@ -64,7 +60,7 @@ func bm25Command() *cli.Command {
 				return err
 			}
 			searched := time.Since(start)
-			if err := writeRun(c.String("out"), run, c.String("tag")); err != nil {
+			if err := dataset.WriteRun(c.String("out"), run, c.String("tag"), nil); err != nil {
 				return err
 			}
 			fmt.Fprintf(c.App.ErrWriter, "bm25: %d passages indexed in %s (%d terms), %d queries in %s, run written to %s\n",
@@ -72,73 +68,4 @@ func bm25Command() *cli.Command {
 			return nil
 		},
 	}
-}
-
-// loadCollectionAndQueries reads a BEIR directory, corpus.jsonl or
-// collection.tsv, and the queries from queriesPath or the directory's split.
-func loadCollectionAndQueries(collection, queriesPath, split string) ([]data.Passage, []data.Query, error) {
-	st, err := os.Stat(collection)
-	if err != nil {
-		return nil, nil, fmt.Errorf("collection: %w", err)
-	}
-	var corpus []data.Passage
-	var queries []data.Query
-	if st.IsDir() {
-		if queriesPath == "" {
-			ds, err := data.LoadBEIR(collection, split)
-			if err != nil {
-				return nil, nil, err
-			}
-			return ds.Corpus, ds.Queries, nil
-		}
-		corpus, err = data.ReadCorpusJSONL(filepath.Join(collection, "corpus.jsonl"))
-	} else {
-		corpus, err = readPassages(collection)
-	}
-	if err != nil {
-		return nil, nil, err
-	}
-	if queriesPath == "" {
-		return nil, nil, fmt.Errorf("--queries is required when --collection is a file")
-	}
-	if queries, err = readQueries(queriesPath); err != nil {
-		return nil, nil, err
-	}
-	return corpus, queries, nil
-}
-
-func readPassages(path string) ([]data.Passage, error) {
-	if isTSV(path) {
-		return data.ReadMSMARCOCollection(path)
-	}
-	return data.ReadCorpusJSONL(path)
-}
-
-func readQueries(path string) ([]data.Query, error) {
-	if isTSV(path) {
-		return data.ReadMSMARCOQueries(path)
-	}
-	return data.ReadQueriesJSONL(path)
-}
-
-func isTSV(path string) bool {
-	p := strings.TrimSuffix(path, ".gz")
-	return strings.HasSuffix(p, ".tsv")
-}
-
-// writeRun writes a TREC run, or a Parquet run when path ends in .parquet.
-func writeRun(path string, run data.Run, tag string) error {
-	if strings.HasSuffix(path, ".parquet") {
-		return parquetio.WriteRun(path, run, map[string]string{"tag": tag})
-	}
-	return data.WriteTRECRun(path, run, tag)
-}
-
-// readRun reads a TREC run, or a Parquet run when path ends in .parquet.
-func readRun(path string) (data.Run, error) {
-	if strings.HasSuffix(path, ".parquet") {
-		run, _, err := parquetio.ReadRun(path)
-		return run, err
-	}
-	return data.ReadTRECRun(path)
 }

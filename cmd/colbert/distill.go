@@ -5,15 +5,13 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/colbert-go/colbert/data"
-	"github.com/colbert-go/colbert/data/bm25"
-	"github.com/colbert-go/colbert/data/parquetio"
+	"github.com/colbert-go/colbert/data/dataset"
+	"github.com/colbert-go/colbert/data/progress"
 	"github.com/colbert-go/colbert/data/tokenize"
 	"github.com/colbert-go/colbert/distill"
-	"github.com/colbert-go/colbert/distill/ort"
 	"github.com/urfave/cli/v2"
 )
 
@@ -72,58 +70,34 @@ func distillCandidatesCommand() *cli.Command {
 			var run data.Run
 			var queries []data.Query
 			var corpus []data.Passage
+			source := "bm25"
 			switch {
 			case c.Bool("random-negatives") && c.String("run") != "":
 				return fmt.Errorf("--random-negatives draws from the collection: it cannot be combined with --run")
-			case c.Bool("random-negatives"):
-				if corpus, queries, err = loadCollectionAndQueries(coll, c.String("queries"), c.String("split")); err != nil {
-					return err
-				}
 			case c.String("run") != "":
-				if queries, err = loadQueriesOnly(coll, c.String("queries")); err != nil {
+				source = c.String("run")
+				if queries, err = dataset.QueriesFor(coll, c.String("queries")); err != nil {
 					return err
 				}
-				if run, err = readRunFile(c.String("run")); err != nil {
+				if run, err = dataset.ReadRun(c.String("run")); err != nil {
 					return err
 				}
 			default:
-				corpus, qs, err := loadCollectionAndQueries(coll, c.String("queries"), c.String("split"))
-				if err != nil {
-					return err
+				if c.Bool("random-negatives") {
+					source = "random"
 				}
-				queries = qs
-				bar := newBar(c, "bm25 index", int64(len(corpus)), "docs")
-				ix, err := bm25.Build(c.Context, corpus, bm25.DefaultParams(), c.Int("threads"), bar)
-				bar.Finish()
-				if err != nil {
-					return err
-				}
-				queries = judged(queries, qrels)
-				bar = newBar(c, "bm25 search", int64(len(queries)), "queries")
-				run, err = ix.SearchAll(c.Context, queries, c.Int("depth"), c.Int("threads"), bar)
-				bar.Finish()
-				if err != nil {
+				if corpus, queries, err = dataset.Open(coll, c.String("queries"), c.String("split")); err != nil {
 					return err
 				}
 			}
-			queries = judged(queries, qrels)
 			cfg := distill.CandidateConfig{NWay: c.Int("nway"), Depth: c.Int("depth"), Seed: uint64(c.Int64("seed")),
 				MinGrade: c.Int("min-grade"), MaxPositives: c.Int("max-positives"),
 				PositivesOnly: c.Bool("positives-only"), Pool: c.Int("pool"),
 				Random: c.Bool("random-negatives"), MaxQueries: c.Int("max-queries")}
-			var exs []data.Example
-			var st distill.CandidateStats
-			source := "bm25"
-			switch {
-			case cfg.Random:
-				source = "random"
-				exs, st, err = distill.RandomCandidates(queries, qrels, corpus, cfg)
-			default:
-				if c.String("run") != "" {
-					source = c.String("run")
-				}
-				exs, st, err = distill.Candidates(queries, qrels, run, cfg)
-			}
+			exs, st, err := distill.Mine(c.Context, corpus, queries, qrels, cfg, distill.MineOptions{
+				Run: run, Threads: c.Int("threads"),
+				Bar: func(label string, total int64, unit string) *progress.Bar { return newBar(c, label, total, unit) },
+			})
 			if err != nil {
 				return err
 			}
@@ -155,42 +129,6 @@ func distillCandidatesCommand() *cli.Command {
 	}
 }
 
-// readRunFile reads a TREC run, or a run .parquet.
-func readRunFile(path string) (data.Run, error) {
-	if strings.HasSuffix(path, ".parquet") {
-		run, _, err := parquetio.ReadRun(path)
-		return run, err
-	}
-	return data.ReadTRECRun(path)
-}
-
-// judged keeps the queries that have judgments, in order.
-func judged(qs []data.Query, qrels data.Qrels) []data.Query {
-	var out []data.Query
-	for _, q := range qs {
-		if _, ok := qrels[q.ID]; ok {
-			out = append(out, q)
-		}
-	}
-	return out
-}
-
-// loadQueriesOnly reads --queries (.jsonl, .tsv or .parquet), or every
-// query of a BEIR directory.
-func loadQueriesOnly(collection, queriesPath string) ([]data.Query, error) {
-	if strings.HasSuffix(queriesPath, ".parquet") {
-		qs, _, err := parquetio.ReadQueries(queriesPath)
-		return qs, err
-	}
-	if queriesPath != "" {
-		return readQueries(queriesPath)
-	}
-	if st, err := os.Stat(collection); err == nil && st.IsDir() {
-		return data.ReadQueriesJSONL(filepath.Join(collection, "queries.jsonl"))
-	}
-	return nil, fmt.Errorf("--queries is required when --collection is a file")
-}
-
 func distillScoreCommand() *cli.Command {
 	return &cli.Command{
 		Name:  "score",
@@ -210,38 +148,21 @@ func distillScoreCommand() *cli.Command {
 			outFlag("teacher-scored dataset (.parquet or .jsonl)"),
 		),
 		Action: func(c *cli.Context) error {
-			format, err := distill.FormatFor(c.String("out"))
+			for _, f := range []string{"out", "candidates"} { // before any work
+				if _, err := distill.FormatFor(c.String(f)); err != nil {
+					return err
+				}
+			}
+			t, texts, err := openTeacher(c)
 			if err != nil {
 				return err
 			}
-			inFormat, err := distill.FormatFor(c.String("candidates"))
-			if err != nil {
-				return err
-			}
-			t, err := openTeacher(c)
-			if err != nil {
-				return err
-			}
-			defer t.close()
-			modelHash, err := distill.FileSHA256(c.String("teacher"))
-			if err != nil {
-				return err
-			}
+			defer t.Close()
 			bar := newBar(c, "teacher", 0, "pairs")
-			job := distill.ScoreJob{
-				Candidates: c.String("candidates"), Out: c.String("out"),
-				Format: format, CandidatesFormat: inFormat, Queries: t.queries, Passages: t.passages,
-				Tokenize: t.pairTok, Teacher: t.ce,
-				Settings: map[string]string{
-					"teacher":           filepath.Base(c.String("teacher")),
-					"teacher_sha256":    modelHash,
-					"tokenizer_sha256":  distill.TokenizerHash(t.tok),
-					"max_len":           strconv.Itoa(c.Int("max-len")),
-					"teacher_token_ids": strconv.FormatBool(t.ce.UsesTokenTypes()),
-				},
-				ShardSize: c.Int("shard-size"),
-				Pairs:     distill.PairOptions{BatchSize: c.Int("batch-size"), MaxTokens: c.Int("batch-tokens"), Bucket: !c.Bool("no-bucket"), Threads: c.Int("threads"), PadID: t.pad, Workers: c.Int("workers")},
-				Bar:       bar,
+			job, err := t.Job(c.String("candidates"), c.String("out"), texts, distill.ScoreOptions{
+				Pairs: pairOptions(c), ShardSize: c.Int("shard-size"), Bar: bar})
+			if err != nil {
+				return err
 			}
 			if p := c.String("part"); p != "" {
 				part, nparts, err := data.ParsePart(p)
@@ -319,57 +240,34 @@ func teacherFlags() []cli.Flag {
 	}
 }
 
-// teacherEnv is an opened teacher with its tokenizer and texts.
-type teacherEnv struct {
-	rt       *ort.Runtime
-	ce       *ort.CrossEncoder
-	tok      *tokenize.Tokenizer
-	pairTok  distill.PairTokenizer
-	pad      int32
-	queries  map[string]string
-	passages map[string]string
+// openTeacher opens the teacher the flags name, and the texts of the
+// collection and queries it reads.
+// The teacher is opened first: a model that is not a cross-encoder is
+// refused before the collection is read.
+func openTeacher(c *cli.Context) (*distill.Teacher, distill.Texts, error) {
+	t, err := distill.OpenTeacher(distill.TeacherOptions{
+		Model: c.String("teacher"), Tokenizer: c.String("tokenizer"), MaxLen: c.Int("max-len"),
+		Library: c.String("onnxruntime-lib"), IntraOpThreads: c.Int("intra-op-threads"),
+	})
+	if err != nil {
+		return nil, distill.Texts{}, err
+	}
+	fail := func(err error) (*distill.Teacher, distill.Texts, error) { t.Close(); return nil, distill.Texts{}, err }
+	corpus, err := dataset.Passages(c.String("collection"))
+	if err != nil {
+		return fail(err)
+	}
+	queries, err := dataset.QueriesFor(c.String("collection"), c.String("queries"))
+	if err != nil {
+		return fail(err)
+	}
+	return t, distill.NewTexts(queries, corpus), nil
 }
 
-func (t *teacherEnv) close() {
-	if t.ce != nil {
-		t.ce.Close()
-	}
-	t.rt.Close()
-}
-
-func openTeacher(c *cli.Context) (*teacherEnv, error) {
-	rt, err := ort.NewRuntime(c.String("onnxruntime-lib"))
-	if err != nil {
-		return nil, err
-	}
-	t := &teacherEnv{rt: rt}
-	fail := func(err error) (*teacherEnv, error) { t.close(); return nil, err }
-	if t.ce, err = rt.NewCrossEncoder(c.String("teacher"), ort.Options{IntraOpThreads: c.Int("intra-op-threads")}); err != nil {
-		return fail(err)
-	}
-	if t.tok, err = tokenize.Load(c.String("tokenizer")); err != nil {
-		return fail(err)
-	}
-	if t.pairTok, t.pad, err = distill.HFPairTokenizer(t.tok, c.Int("max-len")); err != nil {
-		return fail(err)
-	}
-	corpus, err := loadCorpusOnly(c.String("collection"))
-	if err != nil {
-		return fail(err)
-	}
-	queries, err := loadQueriesOnly(c.String("collection"), c.String("queries"))
-	if err != nil {
-		return fail(err)
-	}
-	t.queries = make(map[string]string, len(queries))
-	for _, q := range queries {
-		t.queries[q.ID] = q.Text
-	}
-	t.passages = make(map[string]string, len(corpus))
-	for _, p := range corpus {
-		t.passages[p.ID] = p.Content()
-	}
-	return t, nil
+// pairOptions are the batching flags of teacherFlags.
+func pairOptions(c *cli.Context) distill.PairOptions {
+	return distill.PairOptions{BatchSize: c.Int("batch-size"), MaxTokens: c.Int("batch-tokens"), Bucket: !c.Bool("no-bucket"),
+		Threads: c.Int("threads"), Workers: c.Int("workers")}
 }
 
 func distillRerankCommand() *cli.Command {
@@ -382,23 +280,22 @@ func distillRerankCommand() *cli.Command {
 			outFlag("reranked TREC run"),
 		),
 		Action: func(c *cli.Context) error {
-			run, err := readRunFile(c.String("run"))
+			run, err := dataset.ReadRun(c.String("run"))
 			if err != nil {
 				return err
 			}
-			t, err := openTeacher(c)
+			t, texts, err := openTeacher(c)
 			if err != nil {
 				return err
 			}
-			defer t.close()
+			defer t.Close()
 			pairs := 0
 			for _, docs := range run {
 				pairs += min(len(docs), c.Int("depth"))
 			}
 			bar := newBar(c, "rerank", int64(pairs), "pairs")
 			start := time.Now()
-			out, err := distill.Rerank(c.Context, run, t.queries, t.passages, c.Int("depth"), t.pairTok, t.ce,
-				distill.PairOptions{BatchSize: c.Int("batch-size"), MaxTokens: c.Int("batch-tokens"), Bucket: !c.Bool("no-bucket"), Threads: c.Int("threads"), PadID: t.pad, Workers: c.Int("workers")}, bar)
+			out, err := t.Rerank(c.Context, run, texts, c.Int("depth"), pairOptions(c), bar)
 			bar.Finish()
 			if err != nil {
 				return err
@@ -412,17 +309,4 @@ func distillRerankCommand() *cli.Command {
 			return nil
 		},
 	}
-}
-
-// loadCorpusOnly reads a BEIR directory's corpus.jsonl, a corpus.jsonl, a
-// collection.tsv or a passages .parquet.
-func loadCorpusOnly(collection string) ([]data.Passage, error) {
-	if strings.HasSuffix(collection, ".parquet") {
-		ps, _, err := parquetio.ReadPassages(collection)
-		return ps, err
-	}
-	if st, err := os.Stat(collection); err == nil && st.IsDir() {
-		return data.ReadCorpusJSONL(filepath.Join(collection, "corpus.jsonl"))
-	}
-	return readPassages(collection)
 }

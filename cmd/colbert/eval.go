@@ -5,6 +5,7 @@ import (
 	"sort"
 
 	"github.com/colbert-go/colbert/data"
+	"github.com/colbert-go/colbert/data/dataset"
 	"github.com/colbert-go/colbert/experiments/metrics"
 	"github.com/urfave/cli/v2"
 )
@@ -34,7 +35,7 @@ func evalCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
-			run, err := readRun(c.String("run"))
+			run, err := dataset.ReadRun(c.String("run"))
 			if err != nil {
 				return err
 			}

@@ -9,8 +9,7 @@ import (
 	"time"
 
 	"github.com/colbert-go/colbert/codec/index"
-	"github.com/colbert-go/colbert/data"
-	"github.com/colbert-go/colbert/data/parquetio"
+	"github.com/colbert-go/colbert/data/dataset"
 	"github.com/colbert-go/colbert/data/progress"
 	"github.com/colbert-go/colbert/model/colbert"
 	"github.com/colbert-go/colbert/model/encode"
@@ -80,16 +79,6 @@ func loadColBERT(c *cli.Context) (*colbert.Model, error) {
 		encode.Options{Threads: c.Int("threads"), BatchTokens: c.Int("batch-tokens")})
 }
 
-// readPassagesAny reads a BEIR directory's corpus.jsonl, a corpus.jsonl, an
-// MS MARCO collection.tsv or a Parquet passages file.
-func readPassagesAny(path string) ([]data.Passage, error) {
-	if strings.HasSuffix(path, ".parquet") {
-		ps, _, err := parquetio.ReadPassages(path)
-		return ps, err
-	}
-	return loadCorpusOnly(path)
-}
-
 func indexBuildAction(c *cli.Context) error {
 	for _, name := range []string{"checkpoint", "collection", "out"} {
 		if c.String(name) == "" {
@@ -105,7 +94,7 @@ func indexBuildAction(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	ps, err := readPassagesAny(c.String("collection"))
+	ps, err := dataset.Passages(c.String("collection"))
 	if err != nil {
 		return err
 	}
@@ -238,7 +227,7 @@ func indexAppendCommand() *cli.Command {
 				return err
 			}
 			e.Close()
-			ps, err := readPassagesAny(c.String("collection"))
+			ps, err := dataset.Passages(c.String("collection"))
 			if err != nil {
 				return err
 			}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/colbert-go/colbert/codec/index"
 	"github.com/colbert-go/colbert/data"
+	"github.com/colbert-go/colbert/data/dataset"
 	"github.com/colbert-go/colbert/model/colbert"
 	"github.com/colbert-go/colbert/model/encode"
 	"github.com/urfave/cli/v2"
@@ -45,7 +46,7 @@ func indexPlanCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
-			ps, err := readPassagesAny(c.String("collection"))
+			ps, err := dataset.Passages(c.String("collection"))
 			if err != nil {
 				return err
 			}
@@ -133,7 +134,7 @@ func indexEncodeCommand() *cli.Command {
 				return fmt.Errorf("index encode: checkpoint %s with tokenizer %s (encoder %s) is not the plan's encoder (%s): the weights, config or tokenizer differ",
 					ckpt, m.Tok.Tokenizer().Source(), m.Key, pi.Options.Checkpoint)
 			}
-			ps, err := readPassagesAny(coll)
+			ps, err := dataset.Passages(coll)
 			if err != nil {
 				return err
 			}

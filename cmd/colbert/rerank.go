@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/colbert-go/colbert/data"
+	"github.com/colbert-go/colbert/data/dataset"
 	"github.com/colbert-go/colbert/search/rerank"
 	"github.com/urfave/cli/v2"
 )
@@ -35,7 +36,7 @@ func rerankCommand() *cli.Command {
 			quietFlag(),
 		),
 		Action: func(c *cli.Context) error {
-			run, err := readRun(c.String("run"))
+			run, err := dataset.ReadRun(c.String("run"))
 			if err != nil {
 				return err
 			}
@@ -44,9 +45,9 @@ func rerankCommand() *cli.Command {
 			}
 			var qs []data.Query
 			if p := c.String("queries"); p != "" {
-				qs, err = readQueriesAny(p, "")
+				qs, err = dataset.Queries(p, "")
 			} else {
-				qs, err = loadQueriesOnly(c.String("collection"), "")
+				qs, err = dataset.Queries(c.String("collection"), "")
 			}
 			if err != nil {
 				return err
@@ -55,7 +56,7 @@ func rerankCommand() *cli.Command {
 			for _, q := range qs {
 				queries[q.ID] = q.Text
 			}
-			ps, err := readPassagesAny(c.String("collection"))
+			ps, err := dataset.Passages(c.String("collection"))
 			if err != nil {
 				return err
 			}
@@ -85,7 +86,7 @@ func rerankCommand() *cli.Command {
 			}
 			el := time.Since(start)
 			meta := map[string]string{"checkpoint": m.Hash, "candidates": c.String("run"), "hybrid": fmt.Sprint(c.Float64("hybrid")), "depth": fmt.Sprint(c.Int("depth"))}
-			if err := writeRunMeta(c.String("out"), out, c.String("tag"), meta); err != nil {
+			if err := dataset.WriteRun(c.String("out"), out, c.String("tag"), meta); err != nil {
 				return err
 			}
 			fmt.Fprintf(c.App.ErrWriter, "rerank: %d queries, %d pairs in %s (%.0f pairs/s), run written to %s\n",

@@ -2,12 +2,9 @@ package main
 
 import (
 	"fmt"
-	"os"
-	"strings"
 	"time"
 
-	"github.com/colbert-go/colbert/data"
-	"github.com/colbert-go/colbert/data/parquetio"
+	"github.com/colbert-go/colbert/data/dataset"
 	"github.com/colbert-go/colbert/search"
 	"github.com/colbert-go/colbert/search/engine"
 	"github.com/urfave/cli/v2"
@@ -44,7 +41,7 @@ func searchCommand() *cli.Command {
 			if k <= 0 {
 				return fmt.Errorf("search: --k must be positive, got %d", k)
 			}
-			qs, err := readQueriesAny(c.String("queries"), c.String("split"))
+			qs, err := dataset.Queries(c.String("queries"), c.String("split"))
 			if err != nil {
 				return err
 			}
@@ -76,7 +73,7 @@ func searchCommand() *cli.Command {
 				mode = "exhaustive"
 			}
 			meta := map[string]string{"index": c.String("index"), "checkpoint": m.Hash, "k": fmt.Sprint(k), "mode": mode}
-			if err := writeRunMeta(c.String("out"), run, c.String("tag"), meta); err != nil {
+			if err := dataset.WriteRun(c.String("out"), run, c.String("tag"), meta); err != nil {
 				return err
 			}
 			pc := search.Percentiles(res, 50, 95, 99)
@@ -102,33 +99,3 @@ func searchCommand() *cli.Command {
 }
 
 func millis(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
-
-// readQueriesAny reads queries.jsonl, queries.tsv, a Parquet queries file, or
-// the queries of a BEIR directory judged in qrels/<split>.tsv.
-func readQueriesAny(path, split string) ([]data.Query, error) {
-	if st, err := os.Stat(path); err == nil && st.IsDir() {
-		ds, err := data.LoadBEIRQueries(path, split)
-		if err != nil {
-			return nil, err
-		}
-		return ds.Queries, nil
-	}
-	if strings.HasSuffix(path, ".parquet") {
-		qs, _, err := parquetio.ReadQueries(path)
-		return qs, err
-	}
-	return readQueries(path)
-}
-
-// writeRunMeta writes a TREC run, or a Parquet run with metadata meta when
-// path ends in .parquet (lists in trec_eval order either way), atomically.
-func writeRunMeta(path string, run data.Run, tag string, meta map[string]string) error {
-	if strings.HasSuffix(path, ".parquet") {
-		for _, docs := range run {
-			data.SortRun(docs)
-		}
-		meta["tag"] = tag
-		return parquetio.WriteRun(path, run, meta)
-	}
-	return data.WriteTRECRun(path, run, tag)
-}

@@ -7,8 +7,9 @@ import (
 	"github.com/urfave/cli/v2"
 )
 
-// TestPlaidParamsFlags checks that --threshold 0 reaches search as 0, and
-// that leaving it out keeps ColBERT's default for --k.
+// TestPlaidParamsFlags checks that --threshold 0 (or its alias
+// --centroid-score-threshold, ColBERT's name) reaches search as 0, and that
+// leaving it out keeps ColBERT's default for --k once resolved.
 func TestPlaidParamsFlags(t *testing.T) {
 	parse := func(k int, args ...string) search.Params {
 		t.Helper()
@@ -30,12 +31,13 @@ func TestPlaidParamsFlags(t *testing.T) {
 		{[]string{"--threshold", "0"}, 10, 0},
 		{[]string{"--threshold=0"}, 1000, 0},
 		{[]string{"--threshold", "-0.25"}, 10, -0.25},
+		{[]string{"--centroid-score-threshold", "0"}, 100, 0},
 		{nil, 10, 0.5},
 		{nil, 100, 0.45},
 		{nil, 1000, 0.4},
 	} {
-		p := parse(c.k, c.args...)
-		if p.Threshold == nil || *p.Threshold != c.want || p.EffectiveThreshold() != c.want {
+		p, err := parse(c.k, c.args...).Resolve()
+		if err != nil || p.Threshold == nil || *p.Threshold != c.want || p.EffectiveThreshold() != c.want {
 			t.Errorf("k %d %v: threshold %v, want %g", c.k, c.args, p.Threshold, c.want)
 		}
 	}

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/colbert-go/colbert/data"
+	"github.com/colbert-go/colbert/data/dataset"
 	"github.com/colbert-go/colbert/model/colbert"
 	"github.com/colbert-go/colbert/search/engine"
 	"github.com/colbert-go/colbert/search/server"
@@ -53,7 +54,7 @@ func serveAction(c *cli.Context) error {
 		Timeout:       c.Duration("timeout"),
 	}
 	if path := c.String("collection"); path != "" {
-		ps, err := readPassagesAny(path)
+		ps, err := dataset.Passages(path)
 		if err != nil {
 			return err
 		}

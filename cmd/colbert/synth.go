@@ -6,8 +6,8 @@ import (
 	"time"
 
 	"github.com/colbert-go/colbert/data/bm25"
-	"github.com/colbert-go/colbert/data/synth"
 	"github.com/colbert-go/colbert/experiments/metrics"
+	"github.com/colbert-go/colbert/experiments/synth"
 	"github.com/urfave/cli/v2"
 )
 
@@ -49,8 +49,7 @@ func synthCommand() *cli.Command {
 			}
 			start := time.Now()
 			bar := newBar(c, "synth: mining negatives", int64(cfg.Train), "queries")
-			b, err := synth.Generate(c.Context, cfg, c.Int("threads"), bar)
-			bar.Finish()
+			b, err := synth.Generate(c.Context, cfg, c.Int("threads"), bar) // finishes bar
 			if err != nil {
 				return err
 			}

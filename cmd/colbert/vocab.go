@@ -5,10 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"iter"
-	"strings"
 	"time"
 
 	"github.com/colbert-go/colbert/data"
+	"github.com/colbert-go/colbert/data/dataset"
 	"github.com/colbert-go/colbert/data/tokenize"
 	"github.com/urfave/cli/v2"
 )
@@ -82,15 +82,7 @@ func corpusTexts(path string) (iter.Seq[string], *error) {
 			}
 			return nil
 		}
-		var err error
-		if strings.HasSuffix(strings.TrimSuffix(path, ".gz"), ".tsv") {
-			var ps []data.Passage
-			if ps, err = data.ReadMSMARCOCollection(path); err == nil {
-				err = emit(ps)
-			}
-		} else {
-			err = data.StreamCorpusJSONL(path, 4096, emit)
-		}
+		err := dataset.StreamPassages(path, 4096, emit)
 		if err != nil && !errors.Is(err, errStopped) {
 			streamErr = err
 		}
