@@ -18,16 +18,16 @@ import (
 	"time"
 	"unicode"
 
+	"github.com/colbert-go/colbert/model/colbert"
 	"github.com/colbert-go/colbert/search"
-	"github.com/colbert-go/colbert/search/indexer"
-	"github.com/colbert-go/colbert/search/memindex"
+	"github.com/colbert-go/colbert/search/internal/searchtest"
 )
 
 const dim = 64
 
 // wordEncoder maps each word of the text to a word vector of the synthetic
 // collection (by hash), like a bag-of-words ColBERT; text without letters
-// has no tokens and is refused with indexer.ErrNoTokens wrapped as the real
+// has no tokens and is refused with colbert.ErrNoTokens wrapped as the real
 // query encoder (indexer.Model.EncodeQueries, behind `colbert serve`) wraps
 // it, not answered with an empty matrix.
 type wordEncoder struct {
@@ -52,7 +52,7 @@ func (e *wordEncoder) EncodeQuery(ctx context.Context, text string) ([]float32, 
 		out = append(out, e.words[i*dim:(i+1)*dim]...)
 	}
 	if len(out) == 0 {
-		return nil, 0, fmt.Errorf("indexer: query %q (%q): %w", "request", text, indexer.ErrNoTokens)
+		return nil, 0, fmt.Errorf("indexer: query %q (%q): %w", "request", text, colbert.ErrNoTokens)
 	}
 	return out, dim, nil
 }
@@ -64,8 +64,8 @@ type fixture struct {
 
 func newFixture(t testing.TB) *fixture {
 	t.Helper()
-	coll := memindex.Synthesize(memindex.SynthOptions{Passages: 300, Dim: dim, Topics: 6, WordsPerTopic: 10, MinLen: 5, MaxLen: 40, TopicsPerPassage: 2, Seed: 2})
-	idx, err := memindex.Build(context.Background(), coll.Vecs, coll.Doclens, dim, memindex.Options{K: 32, Seed: 1, Threads: 1})
+	coll := searchtest.Synthesize(searchtest.SynthOptions{Passages: 300, Dim: dim, Topics: 6, WordsPerTopic: 10, MinLen: 5, MaxLen: 40, TopicsPerPassage: 2, Seed: 2})
+	idx, err := searchtest.Build(context.Background(), coll.Vecs, coll.Doclens, dim, searchtest.Options{K: 32, Seed: 1, Threads: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
