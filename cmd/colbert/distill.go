@@ -9,7 +9,6 @@ import (
 
 	"github.com/colbert-go/colbert/data"
 	"github.com/colbert-go/colbert/data/dataset"
-	"github.com/colbert-go/colbert/data/progress"
 	"github.com/colbert-go/colbert/data/tokenize"
 	"github.com/colbert-go/colbert/distill"
 	"github.com/urfave/cli/v2"
@@ -96,7 +95,7 @@ func distillCandidatesCommand() *cli.Command {
 				Random: c.Bool("random-negatives"), MaxQueries: c.Int("max-queries")}
 			exs, st, err := distill.Mine(c.Context, corpus, queries, qrels, cfg, distill.MineOptions{
 				Run: run, Threads: c.Int("threads"),
-				Bar: func(label string, total int64, unit string) *progress.Bar { return newBar(c, label, total, unit) },
+				Bar: barMaker(c),
 			})
 			if err != nil {
 				return err

@@ -6,7 +6,7 @@ import (
 
 	"github.com/colbert-go/colbert/data"
 	"github.com/colbert-go/colbert/data/dataset"
-	"github.com/colbert-go/colbert/experiments/metrics"
+	"github.com/colbert-go/colbert/data/metrics"
 	"github.com/urfave/cli/v2"
 )
 

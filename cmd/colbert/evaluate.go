@@ -5,7 +5,6 @@ import (
 	"strings"
 
 	"github.com/colbert-go/colbert/codec/index"
-	"github.com/colbert-go/colbert/data/progress"
 	"github.com/colbert-go/colbert/experiments/evaluate"
 	"github.com/urfave/cli/v2"
 )
@@ -47,7 +46,7 @@ func evaluateCommands() []*cli.Command {
 				Search: c.String("search"), Params: plaidParams(c, c.Int("k")),
 				RerankDepth: c.Int("depth"), Out: c.String("out"), IndexDir: c.String("index"), Name: c.String("name"),
 				Threads: c.Int("threads"), Seed: uint64(c.Int64("seed")), Log: c.App.ErrWriter,
-				NewBar: func(label string, total int64, unit string) *progress.Bar { return newBar(c, label, total, unit) },
+				NewBar: barMaker(c),
 			}
 			sum, err := evaluate.Run(c.Context, opt)
 			if err != nil {

@@ -32,6 +32,11 @@ func newBar(c *cli.Context, label string, total int64, unit string) *progress.Ba
 	return progress.New(os.Stderr, label, total, unit, progress.Enabled(os.Stderr, c.Bool("quiet")))
 }
 
+// barMaker makes newBar bars for library code that asks for them by label.
+func barMaker(c *cli.Context) func(label string, total int64, unit string) *progress.Bar {
+	return func(label string, total int64, unit string) *progress.Bar { return newBar(c, label, total, unit) }
+}
+
 // plaidFlags are PLAID's knobs, the same names in every command that
 // searches (search, evaluate, serve); --centroid-score-threshold is
 // ColBERT's config name for --threshold.

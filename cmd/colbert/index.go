@@ -10,7 +10,6 @@ import (
 
 	"github.com/colbert-go/colbert/codec/index"
 	"github.com/colbert-go/colbert/data/dataset"
-	"github.com/colbert-go/colbert/data/progress"
 	"github.com/colbert-go/colbert/model/colbert"
 	"github.com/colbert-go/colbert/model/encode"
 	"github.com/colbert-go/colbert/search/engine"
@@ -103,7 +102,7 @@ func indexBuildAction(c *cli.Context) error {
 	}
 	bs, err := engine.Build(ctx, m, out, ps, engine.BuildOptions{Index: indexBuildOptions(c),
 		CachePath: c.String("id-cache"), KeepCache: c.String("id-cache") != "", Threads: c.Int("threads"),
-		NewBar: func(label string, total int64, unit string) *progress.Bar { return newBar(c, label, total, unit) }})
+		NewBar: barMaker(c)})
 	if err != nil {
 		if ctx.Err() != nil {
 			return fmt.Errorf("index build interrupted: run the same command again to resume (%w)", err)

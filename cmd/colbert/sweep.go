@@ -5,7 +5,6 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/colbert-go/colbert/data/progress"
 	"github.com/colbert-go/colbert/experiments/sweep"
 	"github.com/urfave/cli/v2"
 )
@@ -48,7 +47,7 @@ func sweepCommands() []*cli.Command {
 			}
 			res, err := sweep.Run(c.Context, cfg, sweep.Options{
 				Out: out, Parallel: c.Int("parallel"), Threads: c.Int("threads"), Log: c.App.ErrWriter,
-				NewBar: func(label string, total int64, unit string) *progress.Bar { return newBar(c, label, total, unit) },
+				NewBar: barMaker(c),
 				OnCell: func(r sweep.Row) {
 					if !r.Reused {
 						fmt.Fprintf(c.App.ErrWriter, "sweep: cell %d done (nDCG@10 %.4f)\n", r.Cell, r.Mean["ndcg@10"])

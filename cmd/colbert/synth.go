@@ -6,7 +6,7 @@ import (
 	"time"
 
 	"github.com/colbert-go/colbert/data/bm25"
-	"github.com/colbert-go/colbert/experiments/metrics"
+	"github.com/colbert-go/colbert/data/metrics"
 	"github.com/colbert-go/colbert/experiments/synth"
 	"github.com/urfave/cli/v2"
 )

@@ -41,26 +41,16 @@ func trainCommands() []*cli.Command {
 			// at a safe point); no handler here, so that a second signal
 			// kills at once as main promises.
 			ctx := c.Context
-			tr, err := train.Prepare(ctx, cfg, c.Int("threads"), newBar(c, "tokenise", 0, "texts"))
-			if err != nil {
-				return err
-			}
-			tr.OnStep = func(m train.Metrics) {
-				if m.DevNDCG10 != nil {
-					fmt.Fprintf(c.App.ErrWriter, "step %d: loss %.4f, dev nDCG@10 %.4f\n", m.Step, m.Loss, *m.DevNDCG10)
-				}
-			}
-			if c.Bool("resume") {
-				ok, err := tr.Resume()
-				if err != nil {
-					return err
-				}
-				if ok {
-					fmt.Fprintf(c.App.ErrWriter, "train: resuming at step %d\n", tr.State.Step)
-				}
-			}
-			err = tr.Run(ctx, newBar(c, "train", int64(cfg.Steps), "steps"))
-			if err == context.Canceled {
+			tr, err := train.Job(ctx, cfg, train.JobOptions{Threads: c.Int("threads"), Resume: c.Bool("resume"),
+				NewBar: barMaker(c),
+				OnStep: func(m train.Metrics) {
+					if m.DevNDCG10 != nil {
+						fmt.Fprintf(c.App.ErrWriter, "step %d: loss %.4f, dev nDCG@10 %.4f\n", m.Step, m.Loss, *m.DevNDCG10)
+					}
+				},
+				OnResume: func(step int) { fmt.Fprintf(c.App.ErrWriter, "train: resuming at step %d\n", step) },
+			})
+			if err == context.Canceled && tr != nil {
 				return fmt.Errorf("interrupted at step %d; checkpoint saved, continue with --resume", tr.State.Step)
 			}
 			if err != nil {

@@ -21,7 +21,7 @@ import (
 
 	"github.com/colbert-go/colbert/data"
 	"github.com/colbert-go/colbert/data/bm25"
-	"github.com/colbert-go/colbert/data/synth"
+	"github.com/colbert-go/colbert/experiments/synth"
 	"github.com/colbert-go/colbert/data/tokenize"
 	"github.com/colbert-go/colbert/distill"
 	"github.com/colbert-go/colbert/experiments/quality"
@@ -347,14 +347,8 @@ func trainModel(ctx context.Context, cfg train.Config, key string, threads int) 
 	if err := os.WriteFile(keyFile, []byte(key), 0o644); err != nil {
 		return err
 	}
-	tr, err := train.Prepare(ctx, cfg, threads, nil)
-	if err != nil {
-		return err
-	}
-	if _, err := tr.Resume(); err != nil {
-		return err
-	}
-	return tr.Run(ctx, nil)
+	_, err := train.Job(ctx, cfg, train.JobOptions{Threads: threads, Resume: true})
+	return err
 }
 
 // trainVocab learns the WordPiece vocabulary of the benchmark's corpus.

@@ -196,23 +196,8 @@ func Run(ctx context.Context, cfg *Config, opt Options) (*Result, error) {
 
 // trainJob trains one checkpoint, resuming an interrupted run.
 func trainJob(ctx context.Context, tc train.Config, threads int, opt Options) error {
-	var bar *progress.Bar
-	if opt.NewBar != nil {
-		bar = opt.NewBar("tokenise", 0, "texts")
-	}
-	tr, err := train.Prepare(ctx, tc, threads, bar)
-	bar.Finish()
-	if err != nil {
-		return err
-	}
-	if _, err := tr.Resume(); err != nil {
-		return err
-	}
-	bar = nil
-	if opt.NewBar != nil {
-		bar = opt.NewBar("train", int64(tc.Steps), "steps")
-	}
-	return tr.Run(ctx, bar)
+	_, err := train.Job(ctx, tc, train.JobOptions{Threads: threads, Resume: true, NewBar: opt.NewBar})
+	return err
 }
 
 // runCell evaluates one cell as a stage whose output is its row.json.
