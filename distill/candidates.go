@@ -67,20 +67,35 @@ type CandidateStats struct {
 // kept: they are the hardest negatives), listed in run order. PositivesOnly
 // and Pool narrow the documents negatives are drawn from.
 func Candidates(queries []data.Query, qrels data.Qrels, run data.Run, cfg CandidateConfig) ([]data.Example, CandidateStats, error) {
-	var st CandidateStats
+	return candidates(queries, qrels, run, nil, cfg)
+}
+
+// checkRun validates the settings of lists drawn from a run.
+func (cfg CandidateConfig) checkRun() error {
 	if cfg.NWay < 2 {
-		return nil, st, fmt.Errorf("distill: nway %d: need at least 2 (one positive, one negative)", cfg.NWay)
+		return fmt.Errorf("distill: nway %d: need at least 2 (one positive, one negative)", cfg.NWay)
 	}
 	if cfg.Depth < cfg.NWay-1 {
-		return nil, st, fmt.Errorf("distill: depth %d is smaller than the %d negatives an %d-way list needs", cfg.Depth, cfg.NWay-1, cfg.NWay)
+		return fmt.Errorf("distill: depth %d is smaller than the %d negatives an %d-way list needs", cfg.Depth, cfg.NWay-1, cfg.NWay)
 	}
 	if cfg.Pool < 0 || (cfg.Pool > 0 && cfg.Pool < cfg.NWay-1) {
-		return nil, st, fmt.Errorf("distill: pool %d: need 0 (whole depth) or at least the %d negatives of a list", cfg.Pool, cfg.NWay-1)
+		return fmt.Errorf("distill: pool %d: need 0 (whole depth) or at least the %d negatives of a list", cfg.Pool, cfg.NWay-1)
+	}
+	return nil
+}
+
+// candidates is Candidates; a non-nil topUp completes the lists whose run
+// offers too few negatives instead of skipping them (MineOptions.TopUp).
+func candidates(queries []data.Query, qrels data.Qrels, run data.Run, topUp *topUp, cfg CandidateConfig) ([]data.Example, CandidateStats, error) {
+	var st CandidateStats
+	if err := cfg.checkRun(); err != nil {
+		return nil, st, err
 	}
 	minGrade := cfg.minGrade()
 	positives := cfg.positiveSet(qrels)
 	var out []data.Example
-	for q, pos := range cfg.queriesWithPositives(queries, qrels, &st) {
+	for jq := range cfg.queriesWithPositives(queries, qrels, &st) {
+		q, pos := jq.query, jq.positives
 		judged := qrels[q.ID]
 		ranked, ok := run[q.ID]
 		if !ok {
@@ -108,7 +123,16 @@ func Candidates(queries []data.Query, qrels data.Qrels, run data.Run, cfg Candid
 		}
 		for pi, p := range pos {
 			if len(pool) < cfg.NWay-1 {
-				st.TooFewNegs++
+				if topUp == nil {
+					st.TooFewNegs++
+					continue
+				}
+				ex, ok := topUp.complete(q.ID, jq.index, p, pool, judged, cfg)
+				if !ok {
+					st.TooFewNegs++
+					continue
+				}
+				out = append(out, ex)
 				continue
 			}
 			rng := rand.New(rand.NewPCG(cfg.Seed, streamID(q.ID, pi)))
@@ -138,19 +162,10 @@ func RandomCandidates(queries []data.Query, qrels data.Qrels, corpus []data.Pass
 	if cfg.NWay < 2 {
 		return nil, st, fmt.Errorf("distill: nway %d: need at least 2 (one positive, one negative)", cfg.NWay)
 	}
-	positives := cfg.positiveSet(qrels)
-	var eligible []string
-	for _, p := range corpus {
-		if positives == nil || positives[p.ID] {
-			eligible = append(eligible, p.ID)
-		}
-	}
-	inEligible := make(map[string]bool, len(eligible))
-	for _, d := range eligible {
-		inEligible[d] = true
-	}
+	eligible, inEligible := cfg.eligible(qrels, corpus)
 	var out []data.Example
-	for q, pos := range cfg.queriesWithPositives(queries, qrels, &st) {
+	for jq := range cfg.queriesWithPositives(queries, qrels, &st) {
+		q, pos := jq.query, jq.positives
 		judged := qrels[q.ID]
 		free := len(eligible)
 		for d, g := range judged {
@@ -183,6 +198,24 @@ func RandomCandidates(queries []data.Query, qrels data.Qrels, corpus []data.Pass
 	}
 	st.Examples = len(out)
 	return out, st, nil
+}
+
+// eligible lists the corpus documents that may be drawn as random
+// negatives (with PositivesOnly, only some query's positives), in corpus
+// order, and as a set.
+func (cfg CandidateConfig) eligible(qrels data.Qrels, corpus []data.Passage) ([]string, map[string]bool) {
+	positives := cfg.positiveSet(qrels)
+	var ids []string
+	for _, p := range corpus {
+		if positives == nil || positives[p.ID] {
+			ids = append(ids, p.ID)
+		}
+	}
+	set := make(map[string]bool, len(ids))
+	for _, d := range ids {
+		set[d] = true
+	}
+	return ids, set
 }
 
 func (cfg CandidateConfig) minGrade() int {
@@ -242,18 +275,26 @@ func (cfg CandidateConfig) FirstQueries(queries []data.Query) []data.Query {
 	return queries
 }
 
+// judgedQuery is a query that gets lists: its position in the queries
+// given, and its positives.
+type judgedQuery struct {
+	index     int
+	query     data.Query
+	positives []string
+}
+
 // queriesWithPositives yields FirstQueries' queries that have a positive,
 // with their positives, counting the rest in st.
-func (cfg CandidateConfig) queriesWithPositives(queries []data.Query, qrels data.Qrels, st *CandidateStats) iter.Seq2[data.Query, []string] {
-	return func(yield func(data.Query, []string) bool) {
-		for _, q := range cfg.FirstQueries(queries) {
+func (cfg CandidateConfig) queriesWithPositives(queries []data.Query, qrels data.Qrels, st *CandidateStats) iter.Seq[judgedQuery] {
+	return func(yield func(judgedQuery) bool) {
+		for i, q := range cfg.FirstQueries(queries) {
 			pos := cfg.positivesOf(qrels[q.ID])
 			if len(pos) == 0 {
 				st.NoPositive++
 				continue
 			}
 			st.Queries++
-			if !yield(q, pos) {
+			if !yield(judgedQuery{index: i, query: q, positives: pos}) {
 				return
 			}
 		}

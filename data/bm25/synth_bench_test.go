@@ -6,7 +6,7 @@ import (
 	"testing"
 
 	"github.com/colbert-go/colbert/data/bm25"
-	"github.com/colbert-go/colbert/data/synth"
+	"github.com/colbert-go/colbert/experiments/synth"
 )
 
 var (

@@ -8,9 +8,9 @@ import (
 	"slices"
 	"testing"
 
-	"github.com/colbert-go/colbert/data/synth"
 	"github.com/colbert-go/colbert/data/tokenize"
 	"github.com/colbert-go/colbert/distill/ort"
+	"github.com/colbert-go/colbert/experiments/synth"
 	"github.com/colbert-go/colbert/model"
 	"github.com/colbert-go/colbert/model/encode"
 	"github.com/colbert-go/colbert/model/onnx"

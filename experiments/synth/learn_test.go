@@ -8,7 +8,7 @@ import (
 
 	"github.com/colbert-go/colbert/data"
 	"github.com/colbert-go/colbert/data/bm25"
-	"github.com/colbert-go/colbert/experiments/metrics"
+	"github.com/colbert-go/colbert/data/metrics"
 )
 
 // TestTrainSplitTeachesSynonyms: the train split must carry the synonym

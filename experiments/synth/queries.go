@@ -7,8 +7,8 @@ import (
 	"sort"
 
 	"github.com/colbert-go/colbert/data"
-	"github.com/colbert-go/colbert/data/bm25"
 	"github.com/colbert-go/colbert/data/progress"
+	"github.com/colbert-go/colbert/distill"
 )
 
 var connectors = []string{"of", "and", "in", "for", "with", "the", "on"}
@@ -100,58 +100,31 @@ func intersect(byConcept [][]int32, concepts []int) []int32 {
 }
 
 // mineCandidates gives every train query its source passage followed by the
-// best-ranked BM25 passages that are not judged relevant (hard negatives).
-// When BM25 finds too few, random passages fill the list, drawn from a
-// generator seeded by (seed, query index) so that threads do not matter.
+// best-ranked BM25 passages that are not judged relevant (hard negatives),
+// through distill.Mine: Pool = NWay−1 keeps BM25's first eligible passages
+// in rank order. When BM25 finds too few, random passages fill the list
+// (MineOptions.TopUp), drawn from a generator seeded by (seed, query
+// index) so that threads do not matter. bar counts the searched queries.
 func mineCandidates(ctx context.Context, b *Benchmark, threads int, bar *progress.Bar) ([]data.Example, error) {
 	train := b.SplitQueries("train")
 	if len(train) == 0 {
 		return nil, nil
 	}
-	ix, err := bm25.Build(ctx, b.Corpus, bm25.DefaultParams(), threads, nil)
+	cfg := distill.CandidateConfig{NWay: b.Config.NWay, Depth: b.Config.MineDepth, Seed: uint64(b.Config.Seed),
+		MinGrade: 2, MaxPositives: 1, Pool: b.Config.NWay - 1}
+	exs, st, err := distill.Mine(ctx, b.Corpus, train, b.Qrels["train"], cfg, distill.MineOptions{TopUp: true, Threads: threads,
+		Bar: func(label string, _ int64, _ string) *progress.Bar {
+			if label == distill.BarSearch {
+				return bar
+			}
+			return nil
+		}})
 	if err != nil {
 		return nil, fmt.Errorf("synth: mine negatives: %w", err)
 	}
-	run, err := ix.SearchAll(ctx, train, b.Config.MineDepth, threads, bar)
-	if err != nil {
-		return nil, fmt.Errorf("synth: mine negatives: %w", err)
+	if len(exs) != len(train) {
+		return nil, fmt.Errorf("synth: mine negatives: %d of %d train queries have fewer than %d non-relevant passages to sample negatives from",
+			st.TooFewNegs, len(train), b.Config.NWay-1)
 	}
-	qrels := b.Qrels["train"]
-	out := make([]data.Example, len(train))
-	for i, q := range train {
-		judged := qrels[q.ID]
-		var pos string
-		for d, g := range judged {
-			if g == 2 {
-				pos = d
-			}
-		}
-		ids := make([]string, 1, b.Config.NWay)
-		ids[0] = pos
-		taken := map[string]bool{pos: true}
-		for _, sd := range run[q.ID] {
-			if len(ids) == b.Config.NWay {
-				break
-			}
-			if judged[sd.DocID] > 0 || taken[sd.DocID] {
-				continue
-			}
-			taken[sd.DocID] = true
-			ids = append(ids, sd.DocID)
-		}
-		fill := rand.New(rand.NewPCG(uint64(b.Config.Seed), uint64(i)+1))
-		for tries := 0; len(ids) < b.Config.NWay; tries++ {
-			if tries > 100*len(b.Corpus) {
-				return nil, fmt.Errorf("synth: query %s: fewer than %d non-relevant passages to sample negatives from", q.ID, b.Config.NWay-1)
-			}
-			d := b.Corpus[fill.IntN(len(b.Corpus))].ID
-			if judged[d] > 0 || taken[d] {
-				continue
-			}
-			taken[d] = true
-			ids = append(ids, d)
-		}
-		out[i] = data.Example{QueryID: q.ID, DocIDs: ids}
-	}
-	return out, nil
+	return exs, nil
 }

@@ -3,6 +3,8 @@ package synth_test
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -12,9 +14,9 @@ import (
 
 	"github.com/colbert-go/colbert/data"
 	"github.com/colbert-go/colbert/data/bm25"
+	"github.com/colbert-go/colbert/data/metrics"
 	"github.com/colbert-go/colbert/data/parquetio"
-	"github.com/colbert-go/colbert/data/synth"
-	"github.com/colbert-go/colbert/experiments/metrics"
+	"github.com/colbert-go/colbert/experiments/synth"
 )
 
 // The default benchmark and its BM25 index, made once for the tests that
@@ -251,6 +253,27 @@ func TestBM25Middling(t *testing.T) {
 	}
 	if rc := r.Mean["recall@100"]; rc > 0.85 {
 		t.Errorf("BM25 recall@100 %.3f: synonyms do not hide enough", rc)
+	}
+}
+
+// TestGoldenBytes pins the generator's output: these hashes are of files
+// written before the candidates moved to distill.Mine (data/synth at
+// c5b3c00), with a BM25 depth so shallow that many lists are topped up at
+// random. A change here changes every benchmark: bump Version.
+func TestGoldenBytes(t *testing.T) {
+	cfg := synth.Config{Seed: 9, Passages: 2000, Train: 300, Dev: 10, Test: 10, NWay: 16, MineDepth: 16}
+	files := readTree(t, writeDir(t, generate(t, cfg, 2)))
+	for f, want := range map[string]string{
+		"corpus.jsonl":             "db165863e33d2feea5210701f87d9abe31742a2b82171de2147e775588293fbc",
+		"queries.jsonl":            "7a5bab12169716fc144a60db08224e09080724d41a8022c9b1c96b48279db447",
+		"qrels/train.tsv":          "0f5e56915413fe9d0c1bff5fac1b77fa1873e8c4cfc2c6c8ff0dc7c9aa7b4bab",
+		"train_candidates.jsonl":   "d2d545a221f262bb8535a61e1b931afb4750b418fee6812a8baef7d77dfdb99d",
+		"train_candidates.parquet": "f795b350081ddf4bf1d608140d48a812c08ae313454b58259aab1de1eed10e59",
+	} {
+		sum := sha256.Sum256(files[f])
+		if got := hex.EncodeToString(sum[:]); got != want {
+			t.Errorf("%s: sha256 %s, want %s", f, got, want)
+		}
 	}
 }
 

@@ -10,6 +10,10 @@
 // and search work end to end in minutes on a laptop.
 // What it is not: natural language. Absolute figures say nothing about real
 // collections; use BEIR / MS MARCO (or the classic collections) for that.
+//
+// It lives under experiments, not data, because its candidates are mined by
+// distill.Mine, the miner of `colbert distill candidates` and the demo, and
+// data is the layer below distill.
 package synth
 
 import (
@@ -147,7 +151,8 @@ type passageInfo struct {
 }
 
 // Generate builds a benchmark. threads parallelise only the BM25 mining,
-// whose result does not depend on them; bar counts mined train queries.
+// whose result does not depend on them; bar counts mined train queries and
+// is finished when the mining ends.
 func Generate(ctx context.Context, cfg Config, threads int, bar *progress.Bar) (*Benchmark, error) {
 	cfg = cfg.withDefaults()
 	if err := cfg.validate(); err != nil {
