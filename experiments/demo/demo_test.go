@@ -12,7 +12,7 @@ import (
 	"testing"
 
 	"github.com/colbert-go/colbert/data"
-	"github.com/colbert-go/colbert/experiments/metrics"
+	"github.com/colbert-go/colbert/data/metrics"
 	"github.com/colbert-go/colbert/train"
 )
 

@@ -10,8 +10,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/colbert-go/colbert/data/metrics"
 	"github.com/colbert-go/colbert/experiments/evaluate"
-	"github.com/colbert-go/colbert/experiments/metrics"
 	"github.com/colbert-go/colbert/experiments/report"
 	"github.com/colbert-go/colbert/experiments/stage"
 	"github.com/colbert-go/colbert/train"

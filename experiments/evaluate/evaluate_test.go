@@ -10,8 +10,8 @@ import (
 
 	"github.com/colbert-go/colbert/data"
 	"github.com/colbert-go/colbert/data/bm25"
+	"github.com/colbert-go/colbert/data/metrics"
 	"github.com/colbert-go/colbert/data/testassets"
-	"github.com/colbert-go/colbert/experiments/metrics"
 )
 
 // smallCranfield writes a BEIR folder with the passages judged for the

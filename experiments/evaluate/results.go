@@ -7,7 +7,7 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/colbert-go/colbert/experiments/metrics"
+	"github.com/colbert-go/colbert/data/metrics"
 	"github.com/colbert-go/colbert/experiments/report"
 )
 
