@@ -3,6 +3,7 @@ package search_test
 import (
 	"context"
 	"errors"
+	"github.com/colbert-go/colbert/model"
 	"path/filepath"
 	"slices"
 	"testing"
@@ -10,7 +11,6 @@ import (
 	"github.com/colbert-go/colbert/codec/index"
 	"github.com/colbert-go/colbert/search"
 	"github.com/colbert-go/colbert/search/internal/searchtest"
-	"github.com/colbert-go/colbert/search/maxsim"
 )
 
 // buildDisk writes a small on-disk index (codec/index) of a synthetic collection.
@@ -51,7 +51,7 @@ func TestOnDiskIndex(t *testing.T) {
 		}
 		// the exhaustive scores are MaxSim of the decompressed vectors
 		dec, _ := ix.Decompress(want[0].PID, nil)
-		if r := maxsim.Reference(q, dec, 128); r-want[0].Score > 1e-4 || want[0].Score-r > 1e-4 {
+		if r := model.MaxSim(q, len(q)/128, dec, len(dec)/128, 128); r-want[0].Score > 1e-4 || want[0].Score-r > 1e-4 {
 			t.Fatalf("query %d: top score %v, reference %v", qi, want[0].Score, r)
 		}
 	}

@@ -3,6 +3,7 @@ package search_test
 import (
 	"context"
 	"errors"
+	"github.com/colbert-go/colbert/model"
 	"math"
 	"slices"
 	"sort"
@@ -44,7 +45,7 @@ func newFixture(t testing.TB, passages, k int) *fixture {
 func bruteForce(f *fixture, q []float32, k int) []search.Hit {
 	var hits []search.Hit
 	for pid := 0; pid < f.idx.NumPassages(); pid++ {
-		hits = append(hits, search.Hit{PID: pid, Score: maxsim.Reference(q, f.idx.Vectors(pid), dim)})
+		hits = append(hits, search.Hit{PID: pid, Score: model.MaxSim(q, len(q)/dim, f.idx.Vectors(pid), len(f.idx.Vectors(pid))/dim, dim)})
 	}
 	sort.SliceStable(hits, func(i, j int) bool { return hits[i].Score > hits[j].Score })
 	return hits[:min(k, len(hits))]
@@ -272,7 +273,7 @@ func TestScorePassages(t *testing.T) {
 		t.Fatal(err)
 	}
 	for i, pid := range pids {
-		if want := maxsim.Reference(q, f.idx.Vectors(pid), dim); math.Abs(float64(out[i]-want)) > 1e-4 {
+		if want := model.MaxSim(q, len(q)/dim, f.idx.Vectors(pid), len(f.idx.Vectors(pid))/dim, dim); math.Abs(float64(out[i]-want)) > 1e-4 {
 			t.Errorf("pid %d: %v want %v", pid, out[i], want)
 		}
 	}

@@ -8,6 +8,7 @@ package compare
 
 import (
 	"fmt"
+	"github.com/colbert-go/colbert/model"
 	"math"
 	"sort"
 )
@@ -70,8 +71,8 @@ func Evaluate(c VectorCodec, dim int, docs []float32, doclens []int, queries []f
 		qv := queries[qi*qlen*dim : (qi+1)*qlen*dim]
 		off := 0
 		for di, l := range doclens {
-			exact[di] = MaxSim(qv, docs[off*dim:(off+l)*dim], dim)
-			approx[di] = MaxSim(qv, dec[off*dim:(off+l)*dim], dim)
+			exact[di] = float64(model.MaxSim(qv, len(qv)/dim, docs[off*dim:(off+l)*dim], l, dim))
+			approx[di] = float64(model.MaxSim(qv, len(qv)/dim, dec[off*dim:(off+l)*dim], l, dim))
 			off += l
 			if exact[di] != 0 {
 				q.MaxSimRelErr += math.Abs(approx[di]-exact[di]) / math.Abs(exact[di])
@@ -93,36 +94,6 @@ func Evaluate(c VectorCodec, dim int, docs []float32, doclens []int, queries []f
 	q.MaxSimRelErr /= float64(nq * len(doclens))
 	q.Top10 /= float64(nq)
 	return q, nil
-}
-
-// MaxSim is ColBERT's score: Σ over query vectors of the largest dot
-// product with a document vector (0 for an empty document).
-func MaxSim(q, d []float32, dim int) float64 {
-	if len(d) == 0 {
-		return 0
-	}
-	var s float64
-	for i := 0; i < len(q)/dim; i++ {
-		qi := q[i*dim : (i+1)*dim]
-		best := float32(math.Inf(-1))
-		for j := 0; j < len(d)/dim; j++ {
-			dj := d[j*dim : (j+1)*dim]
-			var s0, s1, s2, s3 float32
-			t := 0
-			for ; t+4 <= dim; t += 4 {
-				s0 += qi[t] * dj[t]
-				s1 += qi[t+1] * dj[t+1]
-				s2 += qi[t+2] * dj[t+2]
-				s3 += qi[t+3] * dj[t+3]
-			}
-			for ; t < dim; t++ {
-				s0 += qi[t] * dj[t]
-			}
-			best = max(best, (s0+s1)+(s2+s3))
-		}
-		s += float64(best)
-	}
-	return s
 }
 
 // top returns the indices of the k largest scores (ties by lower index).

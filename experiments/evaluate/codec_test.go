@@ -3,19 +3,19 @@ package evaluate
 import (
 	"context"
 	"encoding/json"
+	"github.com/colbert-go/colbert/model"
 	"math"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
-	codec "github.com/colbert-go/colbert/codec/compare"
 	"github.com/colbert-go/colbert/codec/index"
 	"github.com/colbert-go/colbert/data"
 	"github.com/colbert-go/colbert/data/testassets"
+	"github.com/colbert-go/colbert/model/colbert"
 	"github.com/colbert-go/colbert/model/encode"
 	"github.com/colbert-go/colbert/search"
-	"github.com/colbert-go/colbert/model/colbert"
 	"github.com/colbert-go/colbert/search/engine"
 )
 
@@ -202,7 +202,7 @@ func TestEvaluateFlatCodecs(t *testing.T) {
 		for qi, q := range ds.Queries[:2] {
 			for _, d := range run[q.ID] {
 				i := pos[d.DocID]
-				want := codec.MaxSim(qv[qi], dv.Vectors[off[i]*dv.Dim:off[i+1]*dv.Dim], dv.Dim)
+				want := float64(model.MaxSim(qv[qi], len(qv[qi])/dv.Dim, dv.Vectors[off[i]*dv.Dim:off[i+1]*dv.Dim], off[i+1]-off[i], dv.Dim))
 				if math.Abs(d.Score-want) > tol {
 					t.Fatalf("codec %s, query %s, doc %s: score %v, exact MaxSim %v", c, q.ID, d.DocID, d.Score, want)
 				}

@@ -184,28 +184,6 @@ func (q *Query) ScoreBatch(docs []float32, offsets []int, out []float32) error {
 	return nil
 }
 
-// Reference is the plain scalar definition of MaxSim, used to check kernels.
-// q is nq×dim and d is n×dim, both row-major.
-func Reference(q, d []float32, dim int) float32 {
-	nq, n := len(q)/dim, len(d)/dim
-	if n == 0 {
-		return 0
-	}
-	var sum float64
-	for i := 0; i < nq; i++ {
-		best := math.Inf(-1)
-		for j := 0; j < n; j++ {
-			var s float64
-			for k := 0; k < dim; k++ {
-				s += float64(q[i*dim+k]) * float64(d[j*dim+k])
-			}
-			best = math.Max(best, s)
-		}
-		sum += best
-	}
-	return float32(sum)
-}
-
 // maxGeneric folds max_j (Q·d_j) for the first lanes query rows into mx.
 func maxGeneric(qt, d []float32, n, dim, lanes int, mx *[Lanes]float32) {
 	var acc [Lanes]float32

@@ -2,6 +2,7 @@ package maxsim
 
 import (
 	"errors"
+	"github.com/colbert-go/colbert/model"
 	"math"
 	"math/rand/v2"
 	"testing"
@@ -48,7 +49,7 @@ func TestKernelsMatchReference(t *testing.T) {
 		nq := nqs[r.IntN(len(nqs))]
 		n := ns[r.IntN(len(ns))]
 		q, d := randMat(r, nq, dim), randMat(r, n, dim)
-		want := Reference(q, d, dim)
+		want := model.MaxSim(q, len(q)/dim, d, len(d)/dim, dim)
 		scale := absScale(q, d, dim)
 		for _, k := range Kernels() {
 			pq, err := NewQueryKernel(k, q, nq, dim)
@@ -81,7 +82,7 @@ func TestUnitVectorsAbsoluteTolerance(t *testing.T) {
 		q, d := randMat(r, 32, 128), randMat(r, n, 128)
 		norm(q, 128)
 		norm(d, 128)
-		want := Reference(q, d, 128)
+		want := model.MaxSim(q, len(q)/128, d, len(d)/128, 128)
 		for _, k := range Kernels() {
 			pq, _ := NewQueryKernel(k, q, 32, 128)
 			if got := pq.Score(d); math.Abs(float64(got-want)) > 1e-5 {
@@ -125,7 +126,7 @@ func TestScoreBatch(t *testing.T) {
 		}
 		for i := range lens {
 			d := docs[offsets[i]*dim : offsets[i+1]*dim]
-			if want := Reference(q, d, dim); !close(out[i], want, absScale(q, d, dim)) {
+			if want := model.MaxSim(q, len(q)/dim, d, len(d)/dim, dim); !close(out[i], want, absScale(q, d, dim)) {
 				t.Errorf("%v doc %d: got %v want %v", k, i, out[i], want)
 			}
 		}
