@@ -7,26 +7,20 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"strconv"
 	"time"
 
-	"github.com/colbert-go/colbert/codec"
 	"github.com/colbert-go/colbert/codec/flat"
-	"github.com/colbert-go/colbert/codec/pcaq"
 	"github.com/colbert-go/colbert/data"
 	"github.com/colbert-go/colbert/data/bm25"
 	"github.com/colbert-go/colbert/data/metrics"
 	"github.com/colbert-go/colbert/data/tokenize"
 	"github.com/colbert-go/colbert/distill"
-	"github.com/colbert-go/colbert/distill/ort"
 	"github.com/colbert-go/colbert/experiments/evaluate"
 	"github.com/colbert-go/colbert/experiments/report"
 	"github.com/colbert-go/colbert/model"
+	"github.com/colbert-go/colbert/model/colbert"
 	"github.com/colbert-go/colbert/model/encode"
 	"github.com/colbert-go/colbert/model/onnx"
-	"github.com/colbert-go/colbert/search"
-	"github.com/colbert-go/colbert/search/indexer"
-	"github.com/colbert-go/colbert/search/memindex"
 	"github.com/colbert-go/colbert/search/rerank"
 )
 
@@ -123,15 +117,21 @@ func msPer(d time.Duration, n int) float64 {
 // plaidRow evaluates a student with a 2-bit index and PLAID through
 // experiments/evaluate (the same code as `colbert evaluate`).
 func plaidRow(ctx context.Context, p paths, opt Options, slug, system, ckpt, indexName string) error {
-	sum, err := evaluate.Run(ctx, evaluate.Options{
-		Checkpoint: ckpt, Tokenizer: p.vocab(), Dataset: p.benchmark(), Split: "test", NBits: opt.Config.NBits,
-		Search: evaluate.SearchPLAID, K: opt.Config.K, Out: p.j("eval", slug), IndexDir: p.j(indexName),
-		Threads: opt.Threads, Seed: opt.Config.IndexSeed, Measures: Measures, Name: system, Log: opt.Log,
-	})
+	return evaluatedRow(ctx, p, opt, evaluate.Options{Checkpoint: ckpt, NBits: opt.Config.NBits, Search: evaluate.SearchPLAID,
+		IndexDir: p.j(indexName), Name: system}, slug, "")
+}
+
+// evaluatedRow runs `colbert evaluate`'s code (experiments/evaluate) on the
+// test split with o's checkpoint, index and search settings, and records
+// the result as row slug.
+func evaluatedRow(ctx context.Context, p paths, opt Options, o evaluate.Options, slug, note string) error {
+	o.Tokenizer, o.Dataset, o.Split, o.Params.K = p.vocab(), p.benchmark(), "test", opt.Config.K
+	o.Out, o.Threads, o.Seed, o.Measures, o.Log = p.j("eval", slug), opt.Threads, opt.Config.IndexSeed, Measures, opt.Log
+	sum, err := evaluate.Run(ctx, o)
 	if err != nil {
 		return err
 	}
-	run, err := data.ReadTRECRun(filepath.Join(p.j("eval", slug), "run.trec"))
+	run, err := data.ReadTRECRun(filepath.Join(o.Out, "run.trec"))
 	if err != nil {
 		return err
 	}
@@ -139,107 +139,46 @@ func plaidRow(ctx context.Context, p paths, opt Options, slug, system, ckpt, ind
 	if err != nil {
 		return err
 	}
+	if sum.Params != nil {
+		note = fmt.Sprintf("ncells %d, ndocs %d, threshold %g", sum.Params.NCells, sum.Params.NDocs, sum.Params.EffectiveThreshold())
+	}
 	// Latency with Threads queries in flight; ms/query counts one core per query.
-	return evalRun(p, ds, run, Row{Slug: slug, System: system, IndexBytes: sum.IndexBytes, BytesPerToken: sum.BytesPerToken,
-		MSPerQuery: sum.MeanMS * float64(opt.Threads), LatencyP50: sum.LatencyP50, LatencyP95: sum.LatencyP95,
-		Note: fmt.Sprintf("ncells %d, ndocs %d, threshold %g", sum.Params.NCells, sum.Params.NDocs, sum.Params.EffectiveThreshold())}, slug)
+	return evalRun(p, ds, run, Row{Slug: slug, System: o.Name, IndexBytes: sum.IndexBytes, BytesPerToken: sum.BytesPerToken,
+		MSPerQuery: sum.MeanMS * float64(opt.Threads), LatencyP50: sum.LatencyP50, LatencyP95: sum.LatencyP95, Note: note}, slug)
 }
 
 // uncompressedRows are ColBERT without the residual index: every kept token
-// vector stored as fp32, fp16 or PCA+int8, searched exhaustively (the
-// "naive index" of the seed's latency analysis).
+// vector stored as fp32, fp16 or PCA+int8 in one flat index (codec/flat),
+// searched exhaustively through experiments/evaluate (the "naive index" of
+// the seed's latency analysis). The faiss peer row reads the same vectors.
 func uncompressedRows(ctx context.Context, p paths, opt Options, ckpt string) error {
+	for _, r := range []struct{ slug, system, note string }{
+		{evaluate.CodecFP32, "ColBERT uncompressed fp32, exhaustive", "exact MaxSim over every passage"},
+		{evaluate.CodecFP16, "ColBERT fp16 (naive index), exhaustive", "every passage decoded from fp16 and scored"},
+		{evaluate.CodecPCAInt8, fmt.Sprintf("ColBERT PCA-%d + int8, exhaustive", opt.Config.PCAComponents), "every passage decoded from int8 and scored"},
+	} {
+		if err := evaluatedRow(ctx, p, opt, evaluate.Options{Checkpoint: ckpt, Codec: r.slug, PCAComponents: opt.Config.PCAComponents,
+			Search: evaluate.SearchExhaustive, IndexDir: p.j("index-flat"), Name: r.system}, r.slug, r.note); err != nil {
+			return err
+		}
+	}
+	m, err := colbert.Load(ckpt, p.vocab(), encode.Options{Threads: opt.Threads})
+	if err != nil {
+		return err
+	}
+	v, err := flat.ReadVectors(p.j("index-flat"), m.Key, m.Dim())
+	if err != nil {
+		return err
+	}
 	ds, err := testSet(p)
 	if err != nil {
 		return err
 	}
-	m, err := indexer.Load(ckpt, p.vocab(), encode.Options{Threads: opt.Threads})
-	if err != nil {
-		return err
-	}
-	texts := make([]string, len(ds.Corpus))
-	for i, ps := range ds.Corpus {
-		texts[i] = ps.Content()
-	}
-	dv, err := m.EncodeDocTexts(ctx, texts)
-	if err != nil {
-		return err
-	}
-	texts = nil
-	dim := dv.Dim
-	doclens := make([]int, len(ds.Corpus))
-	for i := range doclens {
-		doclens[i] = dv.Len(i)
-	}
-	ntok := len(dv.Vectors) / dim
-	start := time.Now()
 	qv, err := m.EncodeQueries(ctx, ds.Queries)
 	if err != nil {
 		return err
 	}
-	qEnc := time.Since(start)
-	if err := dumpVectors(p.j("vectors"), dv, qv, ds.Corpus, ds.Queries); err != nil {
-		return err
-	}
-	sample := dv.Vectors[:min(len(dv.Vectors), 100000*dim)]
-	pca, err := pcaq.Fit(sample, dim, opt.Config.PCAComponents)
-	if err != nil {
-		return err
-	}
-	docBytes := int64(4 * len(doclens)) // doclens
-	rows := []struct {
-		slug, system string
-		c            codec.VectorCodec
-		extra        int64
-	}{
-		{"fp32", "ColBERT uncompressed fp32, exhaustive", flat.FP32{Dim: dim}, 0},
-		{"fp16", "ColBERT fp16 (naive index), exhaustive", flat.FP16{Dim: dim}, 0},
-		{"pca-int8", fmt.Sprintf("ColBERT PCA-%d + int8, exhaustive", opt.Config.PCAComponents), pca,
-			int64(4 * (dim + opt.Config.PCAComponents*dim + opt.Config.PCAComponents))},
-	}
-	for _, r := range rows {
-		vecs := dv.Vectors
-		if _, exact := r.c.(flat.FP32); !exact {
-			buf := make([]byte, r.c.BytesPerVector()*ntok)
-			r.c.Encode(dv.Vectors, buf)
-			vecs = make([]float32, len(dv.Vectors))
-			r.c.Decode(buf, vecs)
-		}
-		mi, err := memindex.Build(ctx, vecs, doclens, dim, memindex.Options{K: 8, Seed: opt.Config.IndexSeed, Threads: opt.Threads})
-		if err != nil {
-			return err
-		}
-		s, err := search.NewSearcher(mi)
-		if err != nil {
-			return err
-		}
-		start := time.Now()
-		res, err := s.SearchBatch(ctx, qv, dim, search.DefaultParams(opt.Config.K), search.BatchOptions{Threads: opt.Threads, Exhaustive: true})
-		if err != nil {
-			return err
-		}
-		wall := time.Since(start)
-		run := make(data.Run, len(ds.Queries))
-		for i, q := range ds.Queries {
-			docs := make([]data.ScoredDoc, len(res[i].Hits))
-			for j, h := range res[i].Hits {
-				docs[j] = data.ScoredDoc{DocID: ds.Corpus[h.PID].ID, Score: float64(h.Score)}
-			}
-			run[q.ID] = docs
-		}
-		pc := search.Percentiles(res, 50, 95)
-		size := int64(r.c.BytesPerVector())*int64(ntok) + docBytes + r.extra
-		note := "vectors decoded once; the scan is over the decoded float32"
-		if r.slug == "fp32" {
-			note = "exact MaxSim over every passage"
-		}
-		if err := evalRun(p, ds, run, Row{Slug: r.slug, System: r.system, IndexBytes: size, BytesPerToken: float64(size) / float64(ntok),
-			MSPerQuery: (msPer(qEnc, len(qv)) + msPer(wall, len(qv))) * float64(opt.Threads),
-			LatencyP50: ms(pc[0]), LatencyP95: ms(pc[1]), Note: note}, r.slug); err != nil {
-			return err
-		}
-	}
-	return nil
+	return dumpVectors(p.j("vectors"), v, qv, ds.Queries)
 }
 
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
@@ -361,41 +300,15 @@ func exportTeacher(ckpt, out string) error {
 	return onnx.WriteFile(out, ck.Config, ck.Params, onnx.CrossEncoder)
 }
 
-// teacher is the ONNX cross-encoder opened in ONNX Runtime.
-type teacher struct {
-	rt     *ort.Runtime
-	ce     *ort.CrossEncoder
-	tok    *tokenize.Tokenizer
-	pair   distill.PairTokenizer
-	pad    int32
-	q, doc map[string]string
-}
-
-func (t *teacher) close() {
-	if t.ce != nil {
-		t.ce.Close()
+// openTeacher opens the exported teacher with the demo's vocabulary, and
+// the benchmark's texts it reads.
+func openTeacher(p paths, opt Options, maxLen int) (*distill.Teacher, distill.Texts, error) {
+	t, err := distill.OpenTeacher(distill.TeacherOptions{Model: p.teacherONNX(), Tokenizer: p.vocab(), MaxLen: maxLen,
+		Name: "demo teacher", Library: opt.ORTLibrary, IntraOpThreads: opt.Threads})
+	if err != nil {
+		return nil, distill.Texts{}, err
 	}
-	if t.rt != nil {
-		t.rt.Close()
-	}
-}
-
-func openTeacher(p paths, opt Options, maxLen int) (*teacher, error) {
-	t := &teacher{}
-	var err error
-	fail := func(err error) (*teacher, error) { t.close(); return nil, err }
-	if t.rt, err = ort.NewRuntime(opt.ORTLibrary); err != nil {
-		return fail(err)
-	}
-	if t.ce, err = t.rt.NewCrossEncoder(p.teacherONNX(), ort.Options{IntraOpThreads: opt.Threads}); err != nil {
-		return fail(err)
-	}
-	if t.tok, err = tokenize.Load(p.vocab()); err != nil {
-		return fail(err)
-	}
-	if t.pair, t.pad, err = distill.HFPairTokenizer(t.tok, maxLen); err != nil {
-		return fail(err)
-	}
+	fail := func(err error) (*distill.Teacher, distill.Texts, error) { t.Close(); return nil, distill.Texts{}, err }
 	corpus, err := data.ReadCorpusJSONL(p.corpus())
 	if err != nil {
 		return fail(err)
@@ -404,42 +317,22 @@ func openTeacher(p paths, opt Options, maxLen int) (*teacher, error) {
 	if err != nil {
 		return fail(err)
 	}
-	t.q, t.doc = make(map[string]string, len(qs)), make(map[string]string, len(corpus))
-	for _, q := range qs {
-		t.q[q.ID] = q.Text
-	}
-	for _, ps := range corpus {
-		t.doc[ps.ID] = ps.Content()
-	}
-	return t, nil
+	return t, distill.NewTexts(qs, corpus), nil
+}
+
+// teacherPairs batches the teacher's forward passes.
+func teacherPairs(opt Options) distill.PairOptions {
+	return distill.PairOptions{BatchSize: opt.Config.ScoreBatch, Bucket: true, Threads: opt.Threads, Workers: 1}
 }
 
 // scoreCandidates scores the training candidates with the ONNX teacher.
 func scoreCandidates(ctx context.Context, p paths, opt Options, maxLen int) error {
-	t, err := openTeacher(p, opt, maxLen)
+	t, texts, err := openTeacher(p, opt, maxLen)
 	if err != nil {
 		return err
 	}
-	defer t.close()
-	format, err := distill.FormatFor(p.scores())
-	if err != nil {
-		return err
-	}
-	in, err := distill.FormatFor(p.trainLists())
-	if err != nil {
-		return err
-	}
-	hash, err := distill.FileSHA256(p.teacherONNX())
-	if err != nil {
-		return err
-	}
-	_, err = distill.Score(ctx, distill.ScoreJob{
-		Candidates: p.trainLists(), Out: p.scores(), Format: format, CandidatesFormat: in,
-		Queries: t.q, Passages: t.doc, Tokenize: t.pair, Teacher: t.ce,
-		Settings: map[string]string{"teacher": "demo teacher", "teacher_sha256": hash, "tokenizer_sha256": distill.TokenizerHash(t.tok),
-			"max_len": strconv.Itoa(maxLen), "teacher_token_ids": strconv.FormatBool(t.ce.UsesTokenTypes())},
-		Pairs: distill.PairOptions{BatchSize: opt.Config.ScoreBatch, Bucket: true, Threads: opt.Threads, PadID: t.pad, Workers: 1},
-	})
+	defer t.Close()
+	_, err = t.ScoreFile(ctx, p.trainLists(), p.scores(), texts, distill.ScoreOptions{Pairs: teacherPairs(opt)})
 	return err
 }
 
@@ -450,11 +343,11 @@ func teacherRerankRow(ctx context.Context, p paths, opt Options, maxLen int) err
 	if err != nil {
 		return err
 	}
-	t, err := openTeacher(p, opt, maxLen)
+	t, texts, err := openTeacher(p, opt, maxLen)
 	if err != nil {
 		return err
 	}
-	defer t.close()
+	defer t.Close()
 	bm, err := data.ReadTRECRun(p.run("bm25"))
 	if err != nil {
 		return err
@@ -464,8 +357,7 @@ func teacherRerankRow(ctx context.Context, p paths, opt Options, maxLen int) err
 		return err
 	}
 	start := time.Now()
-	run, err := distill.Rerank(ctx, bm, t.q, t.doc, opt.Config.RerankDepth, t.pair, t.ce,
-		distill.PairOptions{BatchSize: opt.Config.ScoreBatch, Bucket: true, Threads: opt.Threads, PadID: t.pad, Workers: 1}, nil)
+	run, err := t.Rerank(ctx, bm, texts, opt.Config.RerankDepth, teacherPairs(opt), nil)
 	if err != nil {
 		return err
 	}
@@ -475,29 +367,14 @@ func teacherRerankRow(ctx context.Context, p paths, opt Options, maxLen int) err
 }
 
 // drawCandidates writes n-way training lists to out (the ones the teacher
-// scores, or the teacher's own): for each train query, its positive and
-// negatives drawn from BM25's top cfg.Depth, as `colbert distill
-// candidates` does.
+// scores, or the teacher's own) for the train queries, drawn by
+// distill.Mine as `colbert distill candidates` draws them.
 func drawCandidates(ctx context.Context, p paths, cfg distill.CandidateConfig, out string, threads int) error {
 	ds, err := data.LoadBEIR(p.benchmark(), "train")
 	if err != nil {
 		return err
 	}
-	var exs []data.Example
-	if cfg.Random {
-		exs, _, err = distill.RandomCandidates(ds.Queries, ds.Qrels, ds.Corpus, cfg)
-	} else {
-		queries := cfg.FirstQueries(ds.Queries) // no need to search for queries that get no list
-		var ix *bm25.Index
-		if ix, err = bm25.Build(ctx, ds.Corpus, bm25.DefaultParams(), threads, nil); err != nil {
-			return err
-		}
-		var run data.Run
-		if run, err = ix.SearchAll(ctx, queries, cfg.Depth, threads, nil); err != nil {
-			return err
-		}
-		exs, _, err = distill.Candidates(queries, ds.Qrels, run, cfg)
-	}
+	exs, _, err := distill.Mine(ctx, ds.Corpus, ds.Queries, ds.Qrels, cfg, distill.MineOptions{Threads: threads})
 	if err != nil {
 		return err
 	}
