@@ -140,8 +140,13 @@ func buildBench(b *testing.B) (*benchData, error) {
 			d.queries = append(d.queries, q)
 		}
 	}
-	s, ix, err := search.Open(dir, search.OpenOptions{SkipVerify: true})
+	ix, err := index.Open(dir, index.OpenOptions{SkipVerify: true})
 	if err != nil {
+		return nil, err
+	}
+	s, err := search.NewSearcher(ix)
+	if err != nil {
+		ix.Close()
 		return nil, err
 	}
 	d.ix, d.s = ix, s

@@ -2,7 +2,6 @@ package search_test
 
 import (
 	"context"
-	"errors"
 	"github.com/colbert-go/colbert/model"
 	"path/filepath"
 	"slices"
@@ -30,12 +29,24 @@ func buildDisk(t *testing.T) (string, *searchtest.Collection) {
 	return dir, coll
 }
 
-func TestOnDiskIndex(t *testing.T) {
-	dir, coll := buildDisk(t)
-	s, ix, err := search.Open(dir, search.OpenOptions{Checkpoint: "model-a", Dim: 128})
+// openDisk maps the index in dir and makes a searcher over it (what
+// search/engine does, without a model).
+func openDisk(t *testing.T, dir string) (*search.Searcher, *index.Index) {
+	t.Helper()
+	ix, err := index.Open(dir, index.OpenOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
+	s, err := search.NewSearcher(ix)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s, ix
+}
+
+func TestOnDiskIndex(t *testing.T) {
+	dir, coll := buildDisk(t)
+	s, ix := openDisk(t, dir)
 	queries := coll.Queries(10, 32, 3)
 	for qi, q := range queries {
 		want, err := s.Exhaustive(q, 128, 10)
@@ -63,10 +74,7 @@ func TestOnDiskIndex(t *testing.T) {
 	if _, err := index.Delete(dir, del); err != nil {
 		t.Fatal(err)
 	}
-	s, ix, err = search.Open(dir, search.OpenOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	s, ix = openDisk(t, dir)
 	defer ix.Close()
 	ex, _ := s.Exhaustive(queries[0], 128, 10)
 	pl, _ := s.Search(queries[0], 128, search.Params{K: 10, NCells: 64, NDocs: 2000, NoPrune: true})
@@ -77,18 +85,5 @@ func TestOnDiskIndex(t *testing.T) {
 	}
 	if ex[0].PID != top[2].PID || !slices.Equal(ex, pl) {
 		t.Errorf("after delete: exhaustive %v, PLAID %v, expected %d first", ex, pl, top[2].PID)
-	}
-}
-
-func TestOpenErrors(t *testing.T) {
-	dir, _ := buildDisk(t)
-	if _, _, err := search.Open(dir, search.OpenOptions{Checkpoint: "model-b"}); !errors.Is(err, search.ErrCheckpointMismatch) {
-		t.Errorf("other checkpoint: %v", err)
-	}
-	if _, _, err := search.Open(dir, search.OpenOptions{Dim: 96}); !errors.Is(err, search.ErrDimMismatch) {
-		t.Errorf("other dim: %v", err)
-	}
-	if _, _, err := search.Open(filepath.Join(dir, "missing"), search.OpenOptions{}); err == nil {
-		t.Error("missing index opened")
 	}
 }
