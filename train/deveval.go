@@ -3,11 +3,10 @@ package train
 import (
 	"context"
 	"fmt"
-	"math"
 	"math/rand/v2"
-	"sort"
 
 	"github.com/colbert-go/colbert/data"
+	"github.com/colbert-go/colbert/data/metrics"
 	"github.com/colbert-go/colbert/data/tokenize"
 	"github.com/colbert-go/colbert/model"
 	"github.com/colbert-go/colbert/model/encode"
@@ -135,41 +134,22 @@ func (t *Trainer) Evaluate(ctx context.Context, dev *DevSet) (float64, error) {
 	default:
 		return 0, fmt.Errorf("train: dev evaluation supports colbert and bi-encoder models, not %s", t.Ckpt.Kind)
 	}
+	// metrics computes the measure, so the figure logged during training is
+	// the one `colbert eval` prints for ndcg@10.
+	ndcg10 := metrics.Measure{Kind: metrics.NDCG, K: 10}
 	var sum float64
 	s := make([]float32, len(dev.DocIDs))
+	run := make([]data.ScoredDoc, len(dev.DocIDs))
 	for i, qid := range dev.QueryIDs {
 		scores(i, s)
-		run := make([]data.ScoredDoc, len(dev.DocIDs))
 		for j, did := range dev.DocIDs {
 			run[j] = data.ScoredDoc{DocID: did, Score: float64(s[j])}
 		}
-		data.SortRun(run)
-		sum += ndcgAt(run, dev.Qrels[qid], 10)
+		v, err := metrics.QueryValue(ndcg10, qid, run, dev.Qrels[qid])
+		if err != nil {
+			return 0, fmt.Errorf("train: dev evaluation: %w", err)
+		}
+		sum += v
 	}
 	return sum / float64(len(dev.QueryIDs)), nil
-}
-
-// ndcgAt is nDCG@k with linear gains, as trec_eval's ndcg_cut.
-func ndcgAt(run []data.ScoredDoc, judged map[string]int, k int) float64 {
-	var dcg float64
-	for i, d := range run[:min(k, len(run))] {
-		if g := judged[d.DocID]; g > 0 {
-			dcg += float64(g) / math.Log2(float64(i+2))
-		}
-	}
-	var gains []int
-	for _, g := range judged {
-		if g > 0 {
-			gains = append(gains, g)
-		}
-	}
-	sort.Sort(sort.Reverse(sort.IntSlice(gains)))
-	var ideal float64
-	for i, g := range gains[:min(k, len(gains))] {
-		ideal += float64(g) / math.Log2(float64(i+2))
-	}
-	if ideal == 0 {
-		return 0
-	}
-	return dcg / ideal
 }

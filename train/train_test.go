@@ -447,22 +447,6 @@ func TestInterruptAndResume(t *testing.T) {
 	}
 }
 
-func TestNDCGAt(t *testing.T) {
-	run := []data.ScoredDoc{{DocID: "a", Score: 3}, {DocID: "b", Score: 2}, {DocID: "c", Score: 1}}
-	judged := map[string]int{"a": 1, "c": 2, "z": 0}
-	// DCG = 1/log2(2) + 2/log2(4) = 2; IDCG = 2 + 1/log2(3).
-	want := 2 / (2 + 1/math.Log2(3))
-	if got := ndcgAt(run, judged, 10); math.Abs(got-want) > 1e-12 {
-		t.Errorf("nDCG@10 = %g, want %g", got, want)
-	}
-	if got := ndcgAt(run, judged, 1); math.Abs(got-0.5) > 1e-12 {
-		t.Errorf("nDCG@1 = %g, want 0.5", got)
-	}
-	if got := ndcgAt(run, map[string]int{"q": 0}, 10); got != 0 {
-		t.Errorf("no relevant documents: %g", got)
-	}
-}
-
 // TestEvaluateImproves: dev nDCG@10 of the synthetic task rises with
 // training, for ColBERT and for the bi-encoder.
 func TestEvaluateImproves(t *testing.T) {

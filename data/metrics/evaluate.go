@@ -90,12 +90,7 @@ func EvaluateWith(qrels data.Qrels, run data.Run, measures []string, opt Options
 	sums := make([]float64, len(ms))
 	for _, q := range qids {
 		judged := qrels[q]
-		numRel := 0
-		for _, g := range judged {
-			if g >= opt.RelevanceLevel {
-				numRel++
-			}
-		}
+		numRel := numRelevant(judged, opt.RelevanceLevel)
 		if numRel == 0 && !opt.KeepNoRelevant {
 			continue // no relevant document: excluded from the mean
 		}
@@ -138,6 +133,35 @@ func EvaluateWith(qrels data.Qrels, run data.Run, measures []string, opt Options
 		}
 	}
 	return res, nil
+}
+
+// QueryValue is m (as ParseMeasure returns it) for one query's ranking,
+// computed exactly as EvaluateWith computes it per query with the default
+// relevance level 1: the ranking ordered as trec_eval does, grades from
+// judged. It serves callers that average over their own queries in their
+// own order, such as training's dev nDCG@10, so they need no copy of a
+// measure.
+func QueryValue(m Measure, qid string, ranking []data.ScoredDoc, judged map[string]int) (float64, error) {
+	if _, ok := kindNames[m.Kind]; !ok || m.K < 0 || m.K == 0 && m.Kind != MRR && m.Kind != MAP {
+		return 0, fmt.Errorf("metrics: invalid measure %+v", m)
+	}
+	rels, err := rankedGrades(qid, ranking, judged)
+	if err != nil {
+		return 0, err
+	}
+	const level = 1
+	return compute(m, rels, idealGains(judged), numRelevant(judged, level), level), nil
+}
+
+// numRelevant counts the judged documents with grade ≥ level.
+func numRelevant(judged map[string]int, level int) int {
+	n := 0
+	for _, g := range judged {
+		if g >= level {
+			n++
+		}
+	}
+	return n
 }
 
 // rankedGrades orders the ranking as trec_eval does (score descending, then
