@@ -26,9 +26,9 @@ import (
 	"github.com/colbert-go/colbert/data/progress"
 	"github.com/colbert-go/colbert/data/tokenize"
 	"github.com/colbert-go/colbert/experiments/stage"
+	"github.com/colbert-go/colbert/model/colbert"
 	"github.com/colbert-go/colbert/model/encode"
 	"github.com/colbert-go/colbert/search"
-	"github.com/colbert-go/colbert/model/colbert"
 	"github.com/colbert-go/colbert/search/engine"
 	"github.com/colbert-go/colbert/search/rerank"
 )
