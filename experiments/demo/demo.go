@@ -21,11 +21,11 @@ import (
 
 	"github.com/colbert-go/colbert/data"
 	"github.com/colbert-go/colbert/data/bm25"
-	"github.com/colbert-go/colbert/experiments/synth"
 	"github.com/colbert-go/colbert/data/tokenize"
 	"github.com/colbert-go/colbert/distill"
 	"github.com/colbert-go/colbert/experiments/quality"
 	"github.com/colbert-go/colbert/experiments/stage"
+	"github.com/colbert-go/colbert/experiments/synth"
 	"github.com/colbert-go/colbert/train"
 )
 
