@@ -10,6 +10,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 
@@ -528,7 +529,7 @@ func checkShapes(p Params, exp map[string][]int) error {
 		if !ok {
 			return fmt.Errorf("missing tensor %q (expected shape %v)", n, want)
 		}
-		if !equalShape(t.Shape, want) {
+		if !slices.Equal(t.Shape, want) {
 			return fmt.Errorf("tensor %q has shape %v, config expects %v", n, t.Shape, want)
 		}
 		if len(t.Data) != t.Len() {
@@ -536,18 +537,6 @@ func checkShapes(p Params, exp map[string][]int) error {
 		}
 	}
 	return nil
-}
-
-func equalShape(a, b []int) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 // Hash is a content hash (sha256, hex) of the weights: names, shapes and

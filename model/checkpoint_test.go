@@ -42,7 +42,7 @@ func sameParams(t *testing.T, a, b Params) {
 		if !ok {
 			t.Fatalf("param %s missing after round trip", n)
 		}
-		if !equalShape(x.Shape, y.Shape) {
+		if !slices.Equal(x.Shape, y.Shape) {
 			t.Fatalf("param %s shape %v vs %v", n, x.Shape, y.Shape)
 		}
 		for i := range x.Data {

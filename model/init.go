@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"sort"
 	"strings"
 )
@@ -126,7 +127,7 @@ func (ck *Checkpoint) WithHead(kind Kind, col ColBERTConfig, seed uint64) (out *
 			fresh = append(fresh, name)
 			continue
 		}
-		if !equalShape(src.Shape, t.Shape) {
+		if !slices.Equal(src.Shape, t.Shape) {
 			return nil, nil, fmt.Errorf("model: %s: shape %v in the source checkpoint, %v for the new %s model", name, src.Shape, t.Shape, kind)
 		}
 		copy(t.Data, src.Data)

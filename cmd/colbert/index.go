@@ -10,6 +10,7 @@ import (
 
 	"github.com/colbert-go/colbert/codec/index"
 	"github.com/colbert-go/colbert/data/dataset"
+	"github.com/colbert-go/colbert/experiments/evaluate"
 	"github.com/colbert-go/colbert/model/colbert"
 	"github.com/colbert-go/colbert/model/encode"
 	"github.com/colbert-go/colbert/search/engine"
@@ -72,6 +73,16 @@ func indexBuildFlags(required bool) []cli.Flag {
 	return fl
 }
 
+// openEngine opens --index for queries encoded by --checkpoint (see
+// loadColBERT), --no-verify skipping the checksum pass.
+func openEngine(c *cli.Context) (*engine.Engine, error) {
+	m, err := loadColBERT(c)
+	if err != nil {
+		return nil, err
+	}
+	return engine.Open(m, c.String("index"), engine.OpenOptions{SkipVerify: c.Bool("no-verify")})
+}
+
 // loadColBERT loads --checkpoint with --tokenizer for encoding on --threads.
 func loadColBERT(c *cli.Context) (*colbert.Model, error) {
 	return colbert.Load(c.String("checkpoint"), c.String("tokenizer"),
@@ -117,7 +128,7 @@ func indexBuildAction(c *cli.Context) error {
 	fmt.Fprintf(c.App.ErrWriter, "index: %d passages, %d embeddings (%.1f per passage), %d centroids, %d-bit; tokenised in %s, built in %s (%.0f tokens/s)\n",
 		mf.NumPassages, mf.NumEmbeddings, float64(mf.NumEmbeddings)/float64(max(1, mf.NumPassages)), mf.NumCentroids, mf.NBits,
 		tokenised.Round(time.Millisecond), built.Round(time.Millisecond), float64(mf.NumEmbeddings)/built.Seconds())
-	fmt.Fprintf(c.App.ErrWriter, "index: %s (%d B), %.1f bytes/token, written to %s\n", fmtBytes(st.TotalBytes), st.TotalBytes, st.BytesPerToken, out)
+	fmt.Fprintf(c.App.ErrWriter, "index: %s (%d B), %.1f bytes/token, written to %s\n", evaluate.FormatBytes(st.TotalBytes), st.TotalBytes, st.BytesPerToken, out)
 	return nil
 }
 
@@ -132,18 +143,6 @@ func indexBuildOptions(c *cli.Context) index.BuildOptions {
 		ChunkSize: c.Int("chunk-size"), EmbedBatch: c.Int("embed-batch"), Threads: c.Int("threads"),
 		Seed: uint64(c.Int64("seed")), Overwrite: c.Bool("overwrite"),
 	}
-}
-
-func fmtBytes(n int64) string {
-	switch {
-	case n >= 1<<30:
-		return fmt.Sprintf("%.2f GiB", float64(n)/(1<<30))
-	case n >= 1<<20:
-		return fmt.Sprintf("%.2f MiB", float64(n)/(1<<20))
-	case n >= 1<<10:
-		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
-	}
-	return fmt.Sprintf("%d B", n)
 }
 
 func indexInfoCommand() *cli.Command {
@@ -196,8 +195,8 @@ func indexInfoCommand() *cli.Command {
 			total := st.TotalBytes
 			fp16 := int64(m.Dim) * 2 * m.NumEmbeddings
 			fmt.Fprintf(w, "total       %d B (%s), %.2f bytes/token; codes+residuals %.2f B/token; %.1f× smaller than fp16 (%s)\n",
-				total, fmtBytes(total), st.BytesPerToken, st.CodeBytesPerToken,
-				float64(fp16)/float64(max(1, total)), fmtBytes(fp16))
+				total, evaluate.FormatBytes(total), st.BytesPerToken, st.CodeBytesPerToken,
+				float64(fp16)/float64(max(1, total)), evaluate.FormatBytes(fp16))
 			return nil
 		},
 	}

@@ -16,6 +16,7 @@ import (
 	"github.com/colbert-go/colbert/data"
 	"github.com/colbert-go/colbert/data/parquetio"
 	"github.com/colbert-go/colbert/data/testassets"
+	"github.com/colbert-go/colbert/experiments/evaluate"
 	"github.com/colbert-go/colbert/model"
 	"github.com/colbert-go/colbert/model/colbert"
 	"github.com/colbert-go/colbert/model/encode"
@@ -277,7 +278,7 @@ func TestIndexSizeIsStats(t *testing.T) {
 	if want := fmt.Sprintf("(%d B), %.1f bytes/token", st.TotalBytes, st.BytesPerToken); !strings.Contains(built, want) {
 		t.Errorf("colbert index reports a size other than index.Stat's %q:\n%s", want, built)
 	}
-	if want := fmt.Sprintf("total       %d B (%s), %.2f bytes/token", st.TotalBytes, fmtBytes(st.TotalBytes), st.BytesPerToken); !strings.Contains(info, want) {
+	if want := fmt.Sprintf("total       %d B (%s), %.2f bytes/token", st.TotalBytes, evaluate.FormatBytes(st.TotalBytes), st.BytesPerToken); !strings.Contains(info, want) {
 		t.Errorf("colbert index info reports a size other than index.Stat's %q:\n%s", want, info)
 	}
 }

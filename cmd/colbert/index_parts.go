@@ -9,6 +9,7 @@ import (
 	"github.com/colbert-go/colbert/codec/index"
 	"github.com/colbert-go/colbert/data"
 	"github.com/colbert-go/colbert/data/dataset"
+	"github.com/colbert-go/colbert/experiments/evaluate"
 	"github.com/colbert-go/colbert/model/colbert"
 	"github.com/colbert-go/colbert/model/encode"
 	"github.com/urfave/cli/v2"
@@ -188,7 +189,7 @@ func indexMergeCommand() *cli.Command {
 				return err
 			}
 			fmt.Fprintf(c.App.ErrWriter, "index merge: %d passages, %d embeddings, %d chunks, %d centroids; %s written to %s in %s\n",
-				mf.NumPassages, mf.NumEmbeddings, len(mf.Chunks), mf.NumCentroids, fmtBytes(st.TotalBytes), c.String("out"),
+				mf.NumPassages, mf.NumEmbeddings, len(mf.Chunks), mf.NumCentroids, evaluate.FormatBytes(st.TotalBytes), c.String("out"),
 				time.Since(start).Round(time.Millisecond))
 			return nil
 		},

@@ -48,14 +48,11 @@ func searchCommand() *cli.Command {
 			if len(qs) == 0 {
 				return fmt.Errorf("search: %s holds no queries", c.String("queries"))
 			}
-			m, err := loadColBERT(c)
+			e, err := openEngine(c)
 			if err != nil {
 				return err
 			}
-			e, err := engine.Open(m, c.String("index"), engine.OpenOptions{SkipVerify: c.Bool("no-verify")})
-			if err != nil {
-				return err
-			}
+			m := e.Model()
 			defer e.Close()
 			p := plaidParams(c, k)
 			bar := newBar(c, "search", int64(len(qs)), "queries")

@@ -9,7 +9,6 @@ import (
 	"github.com/colbert-go/colbert/data"
 	"github.com/colbert-go/colbert/data/dataset"
 	"github.com/colbert-go/colbert/model/colbert"
-	"github.com/colbert-go/colbert/search/engine"
 	"github.com/colbert-go/colbert/search/server"
 	"github.com/urfave/cli/v2"
 )
@@ -36,14 +35,11 @@ func serveCommands() []*cli.Command {
 }
 
 func serveAction(c *cli.Context) error {
-	m, err := loadColBERT(c)
+	e, err := openEngine(c)
 	if err != nil {
 		return err
 	}
-	e, err := engine.Open(m, c.String("index"), engine.OpenOptions{SkipVerify: c.Bool("no-verify")})
-	if err != nil {
-		return err
-	}
+	m := e.Model()
 	defer e.Close()
 	cfg := server.Config{
 		Searcher:      e.Searcher(),

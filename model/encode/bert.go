@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"math"
 	"runtime"
+	"slices"
 	"sort"
 	"sync"
 
@@ -82,7 +83,7 @@ func NewBert(cfg model.BertConfig, p model.Params) (*Bert, error) {
 		if !ok {
 			return nil, fmt.Errorf("encode: missing tensor %q (expected shape %v)", n, shape)
 		}
-		if t.Len() != len(t.Data) || !sameShape(t.Shape, shape) {
+		if t.Len() != len(t.Data) || !slices.Equal(t.Shape, shape) {
 			return nil, fmt.Errorf("encode: tensor %q has shape %v (%d values), config expects %v", n, t.Shape, len(t.Data), shape)
 		}
 	}
@@ -112,18 +113,6 @@ func NewBert(cfg model.BertConfig, p model.Params) (*Bert, error) {
 		b.layers = append(b.layers, ly)
 	}
 	return b, nil
-}
-
-func sameShape(a, b []int) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 // Config is the encoder's configuration.

@@ -12,6 +12,7 @@ package onnx
 import (
 	"fmt"
 	"math"
+	"slices"
 	"strconv"
 
 	"github.com/colbert-go/colbert/data/fsx"
@@ -147,7 +148,7 @@ func (b *builder) param(name string, shape ...int) *model.Tensor {
 		b.fail(fmt.Errorf("onnx: checkpoint has no tensor %q (want shape %v)", name, shape))
 		return nil
 	}
-	if !sameShape(t.Shape, shape) || len(t.Data) != t.Len() {
+	if !slices.Equal(t.Shape, shape) || len(t.Data) != t.Len() {
 		b.fail(fmt.Errorf("onnx: tensor %q has shape %v (%d values), config wants %v", name, t.Shape, len(t.Data), shape))
 		return nil
 	}
@@ -293,18 +294,6 @@ func (b *builder) rename(from, to string) {
 		return
 	}
 	last.outputs[0] = to
-}
-
-func sameShape(a []int, b []int) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 func toInt64(s []int) []int64 {
