@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/colbert-go/colbert/data/bm25"
-	"github.com/colbert-go/colbert/data/metrics"
 	"github.com/colbert-go/colbert/experiments/synth"
 	"github.com/urfave/cli/v2"
 )
@@ -69,15 +67,7 @@ func printBM25Baseline(c *cli.Context, b *synth.Benchmark) error {
 	if ctx == nil {
 		ctx = context.Background()
 	}
-	ix, err := bm25.Build(ctx, b.Corpus, bm25.DefaultParams(), c.Int("threads"), nil)
-	if err != nil {
-		return err
-	}
-	run, err := ix.SearchAll(ctx, b.SplitQueries("test"), 1000, c.Int("threads"), nil)
-	if err != nil {
-		return err
-	}
-	res, err := metrics.Evaluate(b.Qrels["test"], run, []string{"ndcg@10", "mrr@10", "recall@100", "map"})
+	res, err := b.BM25Baseline(ctx, c.Int("threads"))
 	if err != nil {
 		return err
 	}
