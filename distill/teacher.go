@@ -112,24 +112,6 @@ func (t *Teacher) Settings() (map[string]string, error) {
 	}, nil
 }
 
-// Texts are the query and passage texts a teacher reads, by id.
-type Texts struct {
-	Queries  map[string]string // query id → text
-	Passages map[string]string // doc id → title + " " + text
-}
-
-// NewTexts indexes queries and a corpus by id.
-func NewTexts(queries []data.Query, corpus []data.Passage) Texts {
-	t := Texts{Queries: make(map[string]string, len(queries)), Passages: make(map[string]string, len(corpus))}
-	for _, q := range queries {
-		t.Queries[q.ID] = q.Text
-	}
-	for _, p := range corpus {
-		t.Passages[p.ID] = p.Content()
-	}
-	return t
-}
-
 // ScoreOptions are the settings of one Teacher.Job.
 type ScoreOptions struct {
 	// Pairs batches the forward passes; PadID is the teacher's.
@@ -142,7 +124,7 @@ type ScoreOptions struct {
 // Job is the ScoreJob that scores the candidate lists of file candidates
 // into out with this teacher: the formats follow the file names, the
 // settings name the teacher. Run it with Score, or ScorePart per worker.
-func (t *Teacher) Job(candidates, out string, texts Texts, opt ScoreOptions) (ScoreJob, error) {
+func (t *Teacher) Job(candidates, out string, texts data.Texts, opt ScoreOptions) (ScoreJob, error) {
 	format, err := FormatFor(out)
 	if err != nil {
 		return ScoreJob{}, err
@@ -164,7 +146,7 @@ func (t *Teacher) Job(candidates, out string, texts Texts, opt ScoreOptions) (Sc
 
 // ScoreFile scores the candidate lists of file candidates into out
 // (resumable; see Score).
-func (t *Teacher) ScoreFile(ctx context.Context, candidates, out string, texts Texts, opt ScoreOptions) (ScoreStats, error) {
+func (t *Teacher) ScoreFile(ctx context.Context, candidates, out string, texts data.Texts, opt ScoreOptions) (ScoreStats, error) {
 	job, err := t.Job(candidates, out, texts, opt)
 	if err != nil {
 		return ScoreStats{}, err
@@ -174,7 +156,7 @@ func (t *Teacher) ScoreFile(ctx context.Context, candidates, out string, texts T
 
 // Rerank orders the top depth documents of each query of run by the
 // teacher's score (see the function Rerank).
-func (t *Teacher) Rerank(ctx context.Context, run data.Run, texts Texts, depth int, opt PairOptions, bar *progress.Bar) (data.Run, error) {
+func (t *Teacher) Rerank(ctx context.Context, run data.Run, texts data.Texts, depth int, opt PairOptions, bar *progress.Bar) (data.Run, error) {
 	return Rerank(ctx, run, texts.Queries, texts.Passages, depth, t.pair, t.ce, t.pairs(opt), bar)
 }
 

@@ -35,7 +35,7 @@ func TestTeacherScoresAsTheHandBuiltJob(t *testing.T) {
 	corpus := []data.Passage{{ID: "d1", Title: "Wings", Text: "a wing is a surface that produces lift"},
 		{ID: "d2", Text: "laminar flow becomes turbulent"}, {ID: "d3", Text: "the boundary layer thickens downstream of the leading edge"},
 		{ID: "d4", Text: "unrelated text about cooking"}}
-	texts := NewTexts(queries, corpus)
+	texts := data.NewTexts(queries, corpus)
 	if texts.Passages["d1"] != "Wings a wing is a surface that produces lift" || texts.Queries["q2"] != queries[1].Text {
 		t.Fatalf("texts %+v", texts)
 	}

@@ -243,15 +243,15 @@ func teacherFlags() []cli.Flag {
 // collection and queries it reads.
 // The teacher is opened first: a model that is not a cross-encoder is
 // refused before the collection is read.
-func openTeacher(c *cli.Context) (*distill.Teacher, distill.Texts, error) {
+func openTeacher(c *cli.Context) (*distill.Teacher, data.Texts, error) {
 	t, err := distill.OpenTeacher(distill.TeacherOptions{
 		Model: c.String("teacher"), Tokenizer: c.String("tokenizer"), MaxLen: c.Int("max-len"),
 		Library: c.String("onnxruntime-lib"), IntraOpThreads: c.Int("intra-op-threads"),
 	})
 	if err != nil {
-		return nil, distill.Texts{}, err
+		return nil, data.Texts{}, err
 	}
-	fail := func(err error) (*distill.Teacher, distill.Texts, error) { t.Close(); return nil, distill.Texts{}, err }
+	fail := func(err error) (*distill.Teacher, data.Texts, error) { t.Close(); return nil, data.Texts{}, err }
 	corpus, err := dataset.Passages(c.String("collection"))
 	if err != nil {
 		return fail(err)
@@ -260,7 +260,7 @@ func openTeacher(c *cli.Context) (*distill.Teacher, distill.Texts, error) {
 	if err != nil {
 		return fail(err)
 	}
-	return t, distill.NewTexts(queries, corpus), nil
+	return t, data.NewTexts(queries, corpus), nil
 }
 
 // pairOptions are the batching flags of teacherFlags.

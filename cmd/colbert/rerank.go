@@ -43,27 +43,15 @@ func rerankCommand() *cli.Command {
 			if len(run) == 0 {
 				return fmt.Errorf("rerank: %s holds no candidates", c.String("run"))
 			}
-			var qs []data.Query
-			if p := c.String("queries"); p != "" {
-				qs, err = dataset.Queries(p, "")
-			} else {
-				qs, err = dataset.Queries(c.String("collection"), "")
-			}
+			qs, err := dataset.QueriesFor(c.String("collection"), c.String("queries"))
 			if err != nil {
 				return err
-			}
-			queries := make(map[string]string, len(qs))
-			for _, q := range qs {
-				queries[q.ID] = q.Text
 			}
 			ps, err := dataset.Passages(c.String("collection"))
 			if err != nil {
 				return err
 			}
-			passages := make(map[string]string, len(ps))
-			for _, p := range ps {
-				passages[p.ID] = p.Content()
-			}
+			texts := data.NewTexts(qs, ps)
 			m, err := loadColBERT(c)
 			if err != nil {
 				return err
@@ -78,7 +66,7 @@ func rerankCommand() *cli.Command {
 			}
 			bar := newBar(c, "rerank", 0, "passages")
 			start := time.Now()
-			out, err := rerank.Rerank(c.Context, m, queries, passages, run, rerank.Options{
+			out, err := rerank.Rerank(c.Context, m, texts.Queries, texts.Passages, run, rerank.Options{
 				Depth: c.Int("depth"), Hybrid: c.Float64("hybrid"), Threads: c.Int("threads"), Bar: bar})
 			bar.Finish()
 			if err != nil {

@@ -302,13 +302,13 @@ func exportTeacher(ckpt, out string) error {
 
 // openTeacher opens the exported teacher with the demo's vocabulary, and
 // the benchmark's texts it reads.
-func openTeacher(p paths, opt Options, maxLen int) (*distill.Teacher, distill.Texts, error) {
+func openTeacher(p paths, opt Options, maxLen int) (*distill.Teacher, data.Texts, error) {
 	t, err := distill.OpenTeacher(distill.TeacherOptions{Model: p.teacherONNX(), Tokenizer: p.vocab(), MaxLen: maxLen,
 		Name: "demo teacher", Library: opt.ORTLibrary, IntraOpThreads: opt.Threads})
 	if err != nil {
-		return nil, distill.Texts{}, err
+		return nil, data.Texts{}, err
 	}
-	fail := func(err error) (*distill.Teacher, distill.Texts, error) { t.Close(); return nil, distill.Texts{}, err }
+	fail := func(err error) (*distill.Teacher, data.Texts, error) { t.Close(); return nil, data.Texts{}, err }
 	corpus, err := data.ReadCorpusJSONL(p.corpus())
 	if err != nil {
 		return fail(err)
@@ -317,7 +317,7 @@ func openTeacher(p paths, opt Options, maxLen int) (*distill.Teacher, distill.Te
 	if err != nil {
 		return fail(err)
 	}
-	return t, distill.NewTexts(qs, corpus), nil
+	return t, data.NewTexts(qs, corpus), nil
 }
 
 // teacherPairs batches the teacher's forward passes.

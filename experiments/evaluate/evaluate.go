@@ -364,17 +364,10 @@ func rerankBM25(ctx context.Context, opt Options, m *colbert.Model, ds *data.Dat
 		return nil, fmt.Errorf("evaluate: bm25: %w", err)
 	}
 	firstStage := time.Since(t0)
-	queries := make(map[string]string, len(ds.Queries))
-	for _, q := range ds.Queries {
-		queries[q.ID] = q.Text
-	}
-	passages := make(map[string]string, len(ds.Corpus))
-	for _, p := range ds.Corpus {
-		passages[p.ID] = p.Content()
-	}
+	texts := data.NewTexts(ds.Queries, ds.Corpus)
 	bar := opt.bar("rerank", 0, "passages")
 	t0 = time.Now()
-	run, err := rerank.Rerank(ctx, m, queries, passages, cand, rerank.Options{Depth: opt.RerankDepth, Threads: opt.Threads, Bar: bar})
+	run, err := rerank.Rerank(ctx, m, texts.Queries, texts.Passages, cand, rerank.Options{Depth: opt.RerankDepth, Threads: opt.Threads, Bar: bar})
 	bar.Finish()
 	if err != nil {
 		return nil, fmt.Errorf("evaluate: %w", err)
