@@ -2,8 +2,6 @@ package main
 
 import (
 	"fmt"
-	"os"
-	"path/filepath"
 	"strconv"
 	"time"
 
@@ -55,14 +53,7 @@ func distillCandidatesCommand() *cli.Command {
 				return err
 			}
 			coll := c.String("collection")
-			qrelsPath := c.String("qrels")
-			if qrelsPath == "" {
-				if st, err := os.Stat(coll); err != nil || !st.IsDir() {
-					return fmt.Errorf("--qrels is required when --collection is not a BEIR directory")
-				}
-				qrelsPath = filepath.Join(coll, "qrels", c.String("split")+".tsv")
-			}
-			qrels, err := data.ReadQrels(qrelsPath)
+			qrels, qrelsPath, err := dataset.QrelsFor(coll, c.String("qrels"), c.String("split"))
 			if err != nil {
 				return err
 			}

@@ -147,6 +147,22 @@ func QueriesFor(collection, queries string) ([]data.Query, error) {
 	return Queries(collection, "")
 }
 
+// QrelsFor reads the qrels file qrels, or, when it is "", the BEIR
+// directory collection's qrels/<split>.tsv; it returns the path it read.
+func QrelsFor(collection, qrels, split string) (data.Qrels, string, error) {
+	if qrels == "" {
+		if !isDir(collection) {
+			return nil, "", fmt.Errorf("dataset: qrels are required when the collection %s is a file, not a BEIR directory", collection)
+		}
+		if split == "" {
+			split = "test"
+		}
+		qrels = data.BEIRFile(filepath.Join(collection, "qrels"), split+".tsv")
+	}
+	q, err := data.ReadQrels(qrels)
+	return q, qrels, err
+}
+
 // ReadRun reads a TREC run, or a Parquet run.
 func ReadRun(path string) (data.Run, error) {
 	if FormatOf(path) == Parquet {

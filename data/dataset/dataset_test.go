@@ -110,7 +110,14 @@ func TestBEIRDirectorySplitAndOpen(t *testing.T) {
 	if err != nil || len(qs) != 2 {
 		t.Errorf("QueriesFor(dir): %d queries, %v", len(qs), err)
 	}
+	qr, path, err := QrelsFor(dir, "", "test")
+	if err != nil || len(qr) != 1 || qr["q2"]["d2"] != 1 || path != filepath.Join(dir, "qrels", "test.tsv") {
+		t.Errorf("QrelsFor(dir): %v from %s, %v", qr, path, err)
+	}
 	corpus := filepath.Join(dir, "corpus.jsonl")
+	if _, _, err := QrelsFor(corpus, "", "test"); err == nil || !strings.Contains(err.Error(), "qrels are required") {
+		t.Errorf("QrelsFor(file) without qrels: %v", err)
+	}
 	if _, _, err := Open(corpus, "", "test"); err == nil || !strings.Contains(err.Error(), corpus) {
 		t.Errorf("Open(file) without queries: %v, want an error naming the file", err)
 	}
