@@ -78,6 +78,11 @@ type BuildOptions struct {
 	Seed uint64
 	// Overwrite replaces an existing index at the destination.
 	Overwrite bool
+	// PoolFactor > 1 pools each passage's token vectors into
+	// max(1, n/PoolFactor) cluster means (codec/pool, Ward linkage) before
+	// k-means and compression; 0 and 1 store every token. Recorded in the
+	// manifest (and used again by Append).
+	PoolFactor int
 }
 
 func (o *BuildOptions) fill() {
@@ -102,6 +107,9 @@ func (o *BuildOptions) fill() {
 	if o.Threads <= 0 {
 		o.Threads = runtime.GOMAXPROCS(0)
 	}
+	if o.PoolFactor == 1 {
+		o.PoolFactor = 0 // identity: the same bytes as no pooling
+	}
 }
 
 // plan is what a resumed build must agree on with the interrupted one; it is
@@ -118,6 +126,7 @@ type plan struct {
 	ChunkSize      int    `json:"chunk_size"`
 	EmbedBatch     int    `json:"embed_batch"`
 	Seed           uint64 `json:"seed"`
+	PoolFactor     int    `json:"pool_factor,omitempty"`
 	// IDs is idsDigest of the collection; Meta is the caller's (the CLI
 	// keeps what a worker needs to rebuild the Source).
 	IDs   string              `json:"ids_sha256"`
@@ -145,6 +154,7 @@ func Build(ctx context.Context, dir string, src Source, opt BuildOptions, bar *p
 	if err := checkBuild(src, opt); err != nil {
 		return nil, err
 	}
+	src = poolSource(src, opt.PoolFactor, opt.Dim, opt.Threads)
 	n := src.Len()
 	if _, err := os.Stat(dir); err == nil && !opt.Overwrite {
 		return nil, fmt.Errorf("index: %s already exists (use overwrite)", dir)
@@ -195,6 +205,9 @@ func checkBuild(src Source, opt BuildOptions) error {
 	if opt.Dim%8 != 0 || opt.Dim <= 0 {
 		return fmt.Errorf("index: dim must be a positive multiple of 8, got %d", opt.Dim)
 	}
+	if opt.PoolFactor < 0 {
+		return fmt.Errorf("index: pool factor must be ≥ 0, got %d", opt.PoolFactor)
+	}
 	if opt.ChunkSize < 0 || opt.EmbedBatch < 0 {
 		return fmt.Errorf("index: chunk size %d and embed batch %d must be positive", opt.ChunkSize, opt.EmbedBatch)
 	}
@@ -211,7 +224,8 @@ func wantPlan(src Source, opt BuildOptions, meta map[string]string) plan {
 	}
 	return plan{Passages: src.Len(), IDs: idsDigest(src), Dim: opt.Dim, NBits: opt.NBits, Checkpoint: opt.Checkpoint,
 		SamplePassages: opt.SamplePassages, SampleBudget: opt.SampleBudget, NumCentroids: opt.NumCentroids,
-		KMeansIters: opt.KMeansIters, ChunkSize: opt.ChunkSize, EmbedBatch: opt.EmbedBatch, Seed: opt.Seed, Meta: meta}
+		KMeansIters: opt.KMeansIters, ChunkSize: opt.ChunkSize, EmbedBatch: opt.EmbedBatch, Seed: opt.Seed,
+		PoolFactor: opt.PoolFactor, Meta: meta}
 }
 
 // idsDigest is a SHA-256 over the passage ids in order: parts encoded on
@@ -232,7 +246,7 @@ func (p plan) numChunks() int { return (p.Passages + p.ChunkSize - 1) / p.ChunkS
 func (p plan) buildOptions(threads int) BuildOptions {
 	o := BuildOptions{Dim: p.Dim, NBits: p.NBits, Checkpoint: p.Checkpoint, SamplePassages: p.SamplePassages,
 		SampleBudget: p.SampleBudget, NumCentroids: p.NumCentroids, KMeansIters: p.KMeansIters,
-		ChunkSize: p.ChunkSize, EmbedBatch: p.EmbedBatch, Seed: p.Seed, Threads: threads}
+		ChunkSize: p.ChunkSize, EmbedBatch: p.EmbedBatch, Seed: p.Seed, Threads: threads, PoolFactor: p.PoolFactor}
 	o.fill()
 	return o
 }
@@ -260,7 +274,7 @@ func encodeChunks(ctx context.Context, dir string, src Source, codec *residual.C
 func assemble(ctx context.Context, from, dir string, pl plan) (*Manifest, error) {
 	m := &Manifest{Format: Format, Version: Version, Codec: "residual", NBits: pl.NBits, Dim: pl.Dim,
 		Checkpoint: pl.Checkpoint, NumCentroids: pl.K, NumPassages: pl.Passages, IVF: ivfName(0), Build: pl.Build,
-		Files: map[string]FileInfo{}}
+		PoolFactor: pl.PoolFactor, Files: map[string]FileInfo{}}
 	for k, v := range pl.Files {
 		m.Files[k] = v
 	}

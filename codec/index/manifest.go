@@ -56,6 +56,10 @@ type Manifest struct {
 	Tombstones string      `json:"tombstones,omitempty"` // file name, "" when none
 	Chunks     []ChunkInfo `json:"chunks"`
 	Build      BuildInfo   `json:"build"`
+	// PoolFactor > 1: each passage's token vectors were pooled into
+	// max(1, n/PoolFactor) cluster means before compression (codec/pool);
+	// appended passages are pooled the same way.
+	PoolFactor int `json:"pool_factor,omitempty"`
 	// Files lists every file of the index but the manifest.
 	Files map[string]FileInfo `json:"files"`
 }
@@ -125,6 +129,9 @@ func (m *Manifest) validate() error {
 	}
 	if m.Dim <= 0 || m.Dim%8 != 0 || m.Dim > 1<<16 {
 		return fmt.Errorf("dim %d invalid", m.Dim)
+	}
+	if m.PoolFactor < 0 {
+		return fmt.Errorf("pool_factor %d invalid", m.PoolFactor)
 	}
 	if m.NumCentroids <= 0 || m.NumCentroids > 1<<28 {
 		return fmt.Errorf("num_centroids %d invalid", m.NumCentroids)

@@ -62,6 +62,7 @@ func WritePlan(ctx context.Context, dir string, src Source, opt BuildOptions, me
 	if err := checkBuild(src, opt); err != nil {
 		return nil, err
 	}
+	src = poolSource(src, opt.PoolFactor, opt.Dim, opt.Threads)
 	want := wantPlan(src, opt, meta)
 	if _, err := os.Stat(joinDir(dir, planFile)); err == nil {
 		codec, pl, err := resumePlan(dir, want)
@@ -169,6 +170,7 @@ func EncodePart(ctx context.Context, dir string, src Source, part, nparts, threa
 	if threads <= 0 {
 		threads = pl.buildOptions(0).Threads
 	}
+	src = poolSource(src, pl.PoolFactor, pl.Dim, threads)
 	lo, hi := data.PartRange(pl.numChunks(), part, nparts)
 	bar.SetTotal(int64(min(pl.Passages, hi*pl.ChunkSize) - min(pl.Passages, lo*pl.ChunkSize)))
 	return encodeChunks(ctx, dir, src, codec, pl, threads, lo, hi, bar)

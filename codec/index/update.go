@@ -29,6 +29,7 @@ func Append(ctx context.Context, dir string, src Source, opt AppendOptions, bar 
 	old := ix.man
 	bo := BuildOptions{Dim: old.Dim, NBits: old.NBits, ChunkSize: opt.ChunkSize, EmbedBatch: opt.EmbedBatch, Threads: opt.Threads}
 	bo.fill()
+	src = poolSource(src, old.PoolFactor, old.Dim, bo.Threads)
 	n := src.Len()
 	seen := make(map[string]bool, n)
 	for i := 0; i < n; i++ {

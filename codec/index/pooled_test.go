@@ -1,0 +1,95 @@
+package index
+
+import (
+	"context"
+	"math"
+	"path/filepath"
+	"testing"
+
+	"github.com/colbert-go/colbert/codec/pool"
+)
+
+// TestPoolFactor: an index built with PoolFactor 2 stores max(1, n/2)
+// vectors per passage, close to the pooled vectors (not the raw ones),
+// records the factor, pools appended passages the same way, and factor 1
+// gives the bytes of no pooling.
+func TestPoolFactor(t *testing.T) {
+	src := newSource(200, 40, 3, "doc-")
+	root := t.TempDir()
+	opt := testOpts
+	opt.PoolFactor = 2
+	m := buildT(t, filepath.Join(root, "pooled"), src, opt)
+	if m.PoolFactor != 2 {
+		t.Fatalf("manifest pool_factor %d, want 2", m.PoolFactor)
+	}
+	ix, err := Open(filepath.Join(root, "pooled"), OpenOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var raw, want int64
+	for pid, d := range src.docs {
+		n := len(d) / 128
+		raw += int64(n)
+		want += int64(pool.Clusters(n, 2))
+		if got := ix.DocLen(pid); got != pool.Clusters(n, 2) {
+			t.Fatalf("passage %d: %d stored vectors for %d tokens, want %d", pid, got, n, pool.Clusters(n, 2))
+		}
+		if n == 0 {
+			continue
+		}
+		// The stored vectors decompress close to the pooled means.
+		pv, err := pool.Pool(d, 128, 2, pool.Ward)
+		if err != nil {
+			t.Fatal(err)
+		}
+		dec, err := ix.Decompress(pid, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := 0; i < len(pv)/128; i++ {
+			var dot float64
+			for x := 0; x < 128; x++ {
+				dot += float64(pv[i*128+x]) * float64(dec[i*128+x])
+			}
+			if dot < 0.8 {
+				t.Fatalf("passage %d vector %d: cosine %.3f between pooled and stored", pid, i, dot)
+			}
+		}
+	}
+	if m.NumEmbeddings != want || want > raw/2+int64(len(src.docs)) {
+		t.Fatalf("%d embeddings stored, want %d (of %d tokens)", m.NumEmbeddings, want, raw)
+	}
+	ix.Close()
+
+	more := newSource(30, 40, 4, "new-")
+	am, err := Append(context.Background(), filepath.Join(root, "pooled"), more, AppendOptions{Threads: 2}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var added int64
+	for _, d := range more.docs {
+		added += int64(pool.Clusters(len(d)/128, 2))
+	}
+	if am.NumEmbeddings != want+added || am.PoolFactor != 2 {
+		t.Fatalf("after append: %d embeddings, pool factor %d; want %d, 2", am.NumEmbeddings, am.PoolFactor, want+added)
+	}
+
+	// Factor 1 is no pooling, to the byte.
+	plain := buildT(t, filepath.Join(root, "plain"), src, testOpts)
+	opt.PoolFactor = 1
+	one := buildT(t, filepath.Join(root, "one"), src, opt)
+	if one.NumEmbeddings != plain.NumEmbeddings || one.PoolFactor != 0 || math.Abs(float64(one.NumEmbeddings-raw)) != 0 {
+		t.Fatalf("factor 1: %d embeddings (factor %d), no pooling %d", one.NumEmbeddings, one.PoolFactor, plain.NumEmbeddings)
+	}
+	a, b := dirFiles(t, filepath.Join(root, "plain")), dirFiles(t, filepath.Join(root, "one"))
+	for name, x := range a {
+		if string(b[name]) != string(x) {
+			t.Errorf("factor 1: %s differs from no pooling", name)
+		}
+	}
+
+	opt.PoolFactor = -1
+	if _, err := Build(context.Background(), filepath.Join(root, "neg"), src, opt, nil); err == nil {
+		t.Error("pool factor -1 accepted")
+	}
+}
