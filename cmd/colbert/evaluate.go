@@ -28,6 +28,7 @@ func evaluateCommands() []*cli.Command {
 			&cli.StringFlag{Name: "codec", Value: evaluate.CodecResidual, Usage: strings.Join(evaluate.Codecs, " | ") +
 				": residual is ColBERTv2's; the flat ones have no centroids and need --search exhaustive"},
 			&cli.IntFlag{Name: "pca-components", Usage: "int8 components per token of --codec pca-int8 (default: dim/4)"},
+			&cli.IntFlag{Name: "pool-factor", Usage: "token pooling of the residual index: each passage's vectors clustered into max(1, n/F) means (0 or 1 = off)"},
 			&cli.StringFlag{Name: "search", Value: evaluate.SearchPLAID, Usage: strings.Join(evaluate.Modes, " | ")},
 			&cli.IntFlag{Name: "k", Value: 1000, Usage: "passages retrieved per query"},
 			&cli.IntFlag{Name: "depth", Value: 100, Usage: "BM25 candidates rescored with --search rerank-bm25"},
@@ -43,7 +44,7 @@ func evaluateCommands() []*cli.Command {
 			opt := evaluate.Options{
 				Checkpoint: c.String("checkpoint"), Tokenizer: c.String("tokenizer"), Dataset: c.String("dataset"),
 				Split: c.String("split"), NBits: c.Int("nbits"), Codec: c.String("codec"), PCAComponents: c.Int("pca-components"),
-				Search: c.String("search"), Params: plaidParams(c, c.Int("k")),
+				Search: c.String("search"), Params: plaidParams(c, c.Int("k")), PoolFactor: c.Int("pool-factor"),
 				RerankDepth: c.Int("depth"), Out: c.String("out"), IndexDir: c.String("index"), Name: c.String("name"),
 				Threads: c.Int("threads"), Seed: uint64(c.Int64("seed")), Log: c.App.ErrWriter,
 				NewBar: barMaker(c),
@@ -64,7 +65,12 @@ func evaluateCommands() []*cli.Command {
 				fmt.Fprintf(w, "plaid: ncells %d, ndocs %d, centroid score threshold %g\n", sum.Params.NCells, sum.Params.NDocs, sum.Params.EffectiveThreshold())
 			}
 			if sum.IndexDir != "" {
-				fmt.Fprintf(w, "index: %s codec, %s, %.1f bytes/token (reused: %v)\n", sum.Codec, evaluate.FormatBytes(sum.IndexBytes), sum.BytesPerToken, sum.IndexReused)
+				pooled := ""
+				if sum.PoolFactor > 1 {
+					pooled = fmt.Sprintf(", pool factor %d", sum.PoolFactor)
+				}
+				fmt.Fprintf(w, "index: %s codec%s, %s (%d B), %d embeddings, %.1f bytes/token (reused: %v)\n", sum.Codec, pooled,
+					evaluate.FormatBytes(sum.IndexBytes), sum.IndexBytes, sum.Embeddings, sum.BytesPerToken, sum.IndexReused)
 			}
 			fmt.Fprintf(w, "latency: p50 %.2f ms, p95 %.2f ms, %.2f ms/query overall\nreport: %s/report.md\n", sum.LatencyP50, sum.LatencyP95, sum.MeanMS, opt.Out)
 			return nil

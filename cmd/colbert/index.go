@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/colbert-go/colbert/codec/index"
+	"github.com/colbert-go/colbert/data"
 	"github.com/colbert-go/colbert/data/dataset"
 	"github.com/colbert-go/colbert/experiments/evaluate"
 	"github.com/colbert-go/colbert/model/colbert"
@@ -60,6 +61,8 @@ func indexBuildFlags(required bool) []cli.Flag {
 		&cli.IntFlag{Name: "embed-batch", Value: index.DefaultEmbedBatch, Usage: "passages per encoder call (grouped by length inside)"},
 		&cli.StringFlag{Name: "id-cache", Usage: "token id cache file (default: OUT.ids, removed after a finished build)"},
 		&cli.BoolFlag{Name: "overwrite", Usage: "replace an existing index at --out"},
+		&cli.IntFlag{Name: "pool-factor", Usage: "token pooling: cluster each passage's vectors (Ward, cosine) into max(1, n/F) means before indexing (0 or 1 = off)"},
+		&cli.StringFlag{Name: "shard", Usage: "i/N: index only the i-th of N contiguous slices of the collection (one shard for `colbert serve --shards`)"},
 		seedFlag(),
 		threadsFlag(),
 		quietFlag(),
@@ -111,6 +114,18 @@ func indexBuildAction(c *cli.Context) error {
 	if len(ps) == 0 {
 		return fmt.Errorf("index build: %s holds no passages", c.String("collection"))
 	}
+	if sh := c.String("shard"); sh != "" {
+		part, nparts, err := data.ParsePart(sh)
+		if err != nil {
+			return fmt.Errorf("index build: --shard: %w", err)
+		}
+		lo, hi := data.PartRange(len(ps), part, nparts)
+		if lo == hi {
+			return fmt.Errorf("index build: shard %d/%d of %d passages is empty", part, nparts, len(ps))
+		}
+		fmt.Fprintf(c.App.ErrWriter, "index: shard %d/%d: passages %d…%d of %d\n", part, nparts, lo, hi-1, len(ps))
+		ps = ps[lo:hi]
+	}
 	bs, err := engine.Build(ctx, m, out, ps, engine.BuildOptions{Index: indexBuildOptions(c),
 		CachePath: c.String("id-cache"), KeepCache: c.String("id-cache") != "", Threads: c.Int("threads"),
 		NewBar: barMaker(c)})
@@ -124,6 +139,9 @@ func indexBuildAction(c *cli.Context) error {
 	st, err := index.Stat(out) // the one size: every file of the directory, as `index info` reports
 	if err != nil {
 		return err
+	}
+	if mf.PoolFactor > 1 {
+		fmt.Fprintf(c.App.ErrWriter, "index: token pooling by %d\n", mf.PoolFactor)
 	}
 	fmt.Fprintf(c.App.ErrWriter, "index: %d passages, %d embeddings (%.1f per passage), %d centroids, %d-bit; tokenised in %s, built in %s (%.0f tokens/s)\n",
 		mf.NumPassages, mf.NumEmbeddings, float64(mf.NumEmbeddings)/float64(max(1, mf.NumPassages)), mf.NumCentroids, mf.NBits,
@@ -141,7 +159,7 @@ func indexBuildOptions(c *cli.Context) index.BuildOptions {
 		NBits:          c.Int("nbits"),
 		SamplePassages: c.Int("sample"), NumCentroids: c.Int("centroids"), KMeansIters: c.Int("kmeans-iters"),
 		ChunkSize: c.Int("chunk-size"), EmbedBatch: c.Int("embed-batch"), Threads: c.Int("threads"),
-		Seed: uint64(c.Int64("seed")), Overwrite: c.Bool("overwrite"),
+		Seed: uint64(c.Int64("seed")), Overwrite: c.Bool("overwrite"), PoolFactor: c.Int("pool-factor"),
 	}
 }
 
@@ -175,6 +193,9 @@ func indexInfoCommand() *cli.Command {
 			fmt.Fprintf(w, "checkpoint  %s\n", m.Checkpoint)
 			fmt.Fprintf(w, "passages    %d (%d live, %d deleted), %d chunks, generation %d\n", m.NumPassages, ix.NumLive(), m.NumDeleted, len(m.Chunks), m.Generation)
 			fmt.Fprintf(w, "embeddings  %d (%.1f per passage)\n", m.NumEmbeddings, float64(m.NumEmbeddings)/float64(max(1, m.NumPassages)))
+			if m.PoolFactor > 1 {
+				fmt.Fprintf(w, "pooling     factor %d (each passage's tokens clustered into max(1, n/%d) means)\n", m.PoolFactor, m.PoolFactor)
+			}
 			b := m.Build
 			fmt.Fprintf(w, "build       sample %d passages / %d vectors (%d held out), k-means %d iters on %d points, inertia %.6g, seed %d, chunk %d\n",
 				b.SamplePassages, b.SampleVectors, b.HeldOut, b.KMeansIters, b.TrainPoints, b.Inertia, b.Seed, b.ChunkSize)

@@ -27,7 +27,7 @@ func indexPlanCommand() *cli.Command {
 	var fl []cli.Flag
 	for _, f := range indexBuildFlags(true) {
 		switch f.Names()[0] {
-		case "id-cache", "overwrite":
+		case "id-cache", "overwrite", "shard":
 		case "out":
 			fl = append(fl, &cli.StringFlag{Name: "out", Aliases: []string{"o"}, Required: true, Usage: "plan directory to write (shared storage every encode worker sees)"})
 		default:

@@ -88,7 +88,11 @@ type Options struct {
 	IndexDir string
 	Threads  int
 	Seed     uint64 // k-means and sampling seed of the index build
-	Measures []string
+	// PoolFactor > 1 pools each passage's token vectors into
+	// max(1, n/PoolFactor) cluster means before indexing
+	// (index.BuildOptions.PoolFactor); residual codec only.
+	PoolFactor int
+	Measures   []string
 	// Name labels the system in report.md ("" = the checkpoint's folder name).
 	Name string
 	// Log receives stage lines; nil is silent.
@@ -128,6 +132,15 @@ func (o *Options) fill() error {
 			return fmt.Errorf("evaluate: search %s builds no index, so codec %s does not apply", o.Search, o.Codec)
 		}
 		o.NBits = 0 // not a residual index
+	}
+	if o.PoolFactor < 0 {
+		return fmt.Errorf("evaluate: pool factor %d: must be ≥ 0 (0 and 1 = no pooling)", o.PoolFactor)
+	}
+	if o.PoolFactor == 1 {
+		o.PoolFactor = 0
+	}
+	if o.PoolFactor > 1 && o.Codec != CodecResidual {
+		return fmt.Errorf("evaluate: pool factor %d applies to the residual index, not codec %s", o.PoolFactor, o.Codec)
 	}
 	if o.PCAComponents < 0 {
 		return fmt.Errorf("evaluate: pca components %d: must be positive", o.PCAComponents)
@@ -186,6 +199,8 @@ type Summary struct {
 	Codec      string `json:"codec,omitempty"` // "" in rerank-bm25 mode
 	// PCAComponents are codec pca-int8's bytes per token.
 	PCAComponents int `json:"pca_components,omitempty"`
+	// PoolFactor > 1: the index stores pooled token vectors.
+	PoolFactor int `json:"pool_factor,omitempty"`
 	// Params are the PLAID knobs searched with (plaid mode only), every
 	// one set (Threshold included).
 	Params   *search.Params     `json:"plaid,omitempty"`
@@ -284,7 +299,9 @@ func indexKey(opt Options, m *colbert.Model, ds *data.Dataset) (string, error) {
 		Storage string `json:",omitempty"`
 		NBits   int
 		Seed    uint64
-	}{m.Key, hex.EncodeToString(corpus[:]), "", opt.NBits, opt.Seed}
+		// PoolFactor > 1 (absent otherwise, so unpooled keys are as before).
+		PoolFactor int `json:",omitempty"`
+	}{m.Key, hex.EncodeToString(corpus[:]), "", opt.NBits, opt.Seed, opt.PoolFactor}
 	if opt.Codec != CodecResidual {
 		k.Storage, k.Seed = "flat-ids", 0 // no sampling, no k-means
 	}
@@ -303,6 +320,7 @@ func searchIndex(ctx context.Context, opt Options, m *colbert.Model, ds *data.Da
 		opt.PCAComponents = max(1, m.Dim()/4)
 	}
 	sum.NBits, sum.Codec, sum.PCAComponents, sum.IndexDir = opt.NBits, opt.Codec, opt.PCAComponents, opt.IndexDir
+	sum.PoolFactor = opt.PoolFactor
 	idxDir := filepath.Clean(opt.IndexDir)
 	output := filepath.Join(idxDir, "manifest.json")
 	if opt.Codec != CodecResidual {
@@ -310,7 +328,7 @@ func searchIndex(ctx context.Context, opt Options, m *colbert.Model, ds *data.Da
 	}
 	build := func(ctx context.Context) error {
 		_, err := engine.Build(ctx, m, idxDir, ds.Corpus, engine.BuildOptions{Codec: opt.Codec, Threads: opt.Threads, NewBar: opt.NewBar,
-			Index: index.BuildOptions{NBits: opt.NBits, Seed: opt.Seed, Overwrite: true}})
+			Index: index.BuildOptions{NBits: opt.NBits, Seed: opt.Seed, Overwrite: true, PoolFactor: opt.PoolFactor}})
 		return err
 	}
 	r := &stage.Runner{StampDir: filepath.Join(filepath.Dir(idxDir), ".stages"), Log: opt.Log}

@@ -71,6 +71,9 @@ func TestIndexReuseKey(t *testing.T) {
 		{"another tokenizer file", func(o *Options) { o.Tokenizer = cased }, false},
 		{"doc_maxlen 64", func(o *Options) { o.Checkpoint = short }, false},
 		{"back to the original", func(*Options) {}, false},
+		{"pool factor 2", func(o *Options) { o.PoolFactor = 2 }, false},
+		{"pool factor 2 again", func(o *Options) { o.PoolFactor = 2 }, true},
+		{"pool factor 1 is no pooling", func(o *Options) { o.PoolFactor = 1 }, false},
 	}
 	var embeddings []int64
 	for i, s := range steps {
@@ -87,7 +90,11 @@ func TestIndexReuseKey(t *testing.T) {
 		embeddings = append(embeddings, sum.Embeddings)
 	}
 	// doc_maxlen 64 really changed the vectors: long passages are cut.
-	if embeddings[3] >= embeddings[0] || embeddings[4] != embeddings[0] {
+	if embeddings[3] >= embeddings[0] || embeddings[4] != embeddings[0] || embeddings[7] != embeddings[0] {
 		t.Errorf("embeddings per step %v: want fewer at doc_maxlen 64 only", embeddings)
+	}
+	// Pooling by 2 keeps about half the vectors (max(1, n/2) per passage).
+	if e := embeddings[5]; e > embeddings[0]/2+int64(embeddings[0]/100+50) || e < embeddings[0]/2-int64(embeddings[0]/100+50) || embeddings[6] != e {
+		t.Errorf("pool factor 2: %d embeddings of %d", e, embeddings[0])
 	}
 }

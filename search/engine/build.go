@@ -21,7 +21,9 @@ type BuildOptions struct {
 	// codec is applied to when opened).
 	Codec string
 	// Index are the residual build's settings; Dim and Checkpoint are the
-	// model's (set by Build), Threads defaults to Threads.
+	// model's (set by Build), Threads defaults to Threads. Index.PoolFactor
+	// > 1 pools each passage's token vectors (codec/pool) before k-means
+	// and compression; the manifest records it.
 	Index index.BuildOptions
 	// CachePath is the token id cache that lets an interrupted build
 	// resume without tokenising again ("" = dir + ".ids"); it is removed
@@ -54,6 +56,9 @@ func (o BuildOptions) bar(label string, total int64, unit string) *progress.Bar 
 // accepts for m: a residual index (codec/index.Build: resumable, committed
 // atomically) or a flat one (codec/flat.Write).
 func Build(ctx context.Context, m *colbert.Model, dir string, passages []data.Passage, opt BuildOptions) (*BuildStats, error) {
+	if opt.Index.PoolFactor > 1 && opt.Codec != "" && opt.Codec != CodecResidual {
+		return nil, fmt.Errorf("engine: pool factor %d applies to the residual index, not codec %s", opt.Index.PoolFactor, opt.Codec)
+	}
 	cache := opt.CachePath
 	if cache == "" {
 		cache = dir + ".ids"
