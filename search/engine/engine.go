@@ -11,6 +11,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/colbert-go/colbert/codec/flat"
@@ -42,8 +43,11 @@ type OpenOptions struct {
 
 // Stats describe the opened index: what a run's report states of it.
 type Stats struct {
-	Codec         string
-	Passages      int   // searchable (live) passages
+	Codec    string
+	Passages int // searchable (live) passages
+	// Generation is the residual index's generation (it grows with every
+	// append and delete); 0 for a flat index.
+	Generation    int
 	Tokens        int64 // stored vectors
 	Bytes         int64 // the index's size in its codec
 	BytesPerToken float64
@@ -52,15 +56,49 @@ type Stats struct {
 	OpenSeconds float64
 }
 
+// Encoder is what an engine needs of a ColBERT encoder: query matrices
+// (QueryLen×Dim each; a query without tokens is refused with an error
+// wrapping colbert.ErrNoTokens, as *colbert.Model does) and passage
+// matrices for texts given at query time (rerank). Open wraps a
+// *colbert.Model; New takes any.
+type Encoder interface {
+	Dim() int
+	EncodeQueries(ctx context.Context, qs []data.Query) ([][]float32, error)
+	EncodePassages(ctx context.Context, texts []string) ([][]float32, error)
+}
+
+// modelEncoder is a *colbert.Model as an Encoder.
+type modelEncoder struct{ *colbert.Model }
+
+// EncodePassages tokenises and encodes texts as passages of an index are.
+func (m modelEncoder) EncodePassages(ctx context.Context, texts []string) ([][]float32, error) {
+	ps := make([]data.Passage, len(texts))
+	for i, t := range texts {
+		ps[i] = data.Passage{ID: strconv.Itoa(i), Text: t}
+	}
+	src, err := colbert.NewSource(ctx, m.Model, ps, colbert.SourceOptions{Threads: 1})
+	if err != nil {
+		return nil, err
+	}
+	return src.Embed(ctx, 0, len(texts))
+}
+
 // Engine answers queries with one encoder over one index. Safe for
 // concurrent Search calls; Close after the last.
 type Engine struct {
-	model    *colbert.Model
+	model    *colbert.Model // nil for an engine from New
+	enc      Encoder
+	store    search.Passages
 	searcher *search.Searcher
 	plaid    bool
 	id       func(pid int) string
+	pid      func(id string) (int, bool)
+	deleted  func(pid int) bool
 	close    func() error
 	stats    Stats
+	// dir and opt reopen the index (Reopen); dir is "" for New's engines.
+	dir string
+	opt OpenOptions
 }
 
 // Open opens the index in dir for queries encoded by m. A residual index
@@ -82,7 +120,93 @@ func Open(m *colbert.Model, dir string, opt OpenOptions) (*Engine, error) {
 		return nil, err
 	}
 	e.stats.OpenSeconds = time.Since(start).Seconds()
+	e.enc, e.dir, e.opt = modelEncoder{m}, dir, opt
 	return e, nil
+}
+
+// Reopen opens the engine's index directory again with the same encoder
+// and options: the index's current generation, after `colbert index
+// append` or `delete`. The receiver stays open; the caller closes it.
+func (e *Engine) Reopen() (*Engine, error) {
+	if e.dir == "" || e.model == nil {
+		return nil, errors.New("engine: Reopen: this engine was not opened from a directory")
+	}
+	return Open(e.model, e.dir, e.opt)
+}
+
+// Dir is the index directory ("" for an engine from New).
+func (e *Engine) Dir() string { return e.dir }
+
+// Parts are what New assembles an engine from.
+type Parts struct {
+	// Encoder encodes queries (and texts to rerank).
+	Encoder Encoder
+	// Store holds the passages; a search.Index is searched with PLAID,
+	// other stores exhaustively only. A store that is a search.Tombstoner
+	// has its deleted passages skipped.
+	Store search.Passages
+	// ID maps a pid to its passage id (default: the decimal pid); PID
+	// maps a live passage id back (default: the inverse of ID over the
+	// live pids).
+	ID  func(pid int) string
+	PID func(id string) (int, bool)
+	// Generation is reported by Stats.
+	Generation int
+	// Close releases the store (default: nothing to release).
+	Close func() error
+}
+
+// New assembles an engine from an encoder and a store in memory: the
+// engine of tests and of programs that keep their own index. Its Model is
+// nil and it cannot Reopen.
+func New(p Parts) (*Engine, error) {
+	if p.Encoder == nil || p.Store == nil {
+		return nil, errors.New("engine: New needs an Encoder and a Store")
+	}
+	if p.Encoder.Dim() != p.Store.Dim() {
+		return nil, fmt.Errorf("%w: the encoder makes %d dimensions, the store holds %d", search.ErrDimMismatch, p.Encoder.Dim(), p.Store.Dim())
+	}
+	s, err := search.NewSearcher(p.Store)
+	if err != nil {
+		return nil, err
+	}
+	e := &Engine{enc: p.Encoder, store: p.Store, searcher: s, id: p.ID, pid: p.PID, close: p.Close}
+	_, e.plaid = p.Store.(search.Index)
+	if t, ok := p.Store.(search.Tombstoner); ok {
+		e.deleted = t.Deleted
+	}
+	if e.id == nil {
+		e.id = strconv.Itoa
+	}
+	if e.close == nil {
+		e.close = func() error { return nil }
+	}
+	n := p.Store.NumPassages()
+	live := n
+	for pid := 0; e.deleted != nil && pid < n; pid++ {
+		if e.deleted(pid) {
+			live--
+		}
+	}
+	if e.pid == nil {
+		e.pid = lookupIDs(n, e.id, e.deleted)
+	}
+	e.stats = Stats{Codec: "memory", Passages: live, Generation: p.Generation}
+	return e, nil
+}
+
+// lookupIDs is the id → pid map of the live pids of a store of n passages.
+func lookupIDs(n int, id func(int) string, deleted func(int) bool) func(string) (int, bool) {
+	m := make(map[string]int, n)
+	for pid := 0; pid < n; pid++ {
+		if deleted == nil || !deleted(pid) {
+			m[id(pid)] = pid
+		}
+	}
+	return func(s string) (int, bool) {
+		pid, ok := m[s]
+		return pid, ok
+	}
 }
 
 func openResidual(m *colbert.Model, dir string, opt OpenOptions) (*Engine, error) {
@@ -113,8 +237,8 @@ func openResidual(m *colbert.Model, dir string, opt OpenOptions) (*Engine, error
 		ix.Close()
 		return nil, err
 	}
-	return &Engine{model: m, searcher: s, plaid: true, id: ix.PassageID, close: ix.Close,
-		stats: Stats{Codec: CodecResidual, Passages: ix.NumLive(), Tokens: st.Manifest.NumEmbeddings,
+	return &Engine{model: m, store: ix, searcher: s, plaid: true, id: ix.PassageID, pid: ix.PID, deleted: ix.Deleted, close: ix.Close,
+		stats: Stats{Codec: CodecResidual, Passages: ix.NumLive(), Generation: mf.Generation, Tokens: st.Manifest.NumEmbeddings,
 			Bytes: st.TotalBytes, BytesPerToken: st.BytesPerToken}}, nil
 }
 
@@ -127,7 +251,7 @@ func openFlat(m *colbert.Model, dir string, opt OpenOptions) (*Engine, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Engine{model: m, searcher: s, id: fx.PassageID, close: func() error { return nil },
+	return &Engine{model: m, store: fx, searcher: s, id: fx.PassageID, pid: lookupIDs(fx.NumPassages(), fx.PassageID, nil), close: func() error { return nil },
 		stats: Stats{Codec: opt.Codec, Passages: fx.NumPassages(), Tokens: int64(fx.NumTokens()), Bytes: fx.Bytes(),
 			BytesPerToken: float64(fx.Bytes()) / float64(max(1, fx.NumTokens()))}}, nil
 }
@@ -143,8 +267,11 @@ func short(h string) string {
 	return h
 }
 
-// Model is the engine's encoder.
+// Model is the engine's checkpoint (nil for an engine from New).
 func (e *Engine) Model() *colbert.Model { return e.model }
+
+// Dim is the dimension of the encoder's vectors.
+func (e *Engine) Dim() int { return e.enc.Dim() }
 
 // Stats describe the opened index.
 func (e *Engine) Stats() Stats { return e.stats }
@@ -154,6 +281,11 @@ func (e *Engine) CanPLAID() bool { return e.plaid }
 
 // PassageID is the id of pid.
 func (e *Engine) PassageID(pid int) string { return e.id(pid) }
+
+// PID is the pid of the live passage with the given id; false for an id
+// the index does not hold or has deleted. Pids are stable: appends give
+// new passages new pids and deletes keep the pids of the others.
+func (e *Engine) PID(id string) (int, bool) { return e.pid(id) }
 
 // Searcher is the searcher over the index, for callers that score encoded
 // queries themselves (the search service).
@@ -199,17 +331,20 @@ func (e *Engine) Search(ctx context.Context, qs []data.Query, p search.Params, o
 		return nil, err
 	}
 	start := time.Now()
-	qv, err := e.model.EncodeQueries(ctx, qs)
+	qv, err := e.enc.EncodeQueries(ctx, qs)
 	if err != nil {
 		return nil, err
 	}
 	out := &Results{Encode: time.Since(start)}
 	start = time.Now()
-	res, err := e.searcher.SearchBatch(ctx, qv, e.model.Dim(), p, search.BatchOptions{Threads: opt.Threads, Exhaustive: opt.Exhaustive, Bar: opt.Bar})
+	res, err := e.searcher.SearchBatch(ctx, qv, e.enc.Dim(), p, search.BatchOptions{Threads: opt.Threads, Exhaustive: opt.Exhaustive, Bar: opt.Bar})
 	if err != nil {
 		return nil, err
 	}
 	out.Search, out.PerQuery = time.Since(start), res
+	for i := range res { // the queries were encoded together: each gets its share
+		res[i].Trace.Time.Encode = out.Encode / time.Duration(len(res))
+	}
 	if !opt.Exhaustive {
 		out.Params = &p
 	}
