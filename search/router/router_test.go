@@ -48,7 +48,10 @@ func exactParams(k int) search.Params {
 	return search.Params{K: k, NCells: 1 << 20, NDocs: 1 << 20, NoPrune: true, Threshold: new(float32(-1e9))}
 }
 
-// shardServer serves passages lo…hi−1 of coll (ids "doc<global pid>").
+// shardServer serves passages lo…hi−1 of coll (ids "doc<global pid>")
+// over HTTP with the shard protocol the router speaks (POST /search
+// {"query", "k"} → server.Response; a bad k or empty query → 400), from
+// its own index (its own centroids).
 func shardServer(t *testing.T, coll *searchtest.Collection, lo, hi int) *httptest.Server {
 	t.Helper()
 	off := 0
@@ -67,13 +70,47 @@ func shardServer(t *testing.T, coll *searchtest.Collection, lo, hi int) *httptes
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv, err := server.New(server.Config{Searcher: s, Encoder: wordEncoder{coll.Words}, Params: exactParams,
-		ID:   func(pid int) string { return fmt.Sprintf("doc%03d", lo+pid) },
-		Text: func(pid int) (string, bool) { return fmt.Sprintf("text %d", lo+pid), true }})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ts := httptest.NewServer(srv)
+	enc := wordEncoder{coll.Words}
+	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/healthz" {
+			writeJSON(w, 200, map[string]string{"status": "ok"})
+			return
+		}
+		var req struct {
+			Query string `json:"query"`
+			K     *int   `json:"k"`
+		}
+		dec := json.NewDecoder(r.Body)
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&req); err != nil {
+			writeError(w, 400, "malformed JSON: "+err.Error(), nil)
+			return
+		}
+		k := 10
+		if req.K != nil {
+			k = *req.K
+		}
+		if k <= 0 || k > 1000 {
+			writeError(w, 400, fmt.Sprintf(`"k" must be in [1, 1000], got %d`, k), nil)
+			return
+		}
+		q, _, err := enc.EncodeQuery(r.Context(), req.Query)
+		if err != nil {
+			writeError(w, 400, `"query" has no tokens`, nil)
+			return
+		}
+		hits, err := s.Search(q, dim, exactParams(k))
+		if err != nil {
+			writeError(w, 500, err.Error(), nil)
+			return
+		}
+		resp := server.Response{Query: req.Query, K: k, Results: []server.Result{}}
+		for i, h := range hits {
+			resp.Results = append(resp.Results, server.Result{Rank: i + 1, ID: fmt.Sprintf("doc%03d", lo+h.PID), PID: h.PID,
+				Score: h.Score, Text: fmt.Sprintf("text %d", lo+h.PID)})
+		}
+		writeJSON(w, 200, resp)
+	}))
 	t.Cleanup(ts.Close)
 	return ts
 }
@@ -276,7 +313,7 @@ func TestClientErrors(t *testing.T) {
 		msg  string
 	}{
 		{`{"query": "alpha", "k": 0}`, 400, `"k" must be in`},
-		{`{"query": ""}`, 400, `"query" must be a non-empty string`},
+		{`{"query": "..."}`, 400, `"query" has no tokens`},
 		{`{"query": "alpha", "bogus": 1}`, 400, "malformed JSON"},
 		{`{"query": `, 400, "malformed JSON"},
 	} {
