@@ -47,7 +47,7 @@ func (s *Searcher) SearchBatch(ctx context.Context, queries [][]float32, dim int
 				t0 := time.Now()
 				var err error
 				if opt.Exhaustive {
-					out[i].Hits, err = s.Exhaustive(queries[i], dim, p.K)
+					out[i].Hits, err = s.ExhaustiveFilter(queries[i], dim, p.K, p.Filter)
 				} else {
 					out[i].Hits, out[i].Trace, err = s.SearchTrace(queries[i], dim, p)
 				}

@@ -23,7 +23,21 @@ type Params struct {
 	NDocs int
 	// NoPrune disables stage 2's threshold (fast-plaid's behaviour).
 	NoPrune bool
+	// Filter restricts the search to its passages (nil: every passage).
+	// PLAID's stage 1 admits only allowed pids; a filter of at most
+	// FilterExact passages is instead searched exhaustively, every allowed
+	// passage scored exactly, so its top K is exact.
+	Filter *Filter
+	// FilterExact is the largest filter searched exhaustively; 0 means
+	// DefaultFilterExact(NDocs), negative never.
+	FilterExact int
 }
+
+// DefaultFilterExact is the default Params.FilterExact for ndocs: 4·ndocs,
+// at least 1024 (scoring that many passages exactly costs about what
+// PLAID's stages cost on the collection they were measured on: see
+// BENCHMARKS.md, "Filtered search").
+func DefaultFilterExact(ndocs int) int { return max(4*ndocs, 1024) }
 
 // DefaultParams returns the ColBERT searcher's defaults for k:
 // k ≤ 10: ncells 1, threshold 0.5, ndocs 256; k ≤ 100: 2, 0.45, 1024;
@@ -63,6 +77,9 @@ func (p Params) Resolve() (Params, error) {
 	if p.Threshold == nil {
 		p.Threshold = d.Threshold
 	}
+	if p.FilterExact == 0 {
+		p.FilterExact = DefaultFilterExact(p.NDocs)
+	}
 	if p.NCells < 0 {
 		return p, fmt.Errorf("search: ncells must be positive, got %d", p.NCells)
 	}
@@ -74,6 +91,12 @@ func (p Params) Resolve() (Params, error) {
 		return p, fmt.Errorf("search: centroid score threshold is NaN")
 	}
 	return p, nil
+}
+
+// filterExhaustive reports whether a resolved p's filter is small enough
+// to be searched exhaustively.
+func (p Params) filterExhaustive() bool {
+	return p.Filter != nil && p.FilterExact >= 0 && p.Filter.Len() <= p.FilterExact
 }
 
 // exactCount is the number of stage-3 survivors that are decompressed.

@@ -179,6 +179,10 @@ func (s *Searcher) SearchTrace(q []float32, dim int, p Params) ([]Hit, Trace, er
 	if s.idx == nil {
 		return nil, tr, ErrNoCentroids
 	}
+	if p.filterExhaustive() {
+		// A small allowed set: score every allowed passage (exact).
+		return s.searchFilter(q, nq, p, tr)
+	}
 	start := time.Now()
 	pq, err := maxsim.NewQueryKernel(s.kernel, q, nq, s.dim)
 	if err != nil {
@@ -198,7 +202,8 @@ func (s *Searcher) SearchTrace(q []float32, dim int, p Params) ([]Hit, Trace, er
 	s.topCells(sc, nq, stride, ncells, p)
 	tr.Cells = len(sc.cells)
 
-	// Stage 1: union of the IVF lists of the probed cells.
+	// Stage 1: union of the IVF lists of the probed cells (allowed pids
+	// only, under a filter).
 	sc.mark = grow(sc.mark, s.npass)
 	sc.gen++
 	if sc.gen == 0 { // wrapped: marks from 2^32 queries ago look current
@@ -213,7 +218,7 @@ func (s *Searcher) SearchTrace(q []float32, dim int, p Params) ([]Hit, Trace, er
 			}
 			if sc.mark[pid] != sc.gen {
 				sc.mark[pid] = sc.gen
-				if s.deleted == nil || !s.deleted(int(pid)) {
+				if (s.deleted == nil || !s.deleted(int(pid))) && p.Filter.Allows(int(pid)) {
 					sc.cands = append(sc.cands, pid)
 				}
 			}
