@@ -177,10 +177,21 @@ func indexMergeCommand() *cli.Command {
 			&cli.StringFlag{Name: "plan", Required: true, Usage: "plan directory whose parts are all encoded"},
 			&cli.StringFlag{Name: "out", Aliases: []string{"o"}, Required: true, Usage: "index directory to write (chunk files are hard-linked from the plan when on the same file system)"},
 			&cli.BoolFlag{Name: "overwrite", Usage: "replace an existing index at --out"},
+			&cli.StringFlag{Name: "part", Usage: "i/N: write only part i's chunks (as `index encode --part i/N` splits them) as a standalone shard index with the plan's centroids, for `colbert serve --shards`"},
 		},
 		Action: func(c *cli.Context) error {
 			start := time.Now()
-			mf, err := index.Merge(c.Context, c.String("plan"), c.String("out"), c.Bool("overwrite"))
+			var mf *index.Manifest
+			var err error
+			if p := c.String("part"); p != "" {
+				part, nparts, perr := data.ParsePart(p)
+				if perr != nil {
+					return fmt.Errorf("index merge: --part: %w", perr)
+				}
+				mf, err = index.MergeShard(c.Context, c.String("plan"), c.String("out"), part, nparts, c.Bool("overwrite"))
+			} else {
+				mf, err = index.Merge(c.Context, c.String("plan"), c.String("out"), c.Bool("overwrite"))
+			}
 			if err != nil {
 				return err
 			}

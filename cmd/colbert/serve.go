@@ -19,9 +19,11 @@ func serveCommands() []*cli.Command {
 		Usage: "serve PLAID search over HTTP (POST /search, GET /healthz, GET /metrics)",
 		Description: "The index is memory-mapped once and searched by many requests at once. POST /search takes\n" +
 			`{"query": "...", "k": 10} (optional "ncells", "ndocs", "threshold") and returns ranked ids and scores,` + "\n" +
-			"with passage text when --collection is given. SIGINT/SIGTERM shut down gracefully.",
-		Flags: append(colbertModelFlags(),
-			&cli.StringFlag{Name: "index", Required: true, Usage: "index directory"},
+			"with passage text when --collection is given. SIGINT/SIGTERM shut down gracefully.\n" +
+			"With --shards URL,… it serves no index but routes each /search to those shards (each a `colbert serve`\n" +
+			"of one slice, e.g. `colbert index build --shard i/N`) and merges their top k (search/router).",
+		Flags: append(optional(colbertModelFlags(), "checkpoint"),
+			&cli.StringFlag{Name: "index", Usage: "index directory (required unless --shards)"},
 			&cli.StringFlag{Name: "addr", Value: "127.0.0.1:8080", Usage: "listen address"},
 			&cli.StringFlag{Name: "collection", Aliases: []string{"c"}, Usage: "collection to return passage text from (BEIR directory, corpus.jsonl, collection.tsv, .parquet)"},
 			&cli.IntFlag{Name: "max-k", Value: 1000, Usage: "largest k a request may ask for"},
@@ -29,12 +31,16 @@ func serveCommands() []*cli.Command {
 			&cli.DurationFlag{Name: "timeout", Value: 10 * time.Second, Usage: "per-request timeout, queueing included"},
 			&cli.BoolFlag{Name: "no-verify", Usage: "skip the checksum pass when opening the index"},
 			threadsFlag(),
+			shardsFlag(), onShardErrorFlag(), shardTimeoutFlag(),
 		),
 		Action: serveAction,
 	}}
 }
 
 func serveAction(c *cli.Context) error {
+	if routed, err := serveRoute(c); routed || err != nil {
+		return err
+	}
 	e, err := openEngine(c)
 	if err != nil {
 		return err

@@ -1,0 +1,109 @@
+package index
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/colbert-go/colbert/data"
+)
+
+// MergeShard assembles the chunks of part `part` of nparts of the plan in
+// planDir (the chunks EncodePart(part, nparts) writes: a contiguous range)
+// into a standalone index in out: one shard of a sharded service. The
+// shard keeps the plan's centroids and buckets, so every passage is
+// stored with the very codes and residuals the whole index (Merge) stores
+// for it and exact MaxSim scores agree across shards and with the whole
+// index; its pids are renumbered from 0 in collection order. Only that
+// part's chunks need to be encoded.
+func MergeShard(ctx context.Context, planDir, out string, part, nparts int, overwrite bool) (*Manifest, error) {
+	if !hostLittleEndian {
+		return nil, errors.New("index: big-endian hosts are not supported")
+	}
+	if nparts < 1 || part < 0 || part >= nparts {
+		return nil, fmt.Errorf("index: shard %d/%d: want 0 ≤ part < nparts", part, nparts)
+	}
+	_, pl, err := loadPlan(planDir)
+	if err != nil {
+		return nil, err
+	}
+	clo, chi := data.PartRange(pl.numChunks(), part, nparts)
+	if clo == chi {
+		return nil, fmt.Errorf("index: shard %d/%d of a plan with %d chunks is empty (at most %d shards)", part, nparts, pl.numChunks(), pl.numChunks())
+	}
+	pa, err1 := filepath.Abs(planDir)
+	oa, err2 := filepath.Abs(out)
+	if err := errors.Join(err1, err2); err != nil {
+		return nil, fmt.Errorf("index: %w", err)
+	}
+	if pa == oa || pa == buildingDir(oa) {
+		return nil, fmt.Errorf("index: the shard %s must not be the plan directory %s", out, planDir)
+	}
+	if _, err := os.Stat(out); err == nil && !overwrite {
+		return nil, fmt.Errorf("index: %s already exists (use overwrite)", out)
+	}
+	tmp := buildingDir(out)
+	if err := os.RemoveAll(tmp); err != nil {
+		return nil, fmt.Errorf("index: %w", err)
+	}
+	if err := os.MkdirAll(tmp, 0o755); err != nil {
+		return nil, fmt.Errorf("index: %w", err)
+	}
+	m, err := assembleShard(ctx, planDir, tmp, pl, clo, chi)
+	if err == nil {
+		err = commitDir(tmp, out, m, 0, overwrite, nil)
+	}
+	if err != nil {
+		os.RemoveAll(tmp)
+		return nil, err
+	}
+	return m, nil
+}
+
+// assembleShard links chunks clo…chi−1 of the plan in from into dir as
+// chunks 0…, with the plan's codec files, and writes the IVF.
+func assembleShard(ctx context.Context, from, dir string, pl plan, clo, chi int) (*Manifest, error) {
+	first := clo * pl.ChunkSize
+	m := &Manifest{Format: Format, Version: Version, Codec: "residual", NBits: pl.NBits, Dim: pl.Dim,
+		Checkpoint: pl.Checkpoint, NumCentroids: pl.K, IVF: ivfName(0), Build: pl.Build,
+		PoolFactor: pl.PoolFactor, Files: map[string]FileInfo{}}
+	for name, fi := range pl.Files {
+		if err := linkOrCopy(joinDir(from, name), joinDir(dir, name), fi); err != nil {
+			return nil, err
+		}
+		m.Files[name] = fi
+	}
+	for ci := clo; ci < chi; ci++ {
+		lo, hi := ci*pl.ChunkSize, min(pl.Passages, (ci+1)*pl.ChunkSize)
+		info, files, ok := chunkDone(from, ci, lo, hi, false)
+		if !ok {
+			return nil, fmt.Errorf("index: %s: chunk %d (passages %d…%d) not encoded yet; run its encode part first", from, ci, lo, hi-1)
+		}
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		src, dst := chunkFiles(ci), chunkFiles(ci-clo)
+		for x := range src {
+			fi := files[src[x]]
+			if err := linkOrCopy(joinDir(from, src[x]), joinDir(dir, dst[x]), fi); err != nil {
+				return nil, err
+			}
+			m.Files[dst[x]] = fi
+		}
+		info.FirstPID -= first
+		m.Chunks = append(m.Chunks, info)
+		m.NumPassages += info.Passages
+		m.NumEmbeddings += info.Embeddings
+	}
+	fi, err := writeIVF(dir, m, nil)
+	if err != nil {
+		return nil, err
+	}
+	m.Files[m.IVF] = fi
+	if err := m.validate(); err != nil {
+		return nil, fmt.Errorf("index: internal error, shard manifest invalid: %w", err)
+	}
+	return m, nil
+}
