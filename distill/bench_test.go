@@ -13,10 +13,10 @@ import (
 	"github.com/colbert-go/colbert/data"
 	"github.com/colbert-go/colbert/data/safetensors"
 	"github.com/colbert-go/colbert/data/testassets"
-	"github.com/colbert-go/colbert/distill/ort"
 	"github.com/colbert-go/colbert/model"
 	"github.com/colbert-go/colbert/model/encode"
 	"github.com/colbert-go/colbert/model/onnx"
+	"github.com/colbert-go/colbert/model/ort"
 )
 
 // benchPairs: 256 real Cranfield (query, abstract) pairs, varied lengths.

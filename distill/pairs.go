@@ -8,7 +8,7 @@ import (
 	"sync"
 
 	"github.com/colbert-go/colbert/data/progress"
-	"github.com/colbert-go/colbert/distill/ort"
+	"github.com/colbert-go/colbert/model/ort"
 )
 
 // Scorer gives one relevance logit per row of a tokenised pair batch;

@@ -11,7 +11,7 @@ import (
 	"github.com/colbert-go/colbert/data"
 	"github.com/colbert-go/colbert/data/testassets"
 	"github.com/colbert-go/colbert/data/tokenize"
-	"github.com/colbert-go/colbert/distill/ort"
+	"github.com/colbert-go/colbert/model/ort"
 )
 
 func TestRerank(t *testing.T) {

@@ -19,7 +19,7 @@ import (
 	"github.com/colbert-go/colbert/data/safetensors"
 	"github.com/colbert-go/colbert/data/testassets"
 	"github.com/colbert-go/colbert/data/tokenize"
-	"github.com/colbert-go/colbert/distill/ort"
+	"github.com/colbert-go/colbert/model/ort"
 )
 
 var (

@@ -10,7 +10,7 @@ import (
 	"github.com/colbert-go/colbert/data"
 	"github.com/colbert-go/colbert/data/progress"
 	"github.com/colbert-go/colbert/data/tokenize"
-	"github.com/colbert-go/colbert/distill/ort"
+	"github.com/colbert-go/colbert/model/ort"
 )
 
 // TeacherOptions name a cross-encoder teacher exported to ONNX and say how

@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/colbert-go/colbert/distill/ort"
+	"github.com/colbert-go/colbert/model/ort"
 	"github.com/colbert-go/colbert/train"
 )
 

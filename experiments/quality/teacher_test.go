@@ -9,11 +9,11 @@ import (
 	"testing"
 
 	"github.com/colbert-go/colbert/data/tokenize"
-	"github.com/colbert-go/colbert/distill/ort"
 	"github.com/colbert-go/colbert/experiments/synth"
 	"github.com/colbert-go/colbert/model"
 	"github.com/colbert-go/colbert/model/encode"
 	"github.com/colbert-go/colbert/model/onnx"
+	"github.com/colbert-go/colbert/model/ort"
 	"github.com/colbert-go/colbert/train"
 )
 

@@ -1,4 +1,5 @@
-// Package ort runs ONNX models (cross-encoder teachers, exported encoders)
+// Package ort runs ONNX models (cross-encoder teachers; ColBERT encoders,
+// one of model/colbert's two backends, see ColBERT)
 // through ONNX Runtime's shared library via github.com/yalue/onnxruntime_go.
 //
 // ONNX Runtime keeps one environment per process. A Runtime owns that
