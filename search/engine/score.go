@@ -1,0 +1,92 @@
+package engine
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"slices"
+
+	"github.com/colbert-go/colbert/data"
+	"github.com/colbert-go/colbert/search"
+	"github.com/colbert-go/colbert/search/maxsim"
+)
+
+// Score encodes query and scores the passages pids of the index by exact
+// MaxSim (each decompressed in full, as PLAID's last stage does), returning
+// one hit per pid, best first (ties by smaller pid): a rerank of given
+// passages. A pid out of range or deleted is an error naming it.
+func (e *Engine) Score(ctx context.Context, query string, pids []int) ([]search.Hit, error) {
+	n := e.store.NumPassages()
+	for _, pid := range pids {
+		if pid < 0 || pid >= n {
+			return nil, fmt.Errorf("engine: score: pid %d out of range [0,%d)", pid, n)
+		}
+		if e.deleted != nil && e.deleted(pid) {
+			return nil, fmt.Errorf("engine: score: pid %d (%s) is deleted", pid, e.id(pid))
+		}
+	}
+	q, err := e.prepare(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	scores := make([]float32, len(pids))
+	if err := search.ScorePassages(e.store, q, pids, scores); err != nil {
+		return nil, fmt.Errorf("engine: score: %w", err)
+	}
+	hits := make([]search.Hit, len(pids))
+	for i, pid := range pids {
+		hits[i] = search.Hit{PID: pid, Score: scores[i]}
+	}
+	sortHits(hits)
+	return hits, nil
+}
+
+// ScoreTexts encodes query and texts (as passages of an index are encoded)
+// and scores each text by exact MaxSim, returning one hit per text, best
+// first (ties by earlier text); a hit's PID is the text's position in texts.
+func (e *Engine) ScoreTexts(ctx context.Context, query string, texts []string) ([]search.Hit, error) {
+	q, err := e.prepare(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	docs, err := e.enc.EncodePassages(ctx, texts)
+	if err != nil {
+		return nil, fmt.Errorf("engine: score texts: %w", err)
+	}
+	if len(docs) != len(texts) {
+		return nil, fmt.Errorf("engine: score texts: %d passage matrices for %d texts", len(docs), len(texts))
+	}
+	hits := make([]search.Hit, len(texts))
+	for i, d := range docs {
+		if len(d)%q.Dim() != 0 {
+			return nil, fmt.Errorf("engine: score texts: text %d has %d values, not a multiple of dim %d", i, len(d), q.Dim())
+		}
+		hits[i] = search.Hit{PID: i, Score: q.Score(d)}
+	}
+	sortHits(hits)
+	return hits, nil
+}
+
+// prepare encodes one query text for exact scoring.
+func (e *Engine) prepare(ctx context.Context, query string) (*maxsim.Query, error) {
+	qv, err := e.enc.EncodeQueries(ctx, []data.Query{{ID: "query", Text: query}})
+	if err != nil {
+		return nil, err
+	}
+	dim := e.enc.Dim()
+	if len(qv) != 1 || len(qv[0]) == 0 || len(qv[0])%dim != 0 {
+		return nil, fmt.Errorf("engine: the encoder returned a malformed query matrix (dim %d)", dim)
+	}
+	return maxsim.NewQuery(qv[0], len(qv[0])/dim, dim)
+}
+
+// sortHits orders hits best first, ties by smaller pid (the searcher's
+// order).
+func sortHits(hits []search.Hit) {
+	slices.SortFunc(hits, func(a, b search.Hit) int {
+		if c := cmp.Compare(b.Score, a.Score); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.PID, b.PID)
+	})
+}
