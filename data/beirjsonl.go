@@ -7,10 +7,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strconv"
 )
 
-// beirRecord is one line of a BEIR corpus.jsonl or queries.jsonl. Any other
-// key (BEIR's "metadata") is ignored; "id" is accepted when "_id" is absent.
+// beirRecord is one line of a BEIR queries.jsonl. Any other key (BEIR's
+// "metadata") is ignored; "id" is accepted when "_id" is absent. Corpus
+// lines keep their other keys (decodeCorpusLine).
 type beirRecord struct {
 	ID    json.RawMessage `json:"_id"`
 	AltID json.RawMessage `json:"id"`
@@ -87,6 +89,143 @@ func decodeBEIRLine(b []byte) (id, title, text string, err error) {
 	return id, title, text, nil
 }
 
+// decodeCorpusLine decodes one corpus record: id, title and text as
+// decodeBEIRLine does, every other key into Meta (BEIR's "metadata" object
+// flattened; a top-level key wins over a nested one).
+func decodeCorpusLine(b []byte) (Passage, error) {
+	var rec map[string]json.RawMessage
+	if err := json.Unmarshal(b, &rec); err != nil {
+		return Passage{}, err
+	}
+	raw, ok := rec["_id"]
+	if !ok {
+		raw = rec["id"]
+	}
+	id, err := jsonID(raw)
+	if err != nil {
+		return Passage{}, err
+	}
+	p := Passage{ID: id}
+	if p.Title, err = jsonText("title", rec["title"]); err != nil {
+		return Passage{}, err
+	}
+	if p.Text, err = jsonText("text", rec["text"]); err != nil {
+		return Passage{}, err
+	}
+	add := func(k string, v json.RawMessage, top bool) error {
+		if _, dup := p.Meta[k]; dup && !top {
+			return nil
+		}
+		x, err := metaValue(v)
+		if err != nil {
+			return fmt.Errorf("field %q: %w", k, err)
+		}
+		if p.Meta == nil {
+			p.Meta = map[string]any{}
+		}
+		p.Meta[k] = x
+		return nil
+	}
+	for k, v := range rec {
+		switch k {
+		case "_id", "id", "title", "text":
+			continue
+		case "metadata":
+			var nested map[string]json.RawMessage
+			if t := bytes.TrimSpace(v); len(t) > 0 && t[0] == '{' {
+				if err := json.Unmarshal(t, &nested); err != nil {
+					return Passage{}, fmt.Errorf("field \"metadata\": %w", err)
+				}
+				for nk, nv := range nested {
+					if _, top := rec[nk]; top && nk != "metadata" {
+						continue
+					}
+					if err := add(nk, nv, false); err != nil {
+						return Passage{}, err
+					}
+				}
+				continue
+			}
+		}
+		if err := add(k, v, true); err != nil {
+			return Passage{}, err
+		}
+	}
+	return p, nil
+}
+
+// metaValue converts a JSON value to a Passage.Meta value.
+func metaValue(raw json.RawMessage) (any, error) {
+	raw = bytes.TrimSpace(raw)
+	if len(raw) == 0 || string(raw) == "null" {
+		return nil, nil
+	}
+	switch c := raw[0]; {
+	case c == '"':
+		var s string
+		err := json.Unmarshal(raw, &s)
+		return s, err
+	case c == 't' || c == 'f':
+		var v bool
+		err := json.Unmarshal(raw, &v)
+		return v, err
+	case c == '{' || c == '[':
+		return json.RawMessage(bytes.Clone(raw)), nil
+	}
+	var n json.Number
+	if err := json.Unmarshal(raw, &n); err != nil {
+		return nil, err
+	}
+	if i, err := strconv.ParseInt(string(n), 10, 64); err == nil {
+		return i, nil
+	}
+	f, err := strconv.ParseFloat(string(n), 64)
+	if err != nil {
+		return nil, fmt.Errorf("number %s out of range", n)
+	}
+	return f, nil
+}
+
+// ReadMetaJSONL reads a metadata side file: one JSON object per line with
+// the passage's id under "_id" or "id" and its fields under the other keys
+// (title and text included; BEIR's "metadata" object flattened), keyed by
+// id. Duplicate ids are an error.
+func ReadMetaJSONL(path string) (map[string]map[string]any, error) {
+	return withFile(path, func(r io.Reader, name string) (map[string]map[string]any, error) {
+		lr := newLineReader(r, name)
+		out := map[string]map[string]any{}
+		line := map[string]int{}
+		for {
+			b, ok := lr.next()
+			if !ok {
+				return out, lr.err
+			}
+			if isBlank(b) {
+				continue
+			}
+			p, err := decodeCorpusLine(b)
+			if err != nil {
+				return nil, lr.errorf("%w", err)
+			}
+			if first, dup := line[p.ID]; dup {
+				return nil, lr.errorf("duplicate id %q (first at line %d)", p.ID, first)
+			}
+			line[p.ID] = lr.line
+			m := p.Meta
+			if m == nil {
+				m = map[string]any{}
+			}
+			if p.Title != "" {
+				m["title"] = p.Title
+			}
+			if p.Text != "" {
+				m["text"] = p.Text
+			}
+			out[p.ID] = m
+		}
+	})
+}
+
 // scanCorpusJSONL calls fn for each passage with its line number.
 func scanCorpusJSONL(r io.Reader, name string, fn func(p Passage, line int) error) error {
 	lr := newLineReader(r, name)
@@ -98,11 +237,11 @@ func scanCorpusJSONL(r io.Reader, name string, fn func(p Passage, line int) erro
 		if isBlank(b) {
 			continue
 		}
-		id, title, text, err := decodeBEIRLine(b)
+		p, err := decodeCorpusLine(b)
 		if err != nil {
 			return lr.errorf("%w", err)
 		}
-		if err := fn(Passage{ID: id, Title: title, Text: text}, lr.line); err != nil {
+		if err := fn(p, lr.line); err != nil {
 			var le *LineError
 			if errors.As(err, &le) {
 				return err
@@ -127,7 +266,7 @@ func parseCorpusJSONL(r io.Reader, name string) ([]Passage, error) {
 }
 
 // ReadCorpusJSONL reads a BEIR corpus.jsonl (`{"_id","title","text"}` per
-// line) in file order. Numeric ids become their decimal text; duplicate ids
+// line, other keys into Passage.Meta) in file order. Numeric ids become their decimal text; duplicate ids
 // are an error because a later one would silently shadow the first.
 func ReadCorpusJSONL(path string) ([]Passage, error) {
 	return withFile(path, parseCorpusJSONL)

@@ -2,6 +2,7 @@ package data
 
 import (
 	"compress/gzip"
+	"encoding/json"
 	"errors"
 	"os"
 	"path/filepath"
@@ -21,7 +22,7 @@ func TestReadCorpusJSONLQuirks(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []Passage{{"12", "T", "a\tb"}, {"doc-7", "", "no title"}, {"3", "", ""}, {"4.5", "alt id key", ""}}
+	want := []Passage{{ID: "12", Title: "T", Text: "a\tb", Meta: map[string]any{"x": json.RawMessage(`[1]`)}}, {ID: "doc-7", Title: "", Text: "no title"}, {ID: "3", Title: "", Text: ""}, {ID: "4.5", Title: "alt id key", Text: ""}}
 	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("got %#v\nwant %#v", got, want)
 	}
@@ -56,7 +57,7 @@ func TestCorpusJSONLErrorsNameFileAndLine(t *testing.T) {
 
 func TestCorpusAndQueriesRoundTrip(t *testing.T) {
 	dir := t.TempDir()
-	ps := []Passage{{"1", "Title <&>", "text with \"quotes\" and é\nnewline"}, {"x y", "", ""}, {"007", "", "zero-padded id stays a string"}}
+	ps := []Passage{{ID: "1", Title: "Title <&>", Text: "text with \"quotes\" and é\nnewline"}, {ID: "x y", Title: "", Text: ""}, {ID: "007", Title: "", Text: "zero-padded id stays a string"}}
 	p := filepath.Join(dir, "corpus.jsonl")
 	if err := WriteCorpusJSONL(p, ps); err != nil {
 		t.Fatal(err)
@@ -142,5 +143,27 @@ func TestReadQueriesJSONLScifactReal(t *testing.T) {
 	}
 	if qs[0].ID != "0" || qs[0].Text != "0-dimensional biomaterials lack inductive properties." {
 		t.Errorf("first query %+v", qs[0])
+	}
+}
+
+// Keys beyond _id, id, title and text become Meta, typed; BEIR's
+// "metadata" object is flattened under them.
+func TestCorpusJSONLMeta(t *testing.T) {
+	in := `{"_id": "a", "text": "x", "year": 2021, "score": 0.5, "source": "pubmed", "open": true, "none": null, "tags": ["p", "q"], "metadata": {"url": "u", "year": 1999}}` + "\n" +
+		`{"_id": "b", "text": "y", "metadata": {}}` + "\n" +
+		`{"_id": "c", "text": "z", "metadata": "plain", "big": 12345678901234567890}` + "\n"
+	got, err := ReadCorpusJSONL(writeTemp(t, "corpus.jsonl", in))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []map[string]any{
+		{"year": int64(2021), "score": 0.5, "source": "pubmed", "open": true, "none": nil, "tags": json.RawMessage(`["p", "q"]`), "url": "u"},
+		nil,
+		{"metadata": "plain", "big": 1.2345678901234567e19},
+	}
+	for i, p := range got {
+		if !reflect.DeepEqual(p.Meta, want[i]) {
+			t.Errorf("passage %s: meta %#v, want %#v", p.ID, p.Meta, want[i])
+		}
 	}
 }

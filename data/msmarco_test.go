@@ -10,13 +10,13 @@ import (
 func TestReadMSMARCO(t *testing.T) {
 	coll := "0\tThe presence of communication amid scientific minds\r\n1\t\n2\tpassage\tIts Title\n\n"
 	ps, err := ReadMSMARCOCollection(writeTemp(t, "collection.tsv", coll))
-	want := []Passage{{"0", "", "The presence of communication amid scientific minds"}, {"1", "", ""}, {"2", "Its Title", "passage"}}
+	want := []Passage{{ID: "0", Title: "", Text: "The presence of communication amid scientific minds"}, {ID: "1", Title: "", Text: ""}, {ID: "2", Title: "Its Title", Text: "passage"}}
 	if err != nil || !reflect.DeepEqual(ps, want) {
 		t.Fatalf("%v %#v", err, ps)
 	}
 	withHeader := "id\ttext\ttitle\n1\tp\tt\n"
 	ps, err = ReadMSMARCOCollection(writeTemp(t, "c.tsv", withHeader))
-	if err != nil || !reflect.DeepEqual(ps, []Passage{{"1", "t", "p"}}) {
+	if err != nil || !reflect.DeepEqual(ps, []Passage{{ID: "1", Title: "t", Text: "p"}}) {
 		t.Fatalf("header: %v %#v", err, ps)
 	}
 	qs, err := ReadMSMARCOQueries(writeTemp(t, "queries.dev.tsv", "1048585\twhat is paula deen's brother\textra\n2\t)what was the immediate impact\n"))
@@ -33,13 +33,13 @@ func TestReadMSMARCO(t *testing.T) {
 
 func TestMSMARCORoundTrip(t *testing.T) {
 	dir := t.TempDir()
-	ps := []Passage{{"1", "", "a b"}, {"2", "T", "x\ty\nz"}}
+	ps := []Passage{{ID: "1", Title: "", Text: "a b"}, {ID: "2", Title: "T", Text: "x\ty\nz"}}
 	p := filepath.Join(dir, "collection.tsv")
 	if err := WriteMSMARCOCollection(p, ps); err != nil {
 		t.Fatal(err)
 	}
 	got, err := ReadMSMARCOCollection(p)
-	if err != nil || !reflect.DeepEqual(got, []Passage{{"1", "", "a b"}, {"2", "", "T x y z"}}) {
+	if err != nil || !reflect.DeepEqual(got, []Passage{{ID: "1", Title: "", Text: "a b"}, {ID: "2", Title: "", Text: "T x y z"}}) {
 		t.Fatalf("%v %#v", err, got)
 	}
 	qs := []Query{{"5", "q five"}, {"abc", ""}}

@@ -9,6 +9,12 @@ type Passage struct {
 	ID    string
 	Title string
 	Text  string
+	// Meta holds the record's other fields (JSONL keys beyond _id, id,
+	// title and text, with BEIR's "metadata" object flattened; Parquet
+	// columns beyond id, title and text), nil when there are none. Values
+	// are string, int64, float64, bool, nil, or json.RawMessage for nested
+	// JSON. An index stores them for filtered search (codec/metadb).
+	Meta map[string]any
 }
 
 // Content is the text a model or BM25 sees: title and text joined by a space,

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/colbert-go/colbert/data"
@@ -187,4 +188,49 @@ func WriteRun(path string, run data.Run, tag string, meta map[string]string) err
 		return parquetio.WriteRun(path, run, m)
 	}
 	return data.WriteTRECRun(path, run, tag)
+}
+
+// Metadata reads a passage metadata side file (JSONL: an object per line
+// with the passage's id under "_id" or "id" and its fields under the other
+// keys), keyed by passage id.
+func Metadata(path string) (map[string]map[string]any, error) {
+	if FormatOf(path) != JSONL {
+		return nil, fmt.Errorf("dataset: metadata file %s: want JSONL (an object per line with an \"id\")", path)
+	}
+	return data.ReadMetaJSONL(path)
+}
+
+// AddMetadata merges side-file metadata into the passages' Meta (the side
+// file's value wins for a field both hold). An id of the side file that no
+// passage has is an error: it would be silently unfilterable.
+func AddMetadata(ps []data.Passage, side map[string]map[string]any, name string) error {
+	used := 0
+	for i := range ps {
+		m, ok := side[ps[i].ID]
+		if !ok {
+			continue
+		}
+		used++
+		if ps[i].Meta == nil {
+			ps[i].Meta = make(map[string]any, len(m))
+		}
+		for k, v := range m {
+			ps[i].Meta[k] = v
+		}
+	}
+	if used == len(side) {
+		return nil
+	}
+	have := make(map[string]bool, len(ps))
+	for _, p := range ps {
+		have[p.ID] = true
+	}
+	var missing []string
+	for id := range side {
+		if !have[id] {
+			missing = append(missing, id)
+		}
+	}
+	slices.Sort(missing)
+	return fmt.Errorf("dataset: metadata file %s names %d ids the collection lacks (first: %q)", name, len(missing), missing[0])
 }

@@ -147,3 +147,31 @@ func TestRunRoundTrip(t *testing.T) {
 		t.Errorf("parquet run metadata %v", meta)
 	}
 }
+
+func TestMetadataSideFile(t *testing.T) {
+	dir := t.TempDir()
+	side := filepath.Join(dir, "meta.jsonl")
+	if err := os.WriteFile(side, []byte(`{"id": "a", "year": 2020, "title": "T"}`+"\n"+`{"_id": 7, "source": "x"}`+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	m, err := Metadata(side)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ps := []data.Passage{{ID: "a", Meta: map[string]any{"year": int64(1), "lang": "en"}}, {ID: "7"}, {ID: "z"}}
+	if err := AddMetadata(ps, m, side); err != nil {
+		t.Fatal(err)
+	}
+	want := []map[string]any{{"year": int64(2020), "title": "T", "lang": "en"}, {"source": "x"}, nil}
+	for i, p := range ps {
+		if !reflect.DeepEqual(p.Meta, want[i]) {
+			t.Errorf("%s: %#v, want %#v", p.ID, p.Meta, want[i])
+		}
+	}
+	if err := AddMetadata(ps[:1], m, side); err == nil || !strings.Contains(err.Error(), `lacks (first: "7")`) {
+		t.Errorf("unknown side id: %v", err)
+	}
+	if _, err := Metadata(filepath.Join(dir, "m.parquet")); err == nil {
+		t.Error("parquet side file accepted")
+	}
+}

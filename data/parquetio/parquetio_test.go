@@ -1,6 +1,7 @@
 package parquetio
 
 import (
+	"encoding/json"
 	"errors"
 	"math/rand"
 	"os"
@@ -379,5 +380,41 @@ func TestCorruptArrowSchemaIsIgnored(t *testing.T) {
 	got, meta, err := ReadExamples(p)
 	if err != nil || !reflect.DeepEqual(got, exs) || !reflect.DeepEqual(meta, map[string]string{"k": "v"}) {
 		t.Fatalf("%v %v", err, meta)
+	}
+}
+
+// A passages file's columns beyond id, title and text become each
+// passage's Meta (nulls left out), typed, also when streamed.
+func TestPassageMetaColumns(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "meta.parquet")
+	writeForeign(t, p, arrow.NewSchema([]arrow.Field{
+		{Name: ColID, Type: arrow.BinaryTypes.String},
+		{Name: "year", Type: arrow.PrimitiveTypes.Int32, Nullable: true},
+		{Name: ColText, Type: arrow.BinaryTypes.String},
+		{Name: "source", Type: arrow.BinaryTypes.String},
+		{Name: "open", Type: arrow.FixedWidthTypes.Boolean},
+		{Name: "tags", Type: arrow.ListOf(arrow.BinaryTypes.String)},
+	}, nil), func(b *array.RecordBuilder) {
+		b.Field(0).(*array.StringBuilder).AppendValues([]string{"a", "b"}, nil)
+		b.Field(1).(*array.Int32Builder).AppendValues([]int32{2021, 0}, []bool{true, false})
+		b.Field(2).(*array.StringBuilder).AppendValues([]string{"x", "y"}, nil)
+		b.Field(3).(*array.StringBuilder).AppendValues([]string{"pubmed", "arxiv"}, nil)
+		b.Field(4).(*array.BooleanBuilder).AppendValues([]bool{true, false}, nil)
+		lb := b.Field(5).(*array.ListBuilder)
+		lb.Append(true)
+		lb.ValueBuilder().(*array.StringBuilder).AppendValues([]string{"p", "q"}, nil)
+		lb.Append(true)
+	})
+	want := []data.Passage{
+		{ID: "a", Text: "x", Meta: map[string]any{"year": int64(2021), "source": "pubmed", "open": true, "tags": json.RawMessage(`["p","q"]`)}},
+		{ID: "b", Text: "y", Meta: map[string]any{"source": "arxiv", "open": false, "tags": json.RawMessage(`[]`)}},
+	}
+	got, _, err := ReadPassages(p)
+	if err != nil || !reflect.DeepEqual(got, want) {
+		t.Fatalf("passages with metadata columns: %v\n got %#v\nwant %#v", err, got, want)
+	}
+	var streamed []data.Passage
+	if err := ReadPassagesBatches(p, 1, func(b []data.Passage) error { streamed = append(streamed, b...); return nil }); err != nil || !reflect.DeepEqual(streamed, want) {
+		t.Fatalf("streamed: %v %#v", err, streamed)
 	}
 }

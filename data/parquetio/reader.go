@@ -2,6 +2,7 @@ package parquetio
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -29,6 +30,10 @@ const DefaultBatchRows = 8192
 type column struct {
 	name     string
 	optional bool
+	// others stands for every top-level column no other entry names (a
+	// passage's metadata); its index is -1, the converter finds them in
+	// the record's schema.
+	others bool
 }
 
 // table is an open Parquet file.
@@ -120,7 +125,19 @@ func (t *table) scan(cols []column, fn func(rec arrow.Record, idx []int, row int
 		return fmt.Errorf("parquetio: read %s: %w", t.path, err)
 	}
 	var leafIdx []int
+	named := map[string]bool{}
 	for _, c := range cols {
+		named[c.name] = true
+	}
+	for _, c := range cols {
+		if c.others {
+			for i, f := range sc.Fields() {
+				if !named[f.Name] {
+					leafIdx = leaves(t.fr.Manifest.Fields[i], leafIdx)
+				}
+			}
+			continue
+		}
 		fi := sc.FieldIndices(c.name)
 		if len(fi) == 0 {
 			if c.optional {
@@ -141,7 +158,7 @@ func (t *table) scan(cols []column, fn func(rec arrow.Record, idx []int, row int
 		idx := make([]int, len(cols))
 		for i, c := range cols {
 			idx[i] = -1
-			if fi := rec.Schema().FieldIndices(c.name); len(fi) > 0 {
+			if fi := rec.Schema().FieldIndices(c.name); len(fi) > 0 && !c.others {
 				idx[i] = fi[0]
 			}
 		}
@@ -306,7 +323,72 @@ func NumRows(path string) (int64, error) {
 	return t.pf.NumRows(), nil
 }
 
-var passageCols = []column{{name: ColID}, {name: ColTitle, optional: true}, {name: ColText}}
+var passageCols = []column{{name: ColID}, {name: ColTitle, optional: true}, {name: ColText}, {others: true}}
+
+// valuesOf reads any column as metadata values: strings, integers (int64),
+// floats (float64), booleans, nil for nulls, and other types (dates, lists,
+// structs) as their JSON (json.RawMessage).
+func valuesOf(arr arrow.Array) func(i int) (any, error) {
+	switch a := arr.(type) {
+	case *array.String:
+		return func(i int) (any, error) { return a.Value(i), nil }
+	case *array.LargeString:
+		return func(i int) (any, error) { return a.Value(i), nil }
+	case *array.Boolean:
+		return func(i int) (any, error) { return a.Value(i), nil }
+	case *array.Float32:
+		return func(i int) (any, error) { return float64(a.Value(i)), nil }
+	case *array.Float64:
+		return func(i int) (any, error) { return a.Value(i), nil }
+	case *array.Int8:
+		return func(i int) (any, error) { return int64(a.Value(i)), nil }
+	case *array.Int16:
+		return func(i int) (any, error) { return int64(a.Value(i)), nil }
+	case *array.Int32:
+		return func(i int) (any, error) { return int64(a.Value(i)), nil }
+	case *array.Int64:
+		return func(i int) (any, error) { return a.Value(i), nil }
+	case *array.Uint8:
+		return func(i int) (any, error) { return int64(a.Value(i)), nil }
+	case *array.Uint16:
+		return func(i int) (any, error) { return int64(a.Value(i)), nil }
+	case *array.Uint32:
+		return func(i int) (any, error) { return int64(a.Value(i)), nil }
+	}
+	return func(i int) (any, error) {
+		b, err := json.Marshal(arr.GetOneForMarshal(i))
+		if err != nil {
+			return nil, fmt.Errorf("%s value: %w", arr.DataType(), err)
+		}
+		return json.RawMessage(b), nil
+	}
+}
+
+// passageMeta fills each passage's Meta from the record's other columns
+// (nulls are left out).
+func passageMeta(path string, rec arrow.Record, row int64, out []data.Passage) error {
+	for c, f := range rec.Schema().Fields() {
+		if f.Name == ColID || f.Name == ColTitle || f.Name == ColText {
+			continue
+		}
+		arr := rec.Column(c)
+		get := valuesOf(arr)
+		for i := range out {
+			if arr.IsNull(i) {
+				continue
+			}
+			v, err := get(i)
+			if err != nil {
+				return colError(path, row+int64(i), f.Name, "%v", err)
+			}
+			if out[i].Meta == nil {
+				out[i].Meta = map[string]any{}
+			}
+			out[i].Meta[f.Name] = v
+		}
+	}
+	return nil
+}
 
 func passagesFrom(path string) func(arrow.Record, []int, int64) ([]data.Passage, error) {
 	return func(rec arrow.Record, idx []int, row int64) ([]data.Passage, error) {
@@ -326,12 +408,15 @@ func passagesFrom(path string) func(arrow.Record, []int, int64) ([]data.Passage,
 		for i := range out {
 			out[i] = data.Passage{ID: ids[i], Title: titles[i], Text: texts[i]}
 		}
+		if err := passageMeta(path, rec, row, out); err != nil {
+			return nil, err
+		}
 		return out, nil
 	}
 }
 
-// ReadPassages reads a passages file (id, text, optional title) and its
-// key-value metadata. Null titles and texts read as "".
+// ReadPassages reads a passages file (id, text, optional title; any other
+// column becomes each passage's Meta) and its key-value metadata. Null titles and texts read as "".
 func ReadPassages(path string) ([]data.Passage, map[string]string, error) {
 	return readAll(path, passageCols, passagesFrom(path))
 }
