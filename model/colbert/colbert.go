@@ -4,6 +4,16 @@
 // collection's passage embeddings to an index build (tokenised once, with an
 // id cache, encoded in length-bucketed batches), and encodes query texts
 // into the vectors search and rerank score.
+//
+// Two encoders compute the same vectors (both within the parity tolerance of
+// the transformers-made references): the pure-Go/OpenBLAS forward pass
+// (model/encode, "go") and ONNX Runtime on the checkpoint's ONNX export
+// (model/ort, "ort"). "auto", the default, takes ORT for encoders of hidden
+// size ≥ AutoORTHidden when its library is found, Go otherwise: measured on
+// 2 cores (BENCHMARKS.md, `make bench-encode`), ORT's own AVX-512 GEMM
+// kernels encode a bert-base checkpoint faster than OpenBLAS's, while on
+// the demo's 2-layer, hidden-128 model the Go encoder is faster (its
+// per-call overhead is lower and it packs batches without padding).
 package colbert
 
 import (
@@ -14,12 +24,16 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
 
 	"github.com/colbert-go/colbert/data"
 	"github.com/colbert-go/colbert/data/progress"
 	"github.com/colbert-go/colbert/data/tokenize"
 	"github.com/colbert-go/colbert/model"
 	"github.com/colbert-go/colbert/model/encode"
+	"github.com/colbert-go/colbert/model/ort"
 )
 
 // ErrNoTokens is returned for a query whose text has no wordpiece: ColBERT
@@ -27,10 +41,50 @@ import (
 // passages arbitrarily, so it is refused (the search service answers 400).
 var ErrNoTokens = errors.New("query has no tokens")
 
+// Encoder turns token ids into ColBERT vectors: *encode.ColBERT (Go) and
+// *ort.ColBERT (ONNX Runtime).
+type Encoder interface {
+	Dim() int
+	// EncodeQueries returns all Len vectors of every query, [N, Len, Dim].
+	EncodeQueries(ctx context.Context, b encode.Batch) ([]float32, error)
+	// EncodeDocIDs returns the kept vectors of unpadded documents.
+	EncodeDocIDs(ctx context.Context, ids, vecMasks [][]int32) (*encode.DocVectors, error)
+	// Close frees what the encoder holds outside Go's heap (an ORT session).
+	Close() error
+}
+
+// Encoder backends (Options.Encoder).
+const (
+	EncoderAuto = "auto"
+	EncoderGo   = "go"
+	EncoderORT  = "ort"
+)
+
+// AutoORTHidden is the hidden size from which "auto" picks ONNX Runtime.
+const AutoORTHidden = 384
+
+// Options configures LoadWith.
+type Options struct {
+	// Encode is the Go encoder's scheduling; its Threads is also ORT's.
+	Encode encode.Options
+	// Encoder is "go", "ort" or "auto" ("" = "auto"; see the package doc).
+	Encoder string
+	// ORTLibrary is the ONNX Runtime shared library ("" = ort.FindLibrary's
+	// search: $ONNXRUNTIME_LIB, then .deps/onnxruntime of the repository).
+	ORTLibrary string
+}
+
 // Model is a ColBERT checkpoint ready to encode texts, with the key that
 // identifies its vectors in an index manifest.
 type Model struct {
-	*encode.TextColBERT
+	// Tok is the checkpoint's ColBERT tokenizer.
+	Tok *tokenize.ColBERT
+	// Encoder is the backend in use: "go" or "ort".
+	Encoder string
+	enc     Encoder
+	// encoded counts the passages' encoding (EncodeDocIDs): calls'
+	// nanoseconds, passages and kept vectors.
+	encNanos, encPassages, encVectors atomic.Int64
 	// Hash is model.Checkpoint.Hash: a digest of the parameters only.
 	Hash string
 	// Key is a digest of everything that decides the vectors: the
@@ -79,8 +133,19 @@ func (m *Model) Matches(recorded string) bool {
 }
 
 // Load reads a ColBERT checkpoint directory and its tokenizer.json
-// (tokenizerPath "" = the checkpoint's own).
+// (tokenizerPath "" = the checkpoint's own) for the Go encoder.
 func Load(dir, tokenizerPath string, opt encode.Options) (*Model, error) {
+	return LoadWith(dir, tokenizerPath, Options{Encode: opt, Encoder: EncoderGo})
+}
+
+// LoadWith reads a ColBERT checkpoint directory and its tokenizer.json
+// (tokenizerPath "" = the checkpoint's own) for the encoder opt.Encoder.
+// Close the model after use (it frees an ORT session).
+func LoadWith(dir, tokenizerPath string, opt Options) (*Model, error) {
+	backend, err := chooseEncoder(opt)
+	if err != nil {
+		return nil, err
+	}
 	ck, err := model.LoadCheckpoint(dir)
 	if err != nil {
 		return nil, err
@@ -93,10 +158,6 @@ func Load(dir, tokenizerPath string, opt encode.Options) (*Model, error) {
 			return nil, fmt.Errorf("colbert: checkpoint %s has no tokenizer.json; give one", dir)
 		}
 		tokenizerPath = ck.Tokenizer
-	}
-	c, err := encode.NewColBERT(ck, opt)
-	if err != nil {
-		return nil, err
 	}
 	tok, err := tokenize.Load(tokenizerPath)
 	if err != nil {
@@ -114,7 +175,147 @@ func Load(dir, tokenizerPath string, opt encode.Options) (*Model, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Model{TextColBERT: &encode.TextColBERT{ColBERT: c, Tok: tc}, Hash: hash, Key: key, Dir: dir}, nil
+	enc, name, err := newEncoder(ck, backend, opt)
+	if err != nil {
+		return nil, err
+	}
+	return &Model{Tok: tc, Encoder: name, enc: enc, Hash: hash, Key: key, Dir: dir}, nil
+}
+
+// NewEncoder opens ck's encoder on the backend opt.Encoder asks for (see
+// the package doc for "auto") and names the backend it chose. Close it
+// after use.
+func NewEncoder(ck *model.Checkpoint, opt Options) (Encoder, string, error) {
+	backend, err := chooseEncoder(opt)
+	if err != nil {
+		return nil, "", err
+	}
+	return newEncoder(ck, backend, opt)
+}
+
+func newEncoder(ck *model.Checkpoint, backend string, opt Options) (Encoder, string, error) {
+	if backend == EncoderAuto {
+		backend = EncoderGo
+		if ck.Config.HiddenSize >= AutoORTHidden {
+			backend = EncoderORT
+		}
+	}
+	if backend == EncoderGo {
+		c, err := encode.NewColBERT(ck, opt.Encode)
+		if err != nil {
+			return nil, "", err
+		}
+		return goEncoder{c}, backend, nil
+	}
+	rt, err := sharedRuntime(opt.ORTLibrary)
+	if err != nil {
+		return nil, "", fmt.Errorf("colbert: encoder ort: %w", err)
+	}
+	if ck.Kind == "" {
+		ck.Kind = model.KindColBERT
+	}
+	c, err := rt.NewColBERT(ck, ort.ColBERTOptions{Threads: opt.Encode.Threads})
+	if err != nil {
+		return nil, "", fmt.Errorf("colbert: %s on ONNX Runtime: %w", ck.Dir, err)
+	}
+	return c, backend, nil
+}
+
+// goEncoder is the Go encoder as an Encoder (nothing to close).
+type goEncoder struct{ *encode.ColBERT }
+
+func (goEncoder) Close() error { return nil }
+
+// chooseEncoder checks opt.Encoder and resolves "auto" to "ort" only when
+// the ORT library is found; it stays "auto" then, for LoadWith to decide
+// by the model's size.
+func chooseEncoder(opt Options) (string, error) {
+	switch opt.Encoder {
+	case EncoderGo, EncoderORT:
+		return opt.Encoder, nil
+	case EncoderAuto, "":
+		if _, err := ort.FindLibrary(opt.ORTLibrary); err != nil {
+			return EncoderGo, nil
+		}
+		return EncoderAuto, nil
+	}
+	return "", fmt.Errorf("colbert: unknown encoder %q (want go, ort or auto)", opt.Encoder)
+}
+
+// ONNX Runtime has one environment per process: every ORT model shares it.
+var (
+	rtOnce sync.Once
+	rt     *ort.Runtime
+	rtErr  error
+	rtLib  string
+)
+
+func sharedRuntime(lib string) (*ort.Runtime, error) {
+	rtOnce.Do(func() {
+		rtLib = lib
+		rt, rtErr = ort.NewRuntime(lib)
+	})
+	if rtErr == nil && lib != "" && lib != rtLib && lib != rt.Library() {
+		return nil, fmt.Errorf("ONNX Runtime already loaded from %s; cannot also load %s", rt.Library(), lib)
+	}
+	return rt, rtErr
+}
+
+// Close frees the encoder (an ORT session); the model cannot encode after.
+func (m *Model) Close() error { return m.enc.Close() }
+
+// Dim is the vector size.
+func (m *Model) Dim() int { return m.enc.Dim() }
+
+// EncodeDocIDs encodes unpadded documents (ids and vector masks as
+// tokenize.ColBERT.PackDoc returns them) into their kept vectors.
+func (m *Model) EncodeDocIDs(ctx context.Context, ids, vecMasks [][]int32) (*encode.DocVectors, error) {
+	t0 := time.Now()
+	dv, err := m.enc.EncodeDocIDs(ctx, ids, vecMasks)
+	if err == nil {
+		m.encNanos.Add(int64(time.Since(t0)))
+		m.encPassages.Add(int64(len(ids)))
+		m.encVectors.Add(int64(len(dv.Vectors) / max(1, dv.Dim)))
+	}
+	return dv, err
+}
+
+// EncodeStats is what a model has spent on passages so far: wall time in
+// the encoder (calls from several goroutines add up), passages and kept
+// vectors (tokens).
+type EncodeStats struct {
+	Time     time.Duration
+	Passages int64
+	Vectors  int64
+}
+
+// Sub is the difference s − o (the work between two readings).
+func (s EncodeStats) Sub(o EncodeStats) EncodeStats {
+	return EncodeStats{Time: s.Time - o.Time, Passages: s.Passages - o.Passages, Vectors: s.Vectors - o.Vectors}
+}
+
+// TokensPerSecond is vectors per second of encoder time (0 before any).
+func (s EncodeStats) TokensPerSecond() float64 {
+	if s.Time <= 0 {
+		return 0
+	}
+	return float64(s.Vectors) / s.Time.Seconds()
+}
+
+// PassageStats reads the passage-encoding counters (EncodeDocIDs, and so
+// Source.Embed and EncodeDocTexts).
+func (m *Model) PassageStats() EncodeStats {
+	return EncodeStats{Time: time.Duration(m.encNanos.Load()), Passages: m.encPassages.Load(), Vectors: m.encVectors.Load()}
+}
+
+// EncodeDocTexts tokenises documents and returns their kept vectors.
+func (m *Model) EncodeDocTexts(ctx context.Context, texts []string) (*encode.DocVectors, error) {
+	ids := make([][]int32, len(texts))
+	masks := make([][]int32, len(texts))
+	for i, s := range texts {
+		ids[i], masks[i] = m.Tok.EncodeDoc(s)
+	}
+	return m.EncodeDocIDs(ctx, ids, masks)
 }
 
 // QueryLen is the number of vectors of every encoded query (query_maxlen:
@@ -138,7 +339,7 @@ func (m *Model) EncodeQueries(ctx context.Context, qs []data.Query) ([][]float32
 	for lo := 0; lo < len(qs); lo += batch {
 		hi := min(len(qs), lo+batch)
 		b := m.Tok.PackQueries(ids[lo:hi])
-		v, err := m.ColBERT.EncodeQueries(ctx, encode.FromTokenize(b))
+		v, err := m.enc.EncodeQueries(ctx, encode.FromTokenize(b))
 		if err != nil {
 			return nil, err
 		}
