@@ -78,6 +78,11 @@ type BuildOptions struct {
 	Seed uint64
 	// Overwrite replaces an existing index at the destination.
 	Overwrite bool
+	// Meta, when set, gives each passage's metadata fields: Build then
+	// stores a metadata database (codec/metadb) with a row per passage,
+	// committed with the index. Not part of the plan: a resumed build
+	// rewrites it.
+	Meta MetaFunc
 	// PoolFactor > 1 pools each passage's token vectors into
 	// max(1, n/PoolFactor) cluster means (codec/pool, Ward linkage) before
 	// k-means and compression; 0 and 1 store every token. Recorded in the
@@ -187,6 +192,11 @@ func Build(ctx context.Context, dir string, src Source, opt BuildOptions, bar *p
 	m, err := assemble(ctx, tmp, tmp, pl)
 	if err != nil {
 		return nil, err
+	}
+	if opt.Meta != nil {
+		if err := createMeta(ctx, tmp, m, 0, metaRows(src, 0, opt.Meta)); err != nil {
+			return nil, err
+		}
 	}
 	if err := commitDir(tmp, dir, m, nchunks, opt.Overwrite, nil); err != nil {
 		return nil, err

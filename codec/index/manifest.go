@@ -14,6 +14,7 @@
 //	chunk.NNNNN.ids              per passage: uvarint byte length + the passage's string id
 //	ivf.GGGGG.bin                (K+1) uint64 offsets, then uint32 pids: centroid → sorted unique pids
 //	tombstones.GGGGG.bin         sorted uint32 deleted pids (absent when nothing is deleted)
+//	meta.GGGGG.sqlite            passage metadata, SQLite table meta(pid, id, fields…) (codec/metadb; absent when none)
 //
 // Internal pids are 0…NumPassages−1 in collection order, then appended
 // passages; a tombstoned pid keeps its slot.
@@ -51,11 +52,14 @@ type Manifest struct {
 	NumDeleted    int    `json:"num_deleted"`
 	NumEmbeddings int64  `json:"num_embeddings"`
 	// Generation increases with every append or delete.
-	Generation int         `json:"generation"`
-	IVF        string      `json:"ivf"`                  // file name of the current IVF
-	Tombstones string      `json:"tombstones,omitempty"` // file name, "" when none
-	Chunks     []ChunkInfo `json:"chunks"`
-	Build      BuildInfo   `json:"build"`
+	Generation int    `json:"generation"`
+	IVF        string `json:"ivf"`                  // file name of the current IVF
+	Tombstones string `json:"tombstones,omitempty"` // file name, "" when none
+	// Metadata is the file name of the passages' metadata database
+	// (codec/metadb, table meta keyed by pid), "" when none.
+	Metadata string      `json:"metadata,omitempty"`
+	Chunks   []ChunkInfo `json:"chunks"`
+	Build    BuildInfo   `json:"build"`
 	// PoolFactor > 1: each passage's token vectors were pooled into
 	// max(1, n/PoolFactor) cluster means before compression (codec/pool);
 	// appended passages are pooled the same way.
@@ -90,7 +94,10 @@ type FileInfo struct {
 	CRC32C uint32 `json:"crc32c"`
 }
 
-var fileNameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9._]*$`)
+var (
+	fileNameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9._]*$`)
+	metaRE     = regexp.MustCompile(`^meta\.[0-9]{5,}\.sqlite$`)
+)
 
 // ParseManifest decodes and validates a manifest; name is used in errors.
 func ParseManifest(name string, b []byte) (*Manifest, error) {
@@ -164,6 +171,12 @@ func (m *Manifest) validate() error {
 	need := []string{centroidsFile, bucketsFile, m.IVF}
 	if m.Tombstones != "" {
 		need = append(need, m.Tombstones)
+	}
+	if m.Metadata != "" {
+		if !metaRE.MatchString(m.Metadata) {
+			return fmt.Errorf("metadata file name %q invalid", m.Metadata)
+		}
+		need = append(need, m.Metadata)
 	}
 	for _, f := range need {
 		if _, ok := m.Files[f]; !ok {

@@ -12,7 +12,7 @@ import (
 type Stats struct {
 	Manifest Manifest
 	// Bytes per kind of file: manifest, centroids, buckets, codes,
-	// residuals, doclens, ids, ivf, tombstones.
+	// residuals, doclens, ids, ivf, tombstones, metadata.
 	Bytes      map[string]int64
 	TotalBytes int64
 	// BytesPerToken counts every file; CodeBytesPerToken only codes and
@@ -48,6 +48,8 @@ func Stat(dir string) (*Stats, error) {
 			kind = "ivf"
 		case strings.HasPrefix(name, "tombstones."):
 			kind = "tombstones"
+		case strings.HasPrefix(name, "meta."):
+			kind = "metadata"
 		case name == centroidsFile:
 			kind = "centroids"
 		case name == bucketsFile:

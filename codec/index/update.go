@@ -6,12 +6,17 @@ import (
 	"os"
 	"slices"
 
+	"github.com/colbert-go/colbert/codec/metadb"
 	"github.com/colbert-go/colbert/data/progress"
 )
 
 // AppendOptions configures Append; zero fields take Build's defaults.
 type AppendOptions struct {
 	ChunkSize, EmbedBatch, Threads int
+	// Meta gives the new passages' metadata fields. An index with a
+	// metadata database gets a row per new passage either way; one
+	// without gets a database (a row per live passage) when Meta is set.
+	Meta MetaFunc
 }
 
 // Append adds src's passages to the index in dir without retraining: they
@@ -84,11 +89,33 @@ func Append(ctx context.Context, dir string, src Source, opt AppendOptions, bar 
 		return nil, err
 	}
 	m.Files[m.IVF] = fi
+	if old.Metadata != "" || opt.Meta != nil {
+		add := metaRows(src, old.NumPassages, opt.Meta)
+		if old.Metadata != "" {
+			err = updateMeta(ctx, dir, old, &m, add, nil)
+		} else {
+			var rows []metadb.Row
+			for p := 0; p < old.NumPassages; p++ {
+				if !ix.deleted[p] {
+					rows = append(rows, metadb.Row{PID: p, ID: ix.ids[p]})
+				}
+			}
+			err = createMeta(ctx, dir, &m, m.Generation, append(rows, add...))
+		}
+		if err != nil {
+			cleanup()
+			return nil, err
+		}
+		written = append(written, m.Metadata)
+	}
 	if err := commitManifest(dir, &m); err != nil {
 		cleanup()
 		return nil, err
 	}
 	os.Remove(joinDir(dir, old.IVF))
+	if old.Metadata != "" {
+		os.Remove(joinDir(dir, old.Metadata))
+	}
 	return &m, nil
 }
 
@@ -152,12 +179,29 @@ func Delete(dir string, ids []string) (*Manifest, error) {
 		}
 		m.Files[m.Tombstones] = fi
 	}
+	if old.Metadata != "" {
+		del := make([]int, 0, len(ids))
+		for _, id := range ids {
+			p, _ := ix.PID(id)
+			del = append(del, p)
+		}
+		if err := updateMeta(context.Background(), dir, old, &m, nil, del); err != nil {
+			os.Remove(joinDir(dir, m.Tombstones))
+			return nil, err
+		}
+	}
 	if err := commitManifest(dir, &m); err != nil {
 		os.Remove(joinDir(dir, m.Tombstones))
+		if m.Metadata != old.Metadata {
+			os.Remove(joinDir(dir, m.Metadata))
+		}
 		return nil, err
 	}
 	if old.Tombstones != "" {
 		os.Remove(joinDir(dir, old.Tombstones))
+	}
+	if old.Metadata != "" {
+		os.Remove(joinDir(dir, old.Metadata))
 	}
 	return &m, nil
 }
