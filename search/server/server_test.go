@@ -18,46 +18,78 @@ import (
 	"time"
 	"unicode"
 
+	"github.com/colbert-go/colbert/data"
 	"github.com/colbert-go/colbert/model/colbert"
 	"github.com/colbert-go/colbert/search"
+	"github.com/colbert-go/colbert/search/engine"
 	"github.com/colbert-go/colbert/search/internal/searchtest"
 )
 
 const dim = 64
 
 // wordEncoder maps each word of the text to a word vector of the synthetic
-// collection (by hash), like a bag-of-words ColBERT; text without letters
-// has no tokens and is refused with colbert.ErrNoTokens wrapped as the real
-// query encoder (indexer.Model.EncodeQueries, behind `colbert serve`) wraps
-// it, not answered with an empty matrix.
+// collection (by hash), like a bag-of-words ColBERT; a query without
+// letters has no tokens and is refused with colbert.ErrNoTokens naming the
+// query, as the real query encoder (colbert.Model.EncodeQueries, behind
+// `colbert serve`) refuses it, not answered with an empty matrix.
 type wordEncoder struct {
 	words []float32
 	delay time.Duration
 	block chan struct{} // when set, encoding waits for it, ignoring ctx
 }
 
-func (e *wordEncoder) EncodeQuery(ctx context.Context, text string) ([]float32, int, error) {
+func (e *wordEncoder) Dim() int { return dim }
+
+func (e *wordEncoder) encode(text string) []float32 {
+	nw := len(e.words) / dim
+	var out []float32
+	for _, w := range strings.FieldsFunc(text, func(r rune) bool { return !unicode.IsLetter(r) }) {
+		h := fnv.New32a()
+		h.Write([]byte(w))
+		i := int(h.Sum32() % uint32(nw))
+		out = append(out, e.words[i*dim:(i+1)*dim]...)
+	}
+	return out
+}
+
+func (e *wordEncoder) EncodeQueries(ctx context.Context, qs []data.Query) ([][]float32, error) {
 	if e.block != nil {
 		<-e.block
 	}
 	if e.delay > 0 {
 		time.Sleep(e.delay)
 	}
-	nw := len(e.words) / dim
-	var out []float32
-	for _, w := range strings.FieldsFunc(text, func(r rune) bool { return !unicode.IsLetter(r) }) {
-		h := fnv.New32a()
-		h.Write([]byte(w))
-		i := int(h.Sum32()) % nw
-		out = append(out, e.words[i*dim:(i+1)*dim]...)
+	out := make([][]float32, len(qs))
+	for i, q := range qs {
+		if out[i] = e.encode(q.Text); len(out[i]) == 0 {
+			return nil, fmt.Errorf("colbert: query %q (%q): %w", q.ID, q.Text, colbert.ErrNoTokens)
+		}
 	}
-	if len(out) == 0 {
-		return nil, 0, fmt.Errorf("indexer: query %q (%q): %w", "request", text, colbert.ErrNoTokens)
+	return out, nil
+}
+
+// EncodePassages encodes texts word by word; a text without words has no
+// vectors (the real encoder keeps its [CLS] and [D] markers; nothing here
+// depends on that).
+func (e *wordEncoder) EncodePassages(_ context.Context, texts []string) ([][]float32, error) {
+	out := make([][]float32, len(texts))
+	for i, t := range texts {
+		out[i] = e.encode(t)
 	}
-	return out, dim, nil
+	return out, nil
+}
+
+// query encodes one query text as the engine does.
+func (e *wordEncoder) query(t testing.TB, text string) []float32 {
+	qv, err := e.EncodeQueries(context.Background(), []data.Query{{ID: "q", Text: text}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return qv[0]
 }
 
 type fixture struct {
+	idx *searchtest.Index
 	s   *search.Searcher
 	enc *wordEncoder
 }
@@ -73,14 +105,31 @@ func newFixture(t testing.TB) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &fixture{s: s, enc: &wordEncoder{words: coll.Words}}
+	return &fixture{idx: idx, s: s, enc: &wordEncoder{words: coll.Words}}
+}
+
+// engine assembles an engine over the fixture's index with enc (nil: the
+// fixture's encoder), passage ids "doc<pid>".
+func (f *fixture) engine(t testing.TB, enc engine.Encoder, parts func(*engine.Parts)) *engine.Engine {
+	t.Helper()
+	if enc == nil {
+		enc = f.enc
+	}
+	p := engine.Parts{Encoder: enc, Store: f.idx, ID: func(pid int) string { return fmt.Sprintf("doc%d", pid) }}
+	if parts != nil {
+		parts(&p)
+	}
+	e, err := engine.New(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return e
 }
 
 func (f *fixture) server(t testing.TB, mod func(*Config)) *Server {
 	cfg := Config{
-		Searcher: f.s, Encoder: f.enc,
-		ID:   func(pid int) string { return fmt.Sprintf("doc%d", pid) },
-		Text: func(pid int) (string, bool) { return fmt.Sprintf("text of %d", pid), true },
+		Source: Static{f.engine(t, nil, nil)},
+		Text:   func(id string) (string, bool) { return "text of " + id, true },
 	}
 	if mod != nil {
 		mod(&cfg)
@@ -90,6 +139,11 @@ func (f *fixture) server(t testing.TB, mod func(*Config)) *Server {
 		t.Fatal(err)
 	}
 	return srv
+}
+
+// withEncoder serves the fixture's index with another encoder.
+func (f *fixture) withEncoder(t testing.TB, enc engine.Encoder) func(*Config) {
+	return func(c *Config) { c.Source = Static{f.engine(t, enc, nil)} }
 }
 
 func post(t testing.TB, h http.Handler, body string) (int, []byte) {
@@ -111,13 +165,12 @@ func TestSearchMatchesSearcher(t *testing.T) {
 	if err := json.Unmarshal(body, &resp); err != nil {
 		t.Fatal(err)
 	}
-	vecs, _, _ := f.enc.EncodeQuery(context.Background(), "alpha beta gamma delta")
-	want, _ := f.s.Search(vecs, dim, search.DefaultParams(5))
+	want, _ := f.s.Search(f.enc.query(t, "alpha beta gamma delta"), dim, search.DefaultParams(5))
 	if len(resp.Results) != len(want) || len(want) != 5 {
 		t.Fatalf("%d results, want %d", len(resp.Results), len(want))
 	}
 	for i, r := range resp.Results {
-		if r.Rank != i+1 || r.PID != want[i].PID || r.Score != want[i].Score || r.ID != fmt.Sprintf("doc%d", r.PID) || r.Text != fmt.Sprintf("text of %d", r.PID) {
+		if r.Rank != i+1 || r.PID != want[i].PID || r.Score != want[i].Score || r.ID != fmt.Sprintf("doc%d", r.PID) || r.Text != "text of "+r.ID {
 			t.Errorf("result %d = %+v, want %+v", i, r, want[i])
 		}
 	}
@@ -230,8 +283,7 @@ func TestConcurrentClients(t *testing.T) {
 	queries := []string{"alpha beta", "gamma", "delta epsilon zeta", "eta theta"}
 	want := map[string][]int{}
 	for _, q := range queries {
-		vecs, _, _ := f.enc.EncodeQuery(context.Background(), q)
-		hits, _ := f.s.Search(vecs, dim, search.DefaultParams(10))
+		hits, _ := f.s.Search(f.enc.query(t, q), dim, search.DefaultParams(10))
 		for _, h := range hits {
 			want[q] = append(want[q], h.PID)
 		}
@@ -276,12 +328,12 @@ func TestConcurrentClients(t *testing.T) {
 func TestTimeoutAndBusy(t *testing.T) {
 	f := newFixture(t)
 	slow := &wordEncoder{words: f.enc.words, delay: 300 * time.Millisecond}
-	srv := f.server(t, func(c *Config) { c.Encoder = slow; c.Timeout = 50 * time.Millisecond })
+	srv := f.server(t, func(c *Config) { f.withEncoder(t, slow)(c); c.Timeout = 50 * time.Millisecond })
 	if code, body := post(t, srv, `{"query": "alpha"}`); code != 504 {
 		t.Errorf("slow search: %d %s", code, body)
 	}
 	blocked := &wordEncoder{words: f.enc.words, block: make(chan struct{})}
-	srv = f.server(t, func(c *Config) { c.Encoder = blocked; c.MaxConcurrent = 1; c.Timeout = 200 * time.Millisecond })
+	srv = f.server(t, func(c *Config) { f.withEncoder(t, blocked)(c); c.MaxConcurrent = 1; c.Timeout = 200 * time.Millisecond })
 	first := make(chan int)
 	go func() {
 		code, _ := post(t, srv, `{"query": "alpha"}`)
@@ -300,7 +352,7 @@ func TestTimeoutAndBusy(t *testing.T) {
 func TestGracefulShutdown(t *testing.T) {
 	f := newFixture(t)
 	slow := &wordEncoder{words: f.enc.words, delay: 200 * time.Millisecond}
-	srv := f.server(t, func(c *Config) { c.Encoder = slow })
+	srv := f.server(t, f.withEncoder(t, slow))
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)

@@ -3,9 +3,11 @@ package server
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"testing"
 
-	"github.com/colbert-go/colbert/search"
+	"github.com/colbert-go/colbert/data"
+	"github.com/colbert-go/colbert/search/engine"
 )
 
 // handIndex holds passages made of its centroids, so that which passage
@@ -40,10 +42,21 @@ func (h *handIndex) Decompress(pid int, dst []float32) ([]float32, error) {
 	return dst, nil
 }
 
+// fixedEncoder encodes every query as q.
 type fixedEncoder struct{ q []float32 }
 
-func (e fixedEncoder) EncodeQuery(context.Context, string) ([]float32, int, error) {
-	return e.q, 16, nil
+func (e fixedEncoder) Dim() int { return 16 }
+
+func (e fixedEncoder) EncodeQueries(_ context.Context, qs []data.Query) ([][]float32, error) {
+	out := make([][]float32, len(qs))
+	for i := range out {
+		out[i] = e.q
+	}
+	return out, nil
+}
+
+func (e fixedEncoder) EncodePassages(context.Context, []string) ([][]float32, error) {
+	return nil, errors.New("fixedEncoder: no passages")
 }
 
 // TestThresholdZero checks that "threshold": 0 in a request is searched
@@ -62,11 +75,12 @@ func TestThresholdZero(t *testing.T) {
 	for _, v := range [][]float32{vec(.6, -.5, .6), vec(-.1, -.2, .9), vec(0, 0, 1), vec(.3, -.25, .9)} {
 		cent = append(cent, v...)
 	}
-	s, err := search.NewSearcher(&handIndex{dim: d, cent: cent, codes: [][]int32{{0, 1}, {2, 3}}})
+	e, err := engine.New(engine.Parts{Encoder: fixedEncoder{append(vec(1, 0, 0), vec(0, 1, 0)...)},
+		Store: &handIndex{dim: d, cent: cent, codes: [][]int32{{0, 1}, {2, 3}}}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv, err := New(Config{Searcher: s, Encoder: fixedEncoder{append(vec(1, 0, 0), vec(0, 1, 0)...)}})
+	srv, err := New(Config{Source: Static{e}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,0 +1,172 @@
+package server
+
+import "net/http"
+
+// openAPI describes every route of the server (a test checks it against
+// the mux and the request and response types).
+const openAPI = `{
+  "openapi": "3.0.3",
+  "info": {
+    "title": "colbert serve",
+    "description": "ColBERTv2 late-interaction search (PLAID) over one index. Every request answers from the index generation current when it starts; ` + "`colbert index append`/`delete`" + ` followed by SIGHUP (or --watch) swaps in the new generation without a restart. Passage ids and pids are stable across generations.",
+    "version": "1"
+  },
+  "paths": {
+    "/search": {
+      "post": {
+        "summary": "Top-k passages of one query, or of a batch of queries",
+        "description": "Give \"query\" for one ranking or \"queries\" (at most --max-batch) for one ranking per query, in order. ncells, ndocs and threshold override PLAID's defaults for k.",
+        "requestBody": {"required": true, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/SearchRequest"}}}},
+        "responses": {
+          "200": {"description": "Rankings: SearchResponse for \"query\", BatchSearchResponse for \"queries\"",
+            "content": {"application/json": {"schema": {"oneOf": [{"$ref": "#/components/schemas/SearchResponse"}, {"$ref": "#/components/schemas/BatchSearchResponse"}]}}}},
+          "400": {"$ref": "#/components/responses/Error"},
+          "413": {"$ref": "#/components/responses/Error"},
+          "415": {"$ref": "#/components/responses/Error"},
+          "503": {"$ref": "#/components/responses/Error"},
+          "504": {"$ref": "#/components/responses/Error"}
+        }
+      }
+    },
+    "/rerank": {
+      "post": {
+        "summary": "Score given passages by exact MaxSim",
+        "description": "Scores the indexed passages named by \"ids\" (decompressed in full), or the given \"texts\" (encoded as passages), against the query; answers all of them, best first. Unknown or deleted ids are a 400 naming them. For texts, a result's id is the text's position in the request and its pid is -1.",
+        "requestBody": {"required": true, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/RerankRequest"}}}},
+        "responses": {
+          "200": {"description": "The passages, best first", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/RerankResponse"}}}},
+          "400": {"$ref": "#/components/responses/Error"},
+          "413": {"$ref": "#/components/responses/Error"},
+          "415": {"$ref": "#/components/responses/Error"},
+          "503": {"$ref": "#/components/responses/Error"},
+          "504": {"$ref": "#/components/responses/Error"}
+        }
+      }
+    },
+    "/healthz": {
+      "get": {
+        "summary": "Liveness, with the index generation served",
+        "responses": {
+          "200": {"description": "Serving", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Health"}}}},
+          "503": {"$ref": "#/components/responses/Error"}
+        }
+      },
+      "head": {
+        "summary": "Liveness without a body",
+        "responses": {"200": {"description": "Serving"}, "503": {"description": "Closed"}}
+      }
+    },
+    "/metrics": {
+      "get": {
+        "summary": "Prometheus metrics: requests, /search latency, per-stage query times, index generation",
+        "responses": {"200": {"description": "Prometheus text exposition format", "content": {"text/plain": {"schema": {"type": "string"}}}}}
+      }
+    },
+    "/openapi.json": {
+      "get": {
+        "summary": "This description",
+        "responses": {"200": {"description": "OpenAPI 3 document", "content": {"application/json": {"schema": {"type": "object"}}}}}
+      }
+    }
+  },
+  "components": {
+    "responses": {
+      "Error": {"description": "The request was refused or failed", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+    },
+    "schemas": {
+      "SearchRequest": {
+        "type": "object",
+        "additionalProperties": false,
+        "properties": {
+          "query": {"type": "string", "description": "One query (or give queries)"},
+          "queries": {"type": "array", "items": {"type": "string"}, "minItems": 1, "description": "A batch of queries (or give query)"},
+          "k": {"type": "integer", "minimum": 1, "default": 10},
+          "ncells": {"type": "integer", "minimum": 1, "description": "Centroids probed per query token"},
+          "ndocs": {"type": "integer", "minimum": 1, "description": "Candidates kept by centroid interaction"},
+          "threshold": {"type": "number", "nullable": true, "description": "Centroid score pruning threshold (0 is a threshold; absent or null takes the default for k)"}
+        }
+      },
+      "Hit": {
+        "type": "object",
+        "required": ["rank", "id", "pid", "score"],
+        "properties": {
+          "rank": {"type": "integer", "minimum": 1},
+          "id": {"type": "string", "description": "Passage id of the collection"},
+          "pid": {"type": "integer", "description": "Position of the passage in the index (stable across appends and deletes)"},
+          "score": {"type": "number", "description": "MaxSim score"},
+          "text": {"type": "string", "description": "Passage text, when the server knows the collection"}
+        }
+      },
+      "SearchResponse": {
+        "type": "object",
+        "required": ["query", "k", "results", "generation"],
+        "properties": {
+          "query": {"type": "string"},
+          "k": {"type": "integer"},
+          "results": {"type": "array", "items": {"$ref": "#/components/schemas/Hit"}},
+          "generation": {"type": "integer", "description": "Index generation that answered"},
+          "took_ms": {"type": "number"}
+        }
+      },
+      "BatchSearchResponse": {
+        "type": "object",
+        "required": ["k", "results", "generation"],
+        "properties": {
+          "k": {"type": "integer"},
+          "results": {"type": "array", "items": {
+            "type": "object",
+            "required": ["query", "results"],
+            "properties": {
+              "query": {"type": "string"},
+              "results": {"type": "array", "items": {"$ref": "#/components/schemas/Hit"}}
+            }
+          }},
+          "generation": {"type": "integer", "description": "Index generation that answered every query of the batch"},
+          "took_ms": {"type": "number"}
+        }
+      },
+      "RerankRequest": {
+        "type": "object",
+        "additionalProperties": false,
+        "required": ["query"],
+        "properties": {
+          "query": {"type": "string"},
+          "ids": {"type": "array", "items": {"type": "string"}, "description": "Passage ids of the index (or give texts)"},
+          "texts": {"type": "array", "items": {"type": "string"}, "description": "Texts to score (or give ids)"}
+        }
+      },
+      "RerankResponse": {
+        "type": "object",
+        "required": ["query", "results", "generation"],
+        "properties": {
+          "query": {"type": "string"},
+          "results": {"type": "array", "items": {"$ref": "#/components/schemas/Hit"}},
+          "generation": {"type": "integer"},
+          "took_ms": {"type": "number"}
+        }
+      },
+      "Health": {
+        "type": "object",
+        "properties": {
+          "status": {"type": "string", "enum": ["ok"]},
+          "generation": {"type": "integer"},
+          "passages": {"type": "integer"}
+        }
+      },
+      "Error": {
+        "type": "object",
+        "required": ["error", "code"],
+        "properties": {
+          "error": {"type": "string"},
+          "code": {"type": "integer"}
+        }
+      }
+    }
+  }
+}
+`
+
+func (s *Server) handleOpenAPI(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Write([]byte(openAPI))
+}
