@@ -18,7 +18,7 @@ export COLBERT_NODE_MODULES := $(NODE_MODULES)
 TEST_TIMEOUT ?= 25m
 FUZZTIME ?= 5s
 
-.PHONY: setup setup-apt setup-ort setup-node setup-bench build test test-run fuzz demo demo-full bench bench-run bench-train bench-train-run lint clean
+.PHONY: setup setup-apt setup-ort setup-node setup-bench build test test-run fuzz demo demo-full bench bench-run bench-train bench-train-run bench-encode bench-encode-run lint clean
 
 ## setup: install what is missing (idempotent): Debian packages, ONNX Runtime from npm, Node packages for interop tests.
 setup: setup-apt setup-ort setup-node
@@ -111,6 +111,13 @@ bench-train: setup-bench
 
 bench-train-run:
 	TAGS='$(TAGS)' experiments/bench_train.sh
+
+## bench-encode: ColBERT encoding of a generated bert-base-shaped checkpoint, ours next to PyTorch 1.13's (2 threads, same weights, inputs and OpenBLAS core); see BENCHMARKS.md.
+bench-encode: setup-bench
+	@$(MAKE) --no-print-directory bench-encode-run
+
+bench-encode-run:
+	TAGS='$(TAGS)' experiments/bench_encode.sh
 
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi

@@ -13,6 +13,17 @@ and 64 queries x 32 tokens in padded batches, as PyTorch ColBERT does, and
 prints tokens/s (wall clock) and cpu_tokens_per_s (per second of process CPU
 time, the Go benchmark's cpu-tokens/s) as JSON lines.
 
+--splitmix (experiments/bench_encode.sh, `make bench-encode`) instead draws
+the inputs of experiments/benchencode (Inputs.Draw: SplitMix64 from
+--input-seed; documents of --doc-min..--doc-max tokens, queries of
+--query-len positions with --query-min..--query-len attended and [MASK]
+after), encodes --what (docs or queries) sorted by length in padded batches
+of --batch, --reps times after --warmup, and prints one JSON line with the
+median wall seconds per pass, tokens/s over real tokens (queries: every
+position), the OpenBLAS core and the inputs' digests (benchencode prints the
+same digests). With --checkpoint the model's shapes come from its
+config.json (e.g. bert-base: 12 layers, hidden 768).
+
 --verify REF checks the torch model against reference.safetensors (the
 hf-tiny parity targets) before timing, so the peer is known to compute the
 same function as the Go encoder.
@@ -29,6 +40,8 @@ Run with Debian's python3 (torch 1.13):
       --verify ../shared/assets/models/hf-tiny/reference.safetensors
 """
 import argparse
+import ctypes
+import hashlib
 import json
 import math
 import os
@@ -120,6 +133,99 @@ class ColBERT(torch.nn.Module):
         return F.normalize(self.linear(self.hidden(ids, mask)), p=2, dim=2)
 
 
+MASK64 = (1 << 64) - 1
+
+
+def splitmix64(state):
+    """One SplitMix64 step: (new state, output); benchencode's splitmix64."""
+    state = (state + 0x9E3779B97F4A7C15) & MASK64
+    z = state
+    z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & MASK64
+    z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & MASK64
+    return state, z ^ (z >> 31)
+
+
+def draw_inputs(a):
+    """experiments/benchencode Inputs.Draw: documents, then queries' attended ids."""
+    st = a.input_seed
+    out = []
+    for n, lo, hi in ((a.docs, a.doc_min, a.doc_max), (a.queries, a.query_min, a.query_len)):
+        seqs = []
+        for _ in range(n):
+            st, r = splitmix64(st)
+            ln = lo + r % (hi - lo + 1)
+            ids = []
+            for _ in range(ln):
+                st, r = splitmix64(st)
+                ids.append(1000 + r % 28000)
+            seqs.append(ids)
+        out.append(seqs)
+    return out
+
+
+def digest(seqs):
+    """benchencode's Digest: SHA-256 of each sequence's length then ids, int32 LE."""
+    h = hashlib.sha256()
+    for s in seqs:
+        h.update(struct.pack("<I", len(s)))
+        h.update(struct.pack(f"<{len(s)}i", *s))
+    return h.hexdigest()
+
+
+def blas_core():
+    """The OpenBLAS core torch's BLAS runs (Debian's torch links the system OpenBLAS)."""
+    for name in ("libopenblas.so.0", "libopenblas.so"):
+        try:
+            lib = ctypes.CDLL(name)
+            lib.openblas_get_corename.restype = ctypes.c_char_p
+            return lib.openblas_get_corename().decode()
+        except OSError:
+            continue
+    return "unknown"
+
+
+def splitmix_bench(model, a):
+    docs, queries = draw_inputs(a)
+    if a.what == "docs":
+        seqs, fixed, pad = docs, 0, 0
+        tokens = sum(len(d) for d in docs)
+    else:
+        seqs, fixed, pad = queries, a.query_len, 103
+        tokens = len(queries) * a.query_len
+    order = sorted(range(len(seqs)), key=lambda i: len(seqs[i]))
+    batches = []
+    for s in range(0, len(order), a.batch):
+        chunk = [seqs[i] for i in order[s:s + a.batch]]
+        L = fixed or max(len(c) for c in chunk)
+        ids = torch.full((len(chunk), L), pad, dtype=torch.long)
+        mask = torch.zeros((len(chunk), L), dtype=torch.long)
+        for k, c in enumerate(chunk):
+            ids[k, :len(c)] = torch.tensor(c)
+            mask[k, :len(c)] = 1
+        batches.append((ids, mask))
+
+    def one_pass():
+        for ids, mask in batches:
+            v = model.vectors(ids, mask)
+            if a.what == "docs":
+                v[mask.bool()]  # the kept vectors, as ColBERT's doc encoder returns them
+
+    for _ in range(a.warmup):
+        one_pass()
+    times = []
+    c0 = time.process_time()
+    for _ in range(a.reps):
+        t0 = time.perf_counter()
+        one_pass()
+        times.append(time.perf_counter() - t0)
+    cpu = (time.process_time() - c0) / a.reps
+    med = sorted(times)[len(times) // 2]
+    print(json.dumps({"side": "pytorch", "torch": torch.__version__, "what": a.what, "threads": a.threads,
+                      "blas_core": blas_core(), "batch": a.batch, "tokens": tokens, "median_s": med, "times_s": times,
+                      "tokens_per_s": tokens / med, "cpu_tokens_per_s": tokens / cpu,
+                      "docs_digest": digest(docs), "queries_digest": digest(queries)}))
+
+
 def bench(fn, seconds):
     """Seconds per call, wall clock and process CPU time (all threads): the
     CPU figure gives the single-core speed on a machine shared with others."""
@@ -143,13 +249,34 @@ def main():
     ap.add_argument("--seconds", type=float, default=3.0)
     ap.add_argument("--checkpoint", help="HF ColBERT checkpoint dir (F32 model.safetensors)")
     ap.add_argument("--verify", help="reference.safetensors to check the torch model against first")
+    ap.add_argument("--splitmix", action="store_true", help="benchencode's inputs and protocol (make bench-encode)")
+    ap.add_argument("--what", choices=("docs", "queries"), default="docs")
+    ap.add_argument("--doc-min", type=int, default=20)
+    ap.add_argument("--doc-max", type=int, default=180)
+    ap.add_argument("--query-min", type=int, default=6)
+    ap.add_argument("--input-seed", type=int, default=1)
+    ap.add_argument("--batch", type=int, default=32)
+    ap.add_argument("--warmup", type=int, default=1)
+    ap.add_argument("--reps", type=int, default=3)
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     torch.manual_seed(1)
-    model = ColBERT().eval()
     if args.checkpoint:
-        model.load_hf(read_safetensors(os.path.join(args.checkpoint, "model.safetensors")))
+        with open(os.path.join(args.checkpoint, "config.json")) as f:
+            c = json.load(f)
+        tensors = read_safetensors(os.path.join(args.checkpoint, "model.safetensors"))
+        model = ColBERT(vocab=c["vocab_size"], hidden=c["hidden_size"], layers=c["num_hidden_layers"],
+                        heads=c["num_attention_heads"], inter=c["intermediate_size"],
+                        maxpos=c["max_position_embeddings"], types=c["type_vocab_size"],
+                        dim=tensors["linear.weight"].shape[0], eps=c.get("layer_norm_eps", 1e-12)).eval()
+        model.load_hf(tensors)
+        del tensors
+    else:
+        model = ColBERT().eval()
     with torch.inference_mode():
+        if args.splitmix:
+            splitmix_bench(model, args)
+            return
         if args.verify:
             ref = read_safetensors(args.verify)
             for pre in ("query", "doc"):
