@@ -31,6 +31,10 @@ type BuildOptions struct {
 	CachePath string
 	KeepCache bool
 	Threads   int
+	// NoMetadata leaves the passages' Meta out of a residual index; by
+	// default a collection with fields beyond id, title and text gets a
+	// metadata database (codec/metadb) for filtered search.
+	NoMetadata bool
 	// NewBar makes the progress bars of tokenising and indexing; nil is
 	// silent.
 	NewBar func(label string, total int64, unit string) *progress.Bar
@@ -76,6 +80,9 @@ func Build(ctx context.Context, m *colbert.Model, dir string, passages []data.Pa
 	case "", CodecResidual:
 		io := opt.Index
 		io.Dim, io.Checkpoint = m.Dim(), m.Key // weights, config and tokenizer: see colbert.Model.Key
+		if io.Meta == nil && !opt.NoMetadata {
+			io.Meta = PassageMeta(passages)
+		}
 		if io.Threads == 0 {
 			io.Threads = opt.Threads
 		}
@@ -121,4 +128,15 @@ func buildFlat(ctx context.Context, m *colbert.Model, dir string, src *colbert.S
 		bar.Add(int64(hi - lo))
 	}
 	return flat.Write(dir, m.Key, dim, ids, vecs, doclens)
+}
+
+// PassageMeta is the index.MetaFunc of the passages' Meta, or nil when no
+// passage has any (no metadata database is then written).
+func PassageMeta(passages []data.Passage) index.MetaFunc {
+	for _, p := range passages {
+		if len(p.Meta) > 0 {
+			return func(i int) map[string]any { return passages[i].Meta }
+		}
+	}
+	return nil
 }

@@ -16,6 +16,7 @@ import (
 
 	"github.com/colbert-go/colbert/codec/flat"
 	"github.com/colbert-go/colbert/codec/index"
+	"github.com/colbert-go/colbert/codec/metadb"
 	"github.com/colbert-go/colbert/data"
 	"github.com/colbert-go/colbert/data/progress"
 	"github.com/colbert-go/colbert/model/colbert"
@@ -96,6 +97,7 @@ type Engine struct {
 	deleted  func(pid int) bool
 	close    func() error
 	stats    Stats
+	meta     *metadb.DB // the index's metadata database, or nil
 	// dir and opt reopen the index (Reopen); dir is "" for New's engines.
 	dir string
 	opt OpenOptions
@@ -237,7 +239,16 @@ func openResidual(m *colbert.Model, dir string, opt OpenOptions) (*Engine, error
 		ix.Close()
 		return nil, err
 	}
-	return &Engine{model: m, store: ix, searcher: s, plaid: true, id: ix.PassageID, pid: ix.PID, deleted: ix.Deleted, close: ix.Close,
+	var meta *metadb.DB
+	closeAll := ix.Close
+	if p := ix.MetadataPath(); p != "" {
+		if meta, err = metadb.Open(p); err != nil {
+			ix.Close()
+			return nil, err
+		}
+		closeAll = func() error { return errors.Join(meta.Close(), ix.Close()) }
+	}
+	return &Engine{model: m, store: ix, searcher: s, plaid: true, id: ix.PassageID, pid: ix.PID, deleted: ix.Deleted, close: closeAll, meta: meta,
 		stats: Stats{Codec: CodecResidual, Passages: ix.NumLive(), Generation: mf.Generation, Tokens: st.Manifest.NumEmbeddings,
 			Bytes: st.TotalBytes, BytesPerToken: st.BytesPerToken}}, nil
 }
@@ -303,6 +314,9 @@ type SearchOptions struct {
 	Threads int
 	// Bar advances by one per query searched; nil is silent.
 	Bar *progress.Bar
+	// Filter restricts every query to the passages it selects (see
+	// Engine.Filter); the zero Filter selects all.
+	Filter Filter
 }
 
 // Results are a Search's run and its timings.
@@ -329,6 +343,11 @@ func (e *Engine) Search(ctx context.Context, qs []data.Query, p search.Params, o
 	p, err := p.Resolve()
 	if err != nil {
 		return nil, err
+	}
+	if !opt.Filter.IsZero() {
+		if p.Filter, err = e.Filter(ctx, opt.Filter); err != nil {
+			return nil, err
+		}
 	}
 	start := time.Now()
 	qv, err := e.enc.EncodeQueries(ctx, qs)

@@ -1,0 +1,114 @@
+package engine
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/colbert-go/colbert/codec/metadb"
+	"github.com/colbert-go/colbert/search"
+)
+
+// ErrBadFilter is wrapped by every error that is a filter's fault: a
+// condition that is not one valid expression over the metadata columns, a
+// condition on an index without metadata, unknown passage ids. A server
+// answers it with 400.
+var ErrBadFilter = metadb.ErrBadFilter
+
+// Filter selects the passages a search may return: those whose metadata
+// satisfy Where (a SQL condition over the index's metadata columns, e.g.
+// "year >= 2020 AND source = 'pubmed'"), and, when IDs is not nil, whose
+// id is listed; both given means both must hold. An IDs list that is
+// empty (not nil) selects nothing.
+type Filter struct {
+	Where string
+	IDs   []string
+}
+
+// IsZero reports whether f selects every passage.
+func (f Filter) IsZero() bool { return f.Where == "" && f.IDs == nil }
+
+// String renders f for logs and reports.
+func (f Filter) String() string {
+	var parts []string
+	if f.Where != "" {
+		parts = append(parts, f.Where)
+	}
+	if f.IDs != nil {
+		parts = append(parts, fmt.Sprintf("%d ids", len(f.IDs)))
+	}
+	return strings.Join(parts, " AND ")
+}
+
+// Filter evaluates f to the set of pids it allows (nil for the zero
+// Filter): the condition through the index's metadata database (read-only,
+// validated: see codec/metadb), the ids through the id → pid map of the
+// live passages. Deleted passages are never allowed. An error wrapping
+// ErrBadFilter names what is wrong with f.
+func (e *Engine) Filter(ctx context.Context, f Filter) (*search.Filter, error) {
+	if f.IsZero() {
+		return nil, nil
+	}
+	var pids []int
+	if f.Where != "" {
+		if e.meta == nil {
+			return nil, fmt.Errorf("engine: filter %q: %w: the index %s keeps no passage metadata (build it from a collection with fields beyond id, title and text, or with --metadata FILE)", f.Where, ErrBadFilter, e.dir)
+		}
+		var err error
+		if pids, err = e.meta.Select(ctx, f.Where); err != nil {
+			return nil, fmt.Errorf("engine: filter %q: %w", f.Where, err)
+		}
+	}
+	if f.IDs != nil {
+		var unknown []string
+		byID := make([]int, 0, len(f.IDs))
+		for _, id := range f.IDs {
+			p, ok := e.pid(id)
+			if !ok {
+				unknown = append(unknown, id)
+				continue
+			}
+			byID = append(byID, p)
+		}
+		if len(unknown) > 0 {
+			shown := unknown[:min(len(unknown), 5)]
+			return nil, fmt.Errorf("engine: filter: %w: %d of %d ids name no live passage: %q", ErrBadFilter, len(unknown), len(f.IDs), shown)
+		}
+		if f.Where != "" {
+			pids = intersect(pids, byID)
+		} else {
+			pids = byID
+		}
+	}
+	live := pids[:0]
+	for _, p := range pids {
+		if e.deleted == nil || !e.deleted(p) {
+			live = append(live, p)
+		}
+	}
+	return search.NewFilter(e.store.NumPassages(), live)
+}
+
+// intersect keeps the pids of sorted a that b lists.
+func intersect(a, b []int) []int {
+	in := make(map[int]bool, len(b))
+	for _, p := range b {
+		in[p] = true
+	}
+	out := a[:0]
+	for _, p := range a {
+		if in[p] {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// MetadataColumns are the columns of the index's metadata table (pid, id,
+// then the fields), nil when it keeps none.
+func (e *Engine) MetadataColumns() []string {
+	if e.meta == nil {
+		return nil
+	}
+	return e.meta.Columns()
+}
