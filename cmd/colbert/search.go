@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/colbert-go/colbert/data/dataset"
@@ -30,6 +31,7 @@ func searchCommand() *cli.Command {
 			&cli.IntFlag{Name: "k", Value: 100, Usage: "passages per query"},
 			&cli.BoolFlag{Name: "exhaustive", Usage: "decompress and score every passage (exact; the recall reference)"},
 			&cli.BoolFlag{Name: "no-verify", Usage: "skip the checksum pass when opening the index"},
+			&cli.BoolFlag{Name: "verbose", Usage: "also print the mean time of each stage of a query (encode, candidates, centroid interaction, decompression, MaxSim)"},
 			&cli.StringFlag{Name: "tag", Value: "colbert", Usage: "run tag (last column of a TREC run)"},
 			outFlag("run file to write (.trec/.txt, or .parquet)"),
 			threadsFlag(),
@@ -89,6 +91,9 @@ func searchCommand() *cli.Command {
 				n := float64(len(res))
 				fmt.Fprintf(w, "search: PLAID per query (mean): %.0f cells probed, %.0f candidates, %.0f after pruned centroid interaction, %.0f scored exactly\n",
 					tr[0]/n, tr[1]/n, tr[2]/n, tr[3]/n)
+				if c.Bool("verbose") {
+					fmt.Fprintln(w, stageMeans(res))
+				}
 			}
 			return nil
 		},
@@ -96,3 +101,20 @@ func searchCommand() *cli.Command {
 }
 
 func millis(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+
+// stageMeans is the line of `search --verbose`: the mean time of each
+// stage of a query (search.StageTimes) and their share of the sum.
+func stageMeans(res []search.Result) string {
+	var sum search.StageTimes
+	for _, r := range res {
+		sum = sum.Add(r.Trace.Time)
+	}
+	var total time.Duration
+	sum.Each(func(_ string, d time.Duration) { total += d })
+	var parts []string
+	n := float64(max(1, len(res)))
+	sum.Each(func(name string, d time.Duration) {
+		parts = append(parts, fmt.Sprintf("%s %.3f ms (%.0f%%)", strings.ReplaceAll(name, "_", " "), millis(d)/n, 100*float64(d)/float64(max(1, total))))
+	})
+	return "search: stages per query (mean): " + strings.Join(parts, ", ")
+}
