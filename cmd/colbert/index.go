@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/colbert-go/colbert/codec/index"
+	"github.com/colbert-go/colbert/codec/metadb"
 	"github.com/colbert-go/colbert/data"
 	"github.com/colbert-go/colbert/data/dataset"
 	"github.com/colbert-go/colbert/experiments/evaluate"
@@ -67,6 +68,7 @@ func indexBuildFlags(required bool) []cli.Flag {
 		threadsFlag(),
 		quietFlag(),
 	}
+	fl = append(fl, metadataFlags()...)
 	for _, f := range colbertModelFlags() {
 		if sf, ok := f.(*cli.StringFlag); ok && sf.Name == "checkpoint" {
 			sf.Required = required
@@ -114,6 +116,9 @@ func indexBuildAction(c *cli.Context) error {
 	if len(ps) == 0 {
 		return fmt.Errorf("index build: %s holds no passages", c.String("collection"))
 	}
+	if err := sideMetadata(c, ps); err != nil {
+		return fmt.Errorf("index build: %w", err)
+	}
 	if sh := c.String("shard"); sh != "" {
 		part, nparts, err := data.ParsePart(sh)
 		if err != nil {
@@ -128,7 +133,7 @@ func indexBuildAction(c *cli.Context) error {
 	}
 	bs, err := engine.Build(ctx, m, out, ps, engine.BuildOptions{Index: indexBuildOptions(c),
 		CachePath: c.String("id-cache"), KeepCache: c.String("id-cache") != "", Threads: c.Int("threads"),
-		NewBar: barMaker(c)})
+		NoMetadata: c.Bool("no-metadata"), NewBar: barMaker(c)})
 	if err != nil {
 		if ctx.Err() != nil {
 			return fmt.Errorf("index build interrupted: run the same command again to resume (%w)", err)
@@ -192,6 +197,14 @@ func indexInfoCommand() *cli.Command {
 			fmt.Fprintf(w, "codec       %s, %d bits, dim %d, %d centroids\n", m.Codec, m.NBits, m.Dim, m.NumCentroids)
 			fmt.Fprintf(w, "checkpoint  %s\n", m.Checkpoint)
 			fmt.Fprintf(w, "passages    %d (%d live, %d deleted), %d chunks, generation %d\n", m.NumPassages, ix.NumLive(), m.NumDeleted, len(m.Chunks), m.Generation)
+			if p := ix.MetadataPath(); p != "" {
+				md, err := metadb.Open(p)
+				if err != nil {
+					return err
+				}
+				fmt.Fprintf(w, "metadata    %d rows, columns %s (%s)\n", md.Rows(), strings.Join(md.Columns(), ", "), ix.Manifest().Metadata)
+				md.Close()
+			}
 			fmt.Fprintf(w, "embeddings  %d (%.1f per passage)\n", m.NumEmbeddings, float64(m.NumEmbeddings)/float64(max(1, m.NumPassages)))
 			if m.PoolFactor > 1 {
 				fmt.Fprintf(w, "pooling     factor %d (each passage's tokens clustered into max(1, n/%d) means)\n", m.PoolFactor, m.PoolFactor)
@@ -232,6 +245,7 @@ func indexAppendCommand() *cli.Command {
 			&cli.StringFlag{Name: "collection", Aliases: []string{"c"}, Required: true, Usage: "new passages: BEIR directory, corpus.jsonl, collection.tsv or .parquet"},
 			&cli.IntFlag{Name: "chunk-size", Usage: "passages per chunk (0 = build default)"},
 			&cli.IntFlag{Name: "embed-batch", Usage: "passages per encoder call (0 = build default)"},
+			&cli.StringFlag{Name: "metadata", Usage: "metadata side file for the new passages (JSONL: {\"id\": …, field: value, …} per line), merged over the collection's extra fields"},
 			threadsFlag(), quietFlag(),
 		),
 		Action: func(c *cli.Context) error {
@@ -250,13 +264,17 @@ func indexAppendCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
+			if err := sideMetadata(c, ps); err != nil {
+				return fmt.Errorf("index append: %w", err)
+			}
 			src, err := colbert.NewSource(c.Context, m, ps, colbert.SourceOptions{Threads: c.Int("threads")})
 			if err != nil {
 				return err
 			}
 			start := time.Now()
 			bar := newBar(c, "append", int64(src.Len()), "passages")
-			mf, err := index.Append(c.Context, dir, src, index.AppendOptions{ChunkSize: c.Int("chunk-size"), EmbedBatch: c.Int("embed-batch"), Threads: c.Int("threads")}, bar)
+			mf, err := index.Append(c.Context, dir, src, index.AppendOptions{ChunkSize: c.Int("chunk-size"), EmbedBatch: c.Int("embed-batch"), Threads: c.Int("threads"),
+				Meta: engine.PassageMeta(ps)}, bar)
 			bar.Finish()
 			if err != nil {
 				return err

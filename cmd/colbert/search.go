@@ -23,8 +23,9 @@ func searchCommand() *cli.Command {
 		Description: "Queries: queries.jsonl, queries.tsv, a Parquet queries file, or a BEIR directory (the queries judged in\n" +
 			"qrels/<split>.tsv). The run is TREC text, or Parquet when --out ends in .parquet. PLAID's ncells, ndocs and\n" +
 			"threshold default to ColBERT's values for k (k ≤ 10: 1, 256, 0.5; ≤ 100: 2, 1024, 0.45; else 4, max(4k, 4096), 0.4).\n" +
-			"Per-query latency (search only, one query per worker) is summarised at the end.",
-		Flags: append(append(colbertModelFlags(), plaidFlags()...),
+			"Per-query latency (search only, one query per worker) is summarised at the end. --filter and --filter-ids restrict\n" +
+			"every query to the passages they select; a selection of at most max(4·ndocs, 1024) passages is scored exhaustively (exact).",
+		Flags: append(append(append(colbertModelFlags(), plaidFlags()...),
 			&cli.StringFlag{Name: "index", Required: true, Usage: "index directory"},
 			&cli.StringFlag{Name: "queries", Required: true, Usage: "queries.jsonl, queries.tsv, .parquet or BEIR directory"},
 			&cli.StringFlag{Name: "split", Value: "test", Usage: "qrels split whose queries are searched when --queries is a BEIR directory"},
@@ -36,7 +37,7 @@ func searchCommand() *cli.Command {
 			outFlag("run file to write (.trec/.txt, or .parquet)"),
 			threadsFlag(),
 			quietFlag(),
-		),
+		), filterFlags()...),
 		Action: func(c *cli.Context) error {
 			ctx := c.Context
 			k := c.Int("k")
@@ -50,6 +51,10 @@ func searchCommand() *cli.Command {
 			if len(qs) == 0 {
 				return fmt.Errorf("search: %s holds no queries", c.String("queries"))
 			}
+			filter, err := searchFilter(c)
+			if err != nil {
+				return fmt.Errorf("search: %w", err)
+			}
 			e, err := openEngine(c)
 			if err != nil {
 				return err
@@ -58,7 +63,7 @@ func searchCommand() *cli.Command {
 			defer e.Close()
 			p := plaidParams(c, k)
 			bar := newBar(c, "search", int64(len(qs)), "queries")
-			r, err := e.Search(ctx, qs, p, engine.SearchOptions{Threads: c.Int("threads"), Exhaustive: c.Bool("exhaustive"), Bar: bar})
+			r, err := e.Search(ctx, qs, p, engine.SearchOptions{Threads: c.Int("threads"), Exhaustive: c.Bool("exhaustive"), Bar: bar, Filter: filter})
 			bar.Finish()
 			if err != nil {
 				return err
@@ -70,6 +75,9 @@ func searchCommand() *cli.Command {
 			mode := fmt.Sprintf("plaid ncells=%d ndocs=%d threshold=%g no_prune=%v", p.NCells, p.NDocs, p.EffectiveThreshold(), p.NoPrune)
 			if c.Bool("exhaustive") {
 				mode = "exhaustive"
+			}
+			if r.Filter != nil {
+				mode += fmt.Sprintf(" filter=%q (%d passages)", filter, r.Filter.Len())
 			}
 			meta := map[string]string{"index": c.String("index"), "checkpoint": m.Hash, "k": fmt.Sprint(k), "mode": mode}
 			if err := dataset.WriteRun(c.String("out"), run, c.String("tag"), meta); err != nil {

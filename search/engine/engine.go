@@ -331,6 +331,8 @@ type Results struct {
 	// Params are the PLAID parameters used (resolved for K); nil for an
 	// exhaustive search.
 	Params *search.Params
+	// Filter is the set SearchOptions.Filter allowed (nil without one).
+	Filter *search.Filter
 }
 
 // Search encodes qs and retrieves the top p.K passages of each, PLAID with
@@ -354,7 +356,7 @@ func (e *Engine) Search(ctx context.Context, qs []data.Query, p search.Params, o
 	if err != nil {
 		return nil, err
 	}
-	out := &Results{Encode: time.Since(start)}
+	out := &Results{Encode: time.Since(start), Filter: p.Filter}
 	start = time.Now()
 	res, err := e.searcher.SearchBatch(ctx, qv, e.enc.Dim(), p, search.BatchOptions{Threads: opt.Threads, Exhaustive: opt.Exhaustive, Bar: opt.Bar})
 	if err != nil {
