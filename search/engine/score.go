@@ -8,6 +8,7 @@ import (
 
 	"github.com/colbert-go/colbert/data"
 	"github.com/colbert-go/colbert/search"
+	"github.com/colbert-go/colbert/search/decode"
 	"github.com/colbert-go/colbert/search/maxsim"
 )
 
@@ -30,7 +31,7 @@ func (e *Engine) Score(ctx context.Context, query string, pids []int) ([]search.
 		return nil, err
 	}
 	scores := make([]float32, len(pids))
-	if err := search.ScorePassages(e.store, q, pids, scores); err != nil {
+	if err := search.ScorePassages(e.decoded(), q, pids, scores); err != nil {
 		return nil, fmt.Errorf("engine: score: %w", err)
 	}
 	hits := make([]search.Hit, len(pids))
@@ -65,6 +66,36 @@ func (e *Engine) ScoreTexts(ctx context.Context, query string, texts []string) (
 	}
 	sortHits(hits)
 	return hits, nil
+}
+
+// decoded is the engine's store reconstructing vectors as PLAID's last
+// stage does (search/decode's SIMD decoder for a residual index), so that
+// Score gives the scores Search gives; other stores as they are.
+func (e *Engine) decoded() search.Passages {
+	r, ok := e.store.(search.ResidualIndex)
+	if !ok || r.Codec() == nil {
+		return e.store
+	}
+	ix, ok := e.store.(search.Index)
+	if !ok {
+		return e.store
+	}
+	d, err := decode.New(r.Codec())
+	if err != nil || d.Dim() != ix.Dim() {
+		return e.store // the searcher refused this codec too: it decompresses through the store
+	}
+	return decodedStore{Index: ix, res: r, dec: d}
+}
+
+// decodedStore decompresses with a decode.Decoder.
+type decodedStore struct {
+	search.Index
+	res search.ResidualIndex
+	dec *decode.Decoder
+}
+
+func (s decodedStore) Decompress(pid int, dst []float32) ([]float32, error) {
+	return s.dec.Decode(s.Codes(pid), s.res.Residuals(pid), dst)
 }
 
 // prepare encodes one query text for exact scoring.
