@@ -38,7 +38,7 @@ func evaluateCommands() []*cli.Command {
 			seedFlag(),
 			threadsFlag(),
 			quietFlag(),
-		}, plaidFlags()...),
+		}, append(plaidFlags(), encoderFlags()...)...),
 		Action: func(c *cli.Context) error {
 			// c.Context is main's: the first SIGINT/SIGTERM ends it.
 			opt := evaluate.Options{
@@ -47,6 +47,7 @@ func evaluateCommands() []*cli.Command {
 				Search: c.String("search"), Params: plaidParams(c, c.Int("k")), PoolFactor: c.Int("pool-factor"),
 				RerankDepth: c.Int("depth"), Out: c.String("out"), IndexDir: c.String("index"), Name: c.String("name"),
 				Threads: c.Int("threads"), Seed: uint64(c.Int64("seed")), Log: c.App.ErrWriter,
+				Encoder: c.String("encoder"), ORTLibrary: c.String("onnxruntime-lib"),
 				NewBar: barMaker(c),
 			}
 			sum, err := evaluate.Run(c.Context, opt)
@@ -63,6 +64,9 @@ func evaluateCommands() []*cli.Command {
 			fmt.Fprintln(w)
 			if sum.Params != nil {
 				fmt.Fprintf(w, "plaid: ncells %d, ndocs %d, centroid score threshold %g\n", sum.Params.NCells, sum.Params.NDocs, sum.Params.EffectiveThreshold())
+			}
+			if enc := sum.Seconds["encode_passages"]; enc > 0 {
+				fmt.Fprintf(w, "encode: passages in %.1f s (%.0f tokens/s, %s encoder)\n", enc, sum.EncodeTokensPerSec, sum.Encoder)
 			}
 			if sum.IndexDir != "" {
 				pooled := ""

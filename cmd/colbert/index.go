@@ -14,7 +14,6 @@ import (
 	"github.com/colbert-go/colbert/data/dataset"
 	"github.com/colbert-go/colbert/experiments/evaluate"
 	"github.com/colbert-go/colbert/model/colbert"
-	"github.com/colbert-go/colbert/model/encode"
 	"github.com/colbert-go/colbert/search/engine"
 	"github.com/urfave/cli/v2"
 )
@@ -43,11 +42,11 @@ func indexCommands() []*cli.Command {
 
 // colbertModelFlags are the checkpoint and encoder settings shared by index, search and rerank.
 func colbertModelFlags() []cli.Flag {
-	return []cli.Flag{
+	return append([]cli.Flag{
 		&cli.StringFlag{Name: "checkpoint", Usage: "ColBERT checkpoint directory (HF layout or ours)", Required: true},
 		&cli.StringFlag{Name: "tokenizer", Usage: "tokenizer.json (default: the checkpoint's own)"},
 		&cli.IntFlag{Name: "batch-tokens", Value: 0, Usage: "tokens per encoder forward batch (0 = encoder default)"},
-	}
+	}, encoderFlags()...)
 }
 
 func indexBuildFlags(required bool) []cli.Flag {
@@ -88,10 +87,10 @@ func openEngine(c *cli.Context) (*engine.Engine, error) {
 	return engine.Open(m, c.String("index"), engine.OpenOptions{SkipVerify: c.Bool("no-verify")})
 }
 
-// loadColBERT loads --checkpoint with --tokenizer for encoding on --threads.
+// loadColBERT loads --checkpoint with --tokenizer for encoding on --threads
+// with --encoder.
 func loadColBERT(c *cli.Context) (*colbert.Model, error) {
-	return colbert.Load(c.String("checkpoint"), c.String("tokenizer"),
-		encode.Options{Threads: c.Int("threads"), BatchTokens: c.Int("batch-tokens")})
+	return colbert.LoadWith(c.String("checkpoint"), c.String("tokenizer"), colbertOptions(c, c.Int("threads"), c.Int("batch-tokens")))
 }
 
 func indexBuildAction(c *cli.Context) error {

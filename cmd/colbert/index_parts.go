@@ -11,7 +11,6 @@ import (
 	"github.com/colbert-go/colbert/data/dataset"
 	"github.com/colbert-go/colbert/experiments/evaluate"
 	"github.com/colbert-go/colbert/model/colbert"
-	"github.com/colbert-go/colbert/model/encode"
 	"github.com/urfave/cli/v2"
 )
 
@@ -127,7 +126,7 @@ func indexEncodeCommand() *cli.Command {
 					return fmt.Errorf("index encode: plan %s: batch_tokens %q: %w", pi.Dir, pi.Meta[planMetaBatchTokens], err)
 				}
 			}
-			m, err := colbert.Load(ckpt, pick("tokenizer", planMetaTokenizer), encode.Options{Threads: c.Int("threads"), BatchTokens: bt})
+			m, err := colbert.LoadWith(ckpt, pick("tokenizer", planMetaTokenizer), colbertOptions(c, c.Int("threads"), bt))
 			if err != nil {
 				return err
 			}

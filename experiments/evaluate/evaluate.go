@@ -97,6 +97,10 @@ type Options struct {
 	Name string
 	// Log receives stage lines; nil is silent.
 	Log io.Writer
+	// Encoder is the ColBERT encoder backend, go, ort or auto ("" = auto;
+	// model/colbert.Options.Encoder); ORTLibrary is ONNX Runtime's shared
+	// library ("" = $ONNXRUNTIME_LIB, then .deps/onnxruntime).
+	Encoder, ORTLibrary string
 	// NewBar makes a progress bar for a long step; nil is silent.
 	NewBar func(label string, total int64, unit string) *progress.Bar
 }
@@ -214,8 +218,14 @@ type Summary struct {
 	Embeddings    int64   `json:"embeddings"`
 	BytesPerToken float64 `json:"bytes_per_token"`
 	// Seconds per stage: load, index (tokenise + encode + compress),
+	// encode_passages (the encoder's share of index, when built here),
 	// encode_queries, search, evaluate.
 	Seconds map[string]float64 `json:"seconds"`
+	// Encoder is the ColBERT encoder backend used (go or ort);
+	// EncodeTokensPerSec is the passages' kept vectors per second of
+	// encoder time when the index was built here (0 when reused).
+	Encoder            string  `json:"encoder"`
+	EncodeTokensPerSec float64 `json:"encode_tokens_per_s,omitempty"`
 	// Per-query search latency (one query at a time per worker), ms.
 	LatencyP50 float64   `json:"latency_p50_ms"`
 	LatencyP95 float64   `json:"latency_p95_ms"`
@@ -243,10 +253,13 @@ func Run(ctx context.Context, opt Options) (*Summary, error) {
 	if len(ds.Corpus) == 0 {
 		return nil, fmt.Errorf("evaluate: %s has an empty corpus", opt.Dataset)
 	}
-	m, err := colbert.Load(opt.Checkpoint, opt.Tokenizer, encode.Options{Threads: opt.Threads})
+	m, err := colbert.LoadWith(opt.Checkpoint, opt.Tokenizer,
+		colbert.Options{Encode: encode.Options{Threads: opt.Threads}, Encoder: opt.Encoder, ORTLibrary: opt.ORTLibrary})
 	if err != nil {
 		return nil, fmt.Errorf("evaluate: %w", err)
 	}
+	defer m.Close()
+	sum.Encoder = m.Encoder
 	sum.ModelHash, sum.Passages, sum.Queries = m.Hash, len(ds.Corpus), len(ds.Queries)
 	sum.Seconds["load"] = time.Since(t0).Seconds()
 	if err := os.MkdirAll(opt.Out, 0o755); err != nil {
@@ -326,6 +339,7 @@ func searchIndex(ctx context.Context, opt Options, m *colbert.Model, ds *data.Da
 	if opt.Codec != CodecResidual {
 		output = filepath.Join(idxDir, flat.VectorsFile)
 	}
+	enc0 := m.PassageStats()
 	build := func(ctx context.Context) error {
 		_, err := engine.Build(ctx, m, idxDir, ds.Corpus, engine.BuildOptions{Codec: opt.Codec, Threads: opt.Threads, NewBar: opt.NewBar,
 			Index: index.BuildOptions{NBits: opt.NBits, Seed: opt.Seed, Overwrite: true, PoolFactor: opt.PoolFactor}})
@@ -338,6 +352,10 @@ func searchIndex(ctx context.Context, opt Options, m *colbert.Model, ds *data.Da
 	}
 	sum.IndexReused = results[0].Reused
 	sum.Seconds["index"] = results[0].Seconds
+	if enc := m.PassageStats().Sub(enc0); !sum.IndexReused && enc.Passages > 0 {
+		sum.Seconds["encode_passages"] = enc.Time.Seconds()
+		sum.EncodeTokensPerSec = enc.TokensPerSecond()
+	}
 
 	e, err := engine.Open(m, idxDir, engine.OpenOptions{Codec: opt.Codec, PCAComponents: opt.PCAComponents})
 	if err != nil {

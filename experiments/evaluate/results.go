@@ -93,13 +93,15 @@ func Markdown(sum *Summary, res metrics.Result, plots []string) string {
 	for k := range sum.Seconds {
 		stages = append(stages, k)
 	}
-	order := []string{"load", "bm25_index", "index", "encode_index", "encode_queries", "search", "evaluate"}
+	order := []string{"load", "bm25_index", "index", "encode_passages", "encode_index", "encode_queries", "search", "evaluate"}
 	slices.SortFunc(stages, func(a, b string) int { return slices.Index(order, a) - slices.Index(order, b) })
 	for _, s := range stages {
 		label := s
 		switch {
 		case s == "index" && sum.IndexReused:
 			label += " (recorded time of the reused build)"
+		case s == "encode_passages":
+			label += fmt.Sprintf(" (inside index: %s encoder, %.0f tokens/s)", sum.Encoder, sum.EncodeTokensPerSec)
 		case s == "encode_index":
 			label += " (stored vectors through the " + sum.Codec + " codec)"
 		}

@@ -55,7 +55,8 @@ type ColBERT struct {
 }
 
 // NewColBERT exports ck (a ColBERT checkpoint) to a temporary ONNX file and
-// opens it. ck's parameters are not kept: the caller may drop them.
+// opens it. It takes ck's parameters: ck.Params is nil afterwards, so that
+// the process holds one copy of the weights (ORT's) rather than two.
 func (r *Runtime) NewColBERT(ck *model.Checkpoint, opt ColBERTOptions) (*ColBERT, error) {
 	if ck.Kind != "" && ck.Kind != model.KindColBERT {
 		return nil, fmt.Errorf("ort: checkpoint %s is a %s model, not ColBERT", ck.Dir, ck.Kind)
@@ -69,8 +70,10 @@ func (r *Runtime) NewColBERT(ck *model.Checkpoint, opt ColBERTOptions) (*ColBERT
 	if err := onnx.WriteFile(path, ck.Config, ck.Params, onnx.ColBERT); err != nil {
 		return nil, fmt.Errorf("ort: export %s to ONNX: %w", ck.Dir, err)
 	}
-	// The export's buffers are garbage now; hand them back before ORT
-	// loads its own copy of the weights (peak memory of `colbert index`).
+	// The export's buffers and the parameters are garbage now (unless the
+	// caller keeps them elsewhere); hand them back before ORT loads its own
+	// copy of the weights (peak memory of `colbert index`).
+	ck.Params = nil
 	debug.FreeOSMemory()
 	e, err := r.NewEncoder(path, Options{IntraOpThreads: 1})
 	if err != nil {
