@@ -173,15 +173,18 @@ def digest(seqs):
 
 
 def blas_core():
-    """The OpenBLAS core torch's BLAS runs (Debian's torch links the system OpenBLAS)."""
-    for name in ("libopenblas.so.0", "libopenblas.so"):
+    """The core of the OpenBLAS this process (torch) has loaded (Debian's torch
+    links the system BLAS, OpenBLAS), as train_step_bench.py reads it."""
+    with open("/proc/self/maps") as f:
+        libs = sorted({ln.split()[-1] for ln in f if "openblas" in ln and ".so" in ln})
+    for path in libs:
         try:
-            lib = ctypes.CDLL(name)
+            lib = ctypes.CDLL(path)
             lib.openblas_get_corename.restype = ctypes.c_char_p
             return lib.openblas_get_corename().decode()
-        except OSError:
+        except (OSError, AttributeError):
             continue
-    return "unknown"
+    return "none"
 
 
 def splitmix_bench(model, a):
