@@ -2,6 +2,7 @@
 // HTTP and merges their answers into the global top k:
 //
 //	POST /search  {"query": "...", "k": 10}  → the shards' hits merged by score
+//	POST /search  {"queries": [...], "k": 10} → one merged ranking per query
 //	GET  /healthz → every shard's /healthz
 //	GET  /metrics → Prometheus text format (requests, shard errors, latency)
 //
@@ -219,17 +220,38 @@ type ShardError struct {
 	Error string `json:"error"`
 }
 
-// Response is the body of a routed POST /search: the server's response
-// shape with merged hits, and, when a shard failed under PolicyPartial,
-// "partial": true and the failed shards.
+// Response is the body of a routed single-query POST /search: the
+// server's response shape with merged hits, the number of shards, each
+// shard's index generation (−1 for a shard that failed) and, when a shard
+// failed under PolicyPartial, "partial": true and the failed shards.
 type Response struct {
 	Query        string       `json:"query"`
 	K            int          `json:"k"`
 	Results      []Hit        `json:"results"`
 	TookMS       float64      `json:"took_ms"`
 	Shards       int          `json:"shards"`
+	Generations  []int        `json:"generations"`
 	Partial      bool         `json:"partial,omitempty"`
 	FailedShards []ShardError `json:"failed_shards,omitempty"`
+}
+
+// QueryResults are one query's merged ranking in a batch.
+type QueryResults struct {
+	Query   string `json:"query"`
+	Results []Hit  `json:"results"`
+}
+
+// BatchResponse is the body of a routed batched POST /search: the merged
+// rankings in the order of the request's queries (the server's batch
+// shape), with the fields of Response about the shards.
+type BatchResponse struct {
+	K            int            `json:"k"`
+	Results      []QueryResults `json:"results"`
+	TookMS       float64        `json:"took_ms"`
+	Shards       int            `json:"shards"`
+	Generations  []int          `json:"generations"`
+	Partial      bool           `json:"partial,omitempty"`
+	FailedShards []ShardError   `json:"failed_shards,omitempty"`
 }
 
 type errorBody struct {
@@ -248,12 +270,11 @@ func writeError(w http.ResponseWriter, code int, msg string, failed []ShardError
 	writeJSON(w, code, errorBody{Error: msg, Code: code, FailedShards: failed})
 }
 
-// shardAnswer is one shard's outcome: a response, a client error to pass
-// back (status 4xx with the shard's body), or a failure.
+// shardAnswer is one shard's outcome: a response (body), a client error
+// to pass back (status 4xx with the shard's body), or a failure.
 type shardAnswer struct {
-	resp       server.Response
+	body       []byte
 	clientCode int
-	clientBody []byte
 	err        error
 }
 
@@ -296,6 +317,7 @@ func (r *Router) handleSearch(w http.ResponseWriter, req *http.Request) {
 	}
 	defer func() { <-r.sem }()
 
+	batch := sr.Queries != nil // the server's rule: "queries" present, even empty
 	answers := make([]shardAnswer, len(r.cfg.Shards))
 	var wg sync.WaitGroup
 	for i := range r.cfg.Shards {
@@ -308,14 +330,41 @@ func (r *Router) handleSearch(w http.ResponseWriter, req *http.Request) {
 	wg.Wait()
 
 	var failed []ShardError
-	for i, a := range answers {
+	for _, a := range answers {
 		if a.err == nil && a.clientCode != 0 {
 			// The request is wrong for every shard alike: the client's error.
 			w.Header().Set("Content-Type", "application/json")
 			w.WriteHeader(a.clientCode)
-			w.Write(a.clientBody)
+			w.Write(a.body)
 			return
 		}
+	}
+	// Decode each answer in the shape asked for; one that does not decode
+	// is a failed shard.
+	single := make([]server.Response, len(answers))
+	batched := make([]server.BatchResponse, len(answers))
+	gens := make([]int, len(answers))
+	for i := range answers {
+		a := &answers[i]
+		gens[i] = -1
+		if a.err != nil {
+			continue
+		}
+		var err error
+		if batch {
+			if err = json.Unmarshal(a.body, &batched[i]); err == nil && len(batched[i].Results) != len(sr.Queries) {
+				err = fmt.Errorf("%d rankings for %d queries", len(batched[i].Results), len(sr.Queries))
+			}
+			gens[i] = batched[i].Generation
+		} else {
+			err = json.Unmarshal(a.body, &single[i])
+			gens[i] = single[i].Generation
+		}
+		if err != nil {
+			a.err, gens[i] = fmt.Errorf("malformed answer: %w", err), -1
+		}
+	}
+	for i, a := range answers {
 		if a.err != nil {
 			failed = append(failed, ShardError{Shard: i, URL: r.cfg.Shards[i], Error: a.err.Error()})
 			r.metrics.shardError(i)
@@ -329,20 +378,39 @@ func (r *Router) handleSearch(w http.ResponseWriter, req *http.Request) {
 		writeError(w, http.StatusBadGateway, fmt.Sprintf("%d of %d shards failed: %s", len(failed), len(answers), strings.Join(msgs, "; ")), failed)
 		return
 	}
-	resp := Response{Query: sr.Query, Shards: len(answers), Partial: len(failed) > 0, FailedShards: failed}
+	if len(failed) > 0 {
+		r.metrics.partial()
+	}
+	took := func() float64 { return float64(time.Since(start).Microseconds()) / 1000 }
+	if batch {
+		resp := BatchResponse{Shards: len(answers), Generations: gens, Partial: len(failed) > 0, FailedShards: failed,
+			Results: make([]QueryResults, len(sr.Queries))}
+		for q := range sr.Queries {
+			lists := make([][]server.Result, len(answers))
+			for i, a := range answers {
+				if a.err == nil {
+					lists[i] = batched[i].Results[q].Results
+					resp.K = batched[i].K // the shards agree on k (they got the same body)
+					resp.Results[q].Query = batched[i].Results[q].Query
+				}
+			}
+			resp.Results[q].Results = Merge(lists, resp.K)
+		}
+		resp.TookMS = took()
+		writeJSON(w, http.StatusOK, resp)
+		return
+	}
+	resp := Response{Query: sr.Query, Shards: len(answers), Generations: gens, Partial: len(failed) > 0, FailedShards: failed}
 	lists := make([][]server.Result, len(answers))
 	for i, a := range answers {
 		if a.err == nil {
-			lists[i] = a.resp.Results
-			resp.K = a.resp.K // the shards agree on k (they got the same body)
-			resp.Query = a.resp.Query
+			lists[i] = single[i].Results
+			resp.K = single[i].K
+			resp.Query = single[i].Query
 		}
 	}
-	if resp.Partial {
-		r.metrics.partial()
-	}
 	resp.Results = Merge(lists, resp.K)
-	resp.TookMS = float64(time.Since(start).Microseconds()) / 1000
+	resp.TookMS = took()
 	writeJSON(w, http.StatusOK, resp)
 }
 
@@ -374,7 +442,7 @@ func (r *Router) callShard(ctx context.Context, i int, body []byte) shardAnswer 
 	switch {
 	case res.StatusCode == http.StatusOK:
 	case res.StatusCode >= 400 && res.StatusCode < 500 && !slices.Contains(shardFaults, res.StatusCode):
-		return shardAnswer{clientCode: res.StatusCode, clientBody: b}
+		return shardAnswer{clientCode: res.StatusCode, body: b}
 	default:
 		var e struct{ Error string }
 		if json.Unmarshal(b, &e) == nil && e.Error != "" {
@@ -382,11 +450,7 @@ func (r *Router) callShard(ctx context.Context, i int, body []byte) shardAnswer 
 		}
 		return shardAnswer{err: fmt.Errorf("status %d", res.StatusCode)}
 	}
-	var a shardAnswer
-	if err := json.Unmarshal(b, &a.resp); err != nil {
-		return shardAnswer{err: fmt.Errorf("malformed answer: %w", err)}
-	}
-	return a
+	return shardAnswer{body: b}
 }
 
 // Merge returns the top k of the shards' ranked lists by score, ties by

@@ -77,8 +77,9 @@ func shardServer(t *testing.T, coll *searchtest.Collection, lo, hi int) *httptes
 			return
 		}
 		var req struct {
-			Query string `json:"query"`
-			K     *int   `json:"k"`
+			Query   string   `json:"query"`
+			Queries []string `json:"queries"`
+			K       *int     `json:"k"`
 		}
 		dec := json.NewDecoder(r.Body)
 		dec.DisallowUnknownFields()
@@ -94,22 +95,41 @@ func shardServer(t *testing.T, coll *searchtest.Collection, lo, hi int) *httptes
 			writeError(w, 400, fmt.Sprintf(`"k" must be in [1, 1000], got %d`, k), nil)
 			return
 		}
-		q, _, err := enc.EncodeQuery(r.Context(), req.Query)
+		rank := func(text string) ([]server.Result, error) {
+			q, _, err := enc.EncodeQuery(r.Context(), text)
+			if err != nil {
+				return nil, err
+			}
+			hits, err := s.Search(q, dim, exactParams(k))
+			if err != nil {
+				return nil, err
+			}
+			out := []server.Result{}
+			for i, h := range hits {
+				out = append(out, server.Result{Rank: i + 1, ID: fmt.Sprintf("doc%03d", lo+h.PID), PID: h.PID,
+					Score: h.Score, Text: fmt.Sprintf("text %d", lo+h.PID)})
+			}
+			return out, nil
+		}
+		if req.Queries != nil {
+			resp := server.BatchResponse{K: k, Generation: lo}
+			for _, text := range req.Queries {
+				res, err := rank(text)
+				if err != nil {
+					writeError(w, 400, `a query has no tokens`, nil)
+					return
+				}
+				resp.Results = append(resp.Results, server.QueryResults{Query: text, Results: res})
+			}
+			writeJSON(w, 200, resp)
+			return
+		}
+		res, err := rank(req.Query)
 		if err != nil {
 			writeError(w, 400, `"query" has no tokens`, nil)
 			return
 		}
-		hits, err := s.Search(q, dim, exactParams(k))
-		if err != nil {
-			writeError(w, 500, err.Error(), nil)
-			return
-		}
-		resp := server.Response{Query: req.Query, K: k, Results: []server.Result{}}
-		for i, h := range hits {
-			resp.Results = append(resp.Results, server.Result{Rank: i + 1, ID: fmt.Sprintf("doc%03d", lo+h.PID), PID: h.PID,
-				Score: h.Score, Text: fmt.Sprintf("text %d", lo+h.PID)})
-		}
-		writeJSON(w, 200, resp)
+		writeJSON(w, 200, server.Response{Query: req.Query, K: k, Results: res, Generation: lo})
 	}))
 	t.Cleanup(ts.Close)
 	return ts
@@ -383,5 +403,45 @@ func TestParse(t *testing.T) {
 	}
 	if p, err := ParsePolicy("Partial"); err != nil || p != PolicyPartial {
 		t.Errorf("ParsePolicy(Partial) = %v %v", p, err)
+	}
+}
+
+// TestBatch: a batched request ({"queries": [...]}) gets, per query, the
+// ranking the same query gets alone, and each shard's generation.
+func TestBatch(t *testing.T) {
+	coll := collection()
+	a, b := shardServer(t, coll, 0, 120), shardServer(t, coll, 120, 240)
+	r := newRouter(t, Config{Shards: []string{a.URL, b.URL}})
+	queries := []string{"alpha beta", "gamma", "delta epsilon zeta"}
+	body, _ := json.Marshal(map[string]any{"queries": queries, "k": 7})
+	code, raw := postJSON(t, r, string(body))
+	var got BatchResponse
+	if err := json.Unmarshal(raw, &got); err != nil || code != 200 || len(got.Results) != len(queries) || got.K != 7 {
+		t.Fatalf("batch: status %d, %v: %s", code, err, raw)
+	}
+	if !slices.Equal(got.Generations, []int{0, 120}) {
+		t.Errorf("generations %v, want the shards' [0 120]", got.Generations)
+	}
+	for i, q := range queries {
+		code, raw := postJSON(t, r, fmt.Sprintf(`{"query": %q, "k": 7}`, q))
+		var one Response
+		if err := json.Unmarshal(raw, &one); err != nil || code != 200 {
+			t.Fatalf("%s: %d %s", q, code, raw)
+		}
+		if got.Results[i].Query != q || len(got.Results[i].Results) != 7 || !slices.Equal(got.Results[i].Results, one.Results) {
+			t.Errorf("batch query %d (%s) differs from the query alone:\n%v\n%v", i, q, got.Results[i].Results, one.Results)
+		}
+	}
+	// A shard answering the wrong number of rankings is a failed shard.
+	short := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, 200, server.BatchResponse{K: 7, Results: []server.QueryResults{{Query: "alpha beta"}}})
+	}))
+	defer short.Close()
+	r = newRouter(t, Config{Shards: []string{a.URL, short.URL}, OnShardError: PolicyPartial})
+	code, raw = postJSON(t, r, string(body))
+	got = BatchResponse{}
+	json.Unmarshal(raw, &got)
+	if code != 200 || !got.Partial || len(got.FailedShards) != 1 || !strings.Contains(got.FailedShards[0].Error, "1 rankings for 3 queries") {
+		t.Errorf("short batch answer: %d %s", code, raw)
 	}
 }
