@@ -125,15 +125,28 @@ type Index struct {
 	ids     []string
 	offsets []int // token offsets, len npass+1
 	codes   []byte
+	decoded []float32 // every vector decoded once (OpenOptions.DecodeOnce), or nil
 	// bytes a stored index in this codec takes: encoded vectors, one
 	// int32 length per passage, the codec's parameters.
 	bytes int64
 }
 
+// OpenOptions configure Open beyond the codec.
+type OpenOptions struct {
+	// PCAComponents of CodecPCAInt8 (0 = dim/4).
+	PCAComponents int
+	// DecodeOnce decodes every vector once at open and searches the
+	// decoded float32 (what the codec's quality is, at fp32 scan speed and
+	// memory) instead of decoding each passage as it is scored (what a
+	// search of the stored codes costs). Bytes still reports the codec's.
+	DecodeOnce bool
+}
+
 // Open reads the flat index in dir, checks that key (the encoder's, "" to
 // skip) and dim match what wrote it, and encodes its vectors with codec
 // name (pcaComponents int8 dimensions for pca-int8; 0 = dim/4).
-func Open(dir, key string, dim int, name string, pcaComponents int) (*Index, error) {
+func Open(dir, key string, dim int, name string, opt OpenOptions) (*Index, error) {
+	pcaComponents := opt.PCAComponents
 	v, err := ReadVectors(dir, key, dim)
 	if err != nil {
 		return nil, err
@@ -165,6 +178,15 @@ func Open(dir, key string, dim int, name string, pcaComponents int) (*Index, err
 	x.codes = make([]byte, ntok*bpv)
 	x.codec.Encode(vecs, x.codes)
 	x.bytes = int64(ntok*bpv) + 4*int64(npass) + params
+	if opt.DecodeOnce {
+		if _, exact := x.codec.(FP32); exact {
+			x.decoded = vecs
+		} else {
+			x.decoded = make([]float32, len(vecs))
+			x.codec.Decode(x.codes, x.decoded)
+		}
+		x.codes = nil
+	}
 	return x, nil
 }
 
@@ -263,6 +285,10 @@ func (x *Index) Decompress(pid int, dst []float32) ([]float32, error) {
 		dst = make([]float32, n)
 	}
 	dst = dst[:n]
+	if x.decoded != nil {
+		copy(dst, x.decoded[lo*x.dim:hi*x.dim])
+		return dst, nil
+	}
 	bpv := x.codec.BytesPerVector()
 	x.codec.Decode(x.codes[lo*bpv:hi*bpv], dst)
 	return dst, nil

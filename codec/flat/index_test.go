@@ -5,6 +5,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -116,9 +117,21 @@ func TestWriteOpen(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, name := range Codecs {
-		x, err := Open(dir, "key", dim, name, 4)
+		x, err := Open(dir, "key", dim, name, OpenOptions{PCAComponents: 4})
 		if err != nil {
 			t.Fatalf("%s: %v", name, err)
+		}
+		// Decoding once at open gives the same vectors and size.
+		once, err := Open(dir, "key", dim, name, OpenOptions{PCAComponents: 4, DecodeOnce: true})
+		if err != nil {
+			t.Fatalf("%s decode once: %v", name, err)
+		}
+		for pid := range 3 {
+			a, _ := x.Decompress(pid, nil)
+			b, _ := once.Decompress(pid, nil)
+			if !slices.Equal(a, b) || once.Bytes() != x.Bytes() {
+				t.Fatalf("%s pid %d: decoded once %v (%d B), per passage %v (%d B)", name, pid, b, once.Bytes(), a, x.Bytes())
+			}
 		}
 		if x.NumPassages() != 3 || x.NumTokens() != 5 || x.PassageID(2) != "c" || x.Bytes() <= 0 {
 			t.Fatalf("%s: %d passages, %d tokens, id %q, %d bytes", name, x.NumPassages(), x.NumTokens(), x.PassageID(2), x.Bytes())
@@ -137,10 +150,10 @@ func TestWriteOpen(t *testing.T) {
 			t.Errorf("%s: pid 3 of 3 decompressed", name)
 		}
 	}
-	if _, err := Open(dir, "other", dim, CodecFP32, 0); err == nil || !strings.Contains(err.Error(), "built with encoder key") {
+	if _, err := Open(dir, "other", dim, CodecFP32, OpenOptions{}); err == nil || !strings.Contains(err.Error(), "built with encoder key") {
 		t.Errorf("other key: %v", err)
 	}
-	if _, err := Open(dir, "key", dim, "int4", 0); err == nil || !strings.Contains(err.Error(), "int4") {
+	if _, err := Open(dir, "key", dim, "int4", OpenOptions{}); err == nil || !strings.Contains(err.Error(), "int4") {
 		t.Errorf("unknown codec: %v", err)
 	}
 	if err := Write(t.TempDir(), "key", dim, []string{"a", "b\nc", "d"}, vecs, doclens); err == nil || !strings.Contains(err.Error(), "passage 2") {

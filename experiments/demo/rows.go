@@ -154,11 +154,11 @@ func evaluatedRow(ctx context.Context, p paths, opt Options, o evaluate.Options,
 func uncompressedRows(ctx context.Context, p paths, opt Options, ckpt string) error {
 	for _, r := range []struct{ slug, system, note string }{
 		{evaluate.CodecFP32, "ColBERT uncompressed fp32, exhaustive", "exact MaxSim over every passage"},
-		{evaluate.CodecFP16, "ColBERT fp16 (naive index), exhaustive", "every passage decoded from fp16 and scored"},
-		{evaluate.CodecPCAInt8, fmt.Sprintf("ColBERT PCA-%d + int8, exhaustive", opt.Config.PCAComponents), "every passage decoded from int8 and scored"},
+		{evaluate.CodecFP16, "ColBERT fp16 (naive index), exhaustive", "vectors decoded once; the scan is over the decoded float32"},
+		{evaluate.CodecPCAInt8, fmt.Sprintf("ColBERT PCA-%d + int8, exhaustive", opt.Config.PCAComponents), "vectors decoded once; the scan is over the decoded float32"},
 	} {
 		if err := evaluatedRow(ctx, p, opt, evaluate.Options{Checkpoint: ckpt, Codec: r.slug, PCAComponents: opt.Config.PCAComponents,
-			Search: evaluate.SearchExhaustive, IndexDir: p.j("index-flat"), Name: r.system}, r.slug, r.note); err != nil {
+			Search: evaluate.SearchExhaustive, IndexDir: p.j("index-flat"), Name: r.system, DecodeOnce: true}, r.slug, r.note); err != nil {
 			return err
 		}
 	}

@@ -69,6 +69,10 @@ type Options struct {
 	// residual). Only residual has centroids, so the others need Search
 	// exhaustive.
 	Codec string
+	// DecodeOnce searches a flat codec's vectors decoded once at open
+	// (the codec's quality at fp32 scan speed) instead of decoding every
+	// passage as it is scored (the codec's search cost).
+	DecodeOnce bool
 	// PCAComponents is the number of int8 components per token of codec
 	// pca-int8 (0 = dim/4: 32 at dim 128).
 	PCAComponents int
@@ -357,7 +361,7 @@ func searchIndex(ctx context.Context, opt Options, m *colbert.Model, ds *data.Da
 		sum.EncodeTokensPerSec = enc.TokensPerSecond()
 	}
 
-	e, err := engine.Open(m, idxDir, engine.OpenOptions{Codec: opt.Codec, PCAComponents: opt.PCAComponents})
+	e, err := engine.Open(m, idxDir, engine.OpenOptions{Codec: opt.Codec, PCAComponents: opt.PCAComponents, DecodeOnce: opt.DecodeOnce})
 	if err != nil {
 		return nil, fmt.Errorf("evaluate: %w", err)
 	}

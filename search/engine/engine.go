@@ -38,6 +38,9 @@ type OpenOptions struct {
 	Codec string
 	// PCAComponents of flat.CodecPCAInt8 (0 = dim/4).
 	PCAComponents int
+	// DecodeOnce decodes a flat index's vectors once at open instead of
+	// per passage scored (see flat.OpenOptions).
+	DecodeOnce bool
 	// SkipVerify skips the residual index's checksum pass.
 	SkipVerify bool
 }
@@ -254,7 +257,7 @@ func openResidual(m *colbert.Model, dir string, opt OpenOptions) (*Engine, error
 }
 
 func openFlat(m *colbert.Model, dir string, opt OpenOptions) (*Engine, error) {
-	fx, err := flat.Open(dir, m.Key, m.Dim(), opt.Codec, opt.PCAComponents)
+	fx, err := flat.Open(dir, m.Key, m.Dim(), opt.Codec, flat.OpenOptions{PCAComponents: opt.PCAComponents, DecodeOnce: opt.DecodeOnce})
 	if err != nil {
 		return nil, err
 	}
@@ -331,8 +334,10 @@ type Results struct {
 	// Params are the PLAID parameters used (resolved for K); nil for an
 	// exhaustive search.
 	Params *search.Params
-	// Filter is the set SearchOptions.Filter allowed (nil without one).
-	Filter *search.Filter
+	// Filter is the set SearchOptions.Filter allowed (nil without one),
+	// FilterTime the time taken to evaluate it (once for all queries).
+	Filter     *search.Filter
+	FilterTime time.Duration
 }
 
 // Search encodes qs and retrieves the top p.K passages of each, PLAID with
@@ -346,17 +351,19 @@ func (e *Engine) Search(ctx context.Context, qs []data.Query, p search.Params, o
 	if err != nil {
 		return nil, err
 	}
+	start := time.Now()
 	if !opt.Filter.IsZero() {
 		if p.Filter, err = e.Filter(ctx, opt.Filter); err != nil {
 			return nil, err
 		}
 	}
-	start := time.Now()
+	filterTime := time.Since(start)
+	start = time.Now()
 	qv, err := e.enc.EncodeQueries(ctx, qs)
 	if err != nil {
 		return nil, err
 	}
-	out := &Results{Encode: time.Since(start), Filter: p.Filter}
+	out := &Results{Encode: time.Since(start), Filter: p.Filter, FilterTime: filterTime}
 	start = time.Now()
 	res, err := e.searcher.SearchBatch(ctx, qv, e.enc.Dim(), p, search.BatchOptions{Threads: opt.Threads, Exhaustive: opt.Exhaustive, Bar: opt.Bar})
 	if err != nil {
