@@ -3,8 +3,11 @@ package main
 import (
 	"fmt"
 	"os"
+	"slices"
 	"strings"
+	"time"
 
+	"github.com/colbert-go/colbert/codec/index"
 	"github.com/colbert-go/colbert/data"
 	"github.com/colbert-go/colbert/data/dataset"
 	"github.com/colbert-go/colbert/search/engine"
@@ -63,4 +66,47 @@ func searchFilter(c *cli.Context) (engine.Filter, error) {
 		}
 	}
 	return f, nil
+}
+
+// indexMetadataCommand attaches a side file's metadata to an existing
+// index (replacing what it had), without encoding anything.
+func indexMetadataCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "metadata",
+		Usage: "give an index's passages the metadata of a side file (replacing any they had), for search --filter",
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "index", Required: true, Usage: "index directory to update"},
+			&cli.StringFlag{Name: "metadata", Required: true, Usage: "side file (JSONL: {\"id\": …, field: value, …} per line); passages it does not list get no fields"},
+		},
+		Action: func(c *cli.Context) error {
+			dir, path := c.String("index"), c.String("metadata")
+			side, err := dataset.Metadata(path)
+			if err != nil {
+				return err
+			}
+			ix, err := index.Open(dir, index.OpenOptions{SkipVerify: true})
+			if err != nil {
+				return err
+			}
+			var unknown []string
+			for id := range side {
+				if _, ok := ix.PID(id); !ok {
+					unknown = append(unknown, id)
+				}
+			}
+			ix.Close()
+			if len(unknown) > 0 {
+				slices.Sort(unknown)
+				return fmt.Errorf("index metadata: %s names %d ids with no live passage in %s (first: %q)", path, len(unknown), dir, unknown[0])
+			}
+			start := time.Now()
+			m, err := index.SetMetadata(c.Context, dir, func(id string) map[string]any { return side[id] })
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(c.App.ErrWriter, "index metadata: %d of %d live passages given fields from %s in %s (%s, generation %d)\n",
+				len(side), m.NumPassages-m.NumDeleted, path, time.Since(start).Round(time.Millisecond), m.Metadata, m.Generation)
+			return nil
+		},
+	}
 }

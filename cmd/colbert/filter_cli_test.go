@@ -130,4 +130,18 @@ func TestFilterCLI(t *testing.T) {
 	fail(`unknown column "venue"`, append(search, "--filter", "venue = 'x'")...)
 	fail("';'", append(search, "--filter", "year > 1; DROP TABLE meta")...)
 	fail("SELECT is not allowed", append(search, "--filter", "pid IN (SELECT pid FROM meta)")...)
+	// index metadata replaces the fields of an existing index.
+	langs := write("langs.jsonl", fmt.Sprintf("{\"id\": %q, \"lang\": \"fr\"}\n{\"id\": \"new1\", \"lang\": \"de\"}\n", ps[4].ID))
+	run("index", "metadata", "--index", idx, "--metadata", langs)
+	run(append(search, "--filter", "lang IS NOT NULL")...)
+	for q, docs := range readTREC(t, r) {
+		if len(docs) != 2 {
+			t.Fatalf("query %s: lang filter gave %v", q, docs)
+		}
+	}
+	fail(`unknown column "year"`, append(search, "--filter", "year > 0")...)
+	gone := write("gone.jsonl", fmt.Sprintf("{\"id\": %q, \"lang\": \"fr\"}\n", ps[2].ID))
+	if err := app.Run([]string{"colbert", "index", "metadata", "--index", idx, "--metadata", gone}); err == nil || !strings.Contains(err.Error(), "1 ids with no live passage") {
+		t.Errorf("metadata for a deleted passage: %v", err)
+	}
 }

@@ -36,6 +36,7 @@ func indexCommands() []*cli.Command {
 			indexInfoCommand(),
 			indexAppendCommand(),
 			indexDeleteCommand(),
+			indexMetadataCommand(),
 		},
 	}}
 }

@@ -83,6 +83,9 @@ func searchCommand() *cli.Command {
 			if err := dataset.WriteRun(c.String("out"), run, c.String("tag"), meta); err != nil {
 				return err
 			}
+			if r.Filter != nil {
+				fmt.Fprintf(c.App.ErrWriter, "search: filter %q selected %d passages in %.2f ms (once for all queries)\n", filter, r.Filter.Len(), millis(r.FilterTime))
+			}
 			pc := search.Percentiles(res, 50, 95, 99)
 			w := c.App.ErrWriter
 			fmt.Fprintf(w, "search: %d queries, k %d, %s over %d passages (%d threads)\n", len(qs), k, mode, e.Stats().Passages, c.Int("threads"))

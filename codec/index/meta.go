@@ -113,3 +113,42 @@ func updateMeta(ctx context.Context, dir string, old, m *Manifest, add []metadb.
 	m.Metadata, m.Files[name] = name, fi
 	return nil
 }
+
+// SetMetadata replaces the metadata database of the index in dir (or gives
+// it one) with a row per live passage, meta(id) giving its fields (nil:
+// none), as a new generation committed atomically like Delete: readers
+// that opened the index before keep their snapshot.
+func SetMetadata(ctx context.Context, dir string, meta func(id string) map[string]any) (*Manifest, error) {
+	ix, err := Open(dir, OpenOptions{})
+	if err != nil {
+		return nil, err
+	}
+	defer ix.Close()
+	old := ix.man
+	rows := make([]metadb.Row, 0, ix.NumLive())
+	for p, id := range ix.ids {
+		if !ix.deleted[p] {
+			rows = append(rows, metadb.Row{PID: p, ID: id, Meta: meta(id)})
+		}
+	}
+	m := *old
+	m.Generation++
+	m.Files = map[string]FileInfo{}
+	for k, v := range old.Files {
+		m.Files[k] = v
+	}
+	if old.Metadata != "" {
+		delete(m.Files, old.Metadata)
+	}
+	if err := createMeta(ctx, dir, &m, m.Generation, rows); err != nil {
+		return nil, err
+	}
+	if err := commitManifest(dir, &m); err != nil {
+		os.Remove(joinDir(dir, m.Metadata))
+		return nil, err
+	}
+	if old.Metadata != "" {
+		os.Remove(joinDir(dir, old.Metadata))
+	}
+	return &m, nil
+}

@@ -148,3 +148,40 @@ func dirNames(t *testing.T, dir string) []string {
 	}
 	return out
 }
+
+// SetMetadata gives an existing index a database (rows for live passages
+// only), and replaces it as a new generation.
+func TestSetMetadata(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "idx")
+	buildT(t, dir, newSource(30, 20, 4, "a"), testOpts)
+	if _, err := Delete(dir, []string{"a3"}); err != nil {
+		t.Fatal(err)
+	}
+	m, err := SetMetadata(context.Background(), dir, func(id string) map[string]any {
+		if id == "a5" || id == "a3" {
+			return map[string]any{"tag": "x"}
+		}
+		return nil
+	})
+	if err != nil || m.Generation != 2 || m.Metadata != "meta.00002.sqlite" {
+		t.Fatalf("set: %v %+v", err, m)
+	}
+	m, err = SetMetadata(context.Background(), dir, func(id string) map[string]any { return map[string]any{"n": len(id)} })
+	if err != nil || m.Metadata != "meta.00003.sqlite" {
+		t.Fatalf("replace: %v %q", err, m.Metadata)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "meta.00002.sqlite")); !os.IsNotExist(err) {
+		t.Fatal("replaced database not removed")
+	}
+	ix, err := Open(dir, OpenOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ix.Close()
+	if got := selectPIDs(t, ix, "n = 3"); len(got) != 20 || got[0] != 10 {
+		t.Fatalf("n = 3: %v", got)
+	}
+	if got := selectPIDs(t, ix, "n >= 0"); len(got) != 29 || slices.Contains(got, 3) {
+		t.Fatalf("rows: %v", got)
+	}
+}
