@@ -157,6 +157,9 @@ type Parts struct {
 	PID func(id string) (int, bool)
 	// Generation is reported by Stats.
 	Generation int
+	// Metadata is the path of a metadata database (codec/metadb, keyed by
+	// the store's pids) for Filter conditions; "" for none.
+	Metadata string
 	// Close releases the store (default: nothing to release).
 	Close func() error
 }
@@ -185,6 +188,13 @@ func New(p Parts) (*Engine, error) {
 	}
 	if e.close == nil {
 		e.close = func() error { return nil }
+	}
+	if p.Metadata != "" {
+		if e.meta, err = metadb.Open(p.Metadata); err != nil {
+			return nil, err
+		}
+		closeStore := e.close
+		e.close = func() error { return errors.Join(e.meta.Close(), closeStore()) }
 	}
 	n := p.Store.NumPassages()
 	live := n
