@@ -90,7 +90,7 @@ func TestBatchSearch(t *testing.T) {
 		{`{"queries": ["alpha", " "]}`, `"queries"[1]`},
 		{`{"queries": ["alpha", "!!!"]}`, "no tokens"},
 		{`{"queries": "alpha"}`, "malformed"},
-		{`{"queries": ["alpha"], "filter": "year > 2000"}`, "unknown field"},
+		{`{"queries": ["alpha"], "filters": "year > 2000"}`, "unknown field"},
 	} {
 		code, body := postTo(t, srv, "/search", c.body)
 		var e errorBody

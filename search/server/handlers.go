@@ -28,9 +28,12 @@ type Request struct {
 	NDocs     int      `json:"ndocs,omitempty"`
 	Threshold *float32 `json:"threshold,omitempty"`
 
-	// FILTER (issue 20, metadata filters): the "filter" field — a
-	// condition on passage metadata restricting the candidates — goes here.
-	// Until it is added, a request naming it is refused as an unknown field.
+	// Filter is a SQL condition over the index's metadata columns
+	// ("year >= 2020 AND source = 'pubmed'"); FilterIDs a list of passage
+	// ids. Only passages satisfying both are searched; a bad filter is 400
+	// naming the problem (engine.ErrBadFilter).
+	Filter    string   `json:"filter,omitempty"`
+	FilterIDs []string `json:"filter_ids,omitempty"`
 
 	// kSet records that the body named "k", so that an explicit 0 is
 	// refused while an absent k takes the default; batch that it named
@@ -233,6 +236,8 @@ func (s *Server) run(w http.ResponseWriter, r *http.Request, work func(ctx conte
 			writeError(w, he.code, he.msg)
 		case errors.Is(out.err, colbert.ErrNoTokens), errors.Is(out.err, search.ErrEmptyQuery):
 			writeError(w, http.StatusBadRequest, "a query has no tokens: the tokenizer found nothing to encode in it (control characters or spaces only?): "+out.err.Error())
+		case errors.Is(out.err, engine.ErrBadFilter):
+			writeError(w, http.StatusBadRequest, out.err.Error())
 		case errors.Is(out.err, context.DeadlineExceeded):
 			writeError(w, http.StatusGatewayTimeout, "search timed out")
 		default:
@@ -287,7 +292,7 @@ func (s *Server) handleSearch(w http.ResponseWriter, r *http.Request) {
 				qs[i].ID = fmt.Sprintf("queries[%d]", i)
 			}
 		}
-		res, err := e.Search(ctx, qs, p, engine.SearchOptions{Threads: 1})
+		res, err := e.Search(ctx, qs, p, engine.SearchOptions{Threads: 1, Filter: engine.Filter{Where: req.Filter, IDs: req.FilterIDs}})
 		if err != nil {
 			return nil, err
 		}

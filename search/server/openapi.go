@@ -83,7 +83,9 @@ const openAPI = `{
           "k": {"type": "integer", "minimum": 1, "default": 10},
           "ncells": {"type": "integer", "minimum": 1, "description": "Centroids probed per query token"},
           "ndocs": {"type": "integer", "minimum": 1, "description": "Candidates kept by centroid interaction"},
-          "threshold": {"type": "number", "nullable": true, "description": "Centroid score pruning threshold (0 is a threshold; absent or null takes the default for k)"}
+          "threshold": {"type": "number", "nullable": true, "description": "Centroid score pruning threshold (0 is a threshold; absent or null takes the default for k)"},
+          "filter": {"type": "string", "description": "SQL condition over the index's metadata columns, e.g. year >= 2020 AND source = 'pubmed': only passages satisfying it are searched (one expression; a bad one is 400)"},
+          "filter_ids": {"type": "array", "items": {"type": "string"}, "description": "Only these passage ids are searched (with filter: both must hold); an unknown id is 400"}
         }
       },
       "Hit": {
