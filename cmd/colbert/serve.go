@@ -7,6 +7,7 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -31,7 +32,7 @@ func serveCommands() []*cli.Command {
 		Flags: append(optional(colbertModelFlags(), "checkpoint"),
 			&cli.StringFlag{Name: "index", Usage: "index directory (required unless --shards)"},
 			&cli.StringFlag{Name: "addr", Value: "127.0.0.1:8080", Usage: "listen address"},
-			&cli.StringFlag{Name: "collection", Aliases: []string{"c"}, Usage: "collection to return passage text from (BEIR directory, corpus.jsonl, collection.tsv, .parquet)"},
+			&cli.StringFlag{Name: "collection", Aliases: []string{"c"}, Usage: "collection to return passage text from (BEIR directory, corpus.jsonl, collection.tsv, .parquet); read again on a reload when it changed"},
 			&cli.IntFlag{Name: "max-k", Value: 1000, Usage: "largest k a request may ask for"},
 			&cli.IntFlag{Name: "max-batch", Value: 32, Usage: `most queries a batched POST /search may carry ("queries")`},
 			&cli.IntFlag{Name: "max-rerank", Value: 1000, Usage: "most ids or texts a POST /rerank may score"},
@@ -69,19 +70,13 @@ func serveAction(c *cli.Context) error {
 		MaxConcurrent: c.Int("max-concurrent"),
 		Timeout:       c.Duration("timeout"),
 	}
+	var texts *passageTexts
 	if path := c.String("collection"); path != "" {
-		ps, err := dataset.Passages(path)
-		if err != nil {
+		texts = &passageTexts{path: path}
+		if _, err := texts.refresh(); err != nil {
 			return err
 		}
-		text := make(map[string]string, len(ps))
-		for _, p := range ps {
-			text[p.ID] = p.Content()
-		}
-		cfg.Text = func(id string) (string, bool) {
-			t, ok := text[id]
-			return t, ok
-		}
+		cfg.Text = texts.get
 	}
 	srv, err := server.New(cfg)
 	if err != nil {
@@ -93,15 +88,16 @@ func serveAction(c *cli.Context) error {
 	}
 	st := e.Stats()
 	fmt.Fprintf(c.App.ErrWriter, "serve: %d passages (generation %d), listening on http://%s\n", st.Passages, st.Generation, ln.Addr())
-	go reloadLoop(c.Context, live, hup, c.Duration("watch"), c.App.ErrWriter)
+	go reloadLoop(c.Context, live, texts, hup, c.Duration("watch"), c.App.ErrWriter)
 	return srv.Serve(c.Context, ln)
 }
 
 // reloadLoop takes up a new generation of the index (after `colbert index
 // append` or `delete`) on SIGHUP and, when watch > 0, whenever the
-// manifest's generation changes, until ctx ends. A failed reload keeps the
-// current generation and says why.
-func reloadLoop(ctx context.Context, live *engine.Live, hup <-chan os.Signal, watch time.Duration, w io.Writer) {
+// manifest's generation changes, until ctx ends; with a new generation it
+// reads the collection (texts, when given) again if the file changed. A
+// failed reload keeps the current generation and says why.
+func reloadLoop(ctx context.Context, live *engine.Live, texts *passageTexts, hup <-chan os.Signal, watch time.Duration, w io.Writer) {
 	var tick <-chan time.Time
 	if watch > 0 {
 		t := time.NewTicker(watch)
@@ -123,6 +119,52 @@ func reloadLoop(ctx context.Context, live *engine.Live, hup <-chan os.Signal, wa
 		case r.Changed:
 			fmt.Fprintf(w, "serve: reloaded the index in %s: generation %d → %d, %d passages\n",
 				time.Since(start).Round(time.Millisecond), r.From, r.To, r.Passages)
+			if texts == nil {
+				continue
+			}
+			if n, err := texts.refresh(); err != nil {
+				fmt.Fprintf(w, "serve: %v (the texts read before are kept)\n", err)
+			} else if n >= 0 {
+				fmt.Fprintf(w, "serve: read %d passage texts again from %s\n", n, texts.path)
+			}
 		}
 	}
+}
+
+// passageTexts are the texts of a collection file by passage id, read again
+// when the file changes (its size or modification time).
+type passageTexts struct {
+	path string
+	mod  time.Time
+	size int64
+	m    atomic.Pointer[map[string]string]
+}
+
+// refresh reads the file if it changed since the last read and returns the
+// number of texts read, or -1 when it had not changed.
+func (t *passageTexts) refresh() (int, error) {
+	fi, err := os.Stat(t.path)
+	if err != nil {
+		return 0, fmt.Errorf("serve: collection: %w", err)
+	}
+	if t.m.Load() != nil && fi.ModTime().Equal(t.mod) && fi.Size() == t.size {
+		return -1, nil
+	}
+	ps, err := dataset.Passages(t.path)
+	if err != nil {
+		return 0, err
+	}
+	m := make(map[string]string, len(ps))
+	for _, p := range ps {
+		m[p.ID] = p.Content()
+	}
+	t.m.Store(&m)
+	t.mod, t.size = fi.ModTime(), fi.Size()
+	return len(m), nil
+}
+
+// get is the text of the passage with the given id.
+func (t *passageTexts) get(id string) (string, bool) {
+	s, ok := (*t.m.Load())[id]
+	return s, ok
 }

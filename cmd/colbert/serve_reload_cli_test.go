@@ -26,7 +26,8 @@ import (
 // TestServeReloadCLI serves a 60-passage index, appends 20 passages with
 // `colbert index append` and sends SIGHUP: the server answers from the new
 // generation (its passages found, reranked by id, with text), without a
-// restart. Then `colbert index delete` is taken up by --watch: the deleted
+// restart, and with the texts of the collection file, read again as it
+// changed. Then `colbert index delete` is taken up by --watch: the deleted
 // passage is no longer returned and reranking it is a 400 naming it, while
 // every other passage keeps its pid.
 func TestServeReloadCLI(t *testing.T) {
@@ -35,10 +36,10 @@ func TestServeReloadCLI(t *testing.T) {
 	dir := t.TempDir()
 	ps, err := data.ReadCorpusJSONL(filepath.Join(cran, "corpus.jsonl"))
 	must(t, err)
-	first, added, all := filepath.Join(dir, "first.jsonl"), filepath.Join(dir, "added.jsonl"), filepath.Join(dir, "all.jsonl")
+	first, added, coll := filepath.Join(dir, "first.jsonl"), filepath.Join(dir, "added.jsonl"), filepath.Join(dir, "collection.jsonl")
 	must(t, data.WriteCorpusJSONL(first, ps[:60]))
 	must(t, data.WriteCorpusJSONL(added, ps[60:80]))
-	must(t, data.WriteCorpusJSONL(all, ps[:80]))
+	must(t, data.WriteCorpusJSONL(coll, ps[:60])) // the texts served; the appended passages join it below
 
 	var out bytes.Buffer
 	errw := &syncBuffer{}
@@ -52,7 +53,7 @@ func TestServeReloadCLI(t *testing.T) {
 	done := make(chan error, 1)
 	go func() {
 		done <- app.RunContext(ctx, []string{"colbert", "serve", "--index", idx, "--checkpoint", ck,
-			"-c", all, "--addr", "127.0.0.1:0", "--threads", "2", "--watch", "50ms"})
+			"-c", coll, "--addr", "127.0.0.1:0", "--threads", "2", "--watch", "50ms"})
 	}()
 	addrRE := regexp.MustCompile(`listening on (http://[0-9.:]+)`)
 	var base string
@@ -111,14 +112,18 @@ func TestServeReloadCLI(t *testing.T) {
 	// --watch would take the append up as well; SIGHUP must do it at once
 	// and the test cannot tell them apart, so the watcher only sees the
 	// delete below. Both call the same reload.
+	must(t, data.WriteCorpusJSONL(coll, ps[:80]))
 	must(t, app.Run([]string{"colbert", "index", "append", "--index", idx, "--checkpoint", ck, "-c", added, "--threads", "2", "-q"}))
 	must(t, syscall.Kill(os.Getpid(), syscall.SIGHUP))
 	waitGeneration(1)
-	for deadline := time.Now().Add(10 * time.Second); !strings.Contains(errw.String(), "generation 0 → 1, 80 passages"); time.Sleep(20 * time.Millisecond) {
-		if time.Now().After(deadline) { // the message follows the swap
-			t.Errorf("no reload message:\n%s", errw.String())
-			break
+	// The collection is read again after the swap: wait for its message.
+	for deadline := time.Now().Add(10 * time.Second); !strings.Contains(errw.String(), "read 80 passage texts again"); time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("no reload messages:\n%s", errw.String())
 		}
+	}
+	if !strings.Contains(errw.String(), "generation 0 → 1, 80 passages") {
+		t.Errorf("no reload message:\n%s", errw.String())
 	}
 	if code := post("/search", query, &r); code != http.StatusOK || len(r.Results) != 80 || r.Generation != 1 {
 		t.Fatalf("after the append: status %d, %d results, generation %d", code, len(r.Results), r.Generation)
