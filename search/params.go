@@ -24,20 +24,24 @@ type Params struct {
 	// NoPrune disables stage 2's threshold (fast-plaid's behaviour).
 	NoPrune bool
 	// Filter restricts the search to its passages (nil: every passage).
-	// PLAID's stage 1 admits only allowed pids; a filter of at most
-	// FilterExact passages is instead searched exhaustively, every allowed
-	// passage scored exactly, so its top K is exact.
+	// A filter of at most FilterExact passages is searched exhaustively,
+	// every allowed passage scored exactly, so its top K is exact. A
+	// larger one runs PLAID with only allowed pids entering stage 1, and
+	// NCells multiplied by the inverse of the filter's selectivity (at
+	// most 16 times) so that about as many candidates survive the filter as
+	// an unfiltered query has; its top K is then approximate, as PLAID's.
 	Filter *Filter
 	// FilterExact is the largest filter searched exhaustively; 0 means
-	// DefaultFilterExact(NDocs), negative never.
+	// DefaultFilterExact(K, NDocs), negative never.
 	FilterExact int
 }
 
-// DefaultFilterExact is the default Params.FilterExact for ndocs: 4·ndocs,
-// at least 1024 (scoring that many passages exactly costs about what
-// PLAID's stages cost on the collection they were measured on: see
-// BENCHMARKS.md, "Filtered search").
-func DefaultFilterExact(ndocs int) int { return max(4*ndocs, 1024) }
+// DefaultFilterExact is the default Params.FilterExact for k and ndocs:
+// twice the passages stage 4 scores exactly, at least 1024. Scoring that
+// many passages exactly costs about what an unfiltered PLAID query costs
+// on the collections of BENCHMARKS.md ("Filtered search"), whose stage 4
+// alone scores max(ndocs/4, k).
+func DefaultFilterExact(k, ndocs int) int { return max(2*max(ndocs/4, k), 1024) }
 
 // DefaultParams returns the ColBERT searcher's defaults for k:
 // k ≤ 10: ncells 1, threshold 0.5, ndocs 256; k ≤ 100: 2, 0.45, 1024;
@@ -78,7 +82,7 @@ func (p Params) Resolve() (Params, error) {
 		p.Threshold = d.Threshold
 	}
 	if p.FilterExact == 0 {
-		p.FilterExact = DefaultFilterExact(p.NDocs)
+		p.FilterExact = DefaultFilterExact(p.K, p.NDocs)
 	}
 	if p.NCells < 0 {
 		return p, fmt.Errorf("search: ncells must be positive, got %d", p.NCells)
@@ -97,6 +101,18 @@ func (p Params) Resolve() (Params, error) {
 // to be searched exhaustively.
 func (p Params) filterExhaustive() bool {
 	return p.Filter != nil && p.FilterExact >= 0 && p.Filter.Len() <= p.FilterExact
+}
+
+// filterCells is the number of cells a resolved p probes per query token
+// in an index of npass passages: NCells, times the inverse selectivity of
+// a filter (at most 16×) so that the allowed candidates stay about as many
+// as an unfiltered query's candidates.
+func (p Params) filterCells(npass int) int {
+	n := p.Filter.Len()
+	if n <= 0 || n >= npass {
+		return p.NCells
+	}
+	return p.NCells * min(16, (npass+n-1)/n)
 }
 
 // exactCount is the number of stage-3 survivors that are decompressed.

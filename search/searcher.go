@@ -198,7 +198,7 @@ func (s *Searcher) SearchTrace(q []float32, dim int, p Params) ([]Hit, Trace, er
 	if err := pq.Similarities(s.centroids, sc.sim); err != nil {
 		return nil, tr, err
 	}
-	ncells := min(p.NCells, s.k)
+	ncells := min(p.filterCells(s.npass), s.k)
 	s.topCells(sc, nq, stride, ncells, p)
 	tr.Cells = len(sc.cells)
 
