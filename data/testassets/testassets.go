@@ -4,6 +4,7 @@
 package testassets
 
 import (
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"testing"
@@ -48,4 +49,42 @@ func Path(t testing.TB, rel string) string {
 		t.Skipf("shared asset %s missing: %v", rel, err)
 	}
 	return p
+}
+
+// CheckpointVariant links every file of the checkpoint directory src into a
+// new temporary directory except name, a JSON file rewritten by edit, and
+// returns the directory and the path of the rewritten file: a checkpoint
+// that differs from src in one setting, without copying its weights.
+func CheckpointVariant(t testing.TB, src, name string, edit func(map[string]any)) (string, string) {
+	t.Helper()
+	dir := t.TempDir()
+	entries, err := os.ReadDir(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		if e.Name() == name {
+			continue
+		}
+		if err := os.Symlink(filepath.Join(src, e.Name()), filepath.Join(dir, e.Name())); err != nil {
+			t.Fatal(err)
+		}
+	}
+	b, err := os.ReadFile(filepath.Join(src, name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var v map[string]any
+	if err := json.Unmarshal(b, &v); err != nil {
+		t.Fatal(err)
+	}
+	edit(v)
+	if b, err = json.Marshal(v); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, name)
+	if err := os.WriteFile(path, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return dir, path
 }

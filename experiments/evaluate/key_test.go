@@ -2,8 +2,6 @@ package evaluate
 
 import (
 	"context"
-	"encoding/json"
-	"os"
 	"path/filepath"
 	"testing"
 
@@ -11,41 +9,6 @@ import (
 	"github.com/colbert-go/colbert/search"
 )
 
-// checkpointVariant links every file of checkpoint src into a new directory
-// except name, a JSON file rewritten by edit; it returns the directory and
-// the path of the rewritten file.
-func checkpointVariant(t *testing.T, src, name string, edit func(map[string]any)) (string, string) {
-	t.Helper()
-	dir := t.TempDir()
-	entries, err := os.ReadDir(src)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, e := range entries {
-		if e.Name() != name {
-			if err := os.Symlink(filepath.Join(src, e.Name()), filepath.Join(dir, e.Name())); err != nil {
-				t.Fatal(err)
-			}
-		}
-	}
-	b, err := os.ReadFile(filepath.Join(src, name))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var v map[string]any
-	if err := json.Unmarshal(b, &v); err != nil {
-		t.Fatal(err)
-	}
-	edit(v)
-	if b, err = json.Marshal(v); err != nil {
-		t.Fatal(err)
-	}
-	path := filepath.Join(dir, name)
-	if err := os.WriteFile(path, b, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	return dir, path
-}
 
 // TestIndexReuseKey checks that the shared index is reused only by the
 // same encoder: the same weights with another tokenizer file or another
@@ -55,10 +18,10 @@ func TestIndexReuseKey(t *testing.T) {
 	ds := smallCranfield(t)
 	ctx := context.Background()
 	out := t.TempDir()
-	_, cased := checkpointVariant(t, ckpt, "tokenizer.json", func(o map[string]any) {
+	_, cased := testassets.CheckpointVariant(t, ckpt, "tokenizer.json", func(o map[string]any) {
 		o["normalizer"].(map[string]any)["lowercase"] = false
 	})
-	short, _ := checkpointVariant(t, ckpt, "artifact.metadata", func(o map[string]any) { o["doc_maxlen"] = 64 })
+	short, _ := testassets.CheckpointVariant(t, ckpt, "artifact.metadata", func(o map[string]any) { o["doc_maxlen"] = 64 })
 	base := Options{Checkpoint: ckpt, Dataset: ds, Threads: 2, IndexDir: filepath.Join(out, "index"), Seed: 7,
 		Search: SearchExhaustive, Params: search.Params{K: 10}}
 	steps := []struct {

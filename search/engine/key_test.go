@@ -2,9 +2,7 @@ package engine_test
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
-	"os"
 	"path/filepath"
 	"testing"
 
@@ -15,42 +13,6 @@ import (
 	"github.com/colbert-go/colbert/search/engine"
 )
 
-// variant links every file of checkpoint dir src into a new directory
-// except name, which is rewritten by edit (a JSON object), and returns the
-// new directory and the path of its copy of name.
-func variant(t *testing.T, src, name string, edit func(map[string]any)) (string, string) {
-	t.Helper()
-	dir := t.TempDir()
-	entries, err := os.ReadDir(src)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, e := range entries {
-		if e.Name() == name {
-			continue
-		}
-		if err := os.Symlink(filepath.Join(src, e.Name()), filepath.Join(dir, e.Name())); err != nil {
-			t.Fatal(err)
-		}
-	}
-	b, err := os.ReadFile(filepath.Join(src, name))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var v map[string]any
-	if err := json.Unmarshal(b, &v); err != nil {
-		t.Fatal(err)
-	}
-	edit(v)
-	if b, err = json.Marshal(v); err != nil {
-		t.Fatal(err)
-	}
-	path := filepath.Join(dir, name)
-	if err := os.WriteFile(path, b, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	return dir, path
-}
 
 // TestEncoderKey checks that Model.Key changes with every setting that
 // changes the vectors — the tokenizer file, doc and query maxlen, [MASK]
@@ -71,7 +33,7 @@ func TestEncoderKey(t *testing.T) {
 	if len(base.Key) != 64 || base.Key == base.Hash {
 		t.Fatalf("key %q, hash %q", base.Key, base.Hash)
 	}
-	same, _ := variant(t, ck, "config.json", func(map[string]any) {})
+	same, _ := testassets.CheckpointVariant(t, ck, "config.json", func(map[string]any) {})
 	if m := load(same, ""); m.Key != base.Key || m.Hash != base.Hash {
 		t.Errorf("identical checkpoint copy: key %s, want %s", m.Key, base.Key)
 	}
@@ -91,7 +53,7 @@ func TestEncoderKey(t *testing.T) {
 		{"tokenizer lowercase", "tokenizer.json", func(o map[string]any) { o["normalizer"].(map[string]any)["lowercase"] = false }, true},
 	}
 	for _, c := range cases {
-		dir, _ := variant(t, ck, c.file, c.edit)
+		dir, _ := testassets.CheckpointVariant(t, ck, c.file, c.edit)
 		m := load(dir, "")
 		if m.Hash != base.Hash {
 			t.Errorf("%s: the weights hash changed", c.name)
@@ -107,7 +69,7 @@ func TestEncoderKey(t *testing.T) {
 		}
 	}
 	// The tokenizer given apart from the checkpoint counts the same way.
-	_, tok := variant(t, ck, "tokenizer.json", func(o map[string]any) { o["normalizer"].(map[string]any)["lowercase"] = false })
+	_, tok := testassets.CheckpointVariant(t, ck, "tokenizer.json", func(o map[string]any) { o["normalizer"].(map[string]any)["lowercase"] = false })
 	if m := load(ck, tok); m.Key == base.Key || m.Hash != base.Hash {
 		t.Errorf("--tokenizer with another normaliser: key unchanged")
 	}
@@ -138,8 +100,8 @@ func TestOpenKey(t *testing.T) {
 		return out
 	}
 	keyed, legacy := build("keyed", m.Key), build("legacy", m.Hash)
-	short, _ := variant(t, ck, "artifact.metadata", func(o map[string]any) { o["doc_maxlen"] = 64 })
-	cased, _ := variant(t, ck, "tokenizer.json", func(o map[string]any) { o["normalizer"].(map[string]any)["lowercase"] = false })
+	short, _ := testassets.CheckpointVariant(t, ck, "artifact.metadata", func(o map[string]any) { o["doc_maxlen"] = 64 })
+	cased, _ := testassets.CheckpointVariant(t, ck, "tokenizer.json", func(o map[string]any) { o["normalizer"].(map[string]any)["lowercase"] = false })
 	for _, c := range []struct {
 		name, ck, index string
 		ok              bool
