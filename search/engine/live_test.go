@@ -345,6 +345,60 @@ func TestReloadAfterAppendAndDelete(t *testing.T) {
 	}
 	old, releaseOld := live.Acquire()
 
+	// Readers search the mapped index while it is reloaded: each answer
+	// holds every live passage of the one generation it acquired (a
+	// request on an unmapped index would crash the test).
+	qv, err := m.EncodeQueries(ctx, qs[:1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	live1 := map[int]int{0: 60, 1: 80, 2: 79}
+	stop := make(chan struct{})
+	readErr := make(chan error, 2)
+	var readers sync.WaitGroup
+	var reads atomic.Int64
+	for range 2 {
+		readers.Add(1)
+		go func() {
+			defer readers.Done()
+			for {
+				select {
+				case <-stop:
+					readErr <- nil
+					return
+				default:
+				}
+				e, release := live.Acquire()
+				g := e.Stats().Generation
+				hits, err := e.Searcher().Exhaustive(qv[0], m.Dim(), 100)
+				if err == nil {
+					_, err = e.Searcher().Search(qv[0], m.Dim(), search.Params{K: 10})
+				}
+				release()
+				if err == nil && len(hits) != live1[g] {
+					err = fmt.Errorf("generation %d answered %d passages, it has %d", g, len(hits), live1[g])
+				}
+				if err != nil {
+					readErr <- err
+					return
+				}
+				reads.Add(1)
+			}
+		}()
+	}
+	defer func() {
+		close(stop)
+		readers.Wait()
+		for range 2 {
+			if err := <-readErr; err != nil {
+				t.Error(err)
+			}
+		}
+		if reads.Load() == 0 {
+			t.Error("the readers never ran")
+		}
+	}()
+
 	src, err := colbert.NewSource(ctx, m, ps[60:80], colbert.SourceOptions{Threads: 2})
 	if err != nil {
 		t.Fatal(err)
