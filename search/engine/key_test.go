@@ -13,7 +13,6 @@ import (
 	"github.com/colbert-go/colbert/search/engine"
 )
 
-
 // TestEncoderKey checks that Model.Key changes with every setting that
 // changes the vectors — the tokenizer file, doc and query maxlen, [MASK]
 // attention, punctuation masking, the forward pass's config — while the
