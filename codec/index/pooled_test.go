@@ -93,3 +93,40 @@ func TestPoolFactor(t *testing.T) {
 		t.Error("pool factor -1 accepted")
 	}
 }
+
+// TestPoolFactorParts: a split build (plan, two encode parts, merge) of a
+// pooled index gives the bytes of Build with the same factor: the plan
+// records the factor and each part pools.
+func TestPoolFactorParts(t *testing.T) {
+	src := newSource(200, 40, 5, "doc-")
+	root := t.TempDir()
+	ctx := context.Background()
+	opt := testOpts
+	opt.PoolFactor = 2
+	buildT(t, filepath.Join(root, "built"), src, opt)
+	plan := filepath.Join(root, "plan")
+	pi, err := WritePlan(ctx, plan, src, opt, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if pi.Options.PoolFactor != 2 {
+		t.Fatalf("plan records pool factor %d", pi.Options.PoolFactor)
+	}
+	for part := 0; part < 2; part++ {
+		if err := EncodePart(ctx, plan, src, part, 2, 2, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := Merge(ctx, plan, filepath.Join(root, "merged"), false); err != nil {
+		t.Fatal(err)
+	}
+	a, b := dirFiles(t, filepath.Join(root, "built")), dirFiles(t, filepath.Join(root, "merged"))
+	if len(a) != len(b) {
+		t.Fatalf("built %d files, merged %d", len(a), len(b))
+	}
+	for name, x := range a {
+		if string(b[name]) != string(x) {
+			t.Errorf("%s differs between Build and plan/encode/merge with pool factor 2", name)
+		}
+	}
+}
