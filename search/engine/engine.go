@@ -101,6 +101,7 @@ type Engine struct {
 	close    func() error
 	stats    Stats
 	meta     *metadb.DB // the index's metadata database, or nil
+	filters  filterCache
 	// dir and opt reopen the index (Reopen); dir is "" for New's engines.
 	dir string
 	opt OpenOptions

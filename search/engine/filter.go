@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"sync"
 
 	"github.com/colbert-go/colbert/codec/metadb"
 	"github.com/colbert-go/colbert/search"
@@ -54,6 +55,11 @@ func (e *Engine) Filter(ctx context.Context, f Filter) (*search.Filter, error) {
 		if e.meta == nil {
 			return nil, fmt.Errorf("engine: filter %q: %w: the index %s keeps no passage metadata (build it from a collection with fields beyond id, title and text, or with --metadata FILE)", f.Where, ErrBadFilter, e.dir)
 		}
+		if f.IDs == nil {
+			if got, ok := e.filters.get(f.Where); ok {
+				return got, nil
+			}
+		}
 		var err error
 		if pids, err = e.meta.Select(ctx, f.Where); err != nil {
 			return nil, fmt.Errorf("engine: filter %q: %w", f.Where, err)
@@ -86,7 +92,45 @@ func (e *Engine) Filter(ctx context.Context, f Filter) (*search.Filter, error) {
 			live = append(live, p)
 		}
 	}
-	return search.NewFilter(e.store.NumPassages(), live)
+	sf, err := search.NewFilter(e.store.NumPassages(), live)
+	if err == nil && f.IDs == nil {
+		e.filters.put(f.Where, sf)
+	}
+	return sf, err
+}
+
+// filterCacheSize bounds the conditions an engine remembers: a server sees
+// the same few filters again and again, and an engine's index generation
+// never changes, so their pid sets stay valid for its lifetime.
+const filterCacheSize = 64
+
+// filterCache maps conditions to their evaluated sets; safe for concurrent
+// use. When full, an arbitrary entry makes room.
+type filterCache struct {
+	mu sync.Mutex
+	m  map[string]*search.Filter
+}
+
+func (c *filterCache) get(cond string) (*search.Filter, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	f, ok := c.m[cond]
+	return f, ok
+}
+
+func (c *filterCache) put(cond string, f *search.Filter) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.m == nil {
+		c.m = map[string]*search.Filter{}
+	}
+	if len(c.m) >= filterCacheSize {
+		for k := range c.m {
+			delete(c.m, k)
+			break
+		}
+	}
+	c.m[cond] = f
 }
 
 // intersect keeps the pids of sorted a that b lists.

@@ -53,6 +53,9 @@ func TestFilteredSearch(t *testing.T) {
 	if err != nil || f.Len() != n || n == 0 {
 		t.Fatalf("filter: %v, %d pids, want %d", err, f.Len(), n)
 	}
+	if again, err := e.Filter(ctx, where); err != nil || again != f {
+		t.Fatalf("a repeated condition is evaluated again (%v): the engine's cache missed", err)
+	}
 	for _, exhaustive := range []bool{false, true} {
 		r, err := e.Search(ctx, qs[:6], search.Params{K: 5}, engine.SearchOptions{Threads: 2, Exhaustive: exhaustive, Filter: where})
 		if err != nil {
