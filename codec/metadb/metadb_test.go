@@ -108,6 +108,18 @@ func TestBadFilters(t *testing.T) {
 	}
 }
 
+// A column named like an SQL keyword is reachable in double quotes, and
+// the error for the bare word says so.
+func TestKeywordColumn(t *testing.T) {
+	d := open(t, create(t, []Row{{PID: 0, ID: "a", Meta: map[string]any{"order": int64(3)}}, {PID: 1, ID: "b", Meta: map[string]any{"order": int64(1)}}}))
+	if got, err := d.Select(context.Background(), `"order" > 2`); err != nil || !slices.Equal(got, []int{0}) {
+		t.Fatalf("quoted keyword column: %v %v", got, err)
+	}
+	if _, err := d.Select(context.Background(), "order > 2"); err == nil || !strings.Contains(err.Error(), `double quotes ("order")`) {
+		t.Fatalf("bare keyword column: %v", err)
+	}
+}
+
 // The connection is read-only: even a statement that got past validation
 // could not write.
 func TestReadOnly(t *testing.T) {

@@ -149,6 +149,8 @@ func Validate(cond string, columns []string) error {
 			}
 			call := next < len(cond) && cond[next] == '('
 			switch {
+			case statementWords[lw] && known[lw] && !call:
+				return bad(i, "column %s is also an SQL keyword: write it in double quotes (\"%s\")", word, word)
 			case statementWords[lw]:
 				return bad(i, "%s is not allowed (a condition is one expression: no sub-queries or other clauses)", strings.ToUpper(word))
 			case call && functions[lw]:
