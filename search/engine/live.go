@@ -22,6 +22,9 @@ type Live struct {
 	mu     sync.RWMutex
 	cur    *held // nil after Close
 	reload sync.Mutex
+	// swaps and failures count the generations taken up and the reloads
+	// that failed (Reloads).
+	swaps, failures atomic.Int64
 	// closeErr keeps the first error of closing a retired engine.
 	closeErr atomic.Pointer[error]
 }
@@ -86,6 +89,7 @@ func (l *Live) Swap(e *Engine) {
 	old := l.cur
 	if old != nil {
 		l.cur = l.hold(e)
+		l.swaps.Add(1)
 	}
 	l.mu.Unlock()
 	if old == nil {
@@ -115,6 +119,14 @@ const reopenTries = 3
 func (l *Live) Reload() (Reloaded, error) {
 	l.reload.Lock()
 	defer l.reload.Unlock()
+	r, err := l.reloadLocked()
+	if err != nil {
+		l.failures.Add(1)
+	}
+	return r, err
+}
+
+func (l *Live) reloadLocked() (Reloaded, error) {
 	cur, release := l.Acquire()
 	defer release()
 	if cur == nil {
@@ -143,6 +155,10 @@ func (l *Live) Reload() (Reloaded, error) {
 	}
 	return r, fmt.Errorf("engine: reload %s: %w", cur.dir, err)
 }
+
+// Reloads counts the engines swapped in (by Reload or Swap) and the
+// Reloads that failed, since NewLive.
+func (l *Live) Reloads() (swapped, failed int64) { return l.swaps.Load(), l.failures.Load() }
 
 // Generation reads the generation of the residual index in dir from its
 // manifest, without opening the index.

@@ -211,6 +211,12 @@ func TestLiveSwapUnderLoad(t *testing.T) {
 	if stores[gens-1].closed.Load() {
 		t.Error("the current generation was closed before Live.Close")
 	}
+	if _, err := live.Reload(); err == nil {
+		t.Error("Reload of an engine without a directory succeeded")
+	}
+	if ok, failed := live.Reloads(); ok != gens-1 || failed != 1 {
+		t.Errorf("Reloads() = %d, %d; want %d swaps, 1 failure", ok, failed, gens-1)
+	}
 	e, release := live.Acquire()
 	e2, release2 := live.Acquire()
 	if live.Close() != nil || stores[gens-1].closed.Load() {

@@ -455,6 +455,10 @@ func TestReloadUnderLoad(t *testing.T) {
 		}
 	}
 	waitFor(10 * gens)
+	if _, m := get(srv, "/metrics"); !strings.Contains(m, fmt.Sprintf(`colbert_index_reloads_total{result="ok"} %d`, gens-1)) ||
+		!strings.Contains(m, `colbert_index_reloads_total{result="error"} 0`) {
+		t.Errorf("metrics do not count %d reloads:\n%s", gens-1, m)
+	}
 	close(stop)
 	wg.Wait()
 	close(errs)

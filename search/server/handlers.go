@@ -444,6 +444,19 @@ func (s *Server) handleMetrics(w http.ResponseWriter, r *http.Request) {
 		release()
 	}
 	s.metrics.write(w, gen, passages)
+	if rc, ok := s.cfg.Source.(ReloadCounter); ok {
+		swapped, failed := rc.Reloads()
+		fmt.Fprintln(w, "# HELP colbert_index_reloads_total Index generations taken up (ok) and reloads that failed (error).")
+		fmt.Fprintln(w, "# TYPE colbert_index_reloads_total counter")
+		fmt.Fprintf(w, "colbert_index_reloads_total{result=\"ok\"} %d\n", swapped)
+		fmt.Fprintf(w, "colbert_index_reloads_total{result=\"error\"} %d\n", failed)
+	}
+}
+
+// ReloadCounter is a Source that counts its reloads (engine.Live):
+// /metrics then exports colbert_index_reloads_total.
+type ReloadCounter interface {
+	Reloads() (swapped, failed int64)
 }
 
 func millis(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
