@@ -55,6 +55,16 @@ func ParseKind(s string) (Kind, error) {
 // Export encodes the model as ONNX bytes. A missing parameter or one whose
 // shape disagrees with cfg is an error naming it and both shapes.
 func Export(cfg model.BertConfig, p model.Params, kind Kind) ([]byte, error) {
+	m, err := build(cfg, p, kind)
+	if err != nil {
+		return nil, err
+	}
+	return m.marshal(), nil
+}
+
+// build makes the model's protobuf structure; its initializers refer to
+// p's tensors (no copies).
+func build(cfg model.BertConfig, p model.Params, kind Kind) (*modelProto, error) {
 	if _, err := ParseKind(string(kind)); err != nil {
 		return nil, err
 	}
@@ -84,24 +94,25 @@ func Export(cfg model.BertConfig, p model.Params, kind Kind) ([]byte, error) {
 	b.g.name = "colbert-go-" + string(kind)
 	b.g.inputs = []valueInfo{in("input_ids"), in("attention_mask"), in("token_type_ids")}
 	b.g.outputs = []valueInfo{out}
-	m := modelProto{
+	return &modelProto{
 		irVersion: irVersion, opset: opset,
 		producerName: "colbert-go", producerVersion: "1",
 		docString: "BERT " + string(kind) + " exported by colbert-go",
 		graph:     b.g,
 		metadata:  [][2]string{{"kind", string(kind)}},
-	}
-	return m.marshal(), nil
+	}, nil
 }
 
 // WriteFile exports to path atomically and durably (fsx), so an ONNX
-// Runtime session never loads a truncated model.
+// Runtime session never loads a truncated model. The bytes are streamed:
+// beyond the parameters it holds about a megabyte (a bert-base export would
+// otherwise hold the weights three more times while encoding).
 func WriteFile(path string, cfg model.BertConfig, p model.Params, kind Kind) error {
-	raw, err := Export(cfg, p, kind)
+	m, err := build(cfg, p, kind)
 	if err != nil {
 		return err
 	}
-	if err := fsx.WriteBytes(path, 0o644, raw); err != nil {
+	if err := fsx.WriteFile(path, 0o644, m.writeTo); err != nil {
 		return fmt.Errorf("onnx: write %s: %w", path, err)
 	}
 	return nil
@@ -171,13 +182,10 @@ func (b *builder) linearT(name string, out, in int) string {
 	if t == nil {
 		return name
 	}
-	d := make([]float32, out*in)
-	for o := 0; o < out; o++ {
-		for i := 0; i < in; i++ {
-			d[i*out+o] = t.Data[o*in+i]
-		}
-	}
-	return b.constF(name+".T", []int64{int64(in), int64(out)}, d...)
+	// Transposed while written (tensorProto.trOut): no copy of the weights.
+	b.g.initializers = append(b.g.initializers, tensorProto{name: name + ".T", dtype: dtFloat,
+		dims: []int64{int64(in), int64(out)}, f32: t.Data, trOut: out})
+	return name + ".T"
 }
 
 // linear is x·Wᵀ (+ bias when biasName is not empty).

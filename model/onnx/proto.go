@@ -1,7 +1,9 @@
 package onnx
 
 import (
+	"bufio"
 	"encoding/binary"
+	"io"
 	"math"
 
 	"google.golang.org/protobuf/encoding/protowire"
@@ -30,9 +32,30 @@ type tensorProto struct {
 	dims  []int64
 	f32   []float32 // for dtFloat
 	i64   []int64   // for dtInt64
+	// trOut > 0: f32 holds an [trOut, len/trOut] matrix and the tensor is
+	// its transpose, produced while writing (no transposed copy in memory).
+	trOut int
 }
 
-func (t *tensorProto) marshal() []byte {
+// values is the number of elements.
+func (t *tensorProto) values() int {
+	if t.dtype == dtInt64 {
+		return len(t.i64)
+	}
+	return len(t.f32)
+}
+
+// rawLen is the length of raw_data: little-endian bytes.
+func (t *tensorProto) rawLen() int {
+	if t.dtype == dtInt64 {
+		return 8 * len(t.i64)
+	}
+	return 4 * len(t.f32)
+}
+
+// header is every field before raw_data's bytes, raw_data's tag and
+// length included.
+func (t *tensorProto) header() []byte {
 	var b []byte
 	for _, d := range t.dims {
 		b = protowire.AppendTag(b, 1, protowire.VarintType)
@@ -42,22 +65,61 @@ func (t *tensorProto) marshal() []byte {
 	b = protowire.AppendVarint(b, uint64(t.dtype))
 	b = appendString(b, 8, t.name)
 	// raw_data (9): little-endian bytes, the compact form exporters use.
-	var raw []byte
-	switch t.dtype {
-	case dtFloat:
-		raw = make([]byte, 4*len(t.f32))
-		for i, v := range t.f32 {
-			binary.LittleEndian.PutUint32(raw[4*i:], math.Float32bits(v))
+	b = protowire.AppendTag(b, 9, protowire.BytesType)
+	return protowire.AppendVarint(b, uint64(t.rawLen()))
+}
+
+// size is the encoded message's length.
+func (t *tensorProto) size() int { return len(t.header()) + t.rawLen() }
+
+// writeTo streams the encoded message (the bytes marshal returns).
+func (t *tensorProto) writeTo(w *bufio.Writer) error {
+	if _, err := w.Write(t.header()); err != nil {
+		return err
+	}
+	var buf [8]byte
+	n := t.values()
+	for k := 0; k < n; k++ {
+		var err error
+		switch {
+		case t.dtype == dtInt64:
+			binary.LittleEndian.PutUint64(buf[:], uint64(t.i64[k]))
+			_, err = w.Write(buf[:8])
+		case t.trOut > 0:
+			// Element (i, o) of the [in, out] transpose is src[o, i].
+			in := n / t.trOut
+			i, o := k/t.trOut, k%t.trOut
+			binary.LittleEndian.PutUint32(buf[:], math.Float32bits(t.f32[o*in+i]))
+			_, err = w.Write(buf[:4])
+		default:
+			binary.LittleEndian.PutUint32(buf[:], math.Float32bits(t.f32[k]))
+			_, err = w.Write(buf[:4])
 		}
-	case dtInt64:
-		raw = make([]byte, 8*len(t.i64))
-		for i, v := range t.i64 {
-			binary.LittleEndian.PutUint64(raw[8*i:], uint64(v))
+		if err != nil {
+			return err
 		}
 	}
-	b = protowire.AppendTag(b, 9, protowire.BytesType)
-	b = protowire.AppendBytes(b, raw)
+	return nil
+}
+
+func (t *tensorProto) marshal() []byte {
+	var b bytesWriter
+	w := bufio.NewWriter(&b)
+	if err := t.writeTo(w); err != nil {
+		panic(err) // writes to memory do not fail
+	}
+	if err := w.Flush(); err != nil {
+		panic(err)
+	}
 	return b
+}
+
+// bytesWriter appends to itself.
+type bytesWriter []byte
+
+func (b *bytesWriter) Write(p []byte) (int, error) {
+	*b = append(*b, p...)
+	return len(p), nil
 }
 
 type attribute struct {
@@ -161,22 +223,51 @@ type graphProto struct {
 	outputs      []valueInfo
 }
 
-func (g *graphProto) marshal() []byte {
-	var b []byte
-	for i := range g.nodes {
-		b = appendMessage(b, 1, g.nodes[i].marshal())
+// graph streams the graph: nodes, name, initializers (streamed, the bulk
+// of the bytes), inputs, outputs. With w nil it only counts the bytes.
+func (g *graphProto) writeTo(w *bufio.Writer) (int, error) {
+	n := 0
+	put := func(b []byte) error {
+		n += len(b)
+		if w == nil {
+			return nil
+		}
+		_, err := w.Write(b)
+		return err
 	}
-	b = appendString(b, 2, g.name)
+	for i := range g.nodes {
+		if err := put(appendMessage(nil, 1, g.nodes[i].marshal())); err != nil {
+			return n, err
+		}
+	}
+	if err := put(appendString(nil, 2, g.name)); err != nil {
+		return n, err
+	}
 	for i := range g.initializers {
-		b = appendMessage(b, 5, g.initializers[i].marshal())
+		t := &g.initializers[i]
+		sz := t.size()
+		b := protowire.AppendTag(nil, 5, protowire.BytesType)
+		if err := put(protowire.AppendVarint(b, uint64(sz))); err != nil {
+			return n, err
+		}
+		n += sz
+		if w != nil {
+			if err := t.writeTo(w); err != nil {
+				return n, err
+			}
+		}
 	}
 	for i := range g.inputs {
-		b = appendMessage(b, 11, g.inputs[i].marshal())
+		if err := put(appendMessage(nil, 11, g.inputs[i].marshal())); err != nil {
+			return n, err
+		}
 	}
 	for i := range g.outputs {
-		b = appendMessage(b, 12, g.outputs[i].marshal())
+		if err := put(appendMessage(nil, 12, g.outputs[i].marshal())); err != nil {
+			return n, err
+		}
 	}
-	return b
+	return n, nil
 }
 
 type modelProto struct {
@@ -189,24 +280,46 @@ type modelProto struct {
 	metadata        [][2]string
 }
 
-func (m *modelProto) marshal() []byte {
+// writeTo streams the model without holding its bytes: the graph's length
+// prefix comes from a counting pass.
+func (m *modelProto) writeTo(out io.Writer) error {
+	w := bufio.NewWriterSize(out, 1<<20)
 	var b []byte
 	b = protowire.AppendTag(b, 1, protowire.VarintType)
 	b = protowire.AppendVarint(b, uint64(m.irVersion))
 	b = appendString(b, 2, m.producerName)
 	b = appendString(b, 3, m.producerVersion)
 	b = appendString(b, 6, m.docString)
-	b = appendMessage(b, 7, m.graph.marshal())
+	gsize, _ := m.graph.writeTo(nil)
+	b = protowire.AppendTag(b, 7, protowire.BytesType)
+	b = protowire.AppendVarint(b, uint64(gsize))
+	if _, err := w.Write(b); err != nil {
+		return err
+	}
+	if _, err := m.graph.writeTo(w); err != nil {
+		return err
+	}
 	// opset_import: the default ONNX domain ("") at the given version.
 	var op []byte
 	op = protowire.AppendTag(op, 2, protowire.VarintType)
 	op = protowire.AppendVarint(op, uint64(m.opset))
-	b = appendMessage(b, 8, op)
+	b = appendMessage(nil, 8, op)
 	for _, kv := range m.metadata {
 		var e []byte
 		e = appendString(e, 1, kv[0])
 		e = appendString(e, 2, kv[1])
 		b = appendMessage(b, 14, e)
+	}
+	if _, err := w.Write(b); err != nil {
+		return err
+	}
+	return w.Flush()
+}
+
+func (m *modelProto) marshal() []byte {
+	var b bytesWriter
+	if err := m.writeTo(&b); err != nil {
+		panic(err) // writes to memory do not fail
 	}
 	return b
 }
