@@ -21,7 +21,7 @@ func BenchmarkFilter(b *testing.B) {
 	d := loadBench(b)
 	n := d.ix.NumPassages()
 	reps := envInt("COLBERT_BENCH_REPS", 1)
-	for _, sel := range []float64{0.01, 0.001} {
+	for _, sel := range []float64{0.1, 0.01, 0.001} {
 		size := max(1, int(sel*float64(n)))
 		pids := rand.New(rand.NewPCG(uint64(size), 1)).Perm(n)[:size]
 		f, err := search.NewFilter(n, pids)
