@@ -9,7 +9,6 @@ import (
 	"github.com/colbert-go/colbert/search"
 )
 
-
 // TestIndexReuseKey checks that the shared index is reused only by the
 // same encoder: the same weights with another tokenizer file or another
 // doc_maxlen rebuild it, identical inputs reuse it.
