@@ -49,7 +49,10 @@ func TestEvaluatePLAIDKnobs(t *testing.T) {
 	if sum.Codec != CodecResidual || sum.NBits != index.DefaultNBits {
 		t.Errorf("codec %q nbits %d, want residual %d", sum.Codec, sum.NBits, index.DefaultNBits)
 	}
-	def := search.DefaultParams(20)
+	def, err := search.DefaultParams(20).Resolve() // what a run records: every knob set
+	if err != nil {
+		t.Fatal(err)
+	}
 	for _, s := range []Summary{*sum, readSummary(t, opt.Out)} {
 		p := s.Params
 		if p == nil || p.K != 20 || p.NCells != 3 || p.NDocs != 40 || p.Threshold == nil || *p.Threshold != 0 {
