@@ -132,6 +132,7 @@ type plan struct {
 	EmbedBatch     int    `json:"embed_batch"`
 	Seed           uint64 `json:"seed"`
 	PoolFactor     int    `json:"pool_factor,omitempty"`
+	PoolKeep       int    `json:"pool_keep,omitempty"`
 	// IDs is idsDigest of the collection; Meta is the caller's (the CLI
 	// keeps what a worker needs to rebuild the Source).
 	IDs   string              `json:"ids_sha256"`
@@ -232,10 +233,14 @@ func wantPlan(src Source, opt BuildOptions, meta map[string]string) plan {
 	if len(meta) == 0 {
 		meta = nil
 	}
-	return plan{Passages: src.Len(), IDs: idsDigest(src), Dim: opt.Dim, NBits: opt.NBits, Checkpoint: opt.Checkpoint,
+	p := plan{Passages: src.Len(), IDs: idsDigest(src), Dim: opt.Dim, NBits: opt.NBits, Checkpoint: opt.Checkpoint,
 		SamplePassages: opt.SamplePassages, SampleBudget: opt.SampleBudget, NumCentroids: opt.NumCentroids,
 		KMeansIters: opt.KMeansIters, ChunkSize: opt.ChunkSize, EmbedBatch: opt.EmbedBatch, Seed: opt.Seed,
 		PoolFactor: opt.PoolFactor, Meta: meta}
+	if opt.PoolFactor > 1 {
+		p.PoolKeep = PoolKeepFirst
+	}
+	return p
 }
 
 // idsDigest is a SHA-256 over the passage ids in order: parts encoded on
@@ -284,7 +289,7 @@ func encodeChunks(ctx context.Context, dir string, src Source, codec *residual.C
 func assemble(ctx context.Context, from, dir string, pl plan) (*Manifest, error) {
 	m := &Manifest{Format: Format, Version: Version, Codec: "residual", NBits: pl.NBits, Dim: pl.Dim,
 		Checkpoint: pl.Checkpoint, NumCentroids: pl.K, NumPassages: pl.Passages, IVF: ivfName(0), Build: pl.Build,
-		PoolFactor: pl.PoolFactor, Files: map[string]FileInfo{}}
+		PoolFactor: pl.PoolFactor, PoolKeep: pl.PoolKeep, Files: map[string]FileInfo{}}
 	for k, v := range pl.Files {
 		m.Files[k] = v
 	}

@@ -64,6 +64,9 @@ type Manifest struct {
 	// max(1, n/PoolFactor) cluster means before compression (codec/pool);
 	// appended passages are pooled the same way.
 	PoolFactor int `json:"pool_factor,omitempty"`
+	// PoolKeep is the number of leading vectors per passage left unpooled
+	// (PoolKeepFirst when PoolFactor > 1).
+	PoolKeep int `json:"pool_keep,omitempty"`
 	// Files lists every file of the index but the manifest.
 	Files map[string]FileInfo `json:"files"`
 }

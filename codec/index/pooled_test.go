@@ -9,8 +9,15 @@ import (
 	"github.com/colbert-go/colbert/codec/pool"
 )
 
-// TestPoolFactor: an index built with PoolFactor 2 stores max(1, n/2)
-// vectors per passage, close to the pooled vectors (not the raw ones),
+// kept is the number of vectors a passage of n tokens is stored with at
+// pool factor f: the first PoolKeepFirst as they are, the rest pooled.
+func kept(n, f int) int {
+	k := min(n, PoolKeepFirst)
+	return k + pool.Clusters(n-k, f)
+}
+
+// TestPoolFactor: an index built with PoolFactor 2 stores the first token
+// and max(1, (n−1)/2) cluster means per passage, close to the pooled vectors (not the raw ones),
 // records the factor, pools appended passages the same way, and factor 1
 // gives the bytes of no pooling.
 func TestPoolFactor(t *testing.T) {
@@ -19,8 +26,8 @@ func TestPoolFactor(t *testing.T) {
 	opt := testOpts
 	opt.PoolFactor = 2
 	m := buildT(t, filepath.Join(root, "pooled"), src, opt)
-	if m.PoolFactor != 2 {
-		t.Fatalf("manifest pool_factor %d, want 2", m.PoolFactor)
+	if m.PoolFactor != 2 || m.PoolKeep != PoolKeepFirst {
+		t.Fatalf("manifest pool_factor %d, pool_keep %d; want 2, %d", m.PoolFactor, m.PoolKeep, PoolKeepFirst)
 	}
 	ix, err := Open(filepath.Join(root, "pooled"), OpenOptions{})
 	if err != nil {
@@ -30,15 +37,15 @@ func TestPoolFactor(t *testing.T) {
 	for pid, d := range src.docs {
 		n := len(d) / 128
 		raw += int64(n)
-		want += int64(pool.Clusters(n, 2))
-		if got := ix.DocLen(pid); got != pool.Clusters(n, 2) {
-			t.Fatalf("passage %d: %d stored vectors for %d tokens, want %d", pid, got, n, pool.Clusters(n, 2))
+		want += int64(kept(n, 2))
+		if got := ix.DocLen(pid); got != kept(n, 2) {
+			t.Fatalf("passage %d: %d stored vectors for %d tokens, want %d", pid, got, n, kept(n, 2))
 		}
 		if n == 0 {
 			continue
 		}
 		// The stored vectors decompress close to the pooled means.
-		pv, err := pool.Pool(d, 128, 2, pool.Ward)
+		pv, err := pool.PoolKeep(d, 128, 2, PoolKeepFirst, pool.Ward)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -68,7 +75,7 @@ func TestPoolFactor(t *testing.T) {
 	}
 	var added int64
 	for _, d := range more.docs {
-		added += int64(pool.Clusters(len(d)/128, 2))
+		added += int64(kept(len(d)/128, 2))
 	}
 	if am.NumEmbeddings != want+added || am.PoolFactor != 2 {
 		t.Fatalf("after append: %d embeddings, pool factor %d; want %d, 2", am.NumEmbeddings, am.PoolFactor, want+added)

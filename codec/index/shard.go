@@ -68,7 +68,7 @@ func assembleShard(ctx context.Context, from, dir string, pl plan, clo, chi int)
 	first := clo * pl.ChunkSize
 	m := &Manifest{Format: Format, Version: Version, Codec: "residual", NBits: pl.NBits, Dim: pl.Dim,
 		Checkpoint: pl.Checkpoint, NumCentroids: pl.K, IVF: ivfName(0), Build: pl.Build,
-		PoolFactor: pl.PoolFactor, Files: map[string]FileInfo{}}
+		PoolFactor: pl.PoolFactor, PoolKeep: pl.PoolKeep, Files: map[string]FileInfo{}}
 	for name, fi := range pl.Files {
 		if err := linkOrCopy(joinDir(from, name), joinDir(dir, name), fi); err != nil {
 			return nil, err

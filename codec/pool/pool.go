@@ -99,6 +99,23 @@ func Pool(vecs []float32, dim, factor int, link Linkage) ([]float32, error) {
 	return out, nil
 }
 
+// PoolKeep keeps the first keep vectors of vecs as they are and pools the
+// rest by factor (PyLate's protected_tokens: a ColBERT passage's first
+// vector is its [CLS] token's, which sums up the passage). It returns
+// keep + Clusters(n−keep, factor) vectors; a passage of at most keep
+// vectors is returned whole.
+func PoolKeep(vecs []float32, dim, factor, keep int, link Linkage) ([]float32, error) {
+	if dim <= 0 || len(vecs)%dim != 0 {
+		return nil, fmt.Errorf("pool: %d values is not a whole number of %d-dimensional vectors", len(vecs), dim)
+	}
+	keep = max(0, min(keep, len(vecs)/dim))
+	rest, err := Pool(vecs[keep*dim:], dim, factor, link)
+	if err != nil {
+		return nil, err
+	}
+	return append(append(make([]float32, 0, keep*dim+len(rest)), vecs[:keep*dim]...), rest...), nil
+}
+
 // Cluster assigns each of the n rows of vecs to one of k clusters by
 // agglomerative clustering under link, stopping when k clusters remain,
 // and returns the labels 0…k−1 numbered in order of each cluster's first

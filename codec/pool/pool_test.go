@@ -224,3 +224,23 @@ func bruteCluster(v []float32, dim, k int, link Linkage) []int {
 	}
 	return labels
 }
+
+// TestPoolKeep: the first keep vectors come out unchanged, the rest pooled.
+func TestPoolKeep(t *testing.T) {
+	const dim = 8
+	v := unitRows(rand.New(rand.NewPCG(11, 12)), 9, dim)
+	got, err := PoolKeep(v, dim, 2, 1, Ward)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rest, _ := Pool(v[dim:], dim, 2, Ward)
+	if len(got) != (1+4)*dim || !slices.Equal(got[:dim], v[:dim]) || !slices.Equal(got[dim:], rest) {
+		t.Fatalf("PoolKeep(9 vectors, factor 2, keep 1): %d vectors, want the first and 4 pooled", len(got)/dim)
+	}
+	if one, _ := PoolKeep(v[:dim], dim, 2, 1, Ward); !slices.Equal(one, v[:dim]) {
+		t.Error("a passage of one vector changed")
+	}
+	if _, err := PoolKeep(v[:3], dim, 2, 1, Ward); err == nil {
+		t.Error("3 values of dim 8 accepted")
+	}
+}

@@ -318,7 +318,11 @@ func indexKey(opt Options, m *colbert.Model, ds *data.Dataset) (string, error) {
 		Seed    uint64
 		// PoolFactor > 1 (absent otherwise, so unpooled keys are as before).
 		PoolFactor int `json:",omitempty"`
-	}{m.Key, hex.EncodeToString(corpus[:]), "", opt.NBits, opt.Seed, opt.PoolFactor}
+		PoolKeep   int `json:",omitempty"` // index.PoolKeepFirst when pooled
+	}{m.Key, hex.EncodeToString(corpus[:]), "", opt.NBits, opt.Seed, opt.PoolFactor, 0}
+	if opt.PoolFactor > 1 {
+		k.PoolKeep = index.PoolKeepFirst
+	}
 	if opt.Codec != CodecResidual {
 		k.Storage, k.Seed = "flat-ids", 0 // no sampling, no k-means
 	}
