@@ -207,7 +207,7 @@ func indexInfoCommand() *cli.Command {
 			}
 			fmt.Fprintf(w, "embeddings  %d (%.1f per passage)\n", m.NumEmbeddings, float64(m.NumEmbeddings)/float64(max(1, m.NumPassages)))
 			if m.PoolFactor > 1 {
-				fmt.Fprintf(w, "pooling     factor %d (each passage's tokens clustered into max(1, n/%d) means)\n", m.PoolFactor, m.PoolFactor)
+				fmt.Fprintf(w, "pooling     factor %d (each passage's first %d vector(s) kept, the others clustered into max(1, n/%d) means)\n", m.PoolFactor, m.PoolKeep, m.PoolFactor)
 			}
 			b := m.Build
 			fmt.Fprintf(w, "build       sample %d passages / %d vectors (%d held out), k-means %d iters on %d points, inertia %.6g, seed %d, chunk %d\n",
