@@ -212,6 +212,11 @@ func checkFieldID(kind, id string, whitespace bool) error {
 	if id == "" {
 		return fmt.Errorf("empty %s", kind)
 	}
+	// At the start of a file it would be read back as the file's byte-order
+	// mark and dropped (lineReader), changing the id.
+	if strings.HasPrefix(id, "\ufeff") {
+		return fmt.Errorf("%s %q starts with a byte-order mark (U+FEFF)", kind, id)
+	}
 	if whitespace {
 		if strings.ContainsAny(id, " \t\r\n\v\f") {
 			return fmt.Errorf("%s %q contains whitespace", kind, id)
