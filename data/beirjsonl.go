@@ -360,8 +360,9 @@ func writeJSONLines[T any](w *bufio.Writer, n int, line func(i int) (T, error)) 
 	return nil
 }
 
-// WriteCorpusJSONL writes passages as BEIR corpus.jsonl (ids as strings),
-// atomically.
+// WriteCorpusJSONL writes passages as BEIR corpus.jsonl (ids as strings:
+// _id, title, text), atomically. Passage.Meta is not written: metadata
+// travels in the index's metadata store (codec/metadb) or a side file.
 func WriteCorpusJSONL(path string, ps []Passage) error {
 	return WriteFileAtomic(path, func(w *bufio.Writer) error {
 		return writeJSONLines(w, len(ps), func(i int) (corpusLine, error) {

@@ -91,7 +91,16 @@ func FuzzCorpusJSONL(f *testing.F) {
 			t.Fatal(err)
 		}
 		again, err := parseCorpusJSONL(strings.NewReader(out), "out")
-		if err != nil || !reflect.DeepEqual(ps, again) {
+		// The corpus writer writes id, title and text (Meta is the index's
+		// metadata store's, see codec/metadb), so those must come back.
+		strip := func(ps []Passage) []Passage {
+			out := make([]Passage, len(ps))
+			for i, p := range ps {
+				out[i] = Passage{ID: p.ID, Title: p.Title, Text: p.Text}
+			}
+			return out
+		}
+		if err != nil || !reflect.DeepEqual(strip(ps), strip(again)) {
 			t.Fatalf("round trip: %v\n%#v\n%#v", err, ps, again)
 		}
 		qs, err := parseQueriesJSONL(strings.NewReader(in), "fuzz")
