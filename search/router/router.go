@@ -187,23 +187,7 @@ func (r *Router) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 // Serve answers on ln until ctx ends, then stops accepting, lets in-flight
 // requests finish (up to the request timeout) and returns.
 func (r *Router) Serve(ctx context.Context, ln net.Listener) error {
-	hs := &http.Server{Handler: r, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: r.cfg.Timeout, WriteTimeout: 2 * r.cfg.Timeout}
-	errc := make(chan error, 1)
-	go func() { errc <- hs.Serve(ln) }()
-	select {
-	case err := <-errc:
-		return err
-	case <-ctx.Done():
-	}
-	sctx, cancel := context.WithTimeout(context.Background(), r.cfg.Timeout)
-	defer cancel()
-	if err := hs.Shutdown(sctx); err != nil {
-		return fmt.Errorf("router: shutdown: %w", err)
-	}
-	if err := <-errc; !errors.Is(err, http.ErrServerClosed) {
-		return err
-	}
-	return nil
+	return server.ServeGracefully(ctx, ln, r, r.cfg.Timeout)
 }
 
 // Hit is one merged passage: the shard's result and the shard's index in

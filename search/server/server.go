@@ -154,7 +154,15 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // Serve answers on ln until ctx ends, then stops accepting, lets in-flight
 // requests finish (up to the request timeout) and returns.
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
-	hs := &http.Server{Handler: s, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: s.cfg.Timeout, WriteTimeout: 2 * s.cfg.Timeout}
+	return ServeGracefully(ctx, ln, s, s.cfg.Timeout)
+}
+
+// ServeGracefully serves h on ln until ctx ends, then stops accepting and
+// lets in-flight requests finish for up to timeout (also the read timeout;
+// writes get twice that). The search server and the shard router both
+// serve through it.
+func ServeGracefully(ctx context.Context, ln net.Listener, h http.Handler, timeout time.Duration) error {
+	hs := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: timeout, WriteTimeout: 2 * timeout}
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
 	select {
@@ -162,7 +170,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		return err
 	case <-ctx.Done():
 	}
-	sctx, cancel := context.WithTimeout(context.Background(), s.cfg.Timeout)
+	sctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
 	if err := hs.Shutdown(sctx); err != nil {
 		return fmt.Errorf("server: shutdown: %w", err)
