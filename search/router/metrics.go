@@ -2,8 +2,8 @@ package router
 
 import (
 	"fmt"
+	"github.com/colbert-go/colbert/search/server"
 	"net/http"
-	"sort"
 	"sync"
 	"time"
 )
@@ -66,21 +66,7 @@ func (m *metrics) serve(w http.ResponseWriter, r *http.Request) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	w.Header().Set("Content-Type", "text/plain; version=0.0.4")
-	fmt.Fprintln(w, "# HELP colbert_router_requests_total Routed HTTP requests by path and status code.")
-	fmt.Fprintln(w, "# TYPE colbert_router_requests_total counter")
-	keys := make([][2]string, 0, len(m.requests))
-	for k := range m.requests {
-		keys = append(keys, k)
-	}
-	sort.Slice(keys, func(i, j int) bool {
-		if keys[i][0] != keys[j][0] {
-			return keys[i][0] < keys[j][0]
-		}
-		return keys[i][1] < keys[j][1]
-	})
-	for _, k := range keys {
-		fmt.Fprintf(w, "colbert_router_requests_total{path=%q,code=%q} %d\n", k[0], k[1], m.requests[k])
-	}
+	server.WriteRequestCounts(w, "colbert_router_requests_total", "Routed HTTP requests by path and status code.", m.requests)
 	fmt.Fprintln(w, "# HELP colbert_router_shard_errors_total Shard calls that failed (unreachable, timeout, 5xx, malformed answer).")
 	fmt.Fprintln(w, "# TYPE colbert_router_shard_errors_total counter")
 	for i, n := range m.shardErr {

@@ -105,21 +105,7 @@ func (m *metrics) write(w http.ResponseWriter, generation, passages int) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	w.Header().Set("Content-Type", "text/plain; version=0.0.4")
-	fmt.Fprintln(w, "# HELP colbert_http_requests_total HTTP requests by path and status code.")
-	fmt.Fprintln(w, "# TYPE colbert_http_requests_total counter")
-	keys := make([][2]string, 0, len(m.requests))
-	for k := range m.requests {
-		keys = append(keys, k)
-	}
-	sort.Slice(keys, func(i, j int) bool {
-		if keys[i][0] != keys[j][0] {
-			return keys[i][0] < keys[j][0]
-		}
-		return keys[i][1] < keys[j][1]
-	})
-	for _, k := range keys {
-		fmt.Fprintf(w, "colbert_http_requests_total{path=%q,code=%q} %d\n", k[0], k[1], m.requests[k])
-	}
+	WriteRequestCounts(w, "colbert_http_requests_total", "HTTP requests by path and status code.", m.requests)
 	fmt.Fprintln(w, "# HELP colbert_search_duration_seconds Latency of POST /search (a batched request counts once).")
 	fmt.Fprintln(w, "# TYPE colbert_search_duration_seconds histogram")
 	m.latency.write(w, "colbert_search_duration_seconds", "")
@@ -137,4 +123,23 @@ func (m *metrics) write(w http.ResponseWriter, generation, passages int) {
 	fmt.Fprintln(w, "# HELP colbert_index_passages Live passages of the index served now.")
 	fmt.Fprintln(w, "# TYPE colbert_index_passages gauge")
 	fmt.Fprintf(w, "colbert_index_passages %d\n", passages)
+}
+
+// WriteRequestCounts writes a Prometheus counter of requests by {path,
+// code}, sorted, in the text format (the server's and the router's).
+func WriteRequestCounts(w io.Writer, name, help string, counts map[[2]string]uint64) {
+	fmt.Fprintf(w, "# HELP %s %s\n# TYPE %s counter\n", name, help, name)
+	keys := make([][2]string, 0, len(counts))
+	for k := range counts {
+		keys = append(keys, k)
+	}
+	sort.Slice(keys, func(i, j int) bool {
+		if keys[i][0] != keys[j][0] {
+			return keys[i][0] < keys[j][0]
+		}
+		return keys[i][1] < keys[j][1]
+	})
+	for _, k := range keys {
+		fmt.Fprintf(w, "%s{path=%q,code=%q} %d\n", name, k[0], k[1], counts[k])
+	}
 }
