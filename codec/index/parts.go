@@ -189,13 +189,23 @@ func Merge(ctx context.Context, planDir, out string, overwrite bool) (*Manifest,
 	if err != nil {
 		return nil, err
 	}
+	return commitFromPlan(out, planDir, "index", overwrite, func(tmp string) (*Manifest, error) {
+		return assemble(ctx, planDir, tmp, pl)
+	})
+}
+
+// commitFromPlan writes a new index at out from the plan in planDir
+// (what is an index or a shard, for messages): it refuses the plan
+// directory itself and an existing out without overwrite, assembles into
+// out's building directory and commits it, removing it on failure.
+func commitFromPlan(out, planDir, what string, overwrite bool, assembleInto func(tmp string) (*Manifest, error)) (*Manifest, error) {
 	pa, err1 := filepath.Abs(planDir)
 	oa, err2 := filepath.Abs(out)
 	if err := errors.Join(err1, err2); err != nil {
 		return nil, fmt.Errorf("index: %w", err)
 	}
 	if pa == oa || pa == buildingDir(oa) {
-		return nil, fmt.Errorf("index: the index %s must not be the plan directory %s", out, planDir)
+		return nil, fmt.Errorf("index: the %s %s must not be the plan directory %s", what, out, planDir)
 	}
 	if _, err := os.Stat(out); err == nil && !overwrite {
 		return nil, fmt.Errorf("index: %s already exists (use overwrite)", out)
@@ -207,7 +217,7 @@ func Merge(ctx context.Context, planDir, out string, overwrite bool) (*Manifest,
 	if err := os.MkdirAll(tmp, 0o755); err != nil {
 		return nil, fmt.Errorf("index: %w", err)
 	}
-	m, err := assemble(ctx, planDir, tmp, pl)
+	m, err := assembleInto(tmp)
 	if err == nil {
 		err = commitDir(tmp, out, m, 0, overwrite, nil)
 	}

@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
 
 	"github.com/colbert-go/colbert/data"
 )
@@ -33,33 +31,9 @@ func MergeShard(ctx context.Context, planDir, out string, part, nparts int, over
 	if clo == chi {
 		return nil, fmt.Errorf("index: shard %d/%d of a plan with %d chunks is empty (at most %d shards)", part, nparts, pl.numChunks(), pl.numChunks())
 	}
-	pa, err1 := filepath.Abs(planDir)
-	oa, err2 := filepath.Abs(out)
-	if err := errors.Join(err1, err2); err != nil {
-		return nil, fmt.Errorf("index: %w", err)
-	}
-	if pa == oa || pa == buildingDir(oa) {
-		return nil, fmt.Errorf("index: the shard %s must not be the plan directory %s", out, planDir)
-	}
-	if _, err := os.Stat(out); err == nil && !overwrite {
-		return nil, fmt.Errorf("index: %s already exists (use overwrite)", out)
-	}
-	tmp := buildingDir(out)
-	if err := os.RemoveAll(tmp); err != nil {
-		return nil, fmt.Errorf("index: %w", err)
-	}
-	if err := os.MkdirAll(tmp, 0o755); err != nil {
-		return nil, fmt.Errorf("index: %w", err)
-	}
-	m, err := assembleShard(ctx, planDir, tmp, pl, clo, chi)
-	if err == nil {
-		err = commitDir(tmp, out, m, 0, overwrite, nil)
-	}
-	if err != nil {
-		os.RemoveAll(tmp)
-		return nil, err
-	}
-	return m, nil
+	return commitFromPlan(out, planDir, "shard", overwrite, func(tmp string) (*Manifest, error) {
+		return assembleShard(ctx, planDir, tmp, pl, clo, chi)
+	})
 }
 
 // assembleShard links chunks clo…chi−1 of the plan in from into dir as
