@@ -27,7 +27,39 @@ const (
 	KindCrossEncoder Kind = "cross-encoder" // BertForSequenceClassification: pooler → classifier
 	KindBiEncoder    Kind = "bi-encoder"    // [CLS] pooling, optional linear, dot product
 	KindBert         Kind = "bert"          // plain encoder, no head
+	// KindSPLADE is HF BertForMaskedLM as naver/splade-* ship it: the MLM
+	// head (cls.predictions.*, decoder tied to the word embeddings) gives
+	// per-token vocabulary logits; log(1 + ReLU), max over the text's
+	// attended tokens, is a sparse vector over the vocabulary; score = dot.
+	KindSPLADE Kind = "splade"
+	// KindPolyEncoder (Humeau et al.) is BERT plus poly.codes [m, hidden]:
+	// the m codes attend over the query's token states (attended positions)
+	// to give m context vectors; a passage is its [CLS] state; the score
+	// attends over the m vectors with the passage vector and takes the dot
+	// product of the result with it (model.PolyScore).
+	KindPolyEncoder Kind = "poly-encoder"
+	// KindMVDPR is multi-vector DPR: BERT plus mv_dpr.projection.weight
+	// [k·dim, hidden], k projections (no bias) of the [CLS] state, each
+	// L2-normalised; a text is k vectors and the score is MaxSim over them.
+	KindMVDPR Kind = "mv-dpr"
 )
+
+// Extra tensors of the poly-encoder and multi-vector DPR (BERT's own
+// tensors keep HF's names, under "bert." on disk).
+const (
+	PolyCodes    = "poly.codes"               // [poly_m, hidden]
+	MVProjection = "mv_dpr.projection.weight" // [mv_k·dim, hidden]
+)
+
+// Kinds lists every kind a checkpoint can hold, for messages.
+var Kinds = []Kind{KindColBERT, KindCrossEncoder, KindBiEncoder, KindBert, KindSPLADE, KindPolyEncoder, KindMVDPR}
+
+// Known reports whether k is one of Kinds.
+func (k Kind) Known() bool { return slices.Contains(Kinds, k) }
+
+// HasMLM reports whether checkpoints of this kind keep an MLM head: the
+// teacher's masked-LM pretraining trains one, and SPLADE is one.
+func (k Kind) HasMLM() bool { return k == KindCrossEncoder || k == KindSPLADE }
 
 // Checkpoint is a model loaded from (or to be saved to) an HF-layout
 // directory. Params use the canonical names of the package doc.
@@ -211,7 +243,8 @@ func LoadCheckpoint(dir string) (*Checkpoint, error) {
 	ck.Params = params
 	ck.Ignored = ignored
 
-	ck.Kind = detectKind(ck.Config.Architectures, ourKind, params, haveColCfg)
+	_, mlmStored := findStoredMLM(stored)
+	ck.Kind = detectKind(ck.Config.Architectures, ourKind, params, haveColCfg, mlmStored)
 	switch ck.Kind {
 	case KindCrossEncoder:
 		ck.NumLabels = numLabels(ck.extra)
@@ -226,8 +259,19 @@ func LoadCheckpoint(dir string) (*Checkpoint, error) {
 			ck.ColBERT.Dim = w.Shape[0]
 		}
 	}
-	if ck.Kind == KindCrossEncoder {
+	if ck.Kind.HasMLM() {
 		ck.Ignored = keepMLMHead(stored, params, ck.Ignored)
+	}
+	switch ck.Kind {
+	case KindPolyEncoder:
+		if c, ok := params[PolyCodes]; ok && len(c.Shape) == 2 && ck.ColBERT.PolyM == 0 {
+			ck.ColBERT.PolyM = c.Shape[0]
+		}
+		ck.ColBERT.Dim = ck.Config.HiddenSize
+	case KindMVDPR:
+		if w, ok := params[MVProjection]; ok && len(w.Shape) == 2 && ck.ColBERT.MVK > 0 && ck.ColBERT.Dim == 0 {
+			ck.ColBERT.Dim = w.Shape[0] / ck.ColBERT.MVK
+		}
 	}
 	if ck.Kind != KindCrossEncoder {
 		// ColBERT and bi-encoders do not use the pooler; drop it so that the
@@ -354,21 +398,31 @@ func numLabels(extra map[string]json.RawMessage) int {
 	return 0
 }
 
-func detectKind(arch []string, ours Kind, p Params, haveColCfg bool) Kind {
+func detectKind(arch []string, ours Kind, p Params, haveColCfg, mlmStored bool) Kind {
 	switch ours {
-	case KindColBERT, KindCrossEncoder, KindBiEncoder, KindBert:
+	case KindColBERT, KindCrossEncoder, KindBiEncoder, KindBert, KindSPLADE, KindPolyEncoder, KindMVDPR:
 		return ours
 	}
 	for _, a := range arch {
 		switch {
 		case strings.Contains(a, "ForSequenceClassification"):
 			return KindCrossEncoder
+		case strings.Contains(a, "ForMaskedLM") && mlmStored:
+			// naver/splade-* (and any MLM-pretrained BERT: training another
+			// kind from it keeps the encoder, Checkpoint.WithHead).
+			return KindSPLADE
 		case strings.Contains(strings.ToLower(a), "colbert"):
 			return KindColBERT
 		}
 	}
 	if _, ok := p["classifier.weight"]; ok {
 		return KindCrossEncoder
+	}
+	if _, ok := p[PolyCodes]; ok {
+		return KindPolyEncoder
+	}
+	if _, ok := p[MVProjection]; ok {
+		return KindMVDPR
 	}
 	if _, ok := p["linear.weight"]; ok {
 		return KindColBERT
@@ -377,6 +431,20 @@ func detectKind(arch []string, ours Kind, p Params, haveColCfg bool) Kind {
 		return KindColBERT
 	}
 	return KindBert
+}
+
+// findStoredMLM finds the stored MLM transform's dense weight (any prefix).
+func findStoredMLM(m map[string]*safetensors.Tensor) (string, bool) {
+	for k := range m {
+		n := k
+		for _, p := range []string{"bert.", "model."} {
+			n = strings.TrimPrefix(n, p)
+		}
+		if n == MLMDenseWeight {
+			return k, true
+		}
+	}
+	return "", false
 }
 
 func findStored(m map[string]*safetensors.Tensor, canonical string) (string, bool) {
@@ -405,7 +473,8 @@ func canonicalName(name string) (string, bool) {
 	case strings.HasPrefix(n, "embeddings.position_ids"), strings.HasPrefix(n, "cls."):
 		return n, false
 	case strings.HasPrefix(n, "embeddings."), strings.HasPrefix(n, "encoder.layer."),
-		strings.HasPrefix(n, "pooler."), n == "linear.weight", strings.HasPrefix(n, "classifier."):
+		strings.HasPrefix(n, "pooler."), n == "linear.weight", strings.HasPrefix(n, "classifier."),
+		n == PolyCodes, n == MVProjection:
 		return n, true
 	}
 	return n, false
@@ -476,6 +545,24 @@ func ExpectedShapes(cfg BertConfig, kind Kind, dim, numLabels int, withLinear bo
 		m["pooler.dense.bias"] = []int{h}
 		m["classifier.weight"] = []int{numLabels, h}
 		m["classifier.bias"] = []int{numLabels}
+	case KindSPLADE:
+		for n, s := range MLMHeadShapes(cfg) {
+			m[n] = s
+		}
+	}
+	return m
+}
+
+// HeadShapes is ExpectedShapes for every kind, the extra heads' sizes taken
+// from col: poly-encoder codes [PolyM, hidden], MV-DPR projections
+// [MVK·Dim, hidden].
+func HeadShapes(cfg BertConfig, kind Kind, col ColBERTConfig, numLabels int, withLinear bool) map[string][]int {
+	m := ExpectedShapes(cfg, kind, col.Dim, numLabels, withLinear)
+	switch kind {
+	case KindPolyEncoder:
+		m[PolyCodes] = []int{col.PolyM, cfg.HiddenSize}
+	case KindMVDPR:
+		m[MVProjection] = []int{col.MVK * col.Dim, cfg.HiddenSize}
 	}
 	return m
 }
@@ -486,10 +573,14 @@ func (ck *Checkpoint) Validate() error {
 	if err := ValidateConfig(ck.Config); err != nil {
 		return err
 	}
-	switch ck.Kind {
-	case KindColBERT, KindCrossEncoder, KindBiEncoder, KindBert:
-	default:
+	if !ck.Kind.Known() {
 		return fmt.Errorf("unknown model kind %q", ck.Kind)
+	}
+	if ck.Kind == KindPolyEncoder && ck.ColBERT.PolyM <= 0 {
+		return fmt.Errorf("poly-encoder poly_m = %d, must be > 0", ck.ColBERT.PolyM)
+	}
+	if ck.Kind == KindMVDPR && (ck.ColBERT.MVK <= 0 || ck.ColBERT.Dim <= 0) {
+		return fmt.Errorf("mv-dpr mv_k = %d, dim = %d: both must be > 0 (colbert_config.json)", ck.ColBERT.MVK, ck.ColBERT.Dim)
 	}
 	if ck.Kind == KindCrossEncoder && ck.NumLabels <= 0 {
 		return fmt.Errorf("cross-encoder with %d labels", ck.NumLabels)
@@ -498,8 +589,8 @@ func (ck *Checkpoint) Validate() error {
 		return fmt.Errorf("colbert dim = %d, must be > 0", ck.ColBERT.Dim)
 	}
 	if HasMLMHead(ck.Params) {
-		if ck.Kind != KindCrossEncoder {
-			return fmt.Errorf("a %s model with MLM head tensors (cls.*): only cross-encoders keep one", ck.Kind)
+		if !ck.Kind.HasMLM() {
+			return fmt.Errorf("a %s model with MLM head tensors (cls.*): only cross-encoders and SPLADE keep one", ck.Kind)
 		}
 		head := MLMHeadShapes(ck.Config)
 		for n := range ck.Params {
@@ -512,7 +603,7 @@ func (ck *Checkpoint) Validate() error {
 		}
 	}
 	_, withLinear := ck.Params["linear.weight"]
-	return checkShapes(ck.Params, ExpectedShapes(ck.Config, ck.Kind, ck.ColBERT.Dim, ck.NumLabels, withLinear))
+	return checkShapes(ck.Params, HeadShapes(ck.Config, ck.Kind, ck.ColBERT, ck.NumLabels, withLinear))
 }
 
 // checkShapes verifies that every tensor of exp is in p with that shape and
@@ -689,6 +780,8 @@ func (ck *Checkpoint) configJSON() ([]byte, error) {
 	switch ck.Kind {
 	case KindColBERT:
 		c.Architectures = []string{"HF_ColBERT"}
+	case KindSPLADE:
+		c.Architectures = []string{"BertForMaskedLM"}
 	case KindCrossEncoder:
 		c.Architectures = []string{"BertForSequenceClassification"}
 		id2 := map[string]string{}

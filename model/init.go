@@ -32,11 +32,28 @@ func SmallConfig(vocab int) BertConfig {
 // for a cross-encoder it is the number of labels (0 means 1). The same seed
 // gives the same weights.
 func InitParams(cfg BertConfig, kind Kind, dim int, seed uint64) (Params, error) {
+	col := DefaultColBERTConfig()
+	col.Dim = dim
+	return initParams(cfg, kind, col, seed)
+}
+
+// initParams is InitParams with the heads sized by col (Dim, PolyM, MVK).
+// The MLM head of SPLADE starts as BERT's would before pretraining (dense
+// from the normal, LayerNorm 1 and 0, biases 0), and poly-encoder codes and
+// MV-DPR projections from the same normal as every other matrix.
+func initParams(cfg BertConfig, kind Kind, col ColBERTConfig, seed uint64) (Params, error) {
 	if err := ValidateConfig(cfg); err != nil {
 		return nil, fmt.Errorf("model: init: %w", err)
 	}
-	if kind == KindColBERT && dim <= 0 {
-		return nil, fmt.Errorf("model: init: colbert dim = %d, must be > 0", dim)
+	dim := col.Dim
+	if (kind == KindColBERT || kind == KindMVDPR) && dim <= 0 {
+		return nil, fmt.Errorf("model: init: %s dim = %d, must be > 0", kind, dim)
+	}
+	if kind == KindPolyEncoder && col.PolyM <= 0 {
+		return nil, fmt.Errorf("model: init: poly-encoder poly_m = %d, must be > 0", col.PolyM)
+	}
+	if kind == KindMVDPR && col.MVK <= 0 {
+		return nil, fmt.Errorf("model: init: mv-dpr mv_k = %d, must be > 0", col.MVK)
 	}
 	labels := dim
 	if kind == KindCrossEncoder && labels <= 0 {
@@ -46,7 +63,7 @@ func InitParams(cfg BertConfig, kind Kind, dim int, seed uint64) (Params, error)
 	if std <= 0 {
 		std = 0.02
 	}
-	shapes := ExpectedShapes(cfg, kind, dim, labels, dim > 0)
+	shapes := HeadShapes(cfg, kind, col, labels, dim > 0)
 	names := make([]string, 0, len(shapes))
 	for n := range shapes {
 		names = append(names, n)
@@ -63,7 +80,7 @@ func InitParams(cfg BertConfig, kind Kind, dim int, seed uint64) (Params, error)
 			for i := range t.Data {
 				t.Data[i] = 1
 			}
-		case strings.HasSuffix(n, ".bias"):
+		case strings.HasSuffix(n, ".bias"), n == MLMBias:
 			// zeros
 		default:
 			for i := range t.Data {
@@ -89,13 +106,21 @@ func NewCheckpoint(cfg BertConfig, kind Kind, col ColBERTConfig, seed uint64) (*
 	if kind == KindCrossEncoder {
 		labels, dim = 1, 1
 	}
-	p, err := InitParams(cfg, kind, dim, seed)
+	c := col
+	c.Dim = dim
+	p, err := initParams(cfg, kind, c, seed)
 	if err != nil {
 		return nil, err
 	}
 	ck := &Checkpoint{Kind: kind, Config: cfg, ColBERT: col, NumLabels: labels, Params: p}
-	if kind == KindBiEncoder && col.Dim <= 0 {
+	if kind == KindBiEncoder && col.Dim <= 0 || kind == KindPolyEncoder {
 		ck.ColBERT.Dim = cfg.HiddenSize
+	}
+	if kind != KindPolyEncoder {
+		ck.ColBERT.PolyM = 0
+	}
+	if kind != KindMVDPR {
+		ck.ColBERT.MVK = 0
 	}
 	return ck, ck.Validate()
 }
@@ -123,7 +148,10 @@ func (ck *Checkpoint) WithHead(kind Kind, col ColBERTConfig, seed uint64) (out *
 	}
 	for name, t := range out.Params {
 		src, ok := ck.Params[name]
-		if !ok || !isEncoderParam(name) {
+		// SPLADE keeps a pretrained MLM head (a masked-LM-pretrained
+		// teacher's, or a BertForMaskedLM's): its expansion is that head.
+		keep := isEncoderParam(name) || kind == KindSPLADE && strings.HasPrefix(name, "cls.")
+		if !ok || !keep {
 			fresh = append(fresh, name)
 			continue
 		}

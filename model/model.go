@@ -39,6 +39,11 @@ type ColBERTConfig struct {
 	AttendToMaskTokens bool   `json:"attend_to_mask_tokens"`
 	MaskPunctuation    bool   `json:"mask_punctuation"`
 	Similarity         string `json:"similarity"` // "cosine" (dot of normalised vectors)
+	// PolyM is a poly-encoder's number of context codes (poly.codes rows).
+	PolyM int `json:"poly_m,omitempty"`
+	// MVK is a multi-vector DPR model's number of vectors per text
+	// (mv_dpr.projection.weight stacks MVK projections of Dim rows).
+	MVK int `json:"mv_k,omitempty"`
 }
 
 // DefaultColBERTConfig is colbertv2.0's configuration.
