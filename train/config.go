@@ -38,10 +38,12 @@ type Config struct {
 	Collection string `toml:"collection" help:"collection: BEIR corpus.jsonl or MS MARCO collection.tsv"`
 	Queries    string `toml:"queries" help:"queries: BEIR queries.jsonl or MS MARCO queries.tsv"`
 	// Model
-	ModelKind   string `toml:"model_kind" help:"colbert | bi-encoder (single [CLS] vector, dot product: the DPR-style baseline) | cross-encoder (the teacher: one logit per (query, passage) pair)"`
+	ModelKind   string `toml:"model_kind" help:"colbert | bi-encoder (single [CLS] vector, dot product: the DPR-style baseline) | cross-encoder (the teacher: one logit per (query, passage) pair) | splade (MLM-head sparse vectors, dot product) | poly-encoder (poly_m codes over the query's tokens, passage [CLS]) | mv-dpr (mv_k normalised projections of [CLS], MaxSim)"`
 	InitFrom    string `toml:"init_from" help:"HF checkpoint directory to start from (empty: random init of the small config)"`
 	Tokenizer   string `toml:"tokenizer" help:"tokenizer.json (default: the one of init_from)"`
-	Dim         int    `toml:"dim" help:"ColBERT vector size when training from scratch"`
+	Dim         int    `toml:"dim" help:"ColBERT vector size when training from scratch (also MV-DPR's per-vector size)"`
+	PolyM       int    `toml:"poly_m" help:"poly-encoder: number of context codes (the seed uses 64)"`
+	MVK         int    `toml:"mv_k" help:"mv-dpr: vectors per text (the seed uses 5)"`
 	Layers      int    `toml:"layers" help:"BERT layers when training from scratch"`
 	Hidden      int    `toml:"hidden" help:"hidden size when training from scratch (heads = hidden/32)"`
 	QueryMaxLen int    `toml:"query_maxlen" help:"query length in tokens"`
@@ -64,6 +66,12 @@ type Config struct {
 	DistillationAlpha float64 `toml:"distillation_alpha" help:"inverse temperature applied to teacher scores (KL)"`
 	Tau               float64 `toml:"tau" help:"temperature of the contrastive loss"`
 	InBatchNegatives  bool    `toml:"in_batch_negatives" help:"add ColBERT's in-batch negatives cross-entropy"`
+	// SPLADE's FLOPS regulariser (SPLADE v2): λ·Σ_v (mean over the batch of
+	// w_v)², separately for queries and documents, λ raised quadratically
+	// from 0 to its value over flops_warmup_steps, as in the paper.
+	FLOPSLambdaQ     float64 `toml:"flops_lambda_q" help:"splade: FLOPS regulariser weight on query vectors"`
+	FLOPSLambdaD     float64 `toml:"flops_lambda_d" help:"splade: FLOPS regulariser weight on document vectors"`
+	FLOPSWarmupSteps int     `toml:"flops_warmup_steps" help:"splade: steps over which the FLOPS weights grow quadratically to their values (0 = from the start)"`
 	// LabelCE adds the n-way list's own cross-entropy (the positive is the
 	// label) to the KL loss: with a teacher weaker than the labels, the
 	// student learns the teacher's ordering of the negatives without
@@ -103,7 +111,7 @@ type Config struct {
 // DefaultConfig is ColBERTv2's recipe scaled to the small built-in student.
 func DefaultConfig() Config {
 	return Config{
-		ModelKind: "colbert", Dim: 128, Layers: 2, Hidden: 128, QueryMaxLen: 32, DocMaxLen: 180, PairMaxLen: 256, PositionInitScale: 0.1,
+		ModelKind: "colbert", Dim: 128, PolyM: 64, MVK: 5, FLOPSLambdaQ: 3e-4, FLOPSLambdaD: 1e-4, Layers: 2, Hidden: 128, QueryMaxLen: 32, DocMaxLen: 180, PairMaxLen: 256, PositionInitScale: 0.1,
 		Loss: LossKL, DistillationAlpha: 1, Tau: 0.01, NWay: 8, MLMProbability: 0.15, MLMNegativeFraction: 0.5,
 		Steps: 1000, BatchSize: 16, AccumSteps: 1, LR: 1e-4, WarmupSteps: 100,
 		WeightDecay: 0.01, AdamBeta1: 0.9, AdamBeta2: 0.999, AdamEps: 1e-8, MaxGradNorm: 2.0,
@@ -148,8 +156,14 @@ func (c Config) Validate() error {
 		return bad("mlm_probability", c.MLMProbability, "must be in (0, 1)")
 	case !(c.MLMNegativeFraction >= 0 && c.MLMNegativeFraction <= 1):
 		return bad("mlm_negative_fraction", c.MLMNegativeFraction, "must be in [0, 1]")
-	case c.ModelKind != string(model.KindColBERT) && c.ModelKind != string(model.KindBiEncoder) && c.ModelKind != string(model.KindCrossEncoder):
-		return bad("model_kind", c.ModelKind, "want colbert, bi-encoder or cross-encoder")
+	case !trainable(model.Kind(c.ModelKind)):
+		return bad("model_kind", c.ModelKind, "want colbert, bi-encoder, cross-encoder, splade, poly-encoder or mv-dpr")
+	case c.ModelKind == string(model.KindPolyEncoder) && c.PolyM < 1:
+		return bad("poly_m", c.PolyM, "must be ≥ 1")
+	case c.ModelKind == string(model.KindMVDPR) && (c.MVK < 1 || c.Dim < 1):
+		return bad("mv_k", c.MVK, "mv-dpr needs mv_k ≥ 1 and dim ≥ 1")
+	case c.FLOPSLambdaQ < 0 || c.FLOPSLambdaD < 0 || c.FLOPSWarmupSteps < 0:
+		return bad("flops_lambda_q/flops_lambda_d/flops_warmup_steps", []any{c.FLOPSLambdaQ, c.FLOPSLambdaD, c.FLOPSWarmupSteps}, "must be ≥ 0")
 	case c.ModelKind == string(model.KindCrossEncoder) && c.PairMaxLen < 3:
 		return bad("pair_maxlen", c.PairMaxLen, "must be ≥ 3")
 	case c.PositionInitScale < 0 || c.PositionInitScale > 1:
@@ -184,6 +198,21 @@ func (c Config) Validate() error {
 		return bad("save_every/keep_last/log_every", []int{c.SaveEvery, c.KeepLast, c.LogEvery}, "must be ≥ 0")
 	}
 	return nil
+}
+
+// trainable reports whether `colbert train` trains models of kind k (a
+// plain BERT has no head to train).
+func trainable(k model.Kind) bool { return k.Known() && k != model.KindBert }
+
+// FLOPSWeights returns SPLADE's FLOPS regulariser weights at step (0-based):
+// the configured λ times min(1, ((step+1)/flops_warmup_steps)²).
+func (c Config) FLOPSWeights(step int) (q, d float64) {
+	f := 1.0
+	if c.FLOPSWarmupSteps > 0 && step+1 < c.FLOPSWarmupSteps {
+		r := float64(step+1) / float64(c.FLOPSWarmupSteps)
+		f = r * r
+	}
+	return c.FLOPSLambdaQ * f, c.FLOPSLambdaD * f
 }
 
 // Encode renders the config as TOML.
@@ -228,6 +257,8 @@ func orderChange(a, b Config) string {
 		return "label_ce"
 	case a.ModelKind != b.ModelKind:
 		return "model_kind"
+	case a.PolyM != b.PolyM || a.MVK != b.MVK:
+		return "poly_m/mv_k"
 	case a.QueryMaxLen != b.QueryMaxLen || a.DocMaxLen != b.DocMaxLen || a.PairMaxLen != b.PairMaxLen:
 		return "query_maxlen/doc_maxlen/pair_maxlen"
 	case a.Examples != b.Examples:

@@ -45,7 +45,7 @@ func Prepare(ctx context.Context, cfg Config, threads int, bar *progress.Bar) (*
 		if string(ck.Kind) != cfg.ModelKind {
 			// A cross-encoder teacher warm-started from a trained ColBERT
 			// (or the reverse): keep the encoder, start a fresh head.
-			col.Dim = cfg.Dim
+			col.Dim, col.PolyM, col.MVK = cfg.Dim, cfg.PolyM, cfg.MVK
 			if ck, _, err = ck.WithHead(model.Kind(cfg.ModelKind), col, cfg.Seed); err != nil {
 				return nil, fmt.Errorf("train: init_from %s: %w", cfg.InitFrom, err)
 			}
@@ -64,7 +64,7 @@ func Prepare(ctx context.Context, cfg Config, threads int, bar *progress.Bar) (*
 		bc := model.SmallConfig(enc.VocabSize())
 		bc.HiddenSize, bc.NumHiddenLayers, bc.NumAttentionHeads, bc.IntermediateSize = cfg.Hidden, cfg.Layers, cfg.Hidden/32, 4*cfg.Hidden
 		bc.MaxPositionEmbeddings = max(bc.MaxPositionEmbeddings, cfg.DocMaxLen, cfg.QueryMaxLen, cfg.PairMaxLen)
-		col.Dim = cfg.Dim
+		col.Dim, col.PolyM, col.MVK = cfg.Dim, cfg.PolyM, cfg.MVK
 		if ck, err = model.NewCheckpoint(bc, model.Kind(cfg.ModelKind), col, cfg.Seed); err != nil {
 			return nil, fmt.Errorf("train: init: %w", err)
 		}
@@ -80,7 +80,9 @@ func Prepare(ctx context.Context, cfg Config, threads int, bar *progress.Bar) (*
 	if need := longestInput(cfg); need > ck.Config.MaxPositionEmbeddings {
 		return nil, fmt.Errorf("train: inputs of up to %d tokens (query_maxlen/doc_maxlen/pair_maxlen) but the model has %d position embeddings", need, ck.Config.MaxPositionEmbeddings)
 	}
-	ck.ColBERT = col
+	// The checkpoint's head settings stay as its kind made them (a
+	// poly-encoder's dim is its hidden size); the lengths are the run's.
+	ck.ColBERT.QueryMaxLen, ck.ColBERT.DocMaxLen = col.QueryMaxLen, col.DocMaxLen
 	ck.Tokenizer = tokPath
 	d, err := LoadData(ctx, cfg, tok, threads, bar)
 	if err != nil {
@@ -94,8 +96,8 @@ func Prepare(ctx context.Context, cfg Config, threads int, bar *progress.Bar) (*
 	if cfg.DevQrels == "" {
 		return t, nil
 	}
-	if ck.Kind == model.KindCrossEncoder {
-		return nil, fmt.Errorf("train: dev evaluation (dev_qrels) supports model_kind colbert and bi-encoder, not %s", ck.Kind)
+	if ck.Kind != model.KindColBERT && ck.Kind != model.KindBiEncoder {
+		return nil, fmt.Errorf("train: dev evaluation (dev_qrels) supports model_kind colbert and bi-encoder, not %s (evaluate its checkpoints with colbert evaluate)", ck.Kind)
 	}
 	qrels, err := data.ReadQrels(cfg.DevQrels)
 	if err != nil {

@@ -39,6 +39,10 @@ type Metrics struct {
 	StepSeconds float64  `json:"step_s"`
 	Epoch       float64  `json:"epoch"`
 	DevNDCG10   *float64 `json:"dev_ndcg10,omitempty"`
+	// QueryNNZ and DocNNZ are SPLADE's mean non-zero terms per query and
+	// per document (last micro-batch of the step).
+	QueryNNZ *float64 `json:"query_nnz,omitempty"`
+	DocNNZ   *float64 `json:"doc_nnz,omitempty"`
 }
 
 // Trainer runs one training job.
@@ -59,6 +63,9 @@ type Trainer struct {
 	// Threads is how many goroutines the training graph's kernels use
 	// (graph.Graph.Threads; 0 = GOMAXPROCS). Prepare sets it from --threads.
 	Threads int
+	// sparse holds the last micro-batch's SPLADE query and document
+	// vectors, for the non-zero counts of the metrics.
+	sparse [2]*G.Node
 }
 
 // New prepares a run over ck (a ColBERT checkpoint) and d.
@@ -95,9 +102,9 @@ func New(cfg Config, ck *model.Checkpoint, enc *tokenize.ColBERT, d *Data) (*Tra
 		if t.mlm, err = newMLMVocab(enc.Tokenizer(), ck.Tokenizer); err != nil {
 			return nil, err
 		}
-	} else {
+	} else if ck.Kind != model.KindSPLADE {
 		// Fine-tuning a pretrained teacher: the MLM head is neither
-		// trained nor saved.
+		// trained nor saved (SPLADE's MLM head is its model).
 		model.DropMLMHead(ck.Params)
 	}
 	return t, nil
@@ -127,23 +134,73 @@ func (t *Trainer) microStep(b *batch) (*graph.Result, error) {
 			IDs: ints(p.IDs), Types: ints(p.TokenTypeIDs), Mask: mask}, graph.SequenceLengths(mask, p.N, p.Len)))
 		return g.Backward(t.loss(g, g.Reshape(logits, len(b.cand), t.Cfg.NWay), b))
 	}
-	head, dmask := g.ColBERT, floats(b.docs.VectorMask)
-	if t.Ckpt.Kind == model.KindBiEncoder {
-		head, dmask = g.BiEncoder, nil
-	}
-	qv := head(g.Encode(graph.Tokens{B: b.queries.N, L: b.queries.Len,
-		IDs: ints(b.queries.IDs), Types: ints(b.queries.TokenTypeIDs), Mask: floats(b.queries.AttentionMask)}))
+	qmask := floats(b.queries.AttentionMask)
+	qh := g.Encode(graph.Tokens{B: b.queries.N, L: b.queries.Len,
+		IDs: ints(b.queries.IDs), Types: ints(b.queries.TokenTypeIDs), Mask: qmask})
 	// Documents are encoded in length buckets: their padding is outside the
 	// vector mask, so only their tokens cost (graph.EncodeBucketed).
 	dmaskAttn := floats(b.docs.AttentionMask)
-	dv := head(g.EncodeBucketed(graph.Tokens{B: b.docs.N, L: b.docs.Len,
-		IDs: ints(b.docs.IDs), Types: ints(b.docs.TokenTypeIDs), Mask: dmaskAttn}, graph.SequenceLengths(dmaskAttn, b.docs.N, b.docs.Len)))
-	loss := t.loss(g, g.MaxSim(qv, dv, dmask, b.cand), b)
+	dh := g.EncodeBucketed(graph.Tokens{B: b.docs.N, L: b.docs.Len,
+		IDs: ints(b.docs.IDs), Types: ints(b.docs.TokenTypeIDs), Mask: dmaskAttn}, graph.SequenceLengths(dmaskAttn, b.docs.N, b.docs.Len))
+	// score gives the [B, nway] scores of the candidate lists cand.
+	var score func(cand [][]int) *G.Node
+	var reg []*G.Node // extra loss terms
+	var regW []float32
+	switch t.Ckpt.Kind {
+	case model.KindPolyEncoder:
+		y, c := g.PolyContext(qh, qmask), g.PolyCandidates(dh)
+		score = func(cand [][]int) *G.Node { return g.PolyScores(y, c, cand) }
+	case model.KindSPLADE:
+		qv, dv := g.SPLADE(qh, qmask), g.SPLADE(dh, dmaskAttn)
+		score = func(cand [][]int) *G.Node { return g.MaxSim(qv, dv, nil, cand) }
+		lq, ld := t.Cfg.FLOPSWeights(t.State.Step)
+		reg, regW = []*G.Node{g.FLOPS(qv), g.FLOPS(dv)}, []float32{float32(lq), float32(ld)}
+		t.sparse = [2]*G.Node{qv, dv}
+	default:
+		var qv, dv *G.Node
+		dmask := floats(b.docs.VectorMask)
+		switch t.Ckpt.Kind {
+		case model.KindBiEncoder:
+			qv, dv, dmask = g.BiEncoder(qh), g.BiEncoder(dh), nil
+		case model.KindMVDPR:
+			qv, dv, dmask = g.MVDPR(qh, t.Ckpt.ColBERT.MVK), g.MVDPR(dh, t.Ckpt.ColBERT.MVK), nil
+		default:
+			qv, dv = g.ColBERT(qh), g.ColBERT(dh)
+		}
+		score = func(cand [][]int) *G.Node { return g.MaxSim(qv, dv, dmask, cand) }
+	}
+	loss := t.loss(g, score(b.cand), b)
 	if t.Cfg.InBatchNegatives {
-		ib := g.CELoss(g.MaxSim(qv, dv, dmask, b.ibCand), b.ibLabel, 1)
+		ib := g.CELoss(score(b.ibCand), b.ibLabel, 1)
 		loss = g.Sum([]float32{1, 1}, loss, ib)
 	}
+	if len(reg) > 0 {
+		loss = g.Sum(append([]float32{1}, regW...), append([]*G.Node{loss}, reg...)...)
+	}
 	return g.Backward(loss)
+}
+
+// sparsity is the mean number of non-zero terms of the query and document
+// vectors of the last micro-batch (SPLADE), or nil.
+func (t *Trainer) sparsity() (q, d *float64) {
+	if t.sparse[0] == nil {
+		return nil, nil
+	}
+	nnz := func(n *G.Node) *float64 {
+		v, s, err := graph.Values(n)
+		if err != nil || len(s) != 3 || s[0] == 0 {
+			return nil
+		}
+		c := 0
+		for _, x := range v {
+			if x != 0 {
+				c++
+			}
+		}
+		m := float64(c) / float64(s[0])
+		return &m
+	}
+	return nnz(t.sparse[0]), nnz(t.sparse[1])
 }
 
 // loss applies the configured objective to scores [B, nway].
@@ -215,8 +272,11 @@ func (t *Trainer) Step() (Metrics, error) {
 	t.State.AdamStep = t.Opt.Step
 	el := time.Since(start).Seconds()
 	n := float64(t.perMicroBatch() * t.Cfg.AccumSteps)
-	return Metrics{Step: t.State.Step, Loss: loss, LR: lr, GradNorm: norm, ExamplesPS: n / el, StepSeconds: el,
-		Epoch: float64(t.State.Consumed) / float64(len(t.Data.Examples))}, nil
+	m := Metrics{Step: t.State.Step, Loss: loss, LR: lr, GradNorm: norm, ExamplesPS: n / el, StepSeconds: el,
+		Epoch: float64(t.State.Consumed) / float64(len(t.Data.Examples))}
+	m.QueryNNZ, m.DocNNZ = t.sparsity()
+	t.sparse = [2]*G.Node{}
+	return m, nil
 }
 
 // Run trains until Cfg.Steps, writing metrics, checkpoints and the plot
