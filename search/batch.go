@@ -16,6 +16,13 @@ type BatchOptions struct {
 	Threads    int           // concurrent queries; 0 means GOMAXPROCS
 	Exhaustive bool          // exact search over every passage instead of PLAID
 	Bar        *progress.Bar // advanced by one per query; nil is silent
+	// Poly scores by model.PolyScore (a poly-encoder: one stored vector
+	// per passage, queries of m context vectors) instead of MaxSim, over
+	// every passage (PolyExhaustive) or the Candidates.
+	Poly bool
+	// Candidates, when set, makes query i rescore Candidates[i] exactly
+	// from the stored vectors (Rescore) instead of searching: reranking.
+	Candidates [][]int
 }
 
 // Result is one query's answer in a batch.
@@ -29,6 +36,9 @@ type Result struct {
 // query per worker at a time. The first error (by query order) cancels the
 // rest and is returned naming the query.
 func (s *Searcher) SearchBatch(ctx context.Context, queries [][]float32, dim int, p Params, opt BatchOptions) ([]Result, error) {
+	if opt.Candidates != nil && len(opt.Candidates) != len(queries) {
+		return nil, fmt.Errorf("search: %d candidate lists for %d queries", len(opt.Candidates), len(queries))
+	}
 	threads := opt.Threads
 	if threads <= 0 {
 		threads = runtime.GOMAXPROCS(0)
@@ -46,9 +56,14 @@ func (s *Searcher) SearchBatch(ctx context.Context, queries [][]float32, dim int
 			for i := range next {
 				t0 := time.Now()
 				var err error
-				if opt.Exhaustive {
+				switch {
+				case opt.Candidates != nil:
+					out[i].Hits, err = s.Rescore(queries[i], dim, opt.Candidates[i], p.K, opt.Poly)
+				case opt.Poly:
+					out[i].Hits, err = s.PolyExhaustive(queries[i], dim, p.K, p.Filter)
+				case opt.Exhaustive:
 					out[i].Hits, err = s.ExhaustiveFilter(queries[i], dim, p.K, p.Filter)
-				} else {
+				default:
 					out[i].Hits, out[i].Trace, err = s.SearchTrace(queries[i], dim, p)
 				}
 				out[i].Latency = time.Since(t0)

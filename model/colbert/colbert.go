@@ -81,7 +81,11 @@ type Model struct {
 	Tok *tokenize.ColBERT
 	// Encoder is the backend in use: "go" or "ort".
 	Encoder string
-	enc     Encoder
+	// Kind is the checkpoint's model kind (colbert, mv-dpr, poly-encoder,
+	// splade; see kinds.go).
+	Kind   model.Kind
+	enc    Encoder
+	sparse *encode.SPLADE // SPLADE's encoder (enc is then sparseOnly)
 	// encoded counts the passages' encoding (EncodeDocIDs): calls'
 	// nanoseconds, passages and kept vectors.
 	encNanos, encPassages, encVectors atomic.Int64
@@ -150,8 +154,11 @@ func LoadWith(dir, tokenizerPath string, opt Options) (*Model, error) {
 	if err != nil {
 		return nil, err
 	}
-	if ck.Kind != "" && ck.Kind != model.KindColBERT {
-		return nil, fmt.Errorf("colbert: checkpoint %s is a %s model, not ColBERT", dir, ck.Kind)
+	if ck.Kind == "" {
+		ck.Kind = model.KindColBERT
+	}
+	if !Searchable(ck.Kind) {
+		return nil, fmt.Errorf("colbert: checkpoint %s is a %s model: index and search take colbert, mv-dpr, poly-encoder or splade", dir, ck.Kind)
 	}
 	if tokenizerPath == "" {
 		if ck.Tokenizer == "" {
@@ -175,11 +182,21 @@ func LoadWith(dir, tokenizerPath string, opt Options) (*Model, error) {
 	if err != nil {
 		return nil, err
 	}
-	enc, name, err := newEncoder(ck, backend, opt)
-	if err != nil {
+	m := &Model{Tok: tc, Kind: ck.Kind, Hash: hash, Key: key, Dir: dir}
+	if ck.Kind != model.KindColBERT {
+		if backend == EncoderORT {
+			return nil, fmt.Errorf("colbert: encoder ort exports ColBERT only; %s is a %s model (use --encoder go)", dir, ck.Kind)
+		}
+		m.Encoder = EncoderGo
+		if m.enc, m.sparse, err = newKindEncoder(ck, opt); err != nil {
+			return nil, err
+		}
+		return m, nil
+	}
+	if m.enc, m.Encoder, err = newEncoder(ck, backend, opt); err != nil {
 		return nil, err
 	}
-	return &Model{Tok: tc, Encoder: name, enc: enc, Hash: hash, Key: key, Dir: dir}, nil
+	return m, nil
 }
 
 // NewEncoder opens ck's encoder on the backend opt.Encoder asks for (see
@@ -319,12 +336,18 @@ func (m *Model) EncodeDocTexts(ctx context.Context, texts []string) (*encode.Doc
 }
 
 // QueryLen is the number of vectors of every encoded query (query_maxlen:
-// the [MASK] padding is kept, as ColBERT's query augmentation scores it).
-func (m *Model) QueryLen() int { return m.Tok.Config().QueryMaxLen }
+// the [MASK] padding is kept, as ColBERT's query augmentation scores it;
+// k for MV-DPR, m for the poly-encoder).
+func (m *Model) QueryLen() int {
+	if f, ok := m.enc.(fixedVectors); ok {
+		return f.queryVectors()
+	}
+	return m.Tok.Config().QueryMaxLen
+}
 
-// EncodeQueries encodes queries into one row-major QueryLen×Dim matrix each.
-// A query without any wordpiece is an error naming its id (ErrNoTokens).
-func (m *Model) EncodeQueries(ctx context.Context, qs []data.Query) ([][]float32, error) {
+// queryIDs tokenises queries; one without any wordpiece is an error naming
+// its id (ErrNoTokens).
+func (m *Model) queryIDs(qs []data.Query) ([][]int32, error) {
 	tok := m.Tok.Tokenizer()
 	ids := make([][]int32, len(qs))
 	for i, q := range qs {
@@ -332,6 +355,16 @@ func (m *Model) EncodeQueries(ctx context.Context, qs []data.Query) ([][]float32
 		if len(ids[i]) == 0 {
 			return nil, fmt.Errorf("colbert: query %q (%q): %w", q.ID, truncate(q.Text, 40), ErrNoTokens)
 		}
+	}
+	return ids, nil
+}
+
+// EncodeQueries encodes queries into one row-major QueryLen×Dim matrix each.
+// A query without any wordpiece is an error naming its id (ErrNoTokens).
+func (m *Model) EncodeQueries(ctx context.Context, qs []data.Query) ([][]float32, error) {
+	ids, err := m.queryIDs(qs)
+	if err != nil {
+		return nil, err
 	}
 	out := make([][]float32, len(qs))
 	const batch = 256 // queries are short; bounded memory for big query sets
@@ -343,8 +376,8 @@ func (m *Model) EncodeQueries(ctx context.Context, qs []data.Query) ([][]float32
 		if err != nil {
 			return nil, err
 		}
-		if b.Len != m.QueryLen() || len(v) != (hi-lo)*n {
-			return nil, fmt.Errorf("colbert: query batch has %d positions and %d values, want %d×%d", b.Len, len(v), hi-lo, n)
+		if len(v) != (hi-lo)*n {
+			return nil, fmt.Errorf("colbert: query batch of %d gave %d values, want %d×%d", hi-lo, len(v), hi-lo, n)
 		}
 		for i := lo; i < hi; i++ {
 			out[i] = v[(i-lo)*n : (i-lo+1)*n : (i-lo+1)*n]
@@ -422,6 +455,9 @@ func (s *Source) ID(i int) string { return s.ids[i] }
 // NumTokens is the number of vectors the index will hold (kept positions
 // after truncation to doc_maxlen and punctuation masking).
 func (s *Source) NumTokens() int64 {
+	if f, ok := s.m.enc.(fixedVectors); ok {
+		return int64(f.passageVectors()) * int64(len(s.toks))
+	}
 	var n int64
 	for _, t := range s.toks {
 		_, mask := s.m.Tok.PackDoc(t)
