@@ -20,16 +20,16 @@ func evaluateCommands() []*cli.Command {
 			"--ncells, --ndocs and --threshold (alias --centroid-score-threshold) default to ColBERT's values for --k. Writes\n" +
 			"metrics.json, run.trec, summary.json, report.md, metrics.png and latency.png into --out.",
 		Flags: append([]cli.Flag{
-			&cli.StringFlag{Name: "checkpoint", Required: true, Usage: "ColBERT checkpoint directory"},
+			&cli.StringFlag{Name: "checkpoint", Required: true, Usage: "checkpoint directory: colbert, mv-dpr, poly-encoder or splade"},
 			&cli.StringFlag{Name: "tokenizer", Usage: "tokenizer.json (default: the checkpoint's own)"},
 			&cli.StringFlag{Name: "dataset", Aliases: []string{"d"}, Required: true, Usage: "BEIR folder (corpus.jsonl, queries.jsonl, qrels/SPLIT.tsv)"},
 			&cli.StringFlag{Name: "split", Value: "test", Usage: "qrels split"},
 			&cli.IntFlag{Name: "nbits", Value: index.DefaultNBits, Usage: "residual bits per dimension: 1, 2 or 4 (codec residual)"},
-			&cli.StringFlag{Name: "codec", Value: evaluate.CodecResidual, Usage: strings.Join(evaluate.Codecs, " | ") +
-				": residual is ColBERTv2's; the flat ones have no centroids and need --search exhaustive"},
+			&cli.StringFlag{Name: "codec", Usage: strings.Join(evaluate.Codecs, " | ") +
+				": residual is ColBERTv2's; the flat ones have no centroids and need --search exhaustive; sparse is SPLADE's (default: the model kind's: residual, fp32 for a poly-encoder, sparse for splade)"},
 			&cli.IntFlag{Name: "pca-components", Usage: "int8 components per token of --codec pca-int8 (default: dim/4)"},
 			&cli.IntFlag{Name: "pool-factor", Usage: "token pooling of the residual index: each passage's vectors clustered into max(1, n/F) means (0 or 1 = off)"},
-			&cli.StringFlag{Name: "search", Value: evaluate.SearchPLAID, Usage: strings.Join(evaluate.Modes, " | ")},
+			&cli.StringFlag{Name: "search", Usage: strings.Join(evaluate.Modes, " | ") + " (default: the model kind's: plaid, exhaustive for a poly-encoder, pruned for splade)"},
 			&cli.IntFlag{Name: "k", Value: 1000, Usage: "passages retrieved per query"},
 			&cli.IntFlag{Name: "depth", Value: 100, Usage: "BM25 candidates rescored with --search rerank-bm25"},
 			&cli.StringFlag{Name: "index", Usage: "index directory (default: OUT/index)"},

@@ -26,6 +26,7 @@ import (
 	"github.com/colbert-go/colbert/data/progress"
 	"github.com/colbert-go/colbert/data/tokenize"
 	"github.com/colbert-go/colbert/experiments/stage"
+	"github.com/colbert-go/colbert/model"
 	"github.com/colbert-go/colbert/model/colbert"
 	"github.com/colbert-go/colbert/model/encode"
 	"github.com/colbert-go/colbert/search"
@@ -40,34 +41,42 @@ const (
 	CodecFP32     = flat.CodecFP32
 	CodecFP16     = flat.CodecFP16
 	CodecPCAInt8  = flat.CodecPCAInt8
+	// CodecSparse is SPLADE's inverted index (codec/sparse), the only one
+	// a splade checkpoint has.
+	CodecSparse = engine.CodecSparse
 )
 
 // Codecs lists the accepted Codec values.
-var Codecs = append([]string{CodecResidual}, flat.Codecs...)
+var Codecs = append(append([]string{CodecResidual}, flat.Codecs...), CodecSparse)
 
 // Search modes.
 const (
 	SearchPLAID      = "plaid"       // PLAID over the compressed index
 	SearchExhaustive = "exhaustive"  // every passage of the compressed index decompressed and scored
-	SearchRerankBM25 = "rerank-bm25" // BM25 top RerankDepth rescored by exact MaxSim, no index
+	SearchRerankBM25 = "rerank-bm25" // BM25 top RerankDepth rescored by exact MaxSim, no index (poly-encoder: from its stored vectors)
+	SearchPruned     = "pruned"      // SPLADE: exact top k by dynamic pruning over the inverted index
 )
 
 // Modes lists the accepted Search values.
-var Modes = []string{SearchPLAID, SearchExhaustive, SearchRerankBM25}
+var Modes = []string{SearchPLAID, SearchExhaustive, SearchRerankBM25, SearchPruned}
 
 // DefaultMeasures are the columns of seed 000's comparison table.
 var DefaultMeasures = []string{"mrr@10", "ndcg@10", "recall@100", "recall@1000"}
 
 // Options configure one evaluation.
 type Options struct {
-	Checkpoint string // ColBERT checkpoint directory
+	// Checkpoint is the model directory: ColBERT, or one of the seed's
+	// other models (mv-dpr, poly-encoder, splade; see forKind for what
+	// each searches with).
+	Checkpoint string
 	Tokenizer  string // tokenizer.json; "" = the checkpoint's own
 	Dataset    string // BEIR folder: corpus.jsonl, queries.jsonl, qrels/<split>.tsv
 	Split      string // "" = test
 	NBits      int    // residual bits: 1, 2 or 4 (0 = 2); residual codec only
-	// Codec of the index: residual, fp32, fp16 or pca-int8 ("" =
-	// residual). Only residual has centroids, so the others need Search
-	// exhaustive.
+	// Codec of the index: residual, fp32, fp16, pca-int8 or sparse ("" =
+	// the model kind's: residual for ColBERT and MV-DPR, fp32 for the
+	// poly-encoder, sparse for SPLADE). Only residual has centroids, so
+	// the flat ones need Search exhaustive.
 	Codec string
 	// DecodeOnce searches a flat codec's vectors decoded once at open
 	// (the codec's quality at fp32 scan speed) instead of decoding every
@@ -76,7 +85,10 @@ type Options struct {
 	// PCAComponents is the number of int8 components per token of codec
 	// pca-int8 (0 = dim/4: 32 at dim 128).
 	PCAComponents int
-	Search        string // plaid | exhaustive | rerank-bm25 ("" = plaid)
+	// Search is plaid | exhaustive | rerank-bm25 | pruned ("" = the model
+	// kind's: plaid for ColBERT and MV-DPR, exhaustive for the
+	// poly-encoder, pruned for SPLADE).
+	Search string
 	// Params.K is the number of passages retrieved per query (0 = 1000);
 	// its PLAID knobs (ncells, ndocs, threshold, no-prune) left unset are
 	// ColBERT's defaults for K (search.Params.Resolve). Setting one in
@@ -119,21 +131,15 @@ func (o *Options) fill() error {
 	if o.NBits != 1 && o.NBits != 2 && o.NBits != 4 {
 		return fmt.Errorf("evaluate: nbits %d: want 1, 2 or 4", o.NBits)
 	}
-	if o.Search == "" {
-		o.Search = SearchPLAID
-	}
-	if !slices.Contains(Modes, o.Search) {
+	if o.Search != "" && !slices.Contains(Modes, o.Search) {
 		return fmt.Errorf("evaluate: search mode %q: want one of %s", o.Search, strings.Join(Modes, ", "))
 	}
-	if o.Codec == "" {
-		o.Codec = CodecResidual
-	}
-	if !slices.Contains(Codecs, o.Codec) {
+	if o.Codec != "" && !slices.Contains(Codecs, o.Codec) {
 		return fmt.Errorf("evaluate: codec %q: want one of %s", o.Codec, strings.Join(Codecs, ", "))
 	}
-	if o.Codec != CodecResidual {
+	if o.Codec != "" && o.Codec != CodecResidual && o.Codec != CodecSparse {
 		switch o.Search {
-		case SearchPLAID:
+		case SearchPLAID, "":
 			return fmt.Errorf("evaluate: codec %s keeps no centroids, so PLAID cannot search it: use search %s, or codec %s for PLAID",
 				o.Codec, SearchExhaustive, CodecResidual)
 		case SearchRerankBM25:
@@ -147,7 +153,7 @@ func (o *Options) fill() error {
 	if o.PoolFactor == 1 {
 		o.PoolFactor = 0
 	}
-	if o.PoolFactor > 1 && o.Codec != CodecResidual {
+	if o.PoolFactor > 1 && o.Codec != CodecResidual && o.Codec != "" {
 		return fmt.Errorf("evaluate: pool factor %d applies to the residual index, not codec %s", o.PoolFactor, o.Codec)
 	}
 	if o.PCAComponents < 0 {
@@ -160,7 +166,7 @@ func (o *Options) fill() error {
 	if p.Threshold != nil && (math.IsNaN(float64(*p.Threshold)) || math.IsInf(float64(*p.Threshold), 0)) {
 		return fmt.Errorf("evaluate: centroid score threshold %v: want a finite number", *p.Threshold)
 	}
-	if o.Search != SearchPLAID && (p.NCells != 0 || p.NDocs != 0 || p.Threshold != nil || p.NoPrune) {
+	if o.Search != SearchPLAID && o.Search != "" && (p.NCells != 0 || p.NDocs != 0 || p.Threshold != nil || p.NoPrune) {
 		return fmt.Errorf("evaluate: ncells, ndocs, threshold and no-prune are PLAID settings; search %s does not use them", o.Search)
 	}
 	if o.Params.K <= 0 {
@@ -187,6 +193,70 @@ func (o *Options) fill() error {
 	return nil
 }
 
+// KindDefaults are the codec and search mode a model kind is evaluated
+// with when none is given: SPLADE its inverted index, pruned; the
+// poly-encoder its fp32 candidate vectors, exhaustively; ColBERT and
+// MV-DPR the 2-bit residual index with PLAID.
+func KindDefaults(k model.Kind) (codec, search string) {
+	switch k {
+	case model.KindSPLADE:
+		return CodecSparse, SearchPruned
+	case model.KindPolyEncoder:
+		return CodecFP32, SearchExhaustive
+	}
+	return CodecResidual, SearchPLAID
+}
+
+// forKind fills Codec and Search with the model kind's defaults and
+// refuses what the kind cannot do: SPLADE has only its sparse index
+// (searched pruned or exhaustively); the poly-encoder's score has no
+// centroid pruning (exhaustive over its stored vectors, or reranking
+// BM25's top RerankDepth from them); ColBERT and MV-DPR are multi-vector
+// MaxSim models (every codec and mode but pruned).
+func (o *Options) forKind(k model.Kind) error {
+	refuse := func(what, val string) error {
+		return fmt.Errorf("evaluate: %s %s does not apply to a %s model", what, val, k)
+	}
+	codec, search := KindDefaults(k)
+	if o.Codec == "" {
+		o.Codec = codec
+	}
+	if o.Search == "" {
+		o.Search = search
+	}
+	switch k {
+	case model.KindSPLADE:
+		if o.Codec != CodecSparse {
+			return refuse("codec", o.Codec)
+		}
+		if o.Search != SearchPruned && o.Search != SearchExhaustive {
+			return refuse("search", o.Search)
+		}
+	case model.KindPolyEncoder:
+		if o.Codec == CodecSparse {
+			return refuse("codec", o.Codec)
+		}
+		if o.Search != SearchExhaustive && o.Search != SearchRerankBM25 {
+			return refuse("search", o.Search+" (its score has no centroid pruning: use exhaustive or rerank-bm25)")
+		}
+	default:
+		if o.Codec == CodecSparse || o.Search == SearchPruned {
+			return refuse("codec/search", o.Codec+"/"+o.Search)
+		}
+	}
+	if o.Codec != CodecResidual {
+		o.NBits = 0 // not a residual index
+		if o.PoolFactor > 1 {
+			return fmt.Errorf("evaluate: pool factor %d applies to the residual index, not codec %s", o.PoolFactor, o.Codec)
+		}
+	}
+	p := o.Params
+	if o.Search != SearchPLAID && (p.NCells != 0 || p.NDocs != 0 || p.Threshold != nil || p.NoPrune) {
+		return fmt.Errorf("evaluate: ncells, ndocs, threshold and no-prune are PLAID settings; search %s does not use them", o.Search)
+	}
+	return nil
+}
+
 func (o *Options) bar(label string, total int64, unit string) *progress.Bar {
 	if o.NewBar == nil {
 		return nil
@@ -196,7 +266,9 @@ func (o *Options) bar(label string, total int64, unit string) *progress.Bar {
 
 // Summary is everything report.md says, as summary.json.
 type Summary struct {
-	System     string `json:"system"`
+	System string `json:"system"`
+	// Model is the checkpoint's kind (colbert, mv-dpr, poly-encoder, splade).
+	Model      string `json:"model_kind,omitempty"`
 	Checkpoint string `json:"checkpoint"` // directory
 	ModelHash  string `json:"model_hash"`
 	Dataset    string `json:"dataset"`
@@ -221,6 +293,9 @@ type Summary struct {
 	IndexBytes    int64   `json:"index_bytes"`
 	Embeddings    int64   `json:"embeddings"`
 	BytesPerToken float64 `json:"bytes_per_token"`
+	// BytesPerPassage is IndexBytes over the live passages (SPLADE's and
+	// the poly-encoder's natural unit).
+	BytesPerPassage float64 `json:"bytes_per_passage,omitempty"`
 	// Seconds per stage: load, index (tokenise + encode + compress),
 	// encode_passages (the encoder's share of index, when built here),
 	// encode_queries, search, evaluate.
@@ -263,6 +338,11 @@ func Run(ctx context.Context, opt Options) (*Summary, error) {
 		return nil, fmt.Errorf("evaluate: %w", err)
 	}
 	defer m.Close()
+	if err := opt.forKind(m.Kind); err != nil {
+		return nil, err
+	}
+	sum.Search = opt.Search
+	sum.Model = string(m.Kind)
 	sum.Encoder = m.Encoder
 	sum.ModelHash, sum.Passages, sum.Queries = m.Hash, len(ds.Corpus), len(ds.Queries)
 	sum.Seconds["load"] = time.Since(t0).Seconds()
@@ -271,7 +351,7 @@ func Run(ctx context.Context, opt Options) (*Summary, error) {
 	}
 
 	var run data.Run
-	if opt.Search == SearchRerankBM25 {
+	if opt.Search == SearchRerankBM25 && m.Kind != model.KindPolyEncoder {
 		run, err = rerankBM25(ctx, opt, m, ds, sum)
 	} else {
 		run, err = searchIndex(ctx, opt, m, ds, sum)
@@ -323,7 +403,11 @@ func indexKey(opt Options, m *colbert.Model, ds *data.Dataset) (string, error) {
 	if opt.PoolFactor > 1 {
 		k.PoolKeep = index.PoolKeepFirst
 	}
-	if opt.Codec != CodecResidual {
+	switch opt.Codec {
+	case CodecResidual:
+	case CodecSparse:
+		k.Storage, k.Seed = "sparse", 0
+	default:
 		k.Storage, k.Seed = "flat-ids", 0 // no sampling, no k-means
 	}
 	b, err := json.Marshal(k)
@@ -344,7 +428,7 @@ func searchIndex(ctx context.Context, opt Options, m *colbert.Model, ds *data.Da
 	sum.PoolFactor = opt.PoolFactor
 	idxDir := filepath.Clean(opt.IndexDir)
 	output := filepath.Join(idxDir, "manifest.json")
-	if opt.Codec != CodecResidual {
+	if opt.Codec != CodecResidual && opt.Codec != CodecSparse {
 		output = filepath.Join(idxDir, flat.VectorsFile)
 	}
 	enc0 := m.PassageStats()
@@ -372,21 +456,38 @@ func searchIndex(ctx context.Context, opt Options, m *colbert.Model, ds *data.Da
 	defer e.Close()
 	st := e.Stats()
 	sum.IndexBytes, sum.Embeddings, sum.BytesPerToken = st.Bytes, st.Tokens, st.BytesPerToken
-	if opt.Codec != CodecResidual {
+	if opt.Codec != CodecResidual && opt.Codec != CodecSparse {
 		sum.Seconds["encode_index"] = st.OpenSeconds // read + codec fit + encode
 	}
-	bar := opt.bar("search", int64(len(ds.Queries)), "queries")
-	res, err := e.Search(ctx, ds.Queries, opt.Params, engine.SearchOptions{Exhaustive: opt.Search == SearchExhaustive, Threads: opt.Threads, Bar: bar})
-	bar.Finish()
+	var res *engine.Results
+	var firstStage time.Duration
+	if opt.Search == SearchRerankBM25 { // the poly-encoder's reranker over its stored vectors
+		var cand data.Run
+		if cand, firstStage, err = bm25Candidates(ctx, opt, ds, sum); err != nil {
+			return nil, err
+		}
+		bar := opt.bar("rerank", int64(len(ds.Queries)), "queries")
+		res, err = e.Rerank(ctx, ds.Queries, cand, opt.RerankDepth, engine.SearchOptions{Threads: opt.Threads, Bar: bar})
+		bar.Finish()
+		sum.K = opt.RerankDepth
+	} else {
+		bar := opt.bar("search", int64(len(ds.Queries)), "queries")
+		res, err = e.Search(ctx, ds.Queries, opt.Params, engine.SearchOptions{Exhaustive: opt.Search == SearchExhaustive, Threads: opt.Threads, Bar: bar})
+		bar.Finish()
+	}
 	if err != nil {
 		return nil, fmt.Errorf("evaluate: %w", err)
+	}
+	sum.BytesPerPassage = st.BytesPerPassage
+	if firstStage > 0 {
+		sum.Seconds["first_stage"] = firstStage.Seconds()
 	}
 	sum.Params = res.Params
 	sum.Seconds["encode_queries"] = res.Encode.Seconds()
 	sum.Seconds["search"] = res.Search.Seconds()
 	pc := search.Percentiles(res.PerQuery, 50, 95)
 	sum.LatencyP50, sum.LatencyP95 = ms(pc[0]), ms(pc[1])
-	sum.MeanMS = ms(res.Encode+res.Search) / float64(len(ds.Queries))
+	sum.MeanMS = ms(res.Encode+res.Search+firstStage) / float64(len(ds.Queries))
 	sum.Latencies = make([]float64, len(res.PerQuery))
 	for i, r := range res.PerQuery {
 		sum.Latencies[i] = ms(r.Latency)
@@ -394,23 +495,32 @@ func searchIndex(ctx context.Context, opt Options, m *colbert.Model, ds *data.Da
 	return res.Run, nil
 }
 
-// rerankBM25 rescores BM25's top RerankDepth by exact MaxSim (no index).
-func rerankBM25(ctx context.Context, opt Options, m *colbert.Model, ds *data.Dataset, sum *Summary) (data.Run, error) {
+// bm25Candidates is BM25's top RerankDepth of every query (the first
+// stage of rerank-bm25) and the time searching took.
+func bm25Candidates(ctx context.Context, opt Options, ds *data.Dataset, sum *Summary) (data.Run, time.Duration, error) {
 	t0 := time.Now()
 	ix, err := bm25.Build(ctx, ds.Corpus, bm25.DefaultParams(), opt.Threads, nil)
 	if err != nil {
-		return nil, fmt.Errorf("evaluate: bm25: %w", err)
+		return nil, 0, fmt.Errorf("evaluate: bm25: %w", err)
 	}
 	sum.Seconds["bm25_index"] = time.Since(t0).Seconds()
 	t0 = time.Now()
 	cand, err := ix.SearchAll(ctx, ds.Queries, opt.RerankDepth, opt.Threads, nil)
 	if err != nil {
-		return nil, fmt.Errorf("evaluate: bm25: %w", err)
+		return nil, 0, fmt.Errorf("evaluate: bm25: %w", err)
 	}
-	firstStage := time.Since(t0)
+	return cand, time.Since(t0), nil
+}
+
+// rerankBM25 rescores BM25's top RerankDepth by exact MaxSim (no index).
+func rerankBM25(ctx context.Context, opt Options, m *colbert.Model, ds *data.Dataset, sum *Summary) (data.Run, error) {
+	cand, firstStage, err := bm25Candidates(ctx, opt, ds, sum)
+	if err != nil {
+		return nil, err
+	}
 	texts := data.NewTexts(ds.Queries, ds.Corpus)
 	bar := opt.bar("rerank", 0, "passages")
-	t0 = time.Now()
+	t0 := time.Now()
 	run, err := rerank.Rerank(ctx, m, texts.Queries, texts.Passages, cand, rerank.Options{Depth: opt.RerankDepth, Threads: opt.Threads, Bar: bar})
 	bar.Finish()
 	if err != nil {

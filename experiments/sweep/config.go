@@ -23,6 +23,7 @@ import (
 	"github.com/BurntSushi/toml"
 
 	"github.com/colbert-go/colbert/experiments/evaluate"
+	"github.com/colbert-go/colbert/model"
 	"github.com/colbert-go/colbert/search"
 	"github.com/colbert-go/colbert/train"
 )
@@ -98,9 +99,12 @@ func (e EvalSettings) Params() search.Params {
 
 // check rejects settings evaluate cannot run: only the residual codec has
 // the centroids PLAID needs, and rerank-bm25 builds no index to encode.
-func (e EvalSettings) check(label string) error {
+func (e EvalSettings) check(label string, kind model.Kind) error {
 	if e.Codec == evaluate.CodecResidual {
 		return nil
+	}
+	if kind == model.KindPolyEncoder && e.Search == evaluate.SearchRerankBM25 {
+		return nil // the poly-encoder reranks from its stored vectors
 	}
 	switch e.Search {
 	case evaluate.SearchPLAID:
@@ -297,18 +301,31 @@ func (c *Config) Expand() ([]Cell, error) {
 				return nil, fmt.Errorf("sweep: config %s: %sunknown key %q (want a train key or one of %s)", c.name, label, k, strings.Join(evalKeys, ", "))
 			}
 		}
+		var tc train.Config
+		if hasTrain {
+			tc = base
+			if err := applyTrain(&tc, trainPart, tk, label); err != nil {
+				return nil, fmt.Errorf("sweep: config %s: %w", c.name, err)
+			}
+			// A model kind searched otherwise than ColBERT (splade,
+			// poly-encoder) starts from its own codec and mode unless the
+			// sweep sets them.
+			codec, mode := evaluate.KindDefaults(model.Kind(tc.ModelKind))
+			if _, set := c.Eval[KeyCodec]; !set {
+				cell.Eval.Codec = codec
+			}
+			if _, set := c.Eval[KeySearch]; !set {
+				cell.Eval.Search = mode
+			}
+		}
 		if err := applyEval(&cell.Eval, evalPart, label); err != nil {
 			return nil, fmt.Errorf("sweep: config %s: %w", c.name, err)
 		}
-		if err := cell.Eval.check(label); err != nil {
+		if err := cell.Eval.check(label, model.Kind(tc.ModelKind)); err != nil {
 			return nil, fmt.Errorf("sweep: config %s: %w", c.name, err)
 		}
 		var ckpt string
 		if hasTrain {
-			tc := base
-			if err := applyTrain(&tc, trainPart, tk, label); err != nil {
-				return nil, fmt.Errorf("sweep: config %s: %w", c.name, err)
-			}
 			tc.OutDir = "sweep" // set per training job by Run
 			if err := tc.Validate(); err != nil {
 				return nil, fmt.Errorf("sweep: config %s: %s%w", c.name, label, err)

@@ -105,7 +105,7 @@ ncells = [1, 2, 4]
 
 func FuzzParseConfig(f *testing.F) {
 	f.Add("dataset = \"d\"\ncheckpoint = \"c\"\n[grid]\nnbits = [1, 2]\nncells = [1, 2]\n")
-	f.Add("dataset = \"d\"\n[train]\nsteps = 2\n[[cells]]\nlr = 1e-5\nnbits = 2\n[[cells]]\nloss = \"ce\"\nsearch = \"exhaustive\"\n")
+	f.Add("dataset = \"d\"\n[train]\nsteps = 2\nwarmup_steps = 0\n[[cells]]\nlr = 1e-5\nnbits = 2\n[[cells]]\nloss = \"ce\"\nsearch = \"exhaustive\"\n")
 	f.Add("dataset = \"d\"\ncheckpoint = \"c\"\n[eval]\nk = 10\nthreshold = 0.4\n[grid]\nndocs = [256]\n")
 	f.Add("dataset = \"d\"\ncheckpoint = \"c\"\n[[cells]]\ncodec = \"fp16\"\nsearch = \"exhaustive\"\n[[cells]]\ncodec = \"residual\"\nthreshold = 0\n")
 	f.Fuzz(func(t *testing.T, s string) {
@@ -239,5 +239,30 @@ k = 1000
 	}
 	if cells[4].ID == cells[5].ID {
 		t.Error("threshold = 0 has the id of the default threshold")
+	}
+}
+
+// TestModelKindCells: model_kind is a sweep key; a splade cell is searched
+// on its inverted index (pruned) and a poly-encoder cell exhaustively over
+// its fp32 vectors unless the sweep sets codec or search, and a
+// poly-encoder may rerank BM25 from its stored vectors.
+func TestModelKindCells(t *testing.T) {
+	c, err := ParseConfig([]byte("dataset = \"d\"\n[train]\nsteps = 2\nwarmup_steps = 0\n[grid]\nmodel_kind = [\"colbert\", \"splade\", \"poly-encoder\", \"mv-dpr\"]\n"), "kinds.toml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cells, err := c.Expand()
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string][2]string{"colbert": {"residual", "plaid"}, "splade": {"sparse", "pruned"}, "poly-encoder": {"fp32", "exhaustive"}, "mv-dpr": {"residual", "plaid"}}
+	for _, cell := range cells {
+		w := want[cell.Train.ModelKind]
+		if cell.Eval.Codec != w[0] || cell.Eval.Search != w[1] {
+			t.Errorf("%s: codec %s search %s, want %v", cell.Train.ModelKind, cell.Eval.Codec, cell.Eval.Search, w)
+		}
+	}
+	if _, err := ParseConfig([]byte("dataset = \"d\"\n[train]\nsteps = 2\nwarmup_steps = 0\nmodel_kind = \"poly-encoder\"\n[grid]\nsearch = [\"exhaustive\", \"rerank-bm25\"]\n"), "poly.toml"); err != nil {
+		t.Errorf("poly-encoder rerank-bm25 refused: %v", err)
 	}
 }

@@ -29,6 +29,7 @@ var metricCols = []struct {
 	{"nDCG@10", "ndcg_at_10", func(r Row) float64 { return mean(r, "ndcg@10") }},
 	{"R@100", "recall_at_100", func(r Row) float64 { return mean(r, "recall@100") }},
 	{"bytes/token", "bytes_per_token", func(r Row) float64 { return r.BytesPerToken }},
+	{"bytes/passage", "bytes_per_passage", func(r Row) float64 { return r.BytesPerPassage }},
 	{"ms/query p50", "latency_p50_ms", func(r Row) float64 { return r.LatencyP50 }},
 	{"ms/query p95", "latency_p95_ms", func(r Row) float64 { return r.LatencyP95 }},
 }

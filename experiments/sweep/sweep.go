@@ -48,9 +48,12 @@ type Row struct {
 	// Index size (zero in rerank-bm25 mode).
 	IndexBytes    int64   `json:"index_bytes"`
 	BytesPerToken float64 `json:"bytes_per_token"`
-	LatencyP50    float64 `json:"latency_p50_ms"`
-	LatencyP95    float64 `json:"latency_p95_ms"`
-	MeanMS        float64 `json:"ms_per_query"`
+	// BytesPerPassage is the index over its passages (every model kind's
+	// common unit: SPLADE stores postings, the poly-encoder one vector).
+	BytesPerPassage float64 `json:"bytes_per_passage,omitempty"`
+	LatencyP50      float64 `json:"latency_p50_ms"`
+	LatencyP95      float64 `json:"latency_p95_ms"`
+	MeanMS          float64 `json:"ms_per_query"`
 	// Reused is true when the cell had finished in an earlier run.
 	Reused bool `json:"-"`
 }
@@ -138,10 +141,14 @@ func Run(ctx context.Context, cfg *Config, opt Options) (*Result, error) {
 			ckptID = c.TrainID
 		}
 		g := fmt.Sprintf("%s-nbits%d", ckptID, c.Eval.NBits)
-		if c.Eval.Codec != evaluate.CodecResidual {
+		switch c.Eval.Codec {
+		case evaluate.CodecResidual:
+		case evaluate.CodecSparse:
+			g = ckptID + "-sparse"
+		default:
 			g = ckptID + "-flat" // the flat codecs share the stored vectors
 		}
-		if c.Eval.Search == evaluate.SearchRerankBM25 {
+		if c.Eval.Search == evaluate.SearchRerankBM25 && c.Eval.Codec == evaluate.CodecResidual {
 			g = "rerank-" + c.ID // no index
 		}
 		if _, ok := groups[g]; !ok {
@@ -218,7 +225,7 @@ func runCell(ctx context.Context, runner *stage.Runner, cfg *Config, c Cell, ckp
 				return err
 			}
 			row := Row{Cell: c.Index + 1, ID: c.ID, Settings: settings, Checkpoint: ckpt, Eval: c.Eval, Mean: sum.Mean,
-				IndexBytes: sum.IndexBytes, BytesPerToken: sum.BytesPerToken,
+				IndexBytes: sum.IndexBytes, BytesPerToken: sum.BytesPerToken, BytesPerPassage: sum.BytesPerPassage,
 				LatencyP50: sum.LatencyP50, LatencyP95: sum.LatencyP95, MeanMS: sum.MeanMS}
 			b, err := json.MarshalIndent(row, "", "  ")
 			if err != nil {

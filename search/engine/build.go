@@ -76,8 +76,13 @@ func Build(ctx context.Context, m *colbert.Model, dir string, passages []data.Pa
 	}
 	st := &BuildStats{Passages: src.Len(), Tokenised: time.Since(start)}
 	start = time.Now()
-	switch opt.Codec {
-	case "", CodecResidual:
+	switch {
+	case m.IsSparse():
+		if opt.Codec != "" && opt.Codec != CodecSparse {
+			return nil, fmt.Errorf("engine: %s is a splade model: its index is codec %s, not %s", m.Dir, CodecSparse, opt.Codec)
+		}
+		err = buildSparse(ctx, m, dir, src, opt)
+	case opt.Codec == "" || opt.Codec == CodecResidual:
 		io := opt.Index
 		io.Dim, io.Checkpoint = m.Dim(), m.Key // weights, config and tokenizer: see colbert.Model.Key
 		if io.Meta == nil && !opt.NoMetadata {

@@ -17,8 +17,10 @@ import (
 	"github.com/colbert-go/colbert/codec/flat"
 	"github.com/colbert-go/colbert/codec/index"
 	"github.com/colbert-go/colbert/codec/metadb"
+	"github.com/colbert-go/colbert/codec/sparse"
 	"github.com/colbert-go/colbert/data"
 	"github.com/colbert-go/colbert/data/progress"
+	"github.com/colbert-go/colbert/model"
 	"github.com/colbert-go/colbert/model/colbert"
 	"github.com/colbert-go/colbert/search"
 )
@@ -55,6 +57,8 @@ type Stats struct {
 	Tokens        int64 // stored vectors
 	Bytes         int64 // the index's size in its codec
 	BytesPerToken float64
+	// BytesPerPassage is Bytes over the live passages.
+	BytesPerPassage float64
 	// OpenSeconds is the time Open took (a flat index encodes its vectors
 	// with the codec then).
 	OpenSeconds float64
@@ -94,6 +98,7 @@ type Engine struct {
 	enc      Encoder
 	store    search.Passages
 	searcher *search.Searcher
+	sparse   *sparse.Index // a SPLADE model's index (store and searcher nil)
 	plaid    bool
 	id       func(pid int) string
 	pid      func(id string) (int, bool)
@@ -116,14 +121,22 @@ func Open(m *colbert.Model, dir string, opt OpenOptions) (*Engine, error) {
 	start := time.Now()
 	var e *Engine
 	var err error
-	switch opt.Codec {
-	case "", CodecResidual:
+	switch {
+	case m.IsSparse():
+		if opt.Codec != "" && opt.Codec != CodecSparse {
+			return nil, fmt.Errorf("engine: %s is a splade model: its index is codec %s, not %s", m.Dir, CodecSparse, opt.Codec)
+		}
+		e, err = openSparse(m, dir, opt)
+	case opt.Codec == "" || opt.Codec == CodecResidual:
 		e, err = openResidual(m, dir, opt)
 	default:
 		e, err = openFlat(m, dir, opt)
 	}
 	if err != nil {
 		return nil, err
+	}
+	if e.stats.Passages > 0 {
+		e.stats.BytesPerPassage = float64(e.stats.Bytes) / float64(e.stats.Passages)
 	}
 	e.stats.OpenSeconds = time.Since(start).Seconds()
 	e.enc, e.dir, e.opt = modelEncoder{m}, dir, opt
@@ -355,6 +368,13 @@ type Results struct {
 // p (defaults for p.K filled in) or exhaustively, into a run keyed by query
 // and passage id.
 func (e *Engine) Search(ctx context.Context, qs []data.Query, p search.Params, opt SearchOptions) (*Results, error) {
+	if e.sparse != nil {
+		return e.searchSparse(ctx, qs, p, opt)
+	}
+	poly := e.model != nil && e.model.Kind == model.KindPolyEncoder
+	if poly {
+		opt.Exhaustive = true // see search/poly.go: no centroid pruning for its score
+	}
 	if !opt.Exhaustive && !e.plaid {
 		return nil, fmt.Errorf("engine: %w", search.ErrNoCentroids)
 	}
@@ -376,7 +396,7 @@ func (e *Engine) Search(ctx context.Context, qs []data.Query, p search.Params, o
 	}
 	out := &Results{Encode: time.Since(start), Filter: p.Filter, FilterTime: filterTime}
 	start = time.Now()
-	res, err := e.searcher.SearchBatch(ctx, qv, e.enc.Dim(), p, search.BatchOptions{Threads: opt.Threads, Exhaustive: opt.Exhaustive, Bar: opt.Bar})
+	res, err := e.searcher.SearchBatch(ctx, qv, e.enc.Dim(), p, search.BatchOptions{Threads: opt.Threads, Exhaustive: opt.Exhaustive, Poly: poly, Bar: opt.Bar})
 	if err != nil {
 		return nil, err
 	}

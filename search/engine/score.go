@@ -7,6 +7,7 @@ import (
 	"slices"
 
 	"github.com/colbert-go/colbert/data"
+	"github.com/colbert-go/colbert/model"
 	"github.com/colbert-go/colbert/search"
 	"github.com/colbert-go/colbert/search/decode"
 	"github.com/colbert-go/colbert/search/maxsim"
@@ -17,6 +18,9 @@ import (
 // one hit per pid, best first (ties by smaller pid): a rerank of given
 // passages. A pid out of range or deleted is an error naming it.
 func (e *Engine) Score(ctx context.Context, query string, pids []int) ([]search.Hit, error) {
+	if err := e.denseOnly("score"); err != nil {
+		return nil, err
+	}
 	n := e.store.NumPassages()
 	for _, pid := range pids {
 		if pid < 0 || pid >= n {
@@ -25,6 +29,17 @@ func (e *Engine) Score(ctx context.Context, query string, pids []int) ([]search.
 		if e.deleted != nil && e.deleted(pid) {
 			return nil, fmt.Errorf("engine: score: pid %d (%s) is deleted", pid, e.id(pid))
 		}
+	}
+	if e.model != nil && e.model.Kind == model.KindPolyEncoder {
+		qv, err := e.enc.EncodeQueries(ctx, []data.Query{{ID: "query", Text: query}})
+		if err != nil {
+			return nil, err
+		}
+		hits, err := e.searcher.Rescore(qv[0], e.enc.Dim(), pids, max(1, len(pids)), true)
+		if err != nil {
+			return nil, fmt.Errorf("engine: score: %w", err)
+		}
+		return hits, nil
 	}
 	q, err := e.prepare(ctx, query)
 	if err != nil {
@@ -46,6 +61,12 @@ func (e *Engine) Score(ctx context.Context, query string, pids []int) ([]search.
 // and scores each text by exact MaxSim, returning one hit per text, best
 // first (ties by earlier text); a hit's PID is the text's position in texts.
 func (e *Engine) ScoreTexts(ctx context.Context, query string, texts []string) ([]search.Hit, error) {
+	if err := e.denseOnly("score texts"); err != nil {
+		return nil, err
+	}
+	if e.model != nil && e.model.Kind == model.KindPolyEncoder {
+		return nil, fmt.Errorf("engine: score texts: a poly-encoder scores stored passages (ids), not texts")
+	}
 	q, err := e.prepare(ctx, query)
 	if err != nil {
 		return nil, err
@@ -66,6 +87,14 @@ func (e *Engine) ScoreTexts(ctx context.Context, query string, texts []string) (
 	}
 	sortHits(hits)
 	return hits, nil
+}
+
+// denseOnly refuses what scores stored dense vectors on a SPLADE engine.
+func (e *Engine) denseOnly(what string) error {
+	if e.sparse != nil {
+		return fmt.Errorf("engine: %s: a splade index holds term impacts, not vectors to rescore; search it", what)
+	}
+	return nil
 }
 
 // decoded is the engine's store reconstructing vectors as PLAID's last
