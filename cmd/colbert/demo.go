@@ -23,6 +23,7 @@ func demoCommands() []*cli.Command {
 			&cli.IntFlag{Name: "teacher-easy-steps", Value: d.TeacherEasy.Steps, Usage: "teacher steps on random negatives, from scratch (default: the quick demo's; --full: 1000)"},
 			&cli.IntFlag{Name: "teacher-steps", Value: d.Teacher.Steps, Usage: "teacher steps on hard negatives, from the easy stage (default: the quick demo's; --full: 1000)"},
 			&cli.IntFlag{Name: "student-steps", Value: d.Student.Steps, Usage: "optimizer steps of the KL and contrastive students (the bi-encoder, which starts from the KL student's encoder, gets a third)"},
+			&cli.BoolFlag{Name: "other-models", Usage: "also train and evaluate the seed's other models (SPLADE, poly-encoder, MV-DPR) and a SPLADE + ColBERT fusion (default: on with --full, off in the quick demo)"},
 			&cli.StringFlag{Name: "onnxruntime-lib", Usage: "path of libonnxruntime.so.1 (default: $ONNXRUNTIME_LIB, then .deps/onnxruntime)"},
 			threadsFlag(),
 			quietFlag(),
@@ -51,6 +52,10 @@ func demoCommands() []*cli.Command {
 				n := c.Int("student-steps")
 				cfg.Student.Steps, cfg.Contrastive.Steps = n, n
 				cfg.BiEncoder.Steps = max(1, n/3) // it starts from the KL student
+				cfg.SPLADE.Steps, cfg.PolyEncoder.Steps, cfg.MVDPR.Steps = cfg.BiEncoder.Steps, cfg.BiEncoder.Steps, cfg.BiEncoder.Steps
+			}
+			if c.IsSet("other-models") {
+				cfg.OtherModels = c.Bool("other-models")
 			}
 			report, err := demo.Run(c.Context, demo.Options{Dir: c.String("out"), Config: cfg, Threads: c.Int("threads"),
 				ORTLibrary: c.String("onnxruntime-lib"), Log: c.App.ErrWriter})

@@ -48,6 +48,14 @@ type Config struct {
 	Student     train.Config `json:"student"`
 	Contrastive train.Config `json:"contrastive"`
 	BiEncoder   train.Config `json:"bi_encoder"`
+	// OtherModels adds the seed's other models (SPLADE, poly-encoder,
+	// MV-DPR, each from the KL student's encoder) and a SPLADE + ColBERT
+	// fusion to the table: on in FullConfig (`make demo-full`), off in the
+	// quick demo, whose 15-minute budget they do not fit.
+	OtherModels bool         `json:"other_models"`
+	SPLADE      train.Config `json:"splade"`
+	PolyEncoder train.Config `json:"poly_encoder"`
+	MVDPR       train.Config `json:"mv_dpr"`
 	// ScoreBatch is the pairs per ONNX Runtime call when scoring.
 	ScoreBatch int `json:"score_batch"`
 	// Candidates draws the lists the teacher scores and the students train
@@ -74,6 +82,7 @@ type Config struct {
 func DefaultConfig() Config {
 	c := FullConfig()
 	c.TeacherEasy.Steps, c.Teacher.Steps = 300, 100
+	c.OtherModels = false
 	return c
 }
 
@@ -96,6 +105,10 @@ func FullConfig() Config {
 		Student:          quality.StudentConfig("", "", "", ""),
 		Contrastive:      quality.ContrastiveConfig("", "", "", ""),
 		BiEncoder:        quality.BiEncoderConfig("", "", "", ""),
+		OtherModels:      true,
+		SPLADE:           quality.SPLADEConfig("", "", "", ""),
+		PolyEncoder:      quality.PolyEncoderConfig("", "", "", ""),
+		MVDPR:            quality.MVDPRConfig("", "", "", ""),
 		Candidates:       quality.Candidates(),
 		ScoreBatch:       32, RerankDepth: 100, NBits: 2, K: 1000, Hybrid: 0.3, PCAComponents: 32, IndexSeed: 123}
 	return c
@@ -161,7 +174,7 @@ func Run(ctx context.Context, opt Options) (string, error) {
 		opt.Threads = 1
 	}
 	cfg := opt.Config
-	for _, c := range []*train.Config{&cfg.TeacherEasy, &cfg.Teacher, &cfg.Student, &cfg.Contrastive, &cfg.BiEncoder} {
+	for _, c := range []*train.Config{&cfg.TeacherEasy, &cfg.Teacher, &cfg.Student, &cfg.Contrastive, &cfg.BiEncoder, &cfg.SPLADE, &cfg.PolyEncoder, &cfg.MVDPR} {
 		*c = fitSchedule(*c)
 	}
 	p := paths{root: opt.Dir}
@@ -184,7 +197,7 @@ func Run(ctx context.Context, opt Options) (string, error) {
 	kStudent := map[string]string{}
 	for _, s := range students {
 		kStudent[s.slug] = keyOf(kScores, s.cfg)
-		if s.cfg.InitFrom != "" { // the bi-encoder starts from the KL student
+		if s.cfg.InitFrom != "" { // the bi-encoder and the other models start from the KL student
 			kStudent[s.slug] = keyOf(kScores, kStudent["kl"], s.cfg)
 		}
 	}
@@ -250,6 +263,9 @@ func Run(ctx context.Context, opt Options) (string, error) {
 		stage.Stage{Name: "teacher-rerank", Key: keyOf(kONNX, kBM25, cfg.RerankDepth), Outputs: []string{p.row("teacher-rerank")},
 			Run: func(ctx context.Context) error { return teacherRerankRow(ctx, p, opt, teacherCfg.PairMaxLen) }},
 	)
+	if cfg.OtherModels {
+		stages = append(stages, otherModelStages(p, opt, cfg, students, kStudent, kBM25, kIndex)...)
+	}
 	if opt.StopAfter != "" {
 		i := slices.IndexFunc(stages, func(s stage.Stage) bool { return s.Name == opt.StopAfter })
 		if i < 0 {
@@ -294,11 +310,22 @@ func studentConfigs(cfg Config, p paths) []student {
 	// head (see quality.BiEncoderConfig): the demo has no pretrained BERT.
 	bi := trainConfig(cfg.BiEncoder, p, p.scores(), "bi-encoder")
 	bi.InitFrom = finalCheckpoint(kl)
-	return []student{
+	out := []student{
 		{"kl", kl},
 		{"contrastive", trainConfig(cfg.Contrastive, p, p.scores(), "student-contrastive")},
 		{"bi-encoder", bi},
 	}
+	if cfg.OtherModels {
+		for _, o := range []struct {
+			slug string
+			c    train.Config
+		}{{"splade", cfg.SPLADE}, {"poly-encoder", cfg.PolyEncoder}, {"mv-dpr", cfg.MVDPR}} {
+			c := trainConfig(o.c, p, p.scores(), o.slug)
+			c.InitFrom = finalCheckpoint(kl)
+			out = append(out, student{o.slug, c})
+		}
+	}
+	return out
 }
 
 // The KL student's dev evaluation: exhaustive MaxSim of the first

@@ -24,11 +24,10 @@ func TestFullPipelineTiny(t *testing.T) {
 		t.Skipf("ONNX Runtime not found (run make setup): %v", err)
 	}
 	cfg := tinyConfig()
-	for _, c := range []*int{&cfg.TeacherEasy.Steps, &cfg.Teacher.Steps, &cfg.Student.Steps, &cfg.Contrastive.Steps, &cfg.BiEncoder.Steps} {
-		*c = 2
+	cfg.OtherModels = true
+	for _, c := range []*train.Config{&cfg.TeacherEasy, &cfg.Teacher, &cfg.Student, &cfg.Contrastive, &cfg.BiEncoder, &cfg.SPLADE, &cfg.PolyEncoder, &cfg.MVDPR} {
+		c.Steps, c.BatchSize = 2, 4
 	}
-	cfg.TeacherEasy.BatchSize = 4
-	cfg.Teacher.BatchSize, cfg.Student.BatchSize, cfg.Contrastive.BatchSize, cfg.BiEncoder.BatchSize = 4, 4, 4, 4
 	dir := t.TempDir()
 	var log bytes.Buffer
 	opt := Options{Dir: dir, Config: cfg, Threads: 2, Log: &log}
@@ -40,7 +39,7 @@ func TestFullPipelineTiny(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, slug := range tableOrder {
+	for _, slug := range append(tableOrder, otherSlugs...) {
 		r, err := readRow(filepath.Join(dir, "rows", slug, "row.json"))
 		if err != nil {
 			t.Errorf("row %s: %v", slug, err)

@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"math"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -22,9 +23,13 @@ var tableOrder = []string{"bm25", "bi-encoder", "fp32", "fp16", "colbertv2", "co
 
 // collectRows reads every row that has finished, in table order; a missing
 // row becomes a "not run" row.
-func collectRows(p paths) ([]Row, error) {
+func collectRows(p paths, cfg Config) ([]Row, error) {
 	var rows []Row
-	for _, slug := range tableOrder {
+	order := tableOrder
+	if cfg.OtherModels {
+		order = append(slices.Clone(tableOrder), otherSlugs...)
+	}
+	for _, slug := range order {
 		r, err := readRow(p.row(slug))
 		if errors.Is(err, fs.ErrNotExist) {
 			rows = append(rows, Row{Slug: slug, System: slug, NotRun: "stage did not run"})
@@ -73,7 +78,7 @@ func cell(v float64, ok bool) string {
 
 // Table renders the comparison table.
 func Table(rows []Row) *report.Table {
-	t := &report.Table{Columns: []string{"system", "MRR@10", "nDCG@10", "R@100", "R@1000", "index size", "bytes/token", "ms/query"}}
+	t := &report.Table{Columns: []string{"system", "MRR@10", "nDCG@10", "R@100", "R@1000", "index size", "bytes/token or /passage", "ms/query"}}
 	for _, r := range rows {
 		if r.NotRun != "" {
 			t.AddRow(r.System, "-", "-", "-", "-", "-", "-", "not run")
@@ -83,8 +88,11 @@ func Table(rows []Row) *report.Table {
 		if r.IndexBytes > 0 {
 			size = evaluate.FormatBytes(r.IndexBytes)
 		}
-		if r.BytesPerToken > 0 {
+		switch {
+		case r.BytesPerToken > 0:
 			bpt = fmt.Sprintf("%.1f", r.BytesPerToken)
+		case r.BytesPerPassage > 0:
+			bpt = fmt.Sprintf("%.0f /passage", r.BytesPerPassage)
 		}
 		get := func(m string) string { v, ok := r.Mean[m]; return cell(v, ok) }
 		t.AddRow(r.System, get("mrr@10"), get("ndcg@10"), get("recall@100"), get("recall@1000"), size, bpt, fmt.Sprintf("%.2f", r.MSPerQuery))
@@ -125,6 +133,26 @@ func Verdict(rows []Row) []string {
 		default:
 			out = append(out, fmt.Sprintf("The KL-distilled ColBERTv2 student does **not** beat %s on nDCG@10 (%.4f vs %.4f%s).", o.name, kl, v, test))
 		}
+	}
+	for _, slug := range otherSlugs {
+		r, ok := by[slug]
+		if !ok {
+			continue
+		}
+		v := r.Mean["ndcg@10"]
+		var cmp []string
+		for _, o := range []struct{ slug, name string }{{"bm25", "BM25"}, {"colbertv2", "the ColBERTv2 student"}} {
+			ov, ok := nd(o.slug)
+			if !ok {
+				continue
+			}
+			c := fmt.Sprintf("%s %.4f (%+.1f%%", o.name, ov, 100*(v-ov)/math.Max(ov, 1e-12))
+			if p, ok := significance(r, by[o.slug]); ok {
+				c += fmt.Sprintf(", p = %.3f", p)
+			}
+			cmp = append(cmp, c+")")
+		}
+		out = append(out, fmt.Sprintf("%s: nDCG@10 %.4f vs %s.", r.System, v, strings.Join(cmp, " and ")))
 	}
 	if ex, ok := nd("fp32"); ok {
 		rel := (kl - ex) / math.Max(ex, 1e-12)
@@ -188,7 +216,7 @@ func thousands(n int) string {
 }
 
 func writeReport(p paths, opt Options, results []stage.Result) (string, error) {
-	rows, err := collectRows(p)
+	rows, err := collectRows(p, opt.Config)
 	if err != nil {
 		return "", err
 	}

@@ -35,6 +35,8 @@ type Row struct {
 	IndexBytes int64 `json:"index_bytes"`
 	// BytesPerToken of the stored vectors (0 when not token-level).
 	BytesPerToken float64 `json:"bytes_per_token"`
+	// BytesPerPassage is the index over its passages.
+	BytesPerPassage float64 `json:"bytes_per_passage,omitempty"`
 	// MSPerQuery is wall time per query including query encoding.
 	MSPerQuery float64 `json:"ms_per_query"`
 	// LatencyP50/P95 are per-query search latencies when measured, ms.
@@ -139,11 +141,18 @@ func evaluatedRow(ctx context.Context, p paths, opt Options, o evaluate.Options,
 	if err != nil {
 		return err
 	}
-	if sum.Params != nil {
+	switch {
+	case sum.Params != nil:
 		note = fmt.Sprintf("ncells %d, ndocs %d, threshold %g", sum.Params.NCells, sum.Params.NDocs, sum.Params.EffectiveThreshold())
+	case sum.Codec == evaluate.CodecSparse:
+		note = fmt.Sprintf("%.0f postings per passage (uint8 impacts), %s", float64(sum.Embeddings)/float64(max(1, sum.Passages)), sum.Search)
 	}
 	// Latency with Threads queries in flight; ms/query counts one core per query.
-	return evalRun(p, ds, run, Row{Slug: slug, System: o.Name, IndexBytes: sum.IndexBytes, BytesPerToken: sum.BytesPerToken,
+	bpt := sum.BytesPerToken
+	if sum.Codec == evaluate.CodecSparse || sum.Model == "poly-encoder" {
+		bpt = 0 // not token vectors: BytesPerPassage says it
+	}
+	return evalRun(p, ds, run, Row{Slug: slug, System: o.Name, IndexBytes: sum.IndexBytes, BytesPerToken: bpt, BytesPerPassage: sum.BytesPerPassage,
 		MSPerQuery: sum.MeanMS * float64(opt.Threads), LatencyP50: sum.LatencyP50, LatencyP95: sum.LatencyP95, Note: note}, slug)
 }
 
@@ -263,29 +272,35 @@ func topDot(q, docs []float32, dim, k int, corpus []data.Passage) []data.ScoredD
 
 // hybridRow fuses BM25 and ColBERTv2 runs: w·norm(BM25) + (1−w)·norm(ColBERT).
 func hybridRow(p paths, w float64) error {
+	return fusionRow(p, "bm25", "colbertv2", w, "hybrid", fmt.Sprintf("hybrid %.1f BM25 + %.1f ColBERTv2 (min-max fusion)", w, 1-w),
+		"BM25 and PLAID runs fused per query")
+}
+
+// fusionRow fuses two rows' runs per query, w·norm(a) + (1−w)·norm(b)
+// (rerank.Fuse), as row slug; it stores both indexes and costs both.
+func fusionRow(p paths, a, b string, w float64, slug, system, note string) error {
 	ds, err := testSet(p)
 	if err != nil {
 		return err
 	}
-	a, err := data.ReadTRECRun(p.run("bm25"))
+	runA, err := data.ReadTRECRun(p.run(a))
 	if err != nil {
 		return err
 	}
-	b, err := data.ReadTRECRun(p.run("colbertv2"))
+	runB, err := data.ReadTRECRun(p.run(b))
 	if err != nil {
 		return err
 	}
-	ra, err := readRow(p.row("bm25"))
+	ra, err := readRow(p.row(a))
 	if err != nil {
 		return err
 	}
-	rb, err := readRow(p.row("colbertv2"))
+	rb, err := readRow(p.row(b))
 	if err != nil {
 		return err
 	}
-	return evalRun(p, ds, rerank.Fuse(a, b, w), Row{Slug: "hybrid",
-		System:     fmt.Sprintf("hybrid %.1f BM25 + %.1f ColBERTv2 (min-max fusion)", w, 1-w),
-		IndexBytes: rb.IndexBytes, MSPerQuery: ra.MSPerQuery + rb.MSPerQuery, Note: "BM25 and PLAID runs fused per query"}, "hybrid")
+	return evalRun(p, ds, rerank.Fuse(runA, runB, w), Row{Slug: slug, System: system,
+		IndexBytes: ra.IndexBytes + rb.IndexBytes, MSPerQuery: ra.MSPerQuery + rb.MSPerQuery, Note: note}, slug)
 }
 
 // exportTeacher writes the trained cross-encoder as ONNX.

@@ -143,7 +143,11 @@ func (o *Options) fill() error {
 			return fmt.Errorf("evaluate: codec %s keeps no centroids, so PLAID cannot search it: use search %s, or codec %s for PLAID",
 				o.Codec, SearchExhaustive, CodecResidual)
 		case SearchRerankBM25:
-			return fmt.Errorf("evaluate: search %s builds no index, so codec %s does not apply", o.Search, o.Codec)
+			// The poly-encoder reranks BM25 from its stored fp32 vectors
+			// (decided by forKind once the checkpoint's kind is known).
+			if o.Codec != CodecFP32 {
+				return fmt.Errorf("evaluate: search %s builds no index, so codec %s does not apply", o.Search, o.Codec)
+			}
 		}
 		o.NBits = 0 // not a residual index
 	}
@@ -242,6 +246,9 @@ func (o *Options) forKind(k model.Kind) error {
 	default:
 		if o.Codec == CodecSparse || o.Search == SearchPruned {
 			return refuse("codec/search", o.Codec+"/"+o.Search)
+		}
+		if o.Search == SearchRerankBM25 && o.Codec != CodecResidual {
+			return fmt.Errorf("evaluate: search %s builds no index, so codec %s does not apply", o.Search, o.Codec)
 		}
 	}
 	if o.Codec != CodecResidual {

@@ -225,3 +225,34 @@ func BiEncoderConfig(benchDir, tokenizer, teacherScores, outDir string) train.Co
 	c.Steps, c.WarmupSteps = 150, 15
 	return c
 }
+
+// The seed's other models, distilled from the same teacher scores as the
+// students, each from the KL student's encoder under a fresh head (init_from,
+// as the bi-encoder: the demo has no pretrained BERT) for 150 steps.
+
+// SPLADEConfig is SPLADE (model_kind splade): a fresh MLM head (decoder
+// tied to the word embeddings) on the KL student's encoder, KL + label CE
+// + in-batch negatives, and the FLOPS regulariser on queries and documents
+// raised quadratically over the first 50 steps.
+func SPLADEConfig(benchDir, tokenizer, teacherScores, outDir string) train.Config {
+	c := BiEncoderConfig(benchDir, tokenizer, teacherScores, outDir)
+	c.ModelKind = "splade"
+	c.FLOPSLambdaQ, c.FLOPSLambdaD, c.FLOPSWarmupSteps = 5e-3, 5e-3, 50
+	return c
+}
+
+// PolyEncoderConfig is the poly-encoder with the seed's 64 codes.
+func PolyEncoderConfig(benchDir, tokenizer, teacherScores, outDir string) train.Config {
+	c := BiEncoderConfig(benchDir, tokenizer, teacherScores, outDir)
+	c.ModelKind = "poly-encoder"
+	c.PolyM = 64
+	return c
+}
+
+// MVDPRConfig is multi-vector DPR with the seed's 5 vectors of dim 128.
+func MVDPRConfig(benchDir, tokenizer, teacherScores, outDir string) train.Config {
+	c := BiEncoderConfig(benchDir, tokenizer, teacherScores, outDir)
+	c.ModelKind = "mv-dpr"
+	c.MVK = 5
+	return c
+}
