@@ -119,3 +119,36 @@ func TestResolve(t *testing.T) {
 		t.Error("NaN threshold accepted")
 	}
 }
+
+// TestDefaultK10KeepsMoreForExactScoring pins the reason for the k ≤ 10
+// defaults (issue 20, BenchmarkPLAIDDefaults): stage 2 keeps ndocs = 768
+// candidates and stage 3 passes ndocs/4 = 192 of them to exact scoring,
+// not ColBERT's 256 and 64, whose centroid-score ranking kept only 0.85 of
+// the exact top 10 on the clustered synthetic collection of BENCHMARKS.md.
+func TestDefaultK10KeepsMoreForExactScoring(t *testing.T) {
+	for k := 1; k <= 10; k++ {
+		p := search.DefaultParams(k)
+		if p.NCells != 1 || p.NDocs != 768 || p.Threshold == nil || *p.Threshold != 0.5 {
+			t.Errorf("DefaultParams(%d) = %+v, want ncells 1, threshold 0.5, ndocs 768", k, p)
+		}
+	}
+	// 1,000 passages in one cell: every one is a candidate.
+	const d, n = 16, 1000
+	cent := make([]float32, d)
+	cent[0] = 1
+	codes := make([][]int32, n)
+	for i := range codes {
+		codes[i] = []int32{0}
+	}
+	s, err := search.NewSearcher(&handIndex{dim: d, cent: cent, codes: codes})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, tr, err := s.SearchTrace(cent, d, search.DefaultParams(10))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tr.Candidates != n || tr.Approx != 768 || tr.Exact != 192 {
+		t.Errorf("trace %+v: want %d candidates, 768 after stage 2, 192 scored exactly", tr, n)
+	}
+}

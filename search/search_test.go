@@ -118,8 +118,8 @@ func TestPLAIDDefaultRecall(t *testing.T) {
 		if !(tr.Candidates >= tr.Approx && tr.Approx >= tr.Exact && tr.Exact >= len(got)) {
 			t.Errorf("stage counts not monotone: %+v", tr)
 		}
-		if tr.Exact > 256/4 && tr.Exact > 10 {
-			t.Errorf("decompressed %d passages, defaults allow ndocs/4 = 64", tr.Exact)
+		if nd := search.DefaultParams(10).NDocs; tr.Exact > nd/4 && tr.Exact > 10 {
+			t.Errorf("decompressed %d passages, defaults allow ndocs/4 = %d", tr.Exact, nd/4)
 		}
 		recall += recallAt(got, want)
 	}
@@ -217,7 +217,7 @@ func TestDefaultParams(t *testing.T) {
 	for _, c := range []struct {
 		k, ncells, ndocs int
 		thr              float32
-	}{{1, 1, 256, 0.5}, {10, 1, 256, 0.5}, {11, 2, 1024, 0.45}, {100, 2, 1024, 0.45}, {101, 4, 4096, 0.4}, {2000, 4, 8000, 0.4}} {
+	}{{1, 1, 768, 0.5}, {10, 1, 768, 0.5}, {11, 2, 1024, 0.45}, {100, 2, 1024, 0.45}, {101, 4, 4096, 0.4}, {2000, 4, 8000, 0.4}} {
 		p := search.DefaultParams(c.k)
 		if p.K != c.k || p.NCells != c.ncells || p.NDocs != c.ndocs || p.Threshold == nil || *p.Threshold != c.thr {
 			t.Errorf("DefaultParams(%d) = %+v", c.k, p)

@@ -43,7 +43,7 @@ func barMaker(c *cli.Context) func(label string, total int64, unit string) *prog
 func plaidFlags() []cli.Flag {
 	return []cli.Flag{
 		&cli.IntFlag{Name: "ncells", Usage: "PLAID: centroids probed per query token (0 = ColBERT's default for k: 1 / 2 / 4)"},
-		&cli.IntFlag{Name: "ndocs", Usage: "PLAID: candidates kept after pruned centroid interaction (0 = ColBERT's default for k: 256 / 1024 / max(4k, 4096))"},
+		&cli.IntFlag{Name: "ndocs", Usage: "PLAID: candidates kept after pruned centroid interaction (0 = the default for k: 768 / 1024 / max(4k, 4096))"},
 		&cli.Float64Flag{Name: "threshold", Aliases: []string{"centroid-score-threshold"},
 			Usage: "PLAID: prune centroids whose best score is below it in stage 2; 0 is a value (default: ColBERT's for k: 0.5 / 0.45 / 0.4)"},
 		&cli.BoolFlag{Name: "no-prune", Usage: "PLAID: no centroid pruning in stage 2 (fast-plaid's behaviour)"},

@@ -22,7 +22,7 @@ func searchCommand() *cli.Command {
 		Usage: "retrieve the top k passages of an index for every query (PLAID, or exhaustive MaxSim) into a run file",
 		Description: "Queries: queries.jsonl, queries.tsv, a Parquet queries file, or a BEIR directory (the queries judged in\n" +
 			"qrels/<split>.tsv). The run is TREC text, or Parquet when --out ends in .parquet. PLAID's ncells, ndocs and\n" +
-			"threshold default to ColBERT's values for k (k ≤ 10: 1, 256, 0.5; ≤ 100: 2, 1024, 0.45; else 4, max(4k, 4096), 0.4).\n" +
+			"threshold default by k (k ≤ 10: 1, 768, 0.5; ≤ 100: 2, 1024, 0.45; else 4, max(4k, 4096), 0.4).\n" +
 			"Per-query latency (search only, one query per worker) is summarised at the end. --filter and --filter-ids restrict\n" +
 			"every query to the passages they select; a selection of at most max(2·max(ndocs/4, k), 1024) passages is scored exhaustively (exact).",
 		Flags: append(append(append(colbertModelFlags(), plaidFlags()...),
