@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"sort"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/colbert-go/colbert/codec/index"
 	"github.com/colbert-go/colbert/codec/metadb"
+	"github.com/colbert-go/colbert/codec/sparse"
 	"github.com/colbert-go/colbert/data"
 	"github.com/colbert-go/colbert/data/dataset"
 	"github.com/colbert-go/colbert/experiments/evaluate"
@@ -141,6 +143,9 @@ func indexBuildAction(c *cli.Context) error {
 		return err
 	}
 	mf, tokenised, built := bs.Manifest, bs.Tokenised, bs.Built
+	if mf == nil { // SPLADE's inverted index
+		return printSparseInfo(c.App.ErrWriter, out, false, fmt.Sprintf("tokenised in %s, built in %s", tokenised.Round(time.Millisecond), built.Round(time.Millisecond)))
+	}
 	st, err := index.Stat(out) // the one size: every file of the directory, as `index info` reports
 	if err != nil {
 		return err
@@ -184,6 +189,9 @@ func indexInfoCommand() *cli.Command {
 			}
 			if dir == "" || c.NArg() > 1 {
 				return fmt.Errorf("index info: give one index directory")
+			}
+			if f, err := engine.IndexFormat(dir); err == nil && f == engine.CodecSparse {
+				return printSparseInfo(c.App.Writer, dir, c.Bool("no-verify"), "")
 			}
 			ix, err := index.Open(dir, index.OpenOptions{SkipVerify: c.Bool("no-verify")})
 			if err != nil {
@@ -254,12 +262,6 @@ func indexAppendCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
-			// Refuse another model before encoding anything.
-			e, err := engine.Open(m, dir, engine.OpenOptions{SkipVerify: true})
-			if err != nil {
-				return err
-			}
-			e.Close()
 			ps, err := dataset.Passages(c.String("collection"))
 			if err != nil {
 				return err
@@ -267,20 +269,19 @@ func indexAppendCommand() *cli.Command {
 			if err := sideMetadata(c, ps); err != nil {
 				return fmt.Errorf("index append: %w", err)
 			}
-			src, err := colbert.NewSource(c.Context, m, ps, colbert.SourceOptions{Threads: c.Int("threads")})
-			if err != nil {
-				return err
-			}
 			start := time.Now()
-			bar := newBar(c, "append", int64(src.Len()), "passages")
-			mf, err := index.Append(c.Context, dir, src, index.AppendOptions{ChunkSize: c.Int("chunk-size"), EmbedBatch: c.Int("embed-batch"), Threads: c.Int("threads"),
-				Meta: engine.PassageMeta(ps)}, bar)
+			bar := newBar(c, "append", int64(len(ps)), "passages")
+			up, err := engine.Append(c.Context, m, dir, ps, engine.AppendOptions{ChunkSize: c.Int("chunk-size"), EmbedBatch: c.Int("embed-batch"), Threads: c.Int("threads"), Bar: bar})
 			bar.Finish()
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(c.App.ErrWriter, "index append: %d passages added in %s; %s now has %d passages, %d embeddings\n",
-				src.Len(), time.Since(start).Round(time.Millisecond), dir, mf.NumPassages, mf.NumEmbeddings)
+			unit := "embeddings"
+			if up.Codec == engine.CodecSparse {
+				unit = "postings"
+			}
+			fmt.Fprintf(c.App.ErrWriter, "index append: %d passages added in %s; %s now has %d passages, %d %s\n",
+				len(ps), time.Since(start).Round(time.Millisecond), dir, up.Passages, up.Vectors, unit)
 			return nil
 		},
 	}
@@ -311,13 +312,34 @@ func indexDeleteCommand() *cli.Command {
 			if len(ids) == 0 {
 				return fmt.Errorf("index delete: no ids given (--ids or --ids-file)")
 			}
-			mf, err := index.Delete(c.String("index"), ids)
+			up, err := engine.Delete(c.Context, c.String("index"), ids)
 			if err != nil {
 				return err
 			}
 			fmt.Fprintf(c.App.ErrWriter, "index delete: %d passages deleted; %d of %d remain live\n",
-				len(ids), mf.NumPassages-mf.NumDeleted, mf.NumPassages)
+				len(ids), up.Live, up.Passages)
 			return nil
 		},
 	}
+}
+
+// printSparseInfo describes a SPLADE inverted index (codec/sparse): what
+// `index info` prints of it, and `index build`'s closing lines.
+func printSparseInfo(w io.Writer, dir string, skipVerify bool, built string) error {
+	ix, err := sparse.Open(dir, sparse.OpenOptions{SkipVerify: skipVerify})
+	if err != nil {
+		return err
+	}
+	defer ix.Close()
+	m, st := ix.Manifest(), ix.Stats()
+	fmt.Fprintf(w, "index       %s (%s v%d)\n", dir, m.Format, m.Version)
+	fmt.Fprintf(w, "codec       sparse: uint8 impacts (scale %.4g, max weight %.4g), vocabulary %d, blocks of %d postings\n", m.Scale, m.MaxWeight, m.VocabSize, m.BlockSize)
+	fmt.Fprintf(w, "checkpoint  %s\n", m.Checkpoint)
+	fmt.Fprintf(w, "passages    %d (%d live, %d deleted), generation %d\n", st.Passages, st.Live, st.Deleted, st.Generation)
+	fmt.Fprintf(w, "postings    %d (%.1f per passage), %d blocks, %d clamped\n", st.Postings, float64(st.Postings)/float64(max(1, st.Passages)), st.Blocks, st.Clamped)
+	fmt.Fprintf(w, "total       %d B (%s), %.1f bytes/passage, %.2f bytes/posting\n", st.Bytes, evaluate.FormatBytes(st.Bytes), st.BytesPerPassage, st.BytesPerPosting)
+	if built != "" {
+		fmt.Fprintf(w, "build       %s\n", built)
+	}
+	return nil
 }

@@ -1,0 +1,95 @@
+package main
+
+import (
+	"bytes"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/colbert-go/colbert/data"
+	"github.com/colbert-go/colbert/data/testassets"
+	"github.com/colbert-go/colbert/model"
+)
+
+// TestSPLADEIndexCLI: a SPLADE checkpoint (hf-tiny's encoder under a fresh
+// MLM head) goes through the same commands as ColBERT: index build writes
+// the inverted index, info describes it, search's pruned top k equals
+// --exhaustive, append and delete update it (deleted ids never returned,
+// appended ones found).
+func TestSPLADEIndexCLI(t *testing.T) {
+	src := testassets.Path(t, "models/hf-tiny/colbert")
+	cran := testassets.Path(t, "classic/cranfield")
+	dir := t.TempDir()
+	ck, err := model.LoadCheckpoint(src)
+	must(t, err)
+	spl, _, err := ck.WithHead(model.KindSPLADE, ck.ColBERT, 3)
+	must(t, err)
+	ckdir := filepath.Join(dir, "splade")
+	must(t, model.SaveCheckpoint(ckdir, spl))
+	ps, err := data.ReadCorpusJSONL(filepath.Join(cran, "corpus.jsonl"))
+	must(t, err)
+	qs, err := data.ReadQueriesJSONL(filepath.Join(cran, "queries.jsonl"))
+	must(t, err)
+	corpus, extra, queries := filepath.Join(dir, "corpus.jsonl"), filepath.Join(dir, "extra.jsonl"), filepath.Join(dir, "queries.jsonl")
+	must(t, data.WriteCorpusJSONL(corpus, ps[:24]))
+	must(t, data.WriteCorpusJSONL(extra, ps[24:28]))
+	must(t, data.WriteQueriesJSONL(queries, qs[:4]))
+
+	var out, errw bytes.Buffer
+	app := &cli.App{Name: "colbert", Writer: &out, ErrWriter: &errw, Commands: append(indexCommands(), searchCommands()...)}
+	run := func(args ...string) string {
+		t.Helper()
+		out.Reset()
+		errw.Reset()
+		if err := app.Run(append([]string{"colbert"}, args...)); err != nil {
+			t.Fatalf("%v: %v\n%s", args, err, errw.String())
+		}
+		return out.String() + errw.String()
+	}
+	idx := filepath.Join(dir, "idx")
+	built := run("index", "--checkpoint", ckdir, "--collection", corpus, "--out", idx, "--threads", "2", "-q")
+	info := run("index", "info", idx)
+	for _, want := range []string{"colbert-go-sparse-index", "passages    24 (24 live", "postings"} {
+		if !strings.Contains(built, "sparse") || !strings.Contains(info, want) {
+			t.Errorf("index build / info lack %q:\n%s\n%s", want, built, info)
+		}
+	}
+	search := []string{"search", "--index", idx, "--checkpoint", ckdir, "--queries", queries, "--k", "5", "-q"}
+	pruned, ex := filepath.Join(dir, "pruned.trec"), filepath.Join(dir, "ex.trec")
+	run(append(search, "--out", pruned)...)
+	run(append(search, "--exhaustive", "--out", ex)...)
+	a, b := readTREC(t, pruned), readTREC(t, ex)
+	if len(a) != 4 {
+		t.Fatalf("pruned run has %d queries, want 4", len(a))
+	}
+	for q := range b {
+		if !slices.Equal(a[q], b[q]) {
+			t.Errorf("query %s: pruned %v, exhaustive %v", q, a[q], b[q])
+		}
+	}
+	run("index", "append", "--index", idx, "--checkpoint", ckdir, "--collection", extra, "-q")
+	gone := a[qs[0].ID][0].DocID
+	run("index", "delete", "--index", idx, "--ids", gone)
+	if info := run("index", "info", idx); !strings.Contains(info, "passages    28 (27 live, 1 deleted)") {
+		t.Errorf("after append and delete:\n%s", info)
+	}
+	after := filepath.Join(dir, "after.trec")
+	run(append(search, "--k", "28", "--out", after)...)
+	seen := map[string]bool{}
+	for _, docs := range readTREC(t, after) {
+		for _, d := range docs {
+			seen[d.DocID] = true
+		}
+	}
+	if seen[gone] {
+		t.Errorf("deleted passage %s returned", gone)
+	}
+	for _, p := range ps[24:28] {
+		if !seen[p.ID] {
+			t.Errorf("appended passage %s never returned at k = 28", p.ID)
+		}
+	}
+}
