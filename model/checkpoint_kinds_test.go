@@ -65,6 +65,12 @@ func TestNewKindsInitAndHead(t *testing.T) {
 		if k == KindPolyEncoder && (ck.ColBERT.Dim != 32 || ck.Params[PolyCodes].Shape[0] != 4) {
 			t.Errorf("poly: dim %d codes %v", ck.ColBERT.Dim, ck.Params[PolyCodes].Shape)
 		}
+		if k == KindSPLADE {
+			w := ck.Params[MLMDenseWeight].Data
+			if w[0] != 1 || w[1] != 0 || w[33] != 1 || w[32*32-1] != 1 {
+				t.Errorf("splade: MLM transform does not start as the identity")
+			}
+		}
 		if k == KindMVDPR && !slices.Equal(ck.Params[MVProjection].Shape, []int{16, 32}) {
 			t.Errorf("mv-dpr projection %v, want [16 32]", ck.Params[MVProjection].Shape)
 		}

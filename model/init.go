@@ -89,6 +89,22 @@ func initParams(cfg BertConfig, kind Kind, col ColBERTConfig, seed uint64) (Para
 		}
 		p[n] = t
 	}
+	if kind == KindSPLADE {
+		// The MLM transform starts as the identity, so that at step 0 a
+		// token's logits are its hidden state's similarity to every word
+		// embedding (the decoder is tied to them): a token activates its
+		// own and similar words, exact match plus expansion, as a
+		// pretrained MLM head does. From a random transform the expansion
+		// starts arbitrary: on the demo benchmark 150 steps from the KL
+		// student's encoder gave test nDCG@10 0.34 against 0.46 with it
+		// (BM25 0.36).
+		w := p[MLMDenseWeight]
+		h := w.Shape[0]
+		clear(w.Data)
+		for i := 0; i < h; i++ {
+			w.Data[i*h+i] = 1
+		}
+	}
 	if pad := cfg.PadTokenID; pad >= 0 && pad < cfg.VocabSize {
 		w := p["embeddings.word_embeddings.weight"].Data
 		h := cfg.HiddenSize
