@@ -33,3 +33,24 @@ func PolyScore(ctx []float32, m, h int, cand []float32) float32 {
 	}
 	return float32(num / z)
 }
+
+// PolyFromDots is PolyScore given the m dot products s_i = ctx_i · cand
+// already computed (by a SIMD kernel, in float32): Σ_i softmax(s)_i s_i in
+// float64. Searching many candidates computes the dot products in blocks
+// and finishes each score here.
+func PolyFromDots(s []float32) float32 {
+	if len(s) == 0 {
+		return 0
+	}
+	mx := float64(s[0])
+	for _, d := range s[1:] {
+		mx = max(mx, float64(d))
+	}
+	var z, num float64
+	for _, d := range s {
+		e := math.Exp(float64(d) - mx)
+		z += e
+		num += e * float64(d)
+	}
+	return float32(num / z)
+}

@@ -62,3 +62,17 @@ func TestPolyScoreFixture(t *testing.T) {
 		t.Fatalf("poly_scores max abs diff %g > 1e-5", worst)
 	}
 }
+
+// TestPolyFromDotsIsPolyScore: finishing from the dot products gives
+// PolyScore's value.
+func TestPolyFromDotsIsPolyScore(t *testing.T) {
+	ctx := []float32{1, 2, -1, 0.5, 3, -2}
+	cand := []float32{0.3, -0.7}
+	dots := []float32{1*0.3 + 2*-0.7, -1*0.3 + 0.5*-0.7, 3*0.3 + -2*-0.7}
+	if a, b := PolyFromDots(dots), PolyScore(ctx, 3, 2, cand); math.Abs(float64(a-b)) > 1e-6 {
+		t.Errorf("PolyFromDots %v, PolyScore %v", a, b)
+	}
+	if PolyFromDots(nil) != 0 {
+		t.Error("no context vector must score 0")
+	}
+}

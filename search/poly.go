@@ -13,9 +13,13 @@ import (
 // apply: it is searched exhaustively (every passage scored, which costs
 // m·dim per passage) or reranks a first stage's candidates.
 
-// PolyExhaustive scores every live passage f allows (nil: all) by
-// model.PolyScore against the query's m = len(q)/dim context vectors and
-// returns the top k. Each passage must hold exactly one vector.
+// PolyExhaustive scores every live passage f allows (nil: all) by the
+// poly-encoder's score against the query's m = len(q)/dim context vectors
+// and returns the top k. Each passage must hold exactly one vector. The
+// m dot products of a block of passages are one SIMD similarity pass
+// (maxsim.Query.Similarities, float32), each score then finished by
+// model.PolyFromDots; the scores equal model.PolyScore's up to float32
+// rounding of the dot products.
 func (s *Searcher) PolyExhaustive(q []float32, dim, k int, f *Filter) ([]Hit, error) {
 	m, err := checkQuery(q, dim, s.dim)
 	if err != nil {
@@ -24,27 +28,51 @@ func (s *Searcher) PolyExhaustive(q []float32, dim, k int, f *Filter) ([]Hit, er
 	if k <= 0 {
 		return nil, fmt.Errorf("search: k must be positive, got %d", k)
 	}
+	pq, err := maxsim.NewQueryKernel(s.kernel, q, m, s.dim)
+	if err != nil {
+		return nil, err
+	}
 	sc := s.pool.Get().(*scratch)
 	defer s.pool.Put(sc)
 	sc.top.reset(k)
-	score := func(pid int) error {
-		if s.deleted != nil && s.deleted(pid) || !f.Allows(pid) {
+	const block = 256
+	stride := pq.Stride()
+	vecs := make([]float32, 0, block*s.dim)
+	sims := make([]float32, block*stride)
+	pids := make([]int, 0, block)
+	flush := func() error {
+		if len(pids) == 0 {
 			return nil
 		}
-		sc.buf, err = s.decompress(pid, sc.buf)
-		if err != nil {
-			return fmt.Errorf("search: decompress pid %d: %w", pid, err)
+		if err := pq.Similarities(vecs, sims); err != nil {
+			return err
 		}
-		if len(sc.buf) != s.dim {
-			return fmt.Errorf("search: poly-encoder passage %d holds %d values, want one %d-dimensional vector", pid, len(sc.buf), s.dim)
+		for j, pid := range pids {
+			sc.top.push(Hit{PID: pid, Score: model.PolyFromDots(sims[j*stride : j*stride+m])})
 		}
-		sc.top.push(Hit{PID: pid, Score: model.PolyScore(q, m, s.dim, sc.buf)})
+		vecs, pids = vecs[:0], pids[:0]
 		return nil
 	}
 	for pid := 0; pid < s.npass; pid++ {
-		if err := score(pid); err != nil {
-			return nil, err
+		if s.deleted != nil && s.deleted(pid) || !f.Allows(pid) {
+			continue
 		}
+		sc.buf, err = s.decompress(pid, sc.buf)
+		if err != nil {
+			return nil, fmt.Errorf("search: decompress pid %d: %w", pid, err)
+		}
+		if len(sc.buf) != s.dim {
+			return nil, fmt.Errorf("search: poly-encoder passage %d holds %d values, want one %d-dimensional vector", pid, len(sc.buf), s.dim)
+		}
+		vecs = append(vecs, sc.buf...)
+		if pids = append(pids, pid); len(pids) == block {
+			if err := flush(); err != nil {
+				return nil, err
+			}
+		}
+	}
+	if err := flush(); err != nil {
+		return nil, err
 	}
 	return sc.top.sorted(nil), nil
 }
@@ -62,11 +90,13 @@ func (s *Searcher) Rescore(q []float32, dim int, pids []int, k int, poly bool) (
 	if k <= 0 {
 		return nil, fmt.Errorf("search: k must be positive, got %d", k)
 	}
-	var pq *maxsim.Query
-	if !poly {
-		if pq, err = maxsim.NewQueryKernel(s.kernel, q, nq, s.dim); err != nil {
-			return nil, err
-		}
+	pq, err := maxsim.NewQueryKernel(s.kernel, q, nq, s.dim)
+	if err != nil {
+		return nil, err
+	}
+	var sims []float32
+	if poly {
+		sims = make([]float32, pq.Stride())
 	}
 	sc := s.pool.Get().(*scratch)
 	defer s.pool.Put(sc)
@@ -85,7 +115,10 @@ func (s *Searcher) Rescore(q []float32, dim int, pids []int, k int, poly bool) (
 			if len(sc.buf) != s.dim {
 				return nil, fmt.Errorf("search: poly-encoder passage %d holds %d values, want one %d-dimensional vector", pid, len(sc.buf), s.dim)
 			}
-			v = model.PolyScore(q, nq, s.dim, sc.buf)
+			if err := pq.Similarities(sc.buf, sims); err != nil {
+				return nil, err
+			}
+			v = model.PolyFromDots(sims[:nq])
 		} else {
 			v = pq.Score(sc.buf)
 		}
