@@ -92,7 +92,7 @@ func (e *Engine) Filter(ctx context.Context, f Filter) (*search.Filter, error) {
 			live = append(live, p)
 		}
 	}
-	sf, err := search.NewFilter(e.store.NumPassages(), live)
+	sf, err := search.NewFilter(e.numPassages(), live)
 	if err == nil && f.IDs == nil {
 		e.filters.put(f.Where, sf)
 	}
@@ -155,4 +155,13 @@ func (e *Engine) MetadataColumns() []string {
 		return nil
 	}
 	return e.meta.Columns()
+}
+
+// numPassages is the number of pids of the engine's index (deleted ones
+// included), dense or sparse.
+func (e *Engine) numPassages() int {
+	if e.sparse != nil {
+		return e.sparse.NumPassages()
+	}
+	return e.store.NumPassages()
 }

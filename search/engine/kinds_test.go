@@ -91,6 +91,15 @@ func TestOtherKindsSearch(t *testing.T) {
 					t.Errorf("splade query %d: pruned %v, exhaustive %v", i, pr.PerQuery[i].Hits, ex.PerQuery[i].Hits)
 				}
 			}
+			// An id filter restricts the pruned search exactly.
+			allow := []string{ps[3].ID, ps[7].ID, ps[11].ID}
+			fr, err := e.Search(ctx, qs[:1], p, engine.SearchOptions{Filter: engine.Filter{IDs: allow}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := fr.Run[qs[0].ID]; len(got) != 3 || !slices.ContainsFunc(got, func(d data.ScoredDoc) bool { return d.DocID == ps[7].ID }) {
+				t.Errorf("splade filtered to 3 ids: %v", got)
+			}
 			if _, err := e.Score(ctx, qs[0].Text, []int{1}); err == nil {
 				t.Error("splade: rescoring stored vectors accepted")
 			}
