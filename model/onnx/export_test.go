@@ -128,27 +128,46 @@ func TestColBERTParity(t *testing.T) {
 	}
 }
 
-// onnx.checker (python3-onnx) accepts both exports.
+// onnx.checker (python3-onnx) accepts every kind's export.
 func TestONNXChecker(t *testing.T) {
 	py := "/usr/bin/python3"
 	if err := exec.Command(py, "-c", "import onnx").Run(); err != nil {
 		t.Skipf("python3-onnx not installed (%s -c 'import onnx' failed): %v", py, err)
 	}
+	script := `import sys, onnx
+m = onnx.load(sys.argv[1])
+onnx.checker.check_model(m, full_check=True)
+print(m.ir_version, m.opset_import[0].version, [i.name for i in m.graph.input], [o.name for o in m.graph.output])`
 	for _, c := range []struct {
 		dir  string
 		kind onnx.Kind
 	}{{"models/hf-tiny/cross-encoder", onnx.CrossEncoder}, {"models/hf-tiny/colbert", onnx.ColBERT}} {
 		path := export(t, c.dir, c.kind)
-		script := `import sys, onnx
-m = onnx.load(sys.argv[1])
-onnx.checker.check_model(m, full_check=True)
-print(m.ir_version, m.opset_import[0].version, [i.name for i in m.graph.input], [o.name for o in m.graph.output])`
 		out, err := exec.Command(py, "-c", script, path).CombinedOutput()
 		if err != nil {
 			t.Fatalf("%s: onnx.checker: %v\n%s", c.kind, err, out)
 		}
 		want := "8 17 ['input_ids', 'attention_mask', 'token_type_ids']"
 		if !strings.HasPrefix(string(out), want) {
+			t.Errorf("%s: checker saw %q, want prefix %q", c.kind, out, want)
+		}
+	}
+	// The single-text kinds take no token_type_ids.
+	for _, c := range []struct {
+		dir  string
+		kind onnx.Kind
+		outs string
+	}{
+		{"tiny-splade", onnx.SPLADE, "['sparse']"},
+		{"tiny-poly", onnx.PolyEncoder, "['query_context', 'cls']"},
+		{"tiny-mvdpr", onnx.MVDPR, "['vectors']"},
+	} {
+		_, path := exportFixture(t, c.dir, c.kind)
+		out, err := exec.Command(py, "-c", script, path).CombinedOutput()
+		if err != nil {
+			t.Fatalf("%s: onnx.checker: %v\n%s", c.kind, err, out)
+		}
+		if want := "8 17 ['input_ids', 'attention_mask'] " + c.outs; !strings.HasPrefix(string(out), want) {
 			t.Errorf("%s: checker saw %q, want prefix %q", c.kind, out, want)
 		}
 	}
