@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -133,6 +134,38 @@ func TestShardedServeCLI(t *testing.T) {
 			shards[h.Shard] = true
 		}
 		t.Logf("query %s: top 10 from shards %v", q.ID, shards)
+	}
+
+	// filter_ids across shards: the ids live on different shards; the
+	// router's answer equals the whole index's; an id no shard holds is
+	// 400 (or, asked to ignore, listed).
+	ids := []string{ps[3].ID, ps[41].ID, ps[60].ID, ps[77].ID}
+	idsJSON, _ := json.Marshal(ids)
+	fbody := fmt.Sprintf(`{"query": %q, "k": 10, "ncells": 1000, "ndocs": 100000, "threshold": -1000, "filter_ids": %s}`, qs[0].Text, idsJSON)
+	var fw, fg answer
+	if code := post(whole, fbody, &fw); code != 200 || len(fw.Results) != 4 {
+		t.Fatalf("whole index with filter_ids: status %d, %d results (%s)", code, len(fw.Results), fw.Error)
+	}
+	if code := post(failing, fbody, &fg); code != 200 || len(fg.Results) != 4 {
+		t.Fatalf("router with filter_ids: status %d, %d results (%s)", code, len(fg.Results), fg.Error)
+	}
+	for i := range fw.Results {
+		if fg.Results[i].ID != fw.Results[i].ID || fg.Results[i].Score != fw.Results[i].Score {
+			t.Errorf("filter_ids rank %d: router %s %.7g, whole %s %.7g", i+1, fg.Results[i].ID, fg.Results[i].Score, fw.Results[i].ID, fw.Results[i].Score)
+		}
+	}
+	bad := fmt.Sprintf(`{"query": %q, "k": 10, "filter_ids": [%q, "no-such-id"]}`, qs[0].Text, ps[3].ID)
+	var fe answer
+	if code := post(failing, bad, &fe); code != http.StatusBadRequest || !strings.Contains(fe.Error, "no-such-id") {
+		t.Errorf("router, unknown filter id: status %d %q, want 400 naming it", code, fe.Error)
+	}
+	var fi struct {
+		Results    []hit
+		UnknownIDs []string `json:"unknown_ids"`
+	}
+	ignore := strings.Replace(bad, `"k": 10`, `"k": 10, "filter_ids_missing": "ignore"`, 1)
+	if code := post(failing, ignore, &fi); code != 200 || len(fi.Results) != 1 || !slices.Equal(fi.UnknownIDs, []string{"no-such-id"}) {
+		t.Errorf("router, unknown filter id ignored: status %d, %+v", code, fi)
 	}
 
 	stop1()

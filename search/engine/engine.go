@@ -362,6 +362,9 @@ type Results struct {
 	// FilterTime the time taken to evaluate it (once for all queries).
 	Filter     *search.Filter
 	FilterTime time.Duration
+	// UnknownIDs are the filter's ids the index does not hold, left out
+	// under Filter.SkipUnknownIDs.
+	UnknownIDs []string
 }
 
 // Search encodes qs and retrieves the top p.K passages of each, PLAID with
@@ -383,10 +386,9 @@ func (e *Engine) Search(ctx context.Context, qs []data.Query, p search.Params, o
 		return nil, err
 	}
 	start := time.Now()
-	if !opt.Filter.IsZero() {
-		if p.Filter, err = e.Filter(ctx, opt.Filter); err != nil {
-			return nil, err
-		}
+	var unknown []string
+	if p.Filter, unknown, err = e.filter(ctx, opt.Filter); err != nil {
+		return nil, err
 	}
 	filterTime := time.Since(start)
 	start = time.Now()
@@ -394,7 +396,7 @@ func (e *Engine) Search(ctx context.Context, qs []data.Query, p search.Params, o
 	if err != nil {
 		return nil, err
 	}
-	out := &Results{Encode: time.Since(start), Filter: p.Filter, FilterTime: filterTime}
+	out := &Results{Encode: time.Since(start), Filter: p.Filter, FilterTime: filterTime, UnknownIDs: unknown}
 	start = time.Now()
 	res, err := e.searcher.SearchBatch(ctx, qv, e.enc.Dim(), p, search.BatchOptions{Threads: opt.Threads, Exhaustive: opt.Exhaustive, Poly: poly, Bar: opt.Bar})
 	if err != nil {

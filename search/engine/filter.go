@@ -24,6 +24,11 @@ var ErrBadFilter = metadb.ErrBadFilter
 type Filter struct {
 	Where string
 	IDs   []string
+	// SkipUnknownIDs leaves out ids the index does not hold (reporting
+	// them in Results.UnknownIDs) instead of failing: a shard of a
+	// collection holds only its own passages, and the router checks that
+	// every id is held by some shard.
+	SkipUnknownIDs bool
 }
 
 // IsZero reports whether f selects every passage.
@@ -47,26 +52,32 @@ func (f Filter) String() string {
 // live passages. Deleted passages are never allowed. An error wrapping
 // ErrBadFilter names what is wrong with f.
 func (e *Engine) Filter(ctx context.Context, f Filter) (*search.Filter, error) {
+	sf, _, err := e.filter(ctx, f)
+	return sf, err
+}
+
+// filter is Filter that also returns the ids skipped by SkipUnknownIDs.
+func (e *Engine) filter(ctx context.Context, f Filter) (*search.Filter, []string, error) {
 	if f.IsZero() {
-		return nil, nil
+		return nil, nil, nil
 	}
 	var pids []int
+	var unknown []string
 	if f.Where != "" {
 		if e.meta == nil {
-			return nil, fmt.Errorf("engine: filter %q: %w: the index %s keeps no passage metadata (build it from a collection with fields beyond id, title and text, or with --metadata FILE)", f.Where, ErrBadFilter, e.dir)
+			return nil, nil, fmt.Errorf("engine: filter %q: %w: the index %s keeps no passage metadata (build it from a collection with fields beyond id, title and text, or with --metadata FILE)", f.Where, ErrBadFilter, e.dir)
 		}
 		if f.IDs == nil {
 			if got, ok := e.filters.get(f.Where); ok {
-				return got, nil
+				return got, nil, nil
 			}
 		}
 		var err error
 		if pids, err = e.meta.Select(ctx, f.Where); err != nil {
-			return nil, fmt.Errorf("engine: filter %q: %w", f.Where, err)
+			return nil, nil, fmt.Errorf("engine: filter %q: %w", f.Where, err)
 		}
 	}
 	if f.IDs != nil {
-		var unknown []string
 		byID := make([]int, 0, len(f.IDs))
 		for _, id := range f.IDs {
 			p, ok := e.pid(id)
@@ -76,9 +87,9 @@ func (e *Engine) Filter(ctx context.Context, f Filter) (*search.Filter, error) {
 			}
 			byID = append(byID, p)
 		}
-		if len(unknown) > 0 {
+		if len(unknown) > 0 && !f.SkipUnknownIDs {
 			shown := unknown[:min(len(unknown), 5)]
-			return nil, fmt.Errorf("engine: filter: %w: %d of %d ids name no live passage: %q", ErrBadFilter, len(unknown), len(f.IDs), shown)
+			return nil, nil, fmt.Errorf("engine: filter: %w: %d of %d ids name no live passage: %q", ErrBadFilter, len(unknown), len(f.IDs), shown)
 		}
 		if f.Where != "" {
 			pids = intersect(pids, byID)
@@ -96,7 +107,7 @@ func (e *Engine) Filter(ctx context.Context, f Filter) (*search.Filter, error) {
 	if err == nil && f.IDs == nil {
 		e.filters.put(f.Where, sf)
 	}
-	return sf, err
+	return sf, unknown, err
 }
 
 // filterCacheSize bounds the conditions an engine remembers: a server sees

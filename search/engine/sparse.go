@@ -49,12 +49,9 @@ func (e *Engine) searchSparse(ctx context.Context, qs []data.Query, p search.Par
 		return nil, fmt.Errorf("engine: k must be positive, got %d", p.K)
 	}
 	start := time.Now()
-	var f *search.Filter
-	var err error
-	if !opt.Filter.IsZero() {
-		if f, err = e.Filter(ctx, opt.Filter); err != nil {
-			return nil, err
-		}
+	f, unknown, err := e.filter(ctx, opt.Filter)
+	if err != nil {
+		return nil, err
 	}
 	filterTime := time.Since(start)
 	start = time.Now()
@@ -62,7 +59,7 @@ func (e *Engine) searchSparse(ctx context.Context, qs []data.Query, p search.Par
 	if err != nil {
 		return nil, err
 	}
-	out := &Results{Encode: time.Since(start), Filter: f, FilterTime: filterTime, PerQuery: make([]search.Result, len(qs))}
+	out := &Results{Encode: time.Since(start), Filter: f, FilterTime: filterTime, UnknownIDs: unknown, PerQuery: make([]search.Result, len(qs))}
 	start = time.Now()
 	so := sparsesearch.Options{Filter: f}
 	for i, v := range qv {

@@ -217,6 +217,9 @@ type Response struct {
 	Generations  []int        `json:"generations"`
 	Partial      bool         `json:"partial,omitempty"`
 	FailedShards []ShardError `json:"failed_shards,omitempty"`
+	// UnknownIDs are filter_ids no answering shard holds (only when the
+	// request said "filter_ids_missing": "ignore", or a shard failed).
+	UnknownIDs []string `json:"unknown_ids,omitempty"`
 }
 
 // QueryResults are one query's merged ranking in a batch.
@@ -236,6 +239,7 @@ type BatchResponse struct {
 	Generations  []int          `json:"generations"`
 	Partial      bool           `json:"partial,omitempty"`
 	FailedShards []ShardError   `json:"failed_shards,omitempty"`
+	UnknownIDs   []string       `json:"unknown_ids,omitempty"`
 }
 
 type errorBody struct {
@@ -302,6 +306,15 @@ func (r *Router) handleSearch(w http.ResponseWriter, req *http.Request) {
 	defer func() { <-r.sem }()
 
 	batch := sr.Queries != nil // the server's rule: "queries" present, even empty
+	if sr.FilterIDs != nil {
+		// Each shard holds only its part of the collection: it leaves out
+		// the ids it does not hold and names them; an id no shard holds is
+		// the client's error, decided after the merge.
+		if body, err = withField(body, "filter_ids_missing", server.FilterIDsIgnore); err != nil {
+			writeError(w, http.StatusBadRequest, "malformed JSON: "+err.Error(), nil)
+			return
+		}
+	}
 	answers := make([]shardAnswer, len(r.cfg.Shards))
 	var wg sync.WaitGroup
 	for i := range r.cfg.Shards {
@@ -362,13 +375,32 @@ func (r *Router) handleSearch(w http.ResponseWriter, req *http.Request) {
 		writeError(w, http.StatusBadGateway, fmt.Sprintf("%d of %d shards failed: %s", len(failed), len(answers), strings.Join(msgs, "; ")), failed)
 		return
 	}
+	var unknown []string // filter ids no answering shard holds
+	if sr.FilterIDs != nil {
+		sets := make([][]string, 0, len(answers))
+		for i, a := range answers {
+			if a.err == nil {
+				if batch {
+					sets = append(sets, batched[i].UnknownIDs)
+				} else {
+					sets = append(sets, single[i].UnknownIDs)
+				}
+			}
+		}
+		unknown = intersectAll(sets)
+		if len(unknown) > 0 && len(failed) == 0 && sr.FilterIDsMissing != server.FilterIDsIgnore {
+			writeError(w, http.StatusBadRequest, fmt.Sprintf("filter: %d of %d ids name no live passage on any of the %d shards: %q",
+				len(unknown), len(sr.FilterIDs), len(answers), unknown[:min(len(unknown), 5)]), nil)
+			return
+		}
+	}
 	if len(failed) > 0 {
 		r.metrics.partial()
 	}
 	took := func() float64 { return float64(time.Since(start).Microseconds()) / 1000 }
 	if batch {
 		resp := BatchResponse{Shards: len(answers), Generations: gens, Partial: len(failed) > 0, FailedShards: failed,
-			Results: make([]QueryResults, len(sr.Queries))}
+			Results: make([]QueryResults, len(sr.Queries)), UnknownIDs: unknown}
 		for q := range sr.Queries {
 			lists := make([][]server.Result, len(answers))
 			for i, a := range answers {
@@ -384,7 +416,7 @@ func (r *Router) handleSearch(w http.ResponseWriter, req *http.Request) {
 		writeJSON(w, http.StatusOK, resp)
 		return
 	}
-	resp := Response{Query: sr.Query, Shards: len(answers), Generations: gens, Partial: len(failed) > 0, FailedShards: failed}
+	resp := Response{Query: sr.Query, Shards: len(answers), Generations: gens, Partial: len(failed) > 0, FailedShards: failed, UnknownIDs: unknown}
 	lists := make([][]server.Result, len(answers))
 	for i, a := range answers {
 		if a.err == nil {
@@ -542,4 +574,41 @@ func (r *statusRecorder) WriteHeader(code int) {
 func (r *statusRecorder) Write(b []byte) (int, error) {
 	r.wroteHeader = true
 	return r.ResponseWriter.Write(b)
+}
+
+// withField sets a top-level field of a JSON object body to a string.
+func withField(body []byte, key, value string) ([]byte, error) {
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(body, &m); err != nil {
+		return nil, err
+	}
+	v, _ := json.Marshal(value)
+	m[key] = v
+	return json.Marshal(m)
+}
+
+// intersectAll is the sorted set of strings present in every list (none
+// for no lists).
+func intersectAll(lists [][]string) []string {
+	if len(lists) == 0 {
+		return nil
+	}
+	count := map[string]int{}
+	for _, l := range lists {
+		seen := map[string]bool{}
+		for _, s := range l {
+			if !seen[s] {
+				seen[s] = true
+				count[s]++
+			}
+		}
+	}
+	var out []string
+	for s, n := range count {
+		if n == len(lists) {
+			out = append(out, s)
+		}
+	}
+	slices.Sort(out)
+	return out
 }

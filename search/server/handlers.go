@@ -34,6 +34,11 @@ type Request struct {
 	// naming the problem (engine.ErrBadFilter).
 	Filter    string   `json:"filter,omitempty"`
 	FilterIDs []string `json:"filter_ids,omitempty"`
+	// FilterIDsMissing is what an id of filter_ids that the index does not
+	// hold does: "error" ("" too) answers 400 naming it; "ignore" leaves
+	// it out and lists it in the response's unknown_ids (the router asks
+	// each shard so, as a shard holds only its part of the collection).
+	FilterIDsMissing string `json:"filter_ids_missing,omitempty"`
 
 	// kSet records that the body named "k", so that an explicit 0 is
 	// refused while an absent k takes the default; batch that it named
@@ -82,6 +87,9 @@ type Response struct {
 	Results    []Result `json:"results"`
 	Generation int      `json:"generation"`
 	TookMS     float64  `json:"took_ms"`
+	// UnknownIDs are filter_ids the index does not hold (only with
+	// "filter_ids_missing": "ignore").
+	UnknownIDs []string `json:"unknown_ids,omitempty"`
 }
 
 // QueryResults are one query's ranking in a batch.
@@ -98,6 +106,7 @@ type BatchResponse struct {
 	Results    []QueryResults `json:"results"`
 	Generation int            `json:"generation"`
 	TookMS     float64        `json:"took_ms"`
+	UnknownIDs []string       `json:"unknown_ids,omitempty"`
 }
 
 // RerankRequest is the body of POST /rerank: a query and either the ids of
@@ -292,7 +301,8 @@ func (s *Server) handleSearch(w http.ResponseWriter, r *http.Request) {
 				qs[i].ID = fmt.Sprintf("queries[%d]", i)
 			}
 		}
-		res, err := e.Search(ctx, qs, p, engine.SearchOptions{Threads: 1, Filter: engine.Filter{Where: req.Filter, IDs: req.FilterIDs}})
+		res, err := e.Search(ctx, qs, p, engine.SearchOptions{Threads: 1, Filter: engine.Filter{Where: req.Filter, IDs: req.FilterIDs,
+			SkipUnknownIDs: req.FilterIDsMissing == FilterIDsIgnore}})
 		if err != nil {
 			return nil, err
 		}
@@ -302,9 +312,9 @@ func (s *Server) handleSearch(w http.ResponseWriter, r *http.Request) {
 		gen := e.Stats().Generation
 		if !req.batch {
 			return Response{Query: req.Query, K: req.K, Results: s.results(e, res.PerQuery[0].Hits), Generation: gen,
-				TookMS: millis(time.Since(start))}, nil
+				TookMS: millis(time.Since(start)), UnknownIDs: res.UnknownIDs}, nil
 		}
-		out := BatchResponse{K: req.K, Results: make([]QueryResults, len(texts)), Generation: gen}
+		out := BatchResponse{K: req.K, Results: make([]QueryResults, len(texts)), Generation: gen, UnknownIDs: res.UnknownIDs}
 		for i, t := range texts {
 			out.Results[i] = QueryResults{Query: t, Results: s.results(e, res.PerQuery[i].Hits)}
 		}
@@ -313,9 +323,17 @@ func (s *Server) handleSearch(w http.ResponseWriter, r *http.Request) {
 	})
 }
 
+// Values of Request.FilterIDsMissing.
+const (
+	FilterIDsError  = "error"
+	FilterIDsIgnore = "ignore"
+)
+
 // checkSearch validates a search request and fills k's default.
 func (s *Server) checkSearch(req *Request) error {
 	switch {
+	case req.FilterIDsMissing != "" && req.FilterIDsMissing != FilterIDsError && req.FilterIDsMissing != FilterIDsIgnore:
+		return badRequest(`"filter_ids_missing" is %q: want %q or %q`, req.FilterIDsMissing, FilterIDsError, FilterIDsIgnore)
 	case req.batch && req.Query != "":
 		return badRequest(`give "query" or "queries", not both`)
 	case req.batch && len(req.Queries) == 0:

@@ -85,7 +85,8 @@ const openAPI = `{
           "ndocs": {"type": "integer", "minimum": 1, "description": "Candidates kept by centroid interaction"},
           "threshold": {"type": "number", "nullable": true, "description": "Centroid score pruning threshold (0 is a threshold; absent or null takes the default for k)"},
           "filter": {"type": "string", "description": "SQL condition over the index's metadata columns, e.g. year >= 2020 AND source = 'pubmed': only passages satisfying it are searched (one expression; a bad one is 400)"},
-          "filter_ids": {"type": "array", "items": {"type": "string"}, "description": "Only these passage ids are searched (with filter: both must hold); an unknown id is 400"}
+          "filter_ids": {"type": "array", "items": {"type": "string"}, "description": "Only these passage ids are searched (with filter: both must hold); an unknown id is 400 unless filter_ids_missing is ignore"},
+          "filter_ids_missing": {"type": "string", "enum": ["error", "ignore"], "default": "error", "description": "What an id of filter_ids the index does not hold does: error (400 naming it) or ignore (left out, listed in unknown_ids); the router asks shards to ignore and fails only for ids no shard holds"}
         }
       },
       "Hit": {
@@ -107,7 +108,8 @@ const openAPI = `{
           "k": {"type": "integer"},
           "results": {"type": "array", "items": {"$ref": "#/components/schemas/Hit"}},
           "generation": {"type": "integer", "description": "Index generation that answered"},
-          "took_ms": {"type": "number"}
+          "took_ms": {"type": "number"},
+          "unknown_ids": {"type": "array", "items": {"type": "string"}, "description": "filter_ids the index does not hold (filter_ids_missing ignore)"}
         }
       },
       "BatchSearchResponse": {
@@ -124,7 +126,8 @@ const openAPI = `{
             }
           }},
           "generation": {"type": "integer", "description": "Index generation that answered every query of the batch"},
-          "took_ms": {"type": "number"}
+          "took_ms": {"type": "number"},
+          "unknown_ids": {"type": "array", "items": {"type": "string"}, "description": "filter_ids the index does not hold (filter_ids_missing ignore)"}
         }
       },
       "RerankRequest": {
