@@ -73,7 +73,12 @@ func searchCommand() *cli.Command {
 				p = *r.Params
 			}
 			mode := fmt.Sprintf("plaid ncells=%d ndocs=%d threshold=%g no_prune=%v", p.NCells, p.NDocs, p.EffectiveThreshold(), p.NoPrune)
-			if c.Bool("exhaustive") {
+			switch {
+			case e.Stats().Codec == engine.CodecSparse && !c.Bool("exhaustive"):
+				mode = "sparse, exact top k by dynamic pruning"
+			case e.Stats().Codec == engine.CodecSparse:
+				mode = "sparse, exhaustive"
+			case r.Params == nil || c.Bool("exhaustive"):
 				mode = "exhaustive"
 			}
 			if r.Filter != nil {
@@ -91,7 +96,7 @@ func searchCommand() *cli.Command {
 			fmt.Fprintf(w, "search: %d queries, k %d, %s over %d passages (%d threads)\n", len(qs), k, mode, e.Stats().Passages, c.Int("threads"))
 			fmt.Fprintf(w, "search: encode %.2f ms/query; search latency p50 %.2f ms, p95 %.2f ms, p99 %.2f ms; %.1f queries/s; run written to %s\n",
 				millis(r.Encode)/float64(len(qs)), millis(pc[0]), millis(pc[1]), millis(pc[2]), float64(len(qs))/r.Search.Seconds(), c.String("out"))
-			if !c.Bool("exhaustive") {
+			if r.Params != nil { // a PLAID search
 				var tr [4]float64
 				for _, r := range res {
 					tr[0] += float64(r.Trace.Cells)
