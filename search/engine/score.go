@@ -2,6 +2,7 @@ package engine
 
 import (
 	"cmp"
+	"errors"
 	"context"
 	"fmt"
 	"slices"
@@ -65,7 +66,7 @@ func (e *Engine) ScoreTexts(ctx context.Context, query string, texts []string) (
 		return nil, err
 	}
 	if e.model != nil && e.model.Kind == model.KindPolyEncoder {
-		return nil, fmt.Errorf("engine: score texts: a poly-encoder scores stored passages (ids), not texts")
+		return nil, fmt.Errorf("engine: score texts: %w: a poly-encoder scores stored passages (ids), not texts", ErrUnsupported)
 	}
 	q, err := e.prepare(ctx, query)
 	if err != nil {
@@ -89,10 +90,15 @@ func (e *Engine) ScoreTexts(ctx context.Context, query string, texts []string) (
 	return hits, nil
 }
 
+// ErrUnsupported is returned for an operation the engine's model kind or
+// index cannot do (rescoring stored vectors of a SPLADE index, scoring
+// texts with a poly-encoder); a server answers it with 400.
+var ErrUnsupported = errors.New("not supported by this model kind")
+
 // denseOnly refuses what scores stored dense vectors on a SPLADE engine.
 func (e *Engine) denseOnly(what string) error {
 	if e.sparse != nil {
-		return fmt.Errorf("engine: %s: a splade index holds term impacts, not vectors to rescore; search it", what)
+		return fmt.Errorf("engine: %s: %w: a splade index holds term impacts, not vectors to rescore; search it", what, ErrUnsupported)
 	}
 	return nil
 }

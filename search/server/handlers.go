@@ -245,7 +245,7 @@ func (s *Server) run(w http.ResponseWriter, r *http.Request, work func(ctx conte
 			writeError(w, he.code, he.msg)
 		case errors.Is(out.err, colbert.ErrNoTokens), errors.Is(out.err, search.ErrEmptyQuery):
 			writeError(w, http.StatusBadRequest, "a query has no tokens: the tokenizer found nothing to encode in it (control characters or spaces only?): "+out.err.Error())
-		case errors.Is(out.err, engine.ErrBadFilter):
+		case errors.Is(out.err, engine.ErrBadFilter), errors.Is(out.err, engine.ErrUnsupported):
 			writeError(w, http.StatusBadRequest, out.err.Error())
 		case errors.Is(out.err, context.DeadlineExceeded):
 			writeError(w, http.StatusGatewayTimeout, "search timed out")
