@@ -2,8 +2,8 @@ package engine
 
 import (
 	"cmp"
-	"errors"
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 
