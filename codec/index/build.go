@@ -14,9 +14,9 @@ import (
 	"runtime"
 	"syscall"
 
+	"github.com/colbert-go/colbert/codec/internal/diskfile"
 	"github.com/colbert-go/colbert/codec/kmeans"
 	"github.com/colbert-go/colbert/codec/residual"
-	"github.com/colbert-go/colbert/data/fsx"
 	"github.com/colbert-go/colbert/data/progress"
 )
 
@@ -142,12 +142,6 @@ type plan struct {
 	Files map[string]FileInfo `json:"files"`
 }
 
-const planFile = "plan.json"
-
-// buildingDir is where an unfinished build lives (a sibling of the
-// destination, so the final rename is atomic).
-func buildingDir(dir string) string { return filepath.Clean(dir) + ".building" }
-
 // Build writes a new index for src into dir. The work happens in
 // dir+".building" and is renamed into place at the end; if the build is
 // interrupted (context cancelled, process killed), calling Build again with
@@ -165,7 +159,7 @@ func Build(ctx context.Context, dir string, src Source, opt BuildOptions, bar *p
 	if _, err := os.Stat(dir); err == nil && !opt.Overwrite {
 		return nil, fmt.Errorf("index: %s already exists (use overwrite)", dir)
 	}
-	tmp := buildingDir(dir)
+	tmp := diskfile.BuildingDir(dir)
 	want := wantPlan(src, opt, nil)
 
 	codec, pl, err := resumePlan(tmp, want)
@@ -207,7 +201,7 @@ func Build(ctx context.Context, dir string, src Source, opt BuildOptions, bar *p
 
 // checkBuild rejects options and sources no index can be built from.
 func checkBuild(src Source, opt BuildOptions) error {
-	if !hostLittleEndian {
+	if !diskfile.HostLittleEndian {
 		return errors.New("index: big-endian hosts are not supported")
 	}
 	if opt.NBits != 1 && opt.NBits != 2 && opt.NBits != 4 {
@@ -249,7 +243,7 @@ func idsDigest(src Source) string {
 	h := sha256.New()
 	var buf []byte
 	for i := 0; i < src.Len(); i++ {
-		buf = appendID(buf[:0], src.ID(i))
+		buf = diskfile.AppendID(buf[:0], src.ID(i))
 		h.Write(buf)
 	}
 	return hex.EncodeToString(h.Sum(nil))
@@ -298,7 +292,7 @@ func assemble(ctx context.Context, from, dir string, pl plan) (*Manifest, error)
 		info, files, ok := chunkDone(from, ci, lo, hi, false)
 		if !ok {
 			// Stop at the first gap (the chunk count comes from a file).
-			marks, _ := filepath.Glob(joinDir(from, "chunk.*.done"))
+			marks, _ := filepath.Glob(filepath.Join(from, "chunk.*.done"))
 			return nil, fmt.Errorf("index: %s: chunk %d of %d (passages %d…) not encoded yet, %d chunks done; run the missing encode parts",
 				from, ci, pl.numChunks(), lo, len(marks))
 		}
@@ -313,7 +307,7 @@ func assemble(ctx context.Context, from, dir string, pl plan) (*Manifest, error)
 	}
 	if from != dir {
 		for name, fi := range m.Files {
-			if err := linkOrCopy(joinDir(from, name), joinDir(dir, name), fi); err != nil {
+			if err := linkOrCopy(filepath.Join(from, name), filepath.Join(dir, name), fi); err != nil {
 				return nil, err
 			}
 		}
@@ -339,7 +333,7 @@ func sampleCount(n int, opt BuildOptions) int {
 // resumePlan returns the codec of an interrupted build whose plan matches
 // want and whose codec files are intact, or nil to start afresh.
 func resumePlan(tmp string, want plan) (*residual.Codec, plan, error) {
-	b, err := os.ReadFile(joinDir(tmp, planFile))
+	b, err := os.ReadFile(filepath.Join(tmp, diskfile.PlanFile))
 	if err != nil {
 		return nil, plan{}, nil
 	}
@@ -352,22 +346,20 @@ func resumePlan(tmp string, want plan) (*residual.Codec, plan, error) {
 	if !reflect.DeepEqual(cmp, want) {
 		return nil, plan{}, nil
 	}
-	for name, fi := range got.Files {
-		if checkFile(joinDir(tmp, name), fi, false) != nil {
-			return nil, plan{}, nil
-		}
+	if disk.CheckAll(tmp, got.Files, false) != nil {
+		return nil, plan{}, nil
 	}
-	cb, err1 := os.ReadFile(joinDir(tmp, centroidsFile))
-	bb, err2 := os.ReadFile(joinDir(tmp, bucketsFile))
+	cb, err1 := os.ReadFile(filepath.Join(tmp, centroidsFile))
+	bb, err2 := os.ReadFile(filepath.Join(tmp, bucketsFile))
 	if err1 != nil || err2 != nil {
 		return nil, plan{}, nil
 	}
 	nb := 1 << want.NBits
-	bv := append([]float32(nil), float32s(bb)...)
+	bv := append([]float32(nil), diskfile.Float32s(bb)...)
 	if len(bv) != 2*nb-1+want.Dim || got.K <= 0 || len(cb) != 4*got.K*want.Dim {
 		return nil, plan{}, nil
 	}
-	c, err := residual.New(want.Dim, want.NBits, append([]float32(nil), float32s(cb)...), bv[:nb-1], bv[nb-1:2*nb-1])
+	c, err := residual.New(want.Dim, want.NBits, append([]float32(nil), diskfile.Float32s(cb)...), bv[:nb-1], bv[nb-1:2*nb-1])
 	if err != nil {
 		return nil, plan{}, nil
 	}
@@ -394,7 +386,7 @@ func trainPlan(ctx context.Context, tmp string, src Source, opt BuildOptions, pl
 		return nil, pl, fmt.Errorf("index: reserve %d MiB for the k-means sample: %w", budget*dim*4>>20, err)
 	}
 	defer syscall.Munmap(region)
-	sample := float32s(region)[:0]
+	sample := diskfile.Float32s(region)[:0]
 	taken := 0
 	for i := 0; i < len(perm) && len(sample)/dim < budget; i += opt.EmbedBatch {
 		pids := perm[i:min(len(perm), i+opt.EmbedBatch)]
@@ -436,18 +428,18 @@ func trainPlan(ctx context.Context, tmp string, src Source, opt BuildOptions, pl
 	pl.Build = BuildInfo{SamplePassages: taken, SampleVectors: nvec, HeldOut: info.HeldOut, TrainPoints: info.TrainPoints,
 		KMeansIters: opt.KMeansIters, Inertia: info.Inertia, Seed: opt.Seed, ChunkSize: opt.ChunkSize, AvgDocLen: avgDoc}
 	pl.Files = map[string]FileInfo{}
-	if pl.Files[centroidsFile], err = writeFile(joinDir(tmp, centroidsFile), f32Bytes(codec.Centroids)); err != nil {
+	if pl.Files[centroidsFile], err = disk.WriteFile(filepath.Join(tmp, centroidsFile), diskfile.F32Bytes(codec.Centroids)); err != nil {
 		return nil, pl, err
 	}
 	bv := append(append(append([]float32(nil), codec.Cutoffs...), codec.Weights...), codec.AvgResidual...)
-	if pl.Files[bucketsFile], err = writeFile(joinDir(tmp, bucketsFile), f32Bytes(bv)); err != nil {
+	if pl.Files[bucketsFile], err = disk.WriteFile(filepath.Join(tmp, bucketsFile), diskfile.F32Bytes(bv)); err != nil {
 		return nil, pl, err
 	}
 	pb, err := json.MarshalIndent(pl, "", "  ")
 	if err != nil {
 		return nil, pl, err
 	}
-	if _, err := writeFile(joinDir(tmp, planFile), pb); err != nil {
+	if _, err := disk.WriteFile(filepath.Join(tmp, diskfile.PlanFile), pb); err != nil {
 		return nil, pl, err
 	}
 	return codec, pl, nil
@@ -481,12 +473,10 @@ type chunkMarker struct {
 	Files map[string]FileInfo `json:"files"`
 }
 
-func markerName(ci int) string { return fmt.Sprintf("chunk.%05d.done", ci) }
-
 // chunkDone reports a finished chunk of an interrupted build whose files
 // are intact (checksums verified unless sizesOnly).
 func chunkDone(tmp string, ci, lo, hi int, sizesOnly bool) (ChunkInfo, map[string]FileInfo, bool) {
-	b, err := os.ReadFile(joinDir(tmp, markerName(ci)))
+	b, err := os.ReadFile(filepath.Join(tmp, diskfile.MarkerName(ci)))
 	if err != nil {
 		return ChunkInfo{}, nil, false
 	}
@@ -494,11 +484,9 @@ func chunkDone(tmp string, ci, lo, hi int, sizesOnly bool) (ChunkInfo, map[strin
 	if json.Unmarshal(b, &mk) != nil || mk.Chunk.FirstPID != lo || mk.Chunk.Passages != hi-lo || len(mk.Files) != 4 {
 		return ChunkInfo{}, nil, false
 	}
-	for _, name := range chunkFiles(ci) {
-		fi, ok := mk.Files[name]
-		if !ok || checkFile(joinDir(tmp, name), fi, sizesOnly) != nil {
-			return ChunkInfo{}, nil, false
-		}
+	names := chunkFiles(ci)
+	if !disk.Intact(tmp, names[:], mk.Files, sizesOnly) {
+		return ChunkInfo{}, nil, false
 	}
 	return mk.Chunk, mk.Files, true
 }
@@ -507,21 +495,9 @@ func chunkDone(tmp string, ci, lo, hi int, sizesOnly bool) (ChunkInfo, map[strin
 // streaming batch by batch so memory stays at one batch.
 func writeChunk(ctx context.Context, dir string, ci, lo, hi int, src Source, codec *residual.Codec, opt BuildOptions, bar *progress.Bar) (ChunkInfo, map[string]FileInfo, error) {
 	names := chunkFiles(ci)
-	var ws [4]*fileWriter
-	abort := func() {
-		for _, w := range ws {
-			if w != nil {
-				w.abort()
-			}
-		}
-	}
-	for i, name := range names {
-		w, err := createFile(joinDir(dir, name))
-		if err != nil {
-			abort()
-			return ChunkInfo{}, nil, err
-		}
-		ws[i] = w
+	g, err := disk.CreateGroup(dir, names[:]...)
+	if err != nil {
+		return ChunkInfo{}, nil, err
 	}
 	dim, ps := opt.Dim, codec.PackedSize()
 	info := ChunkInfo{FirstPID: lo, Passages: hi - lo}
@@ -532,7 +508,7 @@ func writeChunk(ctx context.Context, dir string, ci, lo, hi int, src Source, cod
 	for b := lo; b < hi; b += opt.EmbedBatch {
 		e := min(hi, b+opt.EmbedBatch)
 		if err := ctx.Err(); err != nil {
-			abort()
+			g.Abort()
 			return info, nil, err
 		}
 		embs, err := src.Embed(ctx, b, e)
@@ -540,18 +516,18 @@ func writeChunk(ctx context.Context, dir string, ci, lo, hi int, src Source, cod
 			err = fmt.Errorf("index: source returned %d embeddings for passages %d…%d", len(embs), b, e-1)
 		}
 		if err != nil {
-			abort()
+			g.Abort()
 			return info, nil, err
 		}
 		flat, doclens, idbuf = flat[:0], doclens[:0], idbuf[:0]
 		for j, v := range embs {
 			if len(v)%dim != 0 {
-				abort()
+				g.Abort()
 				return info, nil, fmt.Errorf("index: passage %q: %d values is not a multiple of dim %d", src.ID(b+j), len(v), dim)
 			}
 			flat = append(flat, v...)
 			doclens = append(doclens, uint32(len(v)/dim))
-			idbuf = appendID(idbuf, src.ID(b+j))
+			idbuf = diskfile.AppendID(idbuf, src.ID(b+j))
 		}
 		nt := len(flat) / dim
 		if cap(codes) < nt {
@@ -560,31 +536,22 @@ func writeChunk(ctx context.Context, dir string, ci, lo, hi int, src Source, cod
 		}
 		codes, packed = codes[:nt], packed[:nt*ps]
 		codec.Compress(flat, opt.Threads, codes, packed)
-		for i, p := range [][]byte{i32Bytes(codes), packed, u32Bytes(doclens), idbuf} {
-			if _, err := ws[i].Write(p); err != nil {
-				abort()
-				return info, nil, err
-			}
+		if err := g.WriteEach(diskfile.I32Bytes(codes), packed, diskfile.U32Bytes(doclens), idbuf); err != nil {
+			g.Abort()
+			return info, nil, err
 		}
 		info.Embeddings += int64(nt)
 		bar.Add(int64(e - b))
 	}
-	files := map[string]FileInfo{}
-	for i, w := range ws {
-		fi, err := w.commit()
-		if err != nil {
-			for _, w2 := range ws[i+1:] {
-				w2.abort()
-			}
-			return info, nil, err
-		}
-		files[names[i]] = fi
+	files, err := g.Commit()
+	if err != nil {
+		return info, nil, err
 	}
 	mb, err := json.Marshal(chunkMarker{Chunk: info, Files: files})
 	if err != nil {
 		return info, nil, err
 	}
-	if _, err := writeFile(joinDir(dir, markerName(ci)), mb); err != nil {
+	if _, err := disk.WriteFile(filepath.Join(dir, diskfile.MarkerName(ci)), mb); err != nil {
 		return info, nil, err
 	}
 	return info, files, nil
@@ -610,16 +577,16 @@ func writeIVF(dir string, m *Manifest, prev *ivfPrev) (FileInfo, error) {
 		}
 		for ci := startChunk; ci < len(m.Chunks); ci++ {
 			names := chunkFiles(ci)
-			cb, err := mapFile(joinDir(dir, names[0]))
+			cb, err := disk.Map(filepath.Join(dir, names[0]))
 			if err != nil {
 				return err
 			}
-			db, err := mapFile(joinDir(dir, names[2]))
+			db, err := disk.Map(filepath.Join(dir, names[2]))
 			if err != nil {
-				munmap(cb)
+				diskfile.Unmap(cb)
 				return err
 			}
-			codes, doclens := int32s(cb), uint32s(db)
+			codes, doclens := diskfile.Int32s(cb), diskfile.Uint32s(db)
 			pid, tok := int32(m.Chunks[ci].FirstPID), 0
 			for _, l := range doclens {
 				for _, c := range codes[tok : tok+int(l)] {
@@ -631,8 +598,8 @@ func writeIVF(dir string, m *Manifest, prev *ivfPrev) (FileInfo, error) {
 				tok += int(l)
 				pid++
 			}
-			munmap(cb)
-			munmap(db)
+			diskfile.Unmap(cb)
+			diskfile.Unmap(db)
 		}
 		return nil
 	}
@@ -654,21 +621,19 @@ func writeIVF(dir string, m *Manifest, prev *ivfPrev) (FileInfo, error) {
 	if err := scan(func(c, pid int32) { pids[fill[c]] = pid; fill[c]++ }); err != nil {
 		return FileInfo{}, err
 	}
-	w, err := createFile(joinDir(dir, m.IVF))
+	w, err := disk.Create(filepath.Join(dir, m.IVF))
 	if err != nil {
 		return FileInfo{}, err
 	}
-	ob := make([]byte, 8*(k+1))
-	copy(uint64s(ob), offsets)
-	if _, err := w.Write(ob); err != nil {
-		w.abort()
+	if _, err := w.Write(diskfile.U64Bytes(offsets)); err != nil {
+		w.Abort()
 		return FileInfo{}, err
 	}
-	if _, err := w.Write(i32Bytes(pids)); err != nil {
-		w.abort()
+	if _, err := w.Write(diskfile.I32Bytes(pids)); err != nil {
+		w.Abort()
 		return FileInfo{}, err
 	}
-	return w.commit()
+	return w.Commit()
 }
 
 // ivfPrev is the IVF of an index being appended to, covering its first
@@ -678,35 +643,13 @@ type ivfPrev struct {
 	chunks int
 }
 
-func munmap(b []byte) {
-	if b != nil {
-		_ = syscall.Munmap(b)
-	}
-}
-
-// commitDir writes the manifest into tmp, removes the build's bookkeeping
-// files and puts tmp in place of dir with fsx.DirCommit (replacing an old
-// index if overwrite: it is moved aside to dir.old, and moved back if tmp
-// cannot take its place). rename is nil (os.Rename) except in tests, which
-// make it fail.
+// commitDir commits the building directory tmp as the index dir with its
+// manifest m (diskfile's CommitDir), removing the markers of its nchunks
+// chunks. rename is nil (os.Rename) except in tests, which make it fail.
 func commitDir(tmp, dir string, m *Manifest, nchunks int, overwrite bool, rename func(oldpath, newpath string) error) error {
-	mb, err := m.marshal()
-	if err != nil {
-		return err
+	scratch := make([]string, nchunks)
+	for ci := range scratch {
+		scratch[ci] = diskfile.MarkerName(ci)
 	}
-	if _, err := writeFile(joinDir(tmp, ManifestName), mb); err != nil {
-		return err
-	}
-	os.Remove(joinDir(tmp, planFile))
-	for ci := 0; ci < nchunks; ci++ {
-		os.Remove(joinDir(tmp, markerName(ci)))
-	}
-	if _, err := os.Stat(dir); err == nil && !overwrite {
-		return fmt.Errorf("index: %s already exists", dir)
-	}
-	swap := fsx.DirCommit{Rename: rename, Aside: filepath.Clean(dir) + ".old"}
-	if err := swap.Commit(tmp, dir); err != nil {
-		return fmt.Errorf("index: %w", err)
-	}
-	return nil
+	return disk.CommitDir(tmp, dir, m, scratch, overwrite, rename)
 }

@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/colbert-go/colbert/codec/internal/diskfile"
 )
 
 // TestCommitDirKeepsOldIndexWhenSwapFails: replacing an index moves the old
@@ -17,7 +19,7 @@ func TestCommitDirKeepsOldIndexWhenSwapFails(t *testing.T) {
 	buildT(t, dir, newSource(60, 20, 3, "old"), testOpts)
 	before := dirFiles(t, dir)
 
-	tmp := buildingDir(dir)
+	tmp := diskfile.BuildingDir(dir)
 	if err := os.MkdirAll(tmp, 0o755); err != nil {
 		t.Fatal(err)
 	}

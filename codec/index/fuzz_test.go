@@ -9,6 +9,8 @@ import (
 	"sort"
 	"sync"
 	"testing"
+
+	"github.com/colbert-go/colbert/codec/internal/diskfile"
 )
 
 // fuzzIndex is a small built index shared by the fuzz targets (built once
@@ -70,7 +72,7 @@ func FuzzParseManifest(f *testing.F) {
 			return
 		}
 		// A valid manifest survives its own encoding unchanged.
-		out, err := m.marshal()
+		out, err := diskfile.MarshalManifest(m)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -80,31 +82,6 @@ func FuzzParseManifest(f *testing.F) {
 		}
 		if !reflect.DeepEqual(m, m2) {
 			t.Fatalf("manifest changed through marshal: %+v vs %+v", m, m2)
-		}
-	})
-}
-
-func FuzzParseIDs(f *testing.F) {
-	f.Add(appendID(appendID(nil, "doc1"), ""), 2)
-	f.Add([]byte{0x80}, 1)
-	f.Add([]byte{5, 'a'}, 1)
-	f.Add([]byte{}, 0)
-	f.Fuzz(func(t *testing.T, b []byte, n int) {
-		if n < 0 || n > 1<<16 {
-			return
-		}
-		ids, err := parseIDs("fuzz", b, n)
-		if err != nil {
-			return
-		}
-		var again []byte
-		for _, id := range ids {
-			again = appendID(again, id)
-		}
-		// Non-minimal uvarints decode but re-encode shorter; compare ids.
-		ids2, err := parseIDs("again", again, n)
-		if err != nil || !reflect.DeepEqual(ids, ids2) {
-			t.Fatalf("ids do not round-trip: %q vs %q (%v)", ids, ids2, err)
 		}
 	})
 }
@@ -140,22 +117,6 @@ func FuzzParseIVF(f *testing.F) {
 		}
 		if total != len(v.pids) {
 			t.Fatalf("lists cover %d of %d pids", total, len(v.pids))
-		}
-	})
-}
-
-func FuzzParseTombstones(f *testing.F) {
-	f.Add(u32Bytes([]uint32{1, 5, 9}), 10)
-	f.Add([]byte{1, 0, 0}, 3)
-	f.Fuzz(func(t *testing.T, b []byte, n int) {
-		ts, err := parseTombstones("fuzz", b, n)
-		if err != nil {
-			return
-		}
-		for i, p := range ts {
-			if int64(p) >= int64(n) || (i > 0 && p <= ts[i-1]) {
-				t.Fatalf("accepted bad tombstone %d at %d", p, i)
-			}
 		}
 	})
 }

@@ -15,6 +15,7 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"github.com/colbert-go/colbert/codec/internal/diskfile"
 	"github.com/colbert-go/colbert/codec/internal/synth"
 	"github.com/colbert-go/colbert/codec/kmeans"
 )
@@ -86,7 +87,7 @@ func TestBuildOpenRoundTrip(t *testing.T) {
 		opt.NBits = nbits
 		opt.Overwrite = true
 		m := buildT(t, dir, src, opt)
-		if _, err := os.Stat(buildingDir(dir)); !os.IsNotExist(err) {
+		if _, err := os.Stat(diskfile.BuildingDir(dir)); !os.IsNotExist(err) {
 			t.Fatalf("temporary directory left behind: %v", err)
 		}
 		ix, err := Open(dir, OpenOptions{})

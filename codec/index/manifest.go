@@ -21,9 +21,10 @@
 package index
 
 import (
-	"encoding/json"
 	"fmt"
 	"regexp"
+
+	"github.com/colbert-go/colbert/codec/internal/diskfile"
 )
 
 // Format identifies a colbert-go index manifest; Version is the newest
@@ -32,9 +33,7 @@ const (
 	Format  = "colbert-go-index"
 	Version = 1
 	// ManifestName is the manifest's file name inside an index directory.
-	ManifestName = "manifest.json"
-	// maxManifest bounds the manifest read (a corrupt file must not OOM us).
-	maxManifest = 64 << 20
+	ManifestName = diskfile.ManifestName
 )
 
 // Manifest describes an index directory. It is the commit point: a file not
@@ -91,40 +90,17 @@ type BuildInfo struct {
 	AvgDocLen      float64 `json:"avg_doclen_estimate"`
 }
 
-// FileInfo is a file's size and CRC-32C (Castagnoli) checksum.
-type FileInfo struct {
-	Size   int64  `json:"size"`
-	CRC32C uint32 `json:"crc32c"`
-}
+// FileInfo is a file's size and CRC-32C (Castagnoli) checksum
+// (codec/internal/diskfile.FileInfo; JSON {"size", "crc32c"}).
+type FileInfo = diskfile.FileInfo
 
-var (
-	fileNameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9._]*$`)
-	metaRE     = regexp.MustCompile(`^meta\.[0-9]{5,}\.sqlite$`)
-)
+var metaRE = regexp.MustCompile(`^meta\.[0-9]{5,}\.sqlite$`)
 
 // ParseManifest decodes and validates a manifest; name is used in errors.
 func ParseManifest(name string, b []byte) (*Manifest, error) {
-	// Peek at format/version first so a foreign or newer file gets the
-	// right message instead of a field error.
-	var head struct {
-		Format  string `json:"format"`
-		Version int    `json:"version"`
-	}
-	if err := json.Unmarshal(b, &head); err != nil {
-		return nil, fmt.Errorf("index: %s: not a colbert-go manifest: %w", name, err)
-	}
-	if head.Format != Format {
-		return nil, fmt.Errorf("index: %s: foreign format %q (want %q)", name, head.Format, Format)
-	}
-	if head.Version < 1 || head.Version > Version {
-		return nil, fmt.Errorf("index: %s: format version %d not supported (this build reads 1…%d)", name, head.Version, Version)
-	}
 	var m Manifest
-	if err := json.Unmarshal(b, &m); err != nil {
-		return nil, fmt.Errorf("index: %s: %w", name, err)
-	}
-	if err := m.validate(); err != nil {
-		return nil, fmt.Errorf("index: %s: %w", name, err)
+	if err := disk.DecodeManifest(name, b, Format, Version, &m, m.validate); err != nil {
+		return nil, err
 	}
 	return &m, nil
 }
@@ -186,13 +162,8 @@ func (m *Manifest) validate() error {
 			return fmt.Errorf("required file %q not listed", f)
 		}
 	}
-	for name, fi := range m.Files {
-		if !fileNameRE.MatchString(name) || name == ManifestName {
-			return fmt.Errorf("bad file name %q", name)
-		}
-		if fi.Size < 0 {
-			return fmt.Errorf("file %s: negative size", name)
-		}
+	if err := diskfile.ValidateFiles(m.Files); err != nil {
+		return err
 	}
 	// Sizes the layout implies.
 	k, dim := int64(m.NumCentroids), int64(m.Dim)
@@ -232,15 +203,4 @@ func chunkFiles(i int) [4]string {
 	return [4]string{p + "codes", p + "residuals", p + "doclens", p + "ids"}
 }
 
-func ivfName(gen int) string        { return fmt.Sprintf("ivf.%05d.bin", gen) }
-func tombstonesName(gen int) string { return fmt.Sprintf("tombstones.%05d.bin", gen) }
-
-// marshal is the canonical manifest encoding (map keys sorted by
-// encoding/json), so equal manifests are equal bytes.
-func (m *Manifest) marshal() ([]byte, error) {
-	b, err := json.MarshalIndent(m, "", "  ")
-	if err != nil {
-		return nil, err
-	}
-	return append(b, '\n'), nil
-}
+func ivfName(gen int) string { return fmt.Sprintf("ivf.%05d.bin", gen) }

@@ -3,11 +3,10 @@ package index
 import (
 	"context"
 	"fmt"
-	"hash/crc32"
-	"io"
 	"os"
 	"path/filepath"
 
+	"github.com/colbert-go/colbert/codec/internal/diskfile"
 	"github.com/colbert-go/colbert/codec/metadb"
 	"github.com/colbert-go/colbert/data/fsx"
 )
@@ -25,14 +24,14 @@ func (ix *Index) MetadataPath() string {
 	if ix.man.Metadata == "" {
 		return ""
 	}
-	return joinDir(ix.dir, ix.man.Metadata)
+	return filepath.Join(ix.dir, ix.man.Metadata)
 }
 
 // writeMeta makes the database file name in dir with fill (given a new,
 // hidden path beside it), then makes it durable under its name and returns
 // its size and CRC-32C. A failure leaves no file behind.
 func writeMeta(dir, name string, fill func(path string) error) (FileInfo, error) {
-	final := joinDir(dir, name)
+	final := filepath.Join(dir, name)
 	f, err := os.CreateTemp(dir, "."+name+".tmp*")
 	if err != nil {
 		return FileInfo{}, fmt.Errorf("index: %w", err)
@@ -51,8 +50,7 @@ func writeMeta(dir, name string, fill func(path string) error) (FileInfo, error)
 	if err != nil {
 		return fail(fmt.Errorf("index: %w", err))
 	}
-	h := crc32.New(castagnoli)
-	n, err := io.Copy(h, g)
+	fi, err := diskfile.Checksum(g)
 	if err == nil {
 		err = g.Chmod(0o644)
 	}
@@ -71,7 +69,7 @@ func writeMeta(dir, name string, fill func(path string) error) (FileInfo, error)
 	if err := fsx.SyncDir(filepath.Dir(final)); err != nil {
 		return FileInfo{}, fmt.Errorf("index: %w", err)
 	}
-	return FileInfo{Size: n, CRC32C: h.Sum32()}, nil
+	return fi, nil
 }
 
 // metaRows are the rows of pids first… for src's passages.
@@ -90,7 +88,7 @@ func metaRows(src Source, first int, meta MetaFunc) []metadb.Row {
 // records it in m.
 func createMeta(ctx context.Context, dir string, m *Manifest, gen int, rows []metadb.Row) error {
 	name := metaName(gen)
-	os.Remove(joinDir(dir, name)) // left by an interrupted build
+	os.Remove(filepath.Join(dir, name)) // left by an interrupted build
 	fi, err := writeMeta(dir, name, func(p string) error { return metadb.Create(ctx, p, rows) })
 	if err != nil {
 		return fmt.Errorf("index: metadata: %w", err)
@@ -104,7 +102,7 @@ func createMeta(ctx context.Context, dir string, m *Manifest, gen int, rows []me
 func updateMeta(ctx context.Context, dir string, old, m *Manifest, add []metadb.Row, del []int) error {
 	name := metaName(m.Generation)
 	fi, err := writeMeta(dir, name, func(p string) error {
-		return metadb.Update(ctx, joinDir(dir, old.Metadata), p, add, del)
+		return metadb.Update(ctx, filepath.Join(dir, old.Metadata), p, add, del)
 	})
 	if err != nil {
 		return fmt.Errorf("index: metadata: %w", err)
@@ -133,22 +131,16 @@ func SetMetadata(ctx context.Context, dir string, meta func(id string) map[strin
 	}
 	m := *old
 	m.Generation++
-	m.Files = map[string]FileInfo{}
-	for k, v := range old.Files {
-		m.Files[k] = v
-	}
-	if old.Metadata != "" {
-		delete(m.Files, old.Metadata)
-	}
+	m.Files = diskfile.Without(old.Files, old.Metadata)
 	if err := createMeta(ctx, dir, &m, m.Generation, rows); err != nil {
 		return nil, err
 	}
 	if err := commitManifest(dir, &m); err != nil {
-		os.Remove(joinDir(dir, m.Metadata))
+		os.Remove(filepath.Join(dir, m.Metadata))
 		return nil, err
 	}
 	if old.Metadata != "" {
-		os.Remove(joinDir(dir, old.Metadata))
+		os.Remove(filepath.Join(dir, old.Metadata))
 	}
 	return &m, nil
 }

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"slices"
 
+	"github.com/colbert-go/colbert/codec/internal/diskfile"
 	"github.com/colbert-go/colbert/codec/residual"
 	"github.com/colbert-go/colbert/data"
 	"github.com/colbert-go/colbert/data/progress"
@@ -64,7 +65,7 @@ func WritePlan(ctx context.Context, dir string, src Source, opt BuildOptions, me
 	}
 	src = poolSource(src, opt.PoolFactor, opt.Dim, opt.Threads)
 	want := wantPlan(src, opt, meta)
-	if _, err := os.Stat(joinDir(dir, planFile)); err == nil {
+	if _, err := os.Stat(filepath.Join(dir, diskfile.PlanFile)); err == nil {
 		codec, pl, err := resumePlan(dir, want)
 		if err != nil {
 			return nil, err
@@ -79,7 +80,7 @@ func WritePlan(ctx context.Context, dir string, src Source, opt BuildOptions, me
 	}
 	// Chunks left by an earlier, unfinished plan were made with other
 	// centroids: they must not be taken for this plan's.
-	old, _ := filepath.Glob(joinDir(dir, "chunk.*"))
+	old, _ := filepath.Glob(filepath.Join(dir, "chunk.*"))
 	for _, f := range old {
 		if err := os.Remove(f); err != nil {
 			return nil, fmt.Errorf("index: %w", err)
@@ -95,26 +96,26 @@ func WritePlan(ctx context.Context, dir string, src Source, opt BuildOptions, me
 
 // loadPlan reads and verifies a plan directory.
 func loadPlan(dir string) (*residual.Codec, plan, error) {
-	b, err := os.ReadFile(joinDir(dir, planFile))
+	b, err := os.ReadFile(filepath.Join(dir, diskfile.PlanFile))
 	if err != nil {
 		if errors.Is(err, os.ErrNotExist) {
-			return nil, plan{}, fmt.Errorf("index: %s is not a plan directory (no %s; run the plan step first)", dir, planFile)
+			return nil, plan{}, fmt.Errorf("index: %s is not a plan directory (no %s; run the plan step first)", dir, diskfile.PlanFile)
 		}
 		return nil, plan{}, fmt.Errorf("index: %w", err)
 	}
 	var pl plan
 	if err := json.Unmarshal(b, &pl); err != nil {
-		return nil, plan{}, fmt.Errorf("index: %s: %w", joinDir(dir, planFile), err)
+		return nil, plan{}, fmt.Errorf("index: %s: %w", filepath.Join(dir, diskfile.PlanFile), err)
 	}
 	if pl.Passages <= 0 || pl.Passages > 1<<31-1 || pl.ChunkSize <= 0 || pl.EmbedBatch <= 0 || pl.K <= 0 || pl.K > 1<<28 {
 		return nil, plan{}, fmt.Errorf("index: %s: passages %d, chunk size %d, embed batch %d, centroids %d invalid",
-			joinDir(dir, planFile), pl.Passages, pl.ChunkSize, pl.EmbedBatch, pl.K)
+			filepath.Join(dir, diskfile.PlanFile), pl.Passages, pl.ChunkSize, pl.EmbedBatch, pl.K)
 	}
 	want := pl
 	want.Build, want.K, want.Files = BuildInfo{}, 0, nil
 	codec, got, err := resumePlan(dir, want)
 	if err == nil && codec == nil {
-		err = fmt.Errorf("index: %s: centroids or buckets missing or damaged (checksums differ from %s)", dir, planFile)
+		err = fmt.Errorf("index: %s: centroids or buckets missing or damaged (checksums differ from %s)", dir, diskfile.PlanFile)
 	}
 	return codec, got, err
 }
@@ -125,10 +126,10 @@ func planInfo(dir string, pl plan) *PlanInfo {
 	p.Options.Threads = 0
 	// Only chunks with a marker can be done: the markers on disk bound
 	// the work, not the (file-given) chunk count.
-	marks, _ := filepath.Glob(joinDir(dir, "chunk.*.done"))
+	marks, _ := filepath.Glob(filepath.Join(dir, "chunk.*.done"))
 	for _, mk := range marks {
 		var ci int
-		if _, err := fmt.Sscanf(filepath.Base(mk), "chunk.%05d.done", &ci); err != nil || ci < 0 || ci >= p.Chunks || markerName(ci) != filepath.Base(mk) {
+		if _, err := fmt.Sscanf(filepath.Base(mk), "chunk.%05d.done", &ci); err != nil || ci < 0 || ci >= p.Chunks || diskfile.MarkerName(ci) != filepath.Base(mk) {
 			continue
 		}
 		if _, _, ok := chunkDone(dir, ci, ci*pl.ChunkSize, min(pl.Passages, (ci+1)*pl.ChunkSize), true); ok {
@@ -182,7 +183,7 @@ func EncodePart(ctx context.Context, dir string, src Source, part, nparts, threa
 // naming the first missing chunk, until every part is encoded. The plan
 // directory is left intact (remove it once the index is checked).
 func Merge(ctx context.Context, planDir, out string, overwrite bool) (*Manifest, error) {
-	if !hostLittleEndian {
+	if !diskfile.HostLittleEndian {
 		return nil, errors.New("index: big-endian hosts are not supported")
 	}
 	_, pl, err := loadPlan(planDir)
@@ -204,13 +205,13 @@ func commitFromPlan(out, planDir, what string, overwrite bool, assembleInto func
 	if err := errors.Join(err1, err2); err != nil {
 		return nil, fmt.Errorf("index: %w", err)
 	}
-	if pa == oa || pa == buildingDir(oa) {
+	if pa == oa || pa == diskfile.BuildingDir(oa) {
 		return nil, fmt.Errorf("index: the %s %s must not be the plan directory %s", what, out, planDir)
 	}
 	if _, err := os.Stat(out); err == nil && !overwrite {
 		return nil, fmt.Errorf("index: %s already exists (use overwrite)", out)
 	}
-	tmp := buildingDir(out)
+	tmp := diskfile.BuildingDir(out)
 	if err := os.RemoveAll(tmp); err != nil {
 		return nil, fmt.Errorf("index: %w", err)
 	}
@@ -239,15 +240,15 @@ func linkOrCopy(src, dst string, want FileInfo) error {
 		return fmt.Errorf("index: %w", err)
 	}
 	defer f.Close()
-	w, err := createFile(dst)
+	w, err := disk.Create(dst)
 	if err != nil {
 		return err
 	}
 	if _, err := io.Copy(w, f); err != nil {
-		w.abort()
+		w.Abort()
 		return fmt.Errorf("index: copy %s: %w", src, err)
 	}
-	fi, err := w.commit()
+	fi, err := w.Commit()
 	if err != nil {
 		return err
 	}

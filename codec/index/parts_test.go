@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/colbert-go/colbert/codec/internal/diskfile"
 )
 
 // partsSource is the collection every process of the parts test rebuilds
@@ -194,7 +196,7 @@ func FuzzReadPlan(f *testing.F) {
 	if _, err := WritePlan(context.Background(), dir, newSource(100, 20, 5, "p"), testOpts, map[string]string{"a": "b"}, nil); err != nil {
 		f.Fatal(err)
 	}
-	good, err := os.ReadFile(filepath.Join(dir, planFile))
+	good, err := os.ReadFile(filepath.Join(dir, diskfile.PlanFile))
 	if err != nil {
 		f.Fatal(err)
 	}
@@ -203,7 +205,7 @@ func FuzzReadPlan(f *testing.F) {
 	f.Add(bytes.Replace(good, []byte(`"passages": 100`), []byte(`"passages": 4000000000000`), 1))
 	f.Add(bytes.Replace(good, []byte(`"chunk_size": 64`), []byte(`"chunk_size": 0`), 1))
 	f.Fuzz(func(t *testing.T, b []byte) {
-		if err := os.WriteFile(filepath.Join(dir, planFile), b, 0o644); err != nil {
+		if err := os.WriteFile(filepath.Join(dir, diskfile.PlanFile), b, 0o644); err != nil {
 			t.Fatal(err)
 		}
 		p, err := ReadPlan(dir)

@@ -3,11 +3,9 @@ package index
 import (
 	"errors"
 	"fmt"
-	"io"
-	"os"
-	"sort"
-	"syscall"
+	"path/filepath"
 
+	"github.com/colbert-go/colbert/codec/internal/diskfile"
 	"github.com/colbert-go/colbert/codec/residual"
 )
 
@@ -26,7 +24,7 @@ type Index struct {
 	dir   string
 	man   *Manifest
 	codec *residual.Codec
-	maps  [][]byte
+	maps  diskfile.Maps
 
 	centroids []float32
 	// Per pid: global token offset (NumPassages+1 entries) and chunk index.
@@ -52,24 +50,12 @@ type chunkView struct {
 // not a colbert-go index, has a newer format, or whose files are missing,
 // truncated or corrupt, with an error naming the file.
 func Open(dir string, opt OpenOptions) (_ *Index, err error) {
-	if !hostLittleEndian {
+	if !diskfile.HostLittleEndian {
 		return nil, errors.New("index: big-endian hosts are not supported")
 	}
-	mpath := joinDir(dir, ManifestName)
-	f, err := os.Open(mpath)
+	mpath, mb, err := disk.ReadManifest(dir, "colbert-go index")
 	if err != nil {
-		if errors.Is(err, os.ErrNotExist) {
-			return nil, fmt.Errorf("index: %s is not a colbert-go index (no %s)", dir, ManifestName)
-		}
-		return nil, fmt.Errorf("index: %w", err)
-	}
-	mb, err := io.ReadAll(io.LimitReader(f, maxManifest+1))
-	f.Close()
-	if err != nil {
-		return nil, fmt.Errorf("index: read %s: %w", mpath, err)
-	}
-	if len(mb) > maxManifest {
-		return nil, fmt.Errorf("index: %s larger than %d bytes", mpath, maxManifest)
+		return nil, err
 	}
 	m, err := ParseManifest(mpath, mb)
 	if err != nil {
@@ -81,38 +67,26 @@ func Open(dir string, opt OpenOptions) (_ *Index, err error) {
 			ix.Close()
 		}
 	}()
-	names := make([]string, 0, len(m.Files))
-	for name := range m.Files {
-		names = append(names, name)
+	if err := disk.CheckAll(dir, m.Files, opt.SkipVerify); err != nil {
+		return nil, err
 	}
-	sort.Strings(names)
-	for _, name := range names {
-		if err := checkFile(joinDir(dir, name), m.Files[name], opt.SkipVerify); err != nil {
-			return nil, err
-		}
-	}
-	mp := func(name string) ([]byte, error) {
-		b, err := mapFile(joinDir(dir, name))
-		if err == nil && b != nil {
-			ix.maps = append(ix.maps, b)
-		}
-		return b, err
-	}
+	ix.maps = disk.Maps(dir)
+	mp := ix.maps.Map
 
 	cb, err := mp(centroidsFile)
 	if err != nil {
 		return nil, err
 	}
-	ix.centroids = float32s(cb)
+	ix.centroids = diskfile.Float32s(cb)
 	bb, err := mp(bucketsFile)
 	if err != nil {
 		return nil, err
 	}
-	bv := float32s(bb)
+	bv := diskfile.Float32s(bb)
 	nb := 1 << m.NBits
 	ix.codec, err = residual.New(m.Dim, m.NBits, ix.centroids, bv[:nb-1], bv[nb-1:2*nb-1])
 	if err != nil {
-		return nil, fmt.Errorf("index: %s: %w", joinDir(dir, bucketsFile), err)
+		return nil, fmt.Errorf("index: %s: %w", filepath.Join(dir, bucketsFile), err)
 	}
 	ix.codec.AvgResidual = bv[2*nb-1:]
 
@@ -131,7 +105,7 @@ func Open(dir string, opt OpenOptions) (_ *Index, err error) {
 				return nil, err
 			}
 		}
-		cv.codes, cv.resid, cv.doclens = int32s(b[0]), b[1], uint32s(b[2])
+		cv.codes, cv.resid, cv.doclens = diskfile.Int32s(b[0]), b[1], diskfile.Uint32s(b[2])
 		var sum int64
 		for i, l := range cv.doclens {
 			p := c.FirstPID + i
@@ -140,16 +114,16 @@ func Open(dir string, opt OpenOptions) (_ *Index, err error) {
 			sum += int64(l)
 		}
 		if sum != c.Embeddings {
-			return nil, fmt.Errorf("index: %s: doclens sum to %d, manifest says %d embeddings", joinDir(dir, fn[2]), sum, c.Embeddings)
+			return nil, fmt.Errorf("index: %s: doclens sum to %d, manifest says %d embeddings", filepath.Join(dir, fn[2]), sum, c.Embeddings)
 		}
 		// Always checked (cheap: 4 bytes per token) so that a bad code can
 		// never index outside the centroids later.
 		for i, code := range cv.codes {
 			if code < 0 || int(code) >= m.NumCentroids {
-				return nil, fmt.Errorf("index: %s: token %d has code %d outside 0…%d", joinDir(dir, fn[0]), i, code, m.NumCentroids-1)
+				return nil, fmt.Errorf("index: %s: token %d has code %d outside 0…%d", filepath.Join(dir, fn[0]), i, code, m.NumCentroids-1)
 			}
 		}
-		ids, err := parseIDs(joinDir(dir, fn[3]), b[3], c.Passages)
+		ids, err := disk.ParseIDs(filepath.Join(dir, fn[3]), b[3], c.Passages)
 		if err != nil {
 			return nil, err
 		}
@@ -163,47 +137,20 @@ func Open(dir string, opt OpenOptions) (_ *Index, err error) {
 	if err != nil {
 		return nil, err
 	}
-	if ix.ivf, err = parseIVF(joinDir(dir, m.IVF), ivb, m.NumCentroids, n); err != nil {
+	if ix.ivf, err = parseIVF(filepath.Join(dir, m.IVF), ivb, m.NumCentroids, n); err != nil {
 		return nil, err
 	}
-	ix.deleted = make([]bool, n)
-	if m.Tombstones != "" {
-		tb, err := mp(m.Tombstones)
-		if err != nil {
-			return nil, err
-		}
-		ts, err := parseTombstones(joinDir(dir, m.Tombstones), tb, n)
-		if err != nil {
-			return nil, err
-		}
-		for _, p := range ts {
-			ix.deleted[p] = true
-		}
+	if ix.deleted, err = ix.maps.Deleted(m.Tombstones, n); err != nil {
+		return nil, err
 	}
-	ix.idToPID = make(map[string]int32, n-m.NumDeleted)
-	for p, id := range ix.ids {
-		if ix.deleted[p] {
-			continue
-		}
-		if q, dup := ix.idToPID[id]; dup {
-			return nil, fmt.Errorf("index: %s: passage id %q is live at pids %d and %d", dir, id, q, p)
-		}
-		ix.idToPID[id] = int32(p)
+	if ix.idToPID, err = disk.LiveIDs(dir, ix.ids, ix.deleted, m.NumDeleted); err != nil {
+		return nil, err
 	}
 	return ix, nil
 }
 
 // Close unmaps the files. Slices obtained from the index become invalid.
-func (ix *Index) Close() error {
-	var first error
-	for _, b := range ix.maps {
-		if err := syscall.Munmap(b); err != nil && first == nil {
-			first = err
-		}
-	}
-	ix.maps = nil
-	return first
-}
+func (ix *Index) Close() error { return ix.maps.Close() }
 
 // Dir is the directory the index was opened from.
 func (ix *Index) Dir() string { return ix.dir }

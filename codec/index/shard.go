@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"path/filepath"
 
+	"github.com/colbert-go/colbert/codec/internal/diskfile"
 	"github.com/colbert-go/colbert/data"
 )
 
@@ -17,7 +19,7 @@ import (
 // index; its pids are renumbered from 0 in collection order. Only that
 // part's chunks need to be encoded.
 func MergeShard(ctx context.Context, planDir, out string, part, nparts int, overwrite bool) (*Manifest, error) {
-	if !hostLittleEndian {
+	if !diskfile.HostLittleEndian {
 		return nil, errors.New("index: big-endian hosts are not supported")
 	}
 	if nparts < 1 || part < 0 || part >= nparts {
@@ -44,7 +46,7 @@ func assembleShard(ctx context.Context, from, dir string, pl plan, clo, chi int)
 		Checkpoint: pl.Checkpoint, NumCentroids: pl.K, IVF: ivfName(0), Build: pl.Build,
 		PoolFactor: pl.PoolFactor, PoolKeep: pl.PoolKeep, Files: map[string]FileInfo{}}
 	for name, fi := range pl.Files {
-		if err := linkOrCopy(joinDir(from, name), joinDir(dir, name), fi); err != nil {
+		if err := linkOrCopy(filepath.Join(from, name), filepath.Join(dir, name), fi); err != nil {
 			return nil, err
 		}
 		m.Files[name] = fi
@@ -61,7 +63,7 @@ func assembleShard(ctx context.Context, from, dir string, pl plan, clo, chi int)
 		src, dst := chunkFiles(ci), chunkFiles(ci-clo)
 		for x := range src {
 			fi := files[src[x]]
-			if err := linkOrCopy(joinDir(from, src[x]), joinDir(dir, dst[x]), fi); err != nil {
+			if err := linkOrCopy(filepath.Join(from, src[x]), filepath.Join(dir, dst[x]), fi); err != nil {
 				return nil, err
 			}
 			m.Files[dst[x]] = fi

@@ -4,8 +4,11 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"sort"
 	"strings"
+
+	"github.com/colbert-go/colbert/codec/internal/diskfile"
 )
 
 // Stats summarises an index directory for `colbert index info`.
@@ -25,13 +28,13 @@ type Stats struct {
 // finished index. It is the one size computation; `colbert index`, `index
 // info`, `index merge` and evaluate report it.
 func Stat(dir string) (*Stats, error) {
-	mpath := joinDir(dir, ManifestName)
+	mpath := filepath.Join(dir, ManifestName)
 	f, err := os.Open(mpath)
 	if err != nil {
 		return nil, fmt.Errorf("index: %w", err)
 	}
 	defer f.Close()
-	b, err := io.ReadAll(io.LimitReader(f, maxManifest+1))
+	b, err := io.ReadAll(io.LimitReader(f, diskfile.MaxManifest+1))
 	if err != nil {
 		return nil, fmt.Errorf("index: read %s: %w", mpath, err)
 	}

@@ -4,8 +4,10 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"path/filepath"
 	"slices"
 
+	"github.com/colbert-go/colbert/codec/internal/diskfile"
 	"github.com/colbert-go/colbert/codec/metadb"
 	"github.com/colbert-go/colbert/data/progress"
 )
@@ -36,30 +38,21 @@ func Append(ctx context.Context, dir string, src Source, opt AppendOptions, bar 
 	bo.fill()
 	src = poolSource(src, old.PoolFactor, old.Dim, bo.Threads)
 	n := src.Len()
-	seen := make(map[string]bool, n)
-	for i := 0; i < n; i++ {
-		id := src.ID(i)
-		if _, live := ix.PID(id); live || seen[id] {
-			return nil, fmt.Errorf("index: append to %s: passage id %q already present", dir, id)
-		}
-		seen[id] = true
+	if err := disk.CheckNewIDs(dir, n, src.ID, ix.PID); err != nil {
+		return nil, err
 	}
 	bar.SetTotal(int64(n))
 
 	m := *old
 	m.Generation++
 	m.IVF = ivfName(m.Generation)
-	m.Files = map[string]FileInfo{}
-	for k, v := range old.Files {
-		m.Files[k] = v
-	}
-	delete(m.Files, old.IVF)
+	m.Files = diskfile.Without(old.Files, old.IVF)
 	m.Chunks = slices.Clone(old.Chunks)
 	first := len(m.Chunks)
 	var written []string
 	cleanup := func() {
 		for _, f := range written {
-			os.Remove(joinDir(dir, f))
+			os.Remove(filepath.Join(dir, f))
 		}
 	}
 	for lo := 0; lo < n; lo += bo.ChunkSize {
@@ -67,7 +60,7 @@ func Append(ctx context.Context, dir string, src Source, opt AppendOptions, bar 
 		ci := len(m.Chunks)
 		shifted := offsetSource{src, m.NumPassages - lo}
 		info, files, err := writeChunk(ctx, dir, ci, m.NumPassages, m.NumPassages+hi-lo, shifted, ix.codec, bo, bar)
-		os.Remove(joinDir(dir, markerName(ci)))
+		os.Remove(filepath.Join(dir, diskfile.MarkerName(ci)))
 		for _, f := range chunkFiles(ci) {
 			written = append(written, f)
 		}
@@ -112,9 +105,9 @@ func Append(ctx context.Context, dir string, src Source, opt AppendOptions, bar 
 		cleanup()
 		return nil, err
 	}
-	os.Remove(joinDir(dir, old.IVF))
+	os.Remove(filepath.Join(dir, old.IVF))
 	if old.Metadata != "" {
-		os.Remove(joinDir(dir, old.Metadata))
+		os.Remove(filepath.Join(dir, old.Metadata))
 	}
 	return &m, nil
 }
@@ -142,42 +135,20 @@ func Delete(dir string, ids []string) (*Manifest, error) {
 	}
 	defer ix.Close()
 	old := ix.man
-	var dead []uint32
-	for p, d := range ix.deleted {
-		if d {
-			dead = append(dead, uint32(p))
-		}
+	dead, err := disk.Tombstone(dir, ix.deleted, ix.PID, ids)
+	if err != nil {
+		return nil, err
 	}
-	seen := map[string]bool{}
-	for _, id := range ids {
-		if seen[id] {
-			return nil, fmt.Errorf("index: delete from %s: id %q listed twice", dir, id)
-		}
-		p, ok := ix.PID(id)
-		if !ok {
-			return nil, fmt.Errorf("index: delete from %s: no live passage with id %q", dir, id)
-		}
-		seen[id] = true
-		dead = append(dead, uint32(p))
-	}
-	slices.Sort(dead)
 	m := *old
 	m.Generation++
-	m.Files = map[string]FileInfo{}
-	for k, v := range old.Files {
-		m.Files[k] = v
+	m.Files = diskfile.Without(old.Files, old.Tombstones)
+	name, fi, err := disk.WriteTombstones(dir, m.Generation, dead)
+	if err != nil {
+		return nil, err
 	}
-	if old.Tombstones != "" {
-		delete(m.Files, old.Tombstones)
-	}
-	m.Tombstones, m.NumDeleted = "", len(dead)
-	if len(dead) > 0 {
-		m.Tombstones = tombstonesName(m.Generation)
-		fi, err := writeFile(joinDir(dir, m.Tombstones), u32Bytes(dead))
-		if err != nil {
-			return nil, err
-		}
-		m.Files[m.Tombstones] = fi
+	m.Tombstones, m.NumDeleted = name, len(dead)
+	if name != "" {
+		m.Files[name] = fi
 	}
 	if old.Metadata != "" {
 		del := make([]int, 0, len(ids))
@@ -186,22 +157,22 @@ func Delete(dir string, ids []string) (*Manifest, error) {
 			del = append(del, p)
 		}
 		if err := updateMeta(context.Background(), dir, old, &m, nil, del); err != nil {
-			os.Remove(joinDir(dir, m.Tombstones))
+			os.Remove(filepath.Join(dir, m.Tombstones))
 			return nil, err
 		}
 	}
 	if err := commitManifest(dir, &m); err != nil {
-		os.Remove(joinDir(dir, m.Tombstones))
+		os.Remove(filepath.Join(dir, m.Tombstones))
 		if m.Metadata != old.Metadata {
-			os.Remove(joinDir(dir, m.Metadata))
+			os.Remove(filepath.Join(dir, m.Metadata))
 		}
 		return nil, err
 	}
 	if old.Tombstones != "" {
-		os.Remove(joinDir(dir, old.Tombstones))
+		os.Remove(filepath.Join(dir, old.Tombstones))
 	}
 	if old.Metadata != "" {
-		os.Remove(joinDir(dir, old.Metadata))
+		os.Remove(filepath.Join(dir, old.Metadata))
 	}
 	return &m, nil
 }
@@ -211,12 +182,5 @@ func commitManifest(dir string, m *Manifest) error {
 	if err := m.validate(); err != nil {
 		return fmt.Errorf("index: internal error, updated manifest invalid: %w", err)
 	}
-	mb, err := m.marshal()
-	if err != nil {
-		return err
-	}
-	if _, err := writeFile(joinDir(dir, ManifestName), mb); err != nil {
-		return err
-	}
-	return syncDir(dir)
+	return disk.WriteManifest(dir, m)
 }

@@ -11,7 +11,7 @@ import (
 	"path/filepath"
 	"reflect"
 
-	"github.com/colbert-go/colbert/data/fsx"
+	"github.com/colbert-go/colbert/codec/internal/diskfile"
 	"github.com/colbert-go/colbert/data/progress"
 )
 
@@ -71,12 +71,6 @@ type plan struct {
 	Probe      string `json:"probe_sha256"`
 }
 
-const planFile = "plan.json"
-
-// buildingDir is where an unfinished build lives (a sibling of the
-// destination, so the final rename is atomic).
-func buildingDir(dir string) string { return filepath.Clean(dir) + ".building" }
-
 // Build writes a new index for src into dir. The work happens in
 // dir+".building", chunk by chunk, and is renamed into place at the end. If
 // the build is interrupted (context cancelled, process killed), calling
@@ -101,7 +95,7 @@ func Build(ctx context.Context, dir string, src Source, opt BuildOptions, bar *p
 	if err != nil {
 		return nil, err
 	}
-	tmp := buildingDir(dir)
+	tmp := diskfile.BuildingDir(dir)
 	if !resumable(tmp, want) {
 		if err := os.RemoveAll(tmp); err != nil {
 			return nil, fmt.Errorf("sparse: %w", err)
@@ -113,7 +107,7 @@ func Build(ctx context.Context, dir string, src Source, opt BuildOptions, bar *p
 		if err != nil {
 			return nil, err
 		}
-		if _, err := writeFile(joinDir(tmp, planFile), pb); err != nil {
+		if _, err := disk.WriteFile(filepath.Join(tmp, diskfile.PlanFile), pb); err != nil {
 			return nil, err
 		}
 	}
@@ -164,7 +158,7 @@ func Build(ctx context.Context, dir string, src Source, opt BuildOptions, bar *p
 
 // checkBuild rejects options and sources no index can be built from.
 func checkBuild(src Source, opt BuildOptions) error {
-	if !hostLittleEndian {
+	if !diskfile.HostLittleEndian {
 		return errors.New("sparse: big-endian hosts are not supported")
 	}
 	if opt.VocabSize <= 0 || opt.VocabSize > maxVocab {
@@ -203,7 +197,7 @@ func wantPlan(src Source, opt BuildOptions) (plan, error) {
 	h := sha256.New()
 	var buf []byte
 	for i := 0; i < n; i++ {
-		buf = appendID(buf[:0], src.ID(i))
+		buf = diskfile.AppendID(buf[:0], src.ID(i))
 		h.Write(buf)
 	}
 	p := plan{Passages: n, VocabSize: opt.VocabSize, Checkpoint: opt.Checkpoint, ChunkSize: opt.ChunkSize,
@@ -227,14 +221,14 @@ func probe(h interface{ Write([]byte) (int, error) }, src Source, i int) error {
 		return fmt.Errorf("sparse: passage %q: %w", src.ID(i), err)
 	}
 	h.Write([]byte(fmt.Sprintf("%d:%d;", i, len(v.Terms))))
-	h.Write(i32Bytes(v.Terms))
-	h.Write(f32Bytes(v.Weights))
+	h.Write(diskfile.I32Bytes(v.Terms))
+	h.Write(diskfile.F32Bytes(v.Weights))
 	return nil
 }
 
 // resumable reports whether tmp holds an unfinished build of the same plan.
 func resumable(tmp string, want plan) bool {
-	b, err := os.ReadFile(joinDir(tmp, planFile))
+	b, err := os.ReadFile(filepath.Join(tmp, diskfile.PlanFile))
 	if err != nil {
 		return false
 	}
@@ -249,8 +243,6 @@ type chunkMarker struct {
 	Files     map[string]FileInfo `json:"files"`
 }
 
-func markerName(ci int) string { return fmt.Sprintf("chunk.%05d.done", ci) }
-
 // chunkFileNames are the forward files and the ids file of chunk ci.
 func chunkFileNames(ci int) []string {
 	f := forwardFiles(ci)
@@ -260,7 +252,7 @@ func chunkFileNames(ci int) []string {
 // chunkDone reads a finished chunk of an interrupted build whose files are
 // intact (sizes and checksums verified).
 func chunkDone(tmp string, ci, lo, hi int) (chunkMarker, bool) {
-	b, err := os.ReadFile(joinDir(tmp, markerName(ci)))
+	b, err := os.ReadFile(filepath.Join(tmp, diskfile.MarkerName(ci)))
 	if err != nil {
 		return chunkMarker{}, false
 	}
@@ -268,11 +260,8 @@ func chunkDone(tmp string, ci, lo, hi int) (chunkMarker, bool) {
 	if json.Unmarshal(b, &mk) != nil || mk.Chunk.FirstPID != lo || mk.Chunk.Passages != hi-lo || len(mk.Files) != 4 {
 		return chunkMarker{}, false
 	}
-	for _, name := range chunkFileNames(ci) {
-		fi, ok := mk.Files[name]
-		if !ok || checkFile(joinDir(tmp, name), fi, false) != nil {
-			return chunkMarker{}, false
-		}
+	if !disk.Intact(tmp, chunkFileNames(ci), mk.Files, false) {
+		return chunkMarker{}, false
 	}
 	return mk, true
 }
@@ -281,24 +270,11 @@ func chunkDone(tmp string, ci, lo, hi int) (chunkMarker, bool) {
 // pid is firstPID, into dir: forward files with the float32 weights, the ids
 // file and the marker. Every vector is validated against the vocabulary.
 func writeChunk(ctx context.Context, dir string, ci, firstPID int, src Source, srcLo, srcHi, vocab int, bar *progress.Bar) (chunkMarker, error) {
-	names := chunkFileNames(ci)
-	var ws [4]*fileWriter
-	abort := func() {
-		for _, w := range ws {
-			if w != nil {
-				w.abort()
-			}
-		}
+	g, err := disk.CreateGroup(dir, chunkFileNames(ci)...)
+	if err != nil {
+		return chunkMarker{}, err
 	}
-	for i, name := range names {
-		w, err := createFile(joinDir(dir, name))
-		if err != nil {
-			abort()
-			return chunkMarker{}, err
-		}
-		ws[i] = w
-	}
-	mk := chunkMarker{Chunk: ChunkInfo{FirstPID: firstPID, Passages: srcHi - srcLo}, Files: map[string]FileInfo{}}
+	mk := chunkMarker{Chunk: ChunkInfo{FirstPID: firstPID, Passages: srcHi - srcLo}}
 	const batch = 256 // passages per write and per context check
 	var lens []uint32
 	var terms []int32
@@ -306,7 +282,7 @@ func writeChunk(ctx context.Context, dir string, ci, firstPID int, src Source, s
 	var idbuf []byte
 	for b := srcLo; b < srcHi; b += batch {
 		if err := ctx.Err(); err != nil {
-			abort()
+			g.Abort()
 			return mk, err
 		}
 		lens, terms, weights, idbuf = lens[:0], terms[:0], weights[:0], idbuf[:0]
@@ -317,7 +293,7 @@ func writeChunk(ctx context.Context, dir string, ci, firstPID int, src Source, s
 				err = v.Validate(vocab)
 			}
 			if err != nil {
-				abort()
+				g.Abort()
 				return mk, fmt.Errorf("sparse: passage %q: %w", src.ID(i), err)
 			}
 			lens = append(lens, uint32(len(v.Terms)))
@@ -326,32 +302,23 @@ func writeChunk(ctx context.Context, dir string, ci, firstPID int, src Source, s
 			for _, w := range v.Weights {
 				mk.MaxWeight = max(mk.MaxWeight, w)
 			}
-			idbuf = appendID(idbuf, src.ID(i))
+			idbuf = diskfile.AppendID(idbuf, src.ID(i))
 		}
-		for i, p := range [][]byte{u32Bytes(lens), i32Bytes(terms), f32Bytes(weights), idbuf} {
-			if _, err := ws[i].Write(p); err != nil {
-				abort()
-				return mk, err
-			}
+		if err := g.WriteEach(diskfile.U32Bytes(lens), diskfile.I32Bytes(terms), diskfile.F32Bytes(weights), idbuf); err != nil {
+			g.Abort()
+			return mk, err
 		}
 		mk.Chunk.Postings += int64(len(terms))
 		bar.Add(int64(e - b))
 	}
-	for i, w := range ws {
-		fi, err := w.commit()
-		if err != nil {
-			for _, w2 := range ws[i+1:] {
-				w2.abort()
-			}
-			return mk, err
-		}
-		mk.Files[names[i]] = fi
+	if mk.Files, err = g.Commit(); err != nil {
+		return mk, err
 	}
 	mb, err := json.Marshal(mk)
 	if err != nil {
 		return mk, err
 	}
-	if _, err := writeFile(joinDir(dir, markerName(ci)), mb); err != nil {
+	if _, err := disk.WriteFile(filepath.Join(dir, diskfile.MarkerName(ci)), mb); err != nil {
 		return mk, err
 	}
 	return mk, nil
@@ -360,12 +327,8 @@ func writeChunk(ctx context.Context, dir string, ci, firstPID int, src Source, s
 // mapForward maps the forward files of chunks[from:] (chunk indexes from…)
 // and checks their sizes against the chunk counts; unmap releases them.
 func mapForward(dir string, chunks []ChunkInfo, from int) ([]fwdChunk, func(), error) {
-	var maps [][]byte
-	unmap := func() {
-		for _, b := range maps {
-			munmap(b)
-		}
-	}
+	maps := disk.Maps(dir)
+	unmap := func() { maps.Close() }
 	var out []fwdChunk
 	for ci := from; ci < len(chunks); ci++ {
 		c := chunks[ci]
@@ -373,13 +336,12 @@ func mapForward(dir string, chunks []ChunkInfo, from int) ([]fwdChunk, func(), e
 		var b [3][]byte
 		for j, name := range f {
 			var err error
-			if b[j], err = mapFile(joinDir(dir, name)); err != nil {
+			if b[j], err = maps.Map(name); err != nil {
 				unmap()
 				return nil, nil, err
 			}
-			maps = append(maps, b[j])
 		}
-		fc := fwdChunk{firstPID: c.FirstPID, lens: uint32s(b[0]), terms: uint32s(b[1]), weights: float32s(b[2])}
+		fc := fwdChunk{firstPID: c.FirstPID, lens: diskfile.Uint32s(b[0]), terms: diskfile.Uint32s(b[1]), weights: diskfile.Float32s(b[2])}
 		var sum int64
 		for _, l := range fc.lens {
 			sum += int64(l)
@@ -393,31 +355,14 @@ func mapForward(dir string, chunks []ChunkInfo, from int) ([]fwdChunk, func(), e
 	return out, unmap, nil
 }
 
-// commitDir writes the manifest into tmp, removes the build's bookkeeping
-// and forward files and puts tmp in place of dir with fsx.DirCommit
-// (replacing an old index if overwrite: it is moved aside to dir.old, and
-// moved back if tmp cannot take its place).
+// commitDir commits the building directory tmp as the index dir with its
+// manifest m (diskfile's CommitDir), removing the markers and forward
+// files of its nchunks chunks.
 func commitDir(tmp, dir string, m *Manifest, nchunks int, overwrite bool) error {
-	mb, err := m.marshal()
-	if err != nil {
-		return err
-	}
-	if _, err := writeFile(joinDir(tmp, ManifestName), mb); err != nil {
-		return err
-	}
-	os.Remove(joinDir(tmp, planFile))
+	var scratch []string
 	for ci := 0; ci < nchunks; ci++ {
-		os.Remove(joinDir(tmp, markerName(ci)))
-		for _, f := range forwardFiles(ci) {
-			os.Remove(joinDir(tmp, f))
-		}
+		f := forwardFiles(ci)
+		scratch = append(scratch, diskfile.MarkerName(ci), f[0], f[1], f[2])
 	}
-	if _, err := os.Stat(dir); err == nil && !overwrite {
-		return fmt.Errorf("sparse: %s already exists", dir)
-	}
-	swap := fsx.DirCommit{Aside: filepath.Clean(dir) + ".old"}
-	if err := swap.Commit(tmp, dir); err != nil {
-		return fmt.Errorf("sparse: %w", err)
-	}
-	return nil
+	return disk.CommitDir(tmp, dir, m, scratch, overwrite, nil)
 }

@@ -9,6 +9,8 @@ import (
 	"sort"
 	"sync"
 	"testing"
+
+	"github.com/colbert-go/colbert/codec/internal/diskfile"
 )
 
 // fuzzIndex is a small built index (with a delete and an append, so every
@@ -71,7 +73,7 @@ func FuzzParseManifest(f *testing.F) {
 			return
 		}
 		// A valid manifest survives its own encoding unchanged.
-		out, err := m.marshal()
+		out, err := diskfile.MarshalManifest(m)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -81,46 +83,6 @@ func FuzzParseManifest(f *testing.F) {
 		}
 		if !reflect.DeepEqual(m, m2) {
 			t.Fatalf("manifest changed through marshal: %+v vs %+v", m, m2)
-		}
-	})
-}
-
-func FuzzParseIDs(f *testing.F) {
-	f.Add(appendID(appendID(nil, "doc1"), ""), 2)
-	f.Add([]byte{0x80}, 1)
-	f.Add([]byte{5, 'a'}, 1)
-	f.Add([]byte{}, 0)
-	f.Fuzz(func(t *testing.T, b []byte, n int) {
-		if n < 0 || n > 1<<16 {
-			return
-		}
-		ids, err := parseIDs("fuzz", b, n)
-		if err != nil {
-			return
-		}
-		var again []byte
-		for _, id := range ids {
-			again = appendID(again, id)
-		}
-		ids2, err := parseIDs("again", again, n)
-		if err != nil || !reflect.DeepEqual(ids, ids2) {
-			t.Fatalf("ids do not round-trip: %q vs %q (%v)", ids, ids2, err)
-		}
-	})
-}
-
-func FuzzParseTombstones(f *testing.F) {
-	f.Add(u32Bytes([]uint32{1, 5, 9}), 10)
-	f.Add([]byte{1, 0, 0}, 3)
-	f.Fuzz(func(t *testing.T, b []byte, n int) {
-		ts, err := parseTombstones("fuzz", b, n)
-		if err != nil {
-			return
-		}
-		for i, p := range ts {
-			if int64(p) >= int64(n) || (i > 0 && p <= ts[i-1]) {
-				t.Fatalf("accepted bad tombstone %d at %d", p, i)
-			}
 		}
 	})
 }

@@ -32,10 +32,11 @@
 package sparse
 
 import (
-	"encoding/json"
 	"fmt"
 	"math"
 	"regexp"
+
+	"github.com/colbert-go/colbert/codec/internal/diskfile"
 )
 
 // Format identifies a colbert-go sparse index manifest; Version is the
@@ -44,11 +45,9 @@ const (
 	Format  = "colbert-go-sparse-index"
 	Version = 1
 	// ManifestName is the manifest's file name inside an index directory.
-	ManifestName = "manifest.json"
+	ManifestName = diskfile.ManifestName
 	// DefaultBlockSize is the number of postings per block-max block.
 	DefaultBlockSize = 128
-	// maxManifest bounds the manifest read (a corrupt file must not OOM us).
-	maxManifest = 64 << 20
 	// maxVocab bounds VocabSize (the offsets file is 8 bytes per term).
 	maxVocab = 1 << 26
 	// maxPostings bounds NumPostings (so size arithmetic cannot overflow).
@@ -94,41 +93,20 @@ type ChunkInfo struct {
 	Postings int64 `json:"postings"`
 }
 
-// FileInfo is a file's size and CRC-32C (Castagnoli) checksum.
-type FileInfo struct {
-	Size   int64  `json:"size"`
-	CRC32C uint32 `json:"crc32c"`
-}
+// FileInfo is a file's size and CRC-32C (Castagnoli) checksum
+// (codec/internal/diskfile.FileInfo; JSON {"size", "crc32c"}).
+type FileInfo = diskfile.FileInfo
 
 var (
-	fileNameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9._]*$`)
 	postingsRE = regexp.MustCompile(`^postings\.[0-9]{5,}$`)
 	tombRE     = regexp.MustCompile(`^tombstones\.[0-9]{5,}\.bin$`)
 )
 
 // ParseManifest decodes and validates a manifest; name is used in errors.
 func ParseManifest(name string, b []byte) (*Manifest, error) {
-	// Format and version first, so a foreign or newer file gets the right
-	// message instead of a field error.
-	var head struct {
-		Format  string `json:"format"`
-		Version int    `json:"version"`
-	}
-	if err := json.Unmarshal(b, &head); err != nil {
-		return nil, fmt.Errorf("sparse: %s: not a colbert-go manifest: %w", name, err)
-	}
-	if head.Format != Format {
-		return nil, fmt.Errorf("sparse: %s: foreign format %q (want %q)", name, head.Format, Format)
-	}
-	if head.Version < 1 || head.Version > Version {
-		return nil, fmt.Errorf("sparse: %s: format version %d not supported (this build reads 1…%d)", name, head.Version, Version)
-	}
 	var m Manifest
-	if err := json.Unmarshal(b, &m); err != nil {
-		return nil, fmt.Errorf("sparse: %s: %w", name, err)
-	}
-	if err := m.validate(); err != nil {
-		return nil, fmt.Errorf("sparse: %s: %w", name, err)
+	if err := disk.DecodeManifest(name, b, Format, Version, &m, m.validate); err != nil {
+		return nil, err
 	}
 	return &m, nil
 }
@@ -184,13 +162,8 @@ func (m *Manifest) validate() error {
 	if m.Tombstones != "" && !tombRE.MatchString(m.Tombstones) {
 		return fmt.Errorf("tombstones file name %q invalid", m.Tombstones)
 	}
-	for name, fi := range m.Files {
-		if !fileNameRE.MatchString(name) || name == ManifestName {
-			return fmt.Errorf("bad file name %q", name)
-		}
-		if fi.Size < 0 {
-			return fmt.Errorf("file %s: negative size", name)
-		}
+	if err := diskfile.ValidateFiles(m.Files); err != nil {
+		return err
 	}
 	expect := m.expectedSizes()
 	if len(m.Files) != len(expect) {
@@ -232,22 +205,11 @@ func postingsFiles(base string) [4]string {
 	return [4]string{base + ".offsets", base + ".docs", base + ".impacts", base + ".blocks"}
 }
 
-func postingsName(gen int) string   { return fmt.Sprintf("postings.%05d", gen) }
-func tombstonesName(gen int) string { return fmt.Sprintf("tombstones.%05d.bin", gen) }
-func idsName(ci int) string         { return fmt.Sprintf("chunk.%05d.ids", ci) }
+func postingsName(gen int) string { return fmt.Sprintf("postings.%05d", gen) }
+func idsName(ci int) string       { return fmt.Sprintf("chunk.%05d.ids", ci) }
 
 // forwardFiles are chunk ci's temporary lens, terms and weights files.
 func forwardFiles(ci int) [3]string {
 	p := fmt.Sprintf("chunk.%05d.", ci)
 	return [3]string{p + "lens", p + "terms", p + "weights"}
-}
-
-// marshal is the canonical manifest encoding (map keys sorted by
-// encoding/json), so equal manifests are equal bytes.
-func (m *Manifest) marshal() ([]byte, error) {
-	b, err := json.MarshalIndent(m, "", "  ")
-	if err != nil {
-		return nil, err
-	}
-	return append(b, '\n'), nil
 }

@@ -3,6 +3,9 @@ package sparse
 import (
 	"context"
 	"fmt"
+	"path/filepath"
+
+	"github.com/colbert-go/colbert/codec/internal/diskfile"
 )
 
 // postings is a parsed postings generation: term t's pids and impacts are
@@ -42,8 +45,8 @@ func parsePostings(base string, vocab, numPassages, blockSize int, numBlocks int
 	if numBlocks < 0 || int64(len(bb)) != 5*numBlocks {
 		return nil, fmt.Errorf("sparse: %s: size %d, %d blocks need %d", f[3], len(bb), numBlocks, 5*numBlocks)
 	}
-	p := &postings{offsets: uint64s(ob), docs: uint32s(db), imps: ib,
-		blockLast: uint32s(bb[:4*numBlocks]), blockMax: bb[4*numBlocks:],
+	p := &postings{offsets: diskfile.Uint64s(ob), docs: diskfile.Uint32s(db), imps: ib,
+		blockLast: diskfile.Uint32s(bb[:4*numBlocks]), blockMax: bb[4*numBlocks:],
 		blockOff: make([]int64, vocab+1), termMax: make([]uint8, vocab)}
 	if p.docs == nil {
 		p.docs = []uint32{}
@@ -185,9 +188,9 @@ func writePostings(ctx context.Context, dir, base string, vocab, blockSize int, 
 	st.postings, st.blocks = int64(total), int64(len(blast))
 	st.files = map[string]FileInfo{}
 	names := postingsFiles(base)
-	parts := [4][][]byte{{u64Bytes(offsets)}, {u32Bytes(docs)}, {imps}, {u32Bytes(blast), bmax}}
+	parts := [4][][]byte{{diskfile.U64Bytes(offsets)}, {diskfile.U32Bytes(docs)}, {imps}, {diskfile.U32Bytes(blast), bmax}}
 	for i, name := range names {
-		fi, err := writeFile(joinDir(dir, name), parts[i]...)
+		fi, err := disk.WriteFile(filepath.Join(dir, name), parts[i]...)
 		if err != nil {
 			return postingsStats{}, err
 		}

@@ -2,11 +2,9 @@ package sparse
 
 import (
 	"errors"
-	"fmt"
-	"io"
-	"os"
-	"sort"
-	"syscall"
+	"path/filepath"
+
+	"github.com/colbert-go/colbert/codec/internal/diskfile"
 )
 
 // OpenOptions tunes Open.
@@ -26,7 +24,7 @@ type Index struct {
 	dir     string
 	man     *Manifest
 	manSize int64 // bytes of the manifest read
-	maps    [][]byte
+	maps    diskfile.Maps
 	post    *postings
 	deq     [256]float32
 	ids     []string
@@ -38,24 +36,12 @@ type Index struct {
 // not a colbert-go sparse index, has a newer format, or whose files are
 // missing, truncated or corrupt, with an error naming the file.
 func Open(dir string, opt OpenOptions) (_ *Index, err error) {
-	if !hostLittleEndian {
+	if !diskfile.HostLittleEndian {
 		return nil, errors.New("sparse: big-endian hosts are not supported")
 	}
-	mpath := joinDir(dir, ManifestName)
-	f, err := os.Open(mpath)
+	mpath, mb, err := disk.ReadManifest(dir, "colbert-go sparse index")
 	if err != nil {
-		if errors.Is(err, os.ErrNotExist) {
-			return nil, fmt.Errorf("sparse: %s is not a colbert-go sparse index (no %s)", dir, ManifestName)
-		}
-		return nil, fmt.Errorf("sparse: %w", err)
-	}
-	mb, err := io.ReadAll(io.LimitReader(f, maxManifest+1))
-	f.Close()
-	if err != nil {
-		return nil, fmt.Errorf("sparse: read %s: %w", mpath, err)
-	}
-	if len(mb) > maxManifest {
-		return nil, fmt.Errorf("sparse: %s larger than %d bytes", mpath, maxManifest)
+		return nil, err
 	}
 	m, err := ParseManifest(mpath, mb)
 	if err != nil {
@@ -67,23 +53,11 @@ func Open(dir string, opt OpenOptions) (_ *Index, err error) {
 			ix.Close()
 		}
 	}()
-	names := make([]string, 0, len(m.Files))
-	for name := range m.Files {
-		names = append(names, name)
+	if err := disk.CheckAll(dir, m.Files, opt.SkipVerify); err != nil {
+		return nil, err
 	}
-	sort.Strings(names)
-	for _, name := range names {
-		if err := checkFile(joinDir(dir, name), m.Files[name], opt.SkipVerify); err != nil {
-			return nil, err
-		}
-	}
-	mp := func(name string) ([]byte, error) {
-		b, err := mapFile(joinDir(dir, name))
-		if err == nil && b != nil {
-			ix.maps = append(ix.maps, b)
-		}
-		return b, err
-	}
+	ix.maps = disk.Maps(dir)
+	mp := ix.maps.Map
 	n := m.NumPassages
 	ix.ids = make([]string, 0, n)
 	for ci, c := range m.Chunks {
@@ -91,7 +65,7 @@ func Open(dir string, opt OpenOptions) (_ *Index, err error) {
 		if err != nil {
 			return nil, err
 		}
-		ids, err := parseIDs(joinDir(dir, idsName(ci)), b, c.Passages)
+		ids, err := disk.ParseIDs(filepath.Join(dir, idsName(ci)), b, c.Passages)
 		if err != nil {
 			return nil, err
 		}
@@ -103,36 +77,18 @@ func Open(dir string, opt OpenOptions) (_ *Index, err error) {
 			return nil, err
 		}
 	}
-	ix.post, err = parsePostings(joinDir(dir, m.Postings), m.VocabSize, n, m.BlockSize, m.NumBlocks, pb[0], pb[1], pb[2], pb[3])
+	ix.post, err = parsePostings(filepath.Join(dir, m.Postings), m.VocabSize, n, m.BlockSize, m.NumBlocks, pb[0], pb[1], pb[2], pb[3])
 	if err != nil {
 		return nil, err
 	}
 	// Each chunk's posting count is its passages' terms; the postings
 	// must hold exactly the chunks' sum (checked by the manifest) — a
 	// per-chunk recount would need a forward index, which is not kept.
-	ix.deleted = make([]bool, n)
-	if m.Tombstones != "" {
-		tb, err := mp(m.Tombstones)
-		if err != nil {
-			return nil, err
-		}
-		ts, err := parseTombstones(joinDir(dir, m.Tombstones), tb, n)
-		if err != nil {
-			return nil, err
-		}
-		for _, p := range ts {
-			ix.deleted[p] = true
-		}
+	if ix.deleted, err = ix.maps.Deleted(m.Tombstones, n); err != nil {
+		return nil, err
 	}
-	ix.idToPID = make(map[string]int32, n-m.NumDeleted)
-	for p, id := range ix.ids {
-		if ix.deleted[p] {
-			continue
-		}
-		if q, dup := ix.idToPID[id]; dup {
-			return nil, fmt.Errorf("sparse: %s: passage id %q is live at pids %d and %d", dir, id, q, p)
-		}
-		ix.idToPID[id] = int32(p)
+	if ix.idToPID, err = disk.LiveIDs(dir, ix.ids, ix.deleted, m.NumDeleted); err != nil {
+		return nil, err
 	}
 	for q := range ix.deq {
 		ix.deq[q] = float32(q) * m.Scale
@@ -141,16 +97,7 @@ func Open(dir string, opt OpenOptions) (_ *Index, err error) {
 }
 
 // Close unmaps the files. Slices obtained from the index become invalid.
-func (ix *Index) Close() error {
-	var first error
-	for _, b := range ix.maps {
-		if err := syscall.Munmap(b); err != nil && first == nil {
-			first = err
-		}
-	}
-	ix.maps = nil
-	return first
-}
+func (ix *Index) Close() error { return ix.maps.Close() }
 
 // Dir is the directory the index was opened from.
 func (ix *Index) Dir() string { return ix.dir }

@@ -4,8 +4,10 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"path/filepath"
 	"slices"
 
+	"github.com/colbert-go/colbert/codec/internal/diskfile"
 	"github.com/colbert-go/colbert/data/progress"
 )
 
@@ -29,32 +31,22 @@ func Append(ctx context.Context, dir string, src Source, bar *progress.Bar) (*Ma
 	if int64(old.NumPassages)+int64(n) > maxPassages {
 		return nil, fmt.Errorf("sparse: append to %s: %d + %d passages exceed %d", dir, old.NumPassages, n, maxPassages)
 	}
-	seen := make(map[string]bool, n)
-	for i := 0; i < n; i++ {
-		id := src.ID(i)
-		if _, live := ix.PID(id); live || seen[id] {
-			return nil, fmt.Errorf("sparse: append to %s: passage id %q already present", dir, id)
-		}
-		seen[id] = true
+	if err := disk.CheckNewIDs(dir, n, src.ID, ix.PID); err != nil {
+		return nil, err
 	}
 	bar.SetTotal(int64(n))
 
 	m := *old
 	m.Generation++
 	m.Postings = postingsName(m.Generation)
-	m.Files = map[string]FileInfo{}
-	for k, v := range old.Files {
-		m.Files[k] = v
-	}
-	for _, f := range postingsFiles(old.Postings) {
-		delete(m.Files, f)
-	}
+	oldPostings := postingsFiles(old.Postings)
+	m.Files = diskfile.Without(old.Files, oldPostings[:]...)
 	m.Chunks = slices.Clone(old.Chunks)
 	first := len(m.Chunks)
 	var written, temporary []string
 	cleanup := func() {
 		for _, f := range append(written, temporary...) {
-			os.Remove(joinDir(dir, f))
+			os.Remove(filepath.Join(dir, f))
 		}
 	}
 	for lo := 0; lo < n; lo += m.ChunkSize {
@@ -62,7 +54,7 @@ func Append(ctx context.Context, dir string, src Source, bar *progress.Bar) (*Ma
 		ci := len(m.Chunks)
 		mk, err := writeChunk(ctx, dir, ci, m.NumPassages, src, lo, hi, m.VocabSize, bar)
 		f := forwardFiles(ci)
-		temporary = append(temporary, f[0], f[1], f[2], markerName(ci))
+		temporary = append(temporary, f[0], f[1], f[2], diskfile.MarkerName(ci))
 		written = append(written, idsName(ci))
 		if err != nil {
 			cleanup()
@@ -97,10 +89,10 @@ func Append(ctx context.Context, dir string, src Source, bar *progress.Bar) (*Ma
 		return nil, err
 	}
 	for _, f := range temporary {
-		os.Remove(joinDir(dir, f))
+		os.Remove(filepath.Join(dir, f))
 	}
-	for _, f := range postingsFiles(old.Postings) {
-		os.Remove(joinDir(dir, f))
+	for _, f := range oldPostings {
+		os.Remove(filepath.Join(dir, f))
 	}
 	return &m, nil
 }
@@ -117,54 +109,32 @@ func Delete(ctx context.Context, dir string, ids []string) (*Manifest, error) {
 	}
 	defer ix.Close()
 	old := ix.man
-	var dead []uint32
-	for p, d := range ix.deleted {
-		if d {
-			dead = append(dead, uint32(p))
-		}
-	}
-	seen := map[string]bool{}
-	for _, id := range ids {
-		if seen[id] {
-			return nil, fmt.Errorf("sparse: delete from %s: id %q listed twice", dir, id)
-		}
-		p, ok := ix.PID(id)
-		if !ok {
-			return nil, fmt.Errorf("sparse: delete from %s: no live passage with id %q", dir, id)
-		}
-		seen[id] = true
-		dead = append(dead, uint32(p))
+	dead, err := disk.Tombstone(dir, ix.deleted, ix.PID, ids)
+	if err != nil {
+		return nil, err
 	}
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	slices.Sort(dead)
 	m := *old
 	m.Generation++
-	m.Files = map[string]FileInfo{}
-	for k, v := range old.Files {
-		m.Files[k] = v
+	m.Files = diskfile.Without(old.Files, old.Tombstones)
+	name, fi, err := disk.WriteTombstones(dir, m.Generation, dead)
+	if err != nil {
+		return nil, err
 	}
-	if old.Tombstones != "" {
-		delete(m.Files, old.Tombstones)
-	}
-	m.Tombstones, m.NumDeleted = "", len(dead)
-	if len(dead) > 0 {
-		m.Tombstones = tombstonesName(m.Generation)
-		fi, err := writeFile(joinDir(dir, m.Tombstones), u32Bytes(dead))
-		if err != nil {
-			return nil, err
-		}
-		m.Files[m.Tombstones] = fi
+	m.Tombstones, m.NumDeleted = name, len(dead)
+	if name != "" {
+		m.Files[name] = fi
 	}
 	if err := commitManifest(dir, &m); err != nil {
 		if m.Tombstones != "" {
-			os.Remove(joinDir(dir, m.Tombstones))
+			os.Remove(filepath.Join(dir, m.Tombstones))
 		}
 		return nil, err
 	}
 	if old.Tombstones != "" {
-		os.Remove(joinDir(dir, old.Tombstones))
+		os.Remove(filepath.Join(dir, old.Tombstones))
 	}
 	return &m, nil
 }
@@ -174,10 +144,5 @@ func commitManifest(dir string, m *Manifest) error {
 	if err := m.validate(); err != nil {
 		return fmt.Errorf("sparse: internal error, updated manifest invalid: %w", err)
 	}
-	mb, err := m.marshal()
-	if err != nil {
-		return err
-	}
-	_, err = writeFile(joinDir(dir, ManifestName), mb)
-	return err
+	return disk.WriteManifest(dir, m)
 }
