@@ -3,9 +3,9 @@ package sparse
 import "github.com/colbert-go/colbert/codec/sparse"
 
 // Exhaustive returns the exact top k by scoring every passage: term at a
-// time over the query terms' full posting lists (by increasing term id,
-// the order Search also sums in) into one float32 accumulator per pid,
-// then a selection over all pids. It is the reference Search is tested
+// time over the query terms' full posting lists (in prepare's canonical
+// order, the order Search also sums in) into one float32 accumulator per
+// pid, then a selection over all pids. It is the reference Search is tested
 // against, and its cost is the baseline of the pruning benchmark.
 func Exhaustive(ix *sparse.Index, q sparse.Vector, k int, opt Options) ([]Hit, error) {
 	terms, err := prepare(ix, q, k)
@@ -22,12 +22,12 @@ func Exhaustive(ix *sparse.Index, q sparse.Vector, k int, opt Options) ([]Hit, e
 		}
 		postings += int64(len(t.docs))
 	}
-	top := newTopK(k)
+	top := newHeapK(k, nil)
 	var cands int64
 	for p, s := range acc {
 		if s > 0 && allowed(ix, opt.Filter, p) {
 			cands++
-			top.push(Hit{PID: p, Score: s})
+			top.offer(p, s)
 		}
 	}
 	if tr := opt.Trace; tr != nil {

@@ -34,6 +34,8 @@ type gen struct {
 	equal bool
 	// spread is the σ of the log-normal factor of the weights.
 	spread float64
+	// splade switches to the SPLADE-like weight model (spladeWeight).
+	splade bool
 }
 
 func newGen(seed uint64, vocab int, s float64, equal bool) *gen {
@@ -45,6 +47,9 @@ func newGen(seed uint64, vocab int, s float64, equal bool) *gen {
 func (g *gen) weight(rank int32) float32 {
 	if g.equal {
 		return 1
+	}
+	if g.splade {
+		return g.spladeWeight(rank, 0.25)
 	}
 	idf := 0.2 + math.Log1p(float64(rank))/math.Log(float64(g.vocab))
 	return float32(idf * math.Exp(g.spread*g.rng.NormFloat64()))
@@ -99,4 +104,26 @@ func open(t testing.TB, dir string) *sparse.Index {
 	}
 	t.Cleanup(func() { ix.Close() })
 	return ix
+}
+
+// spladeWeight is the SPLADE-like model of a weight: the square of an
+// IDF-like rarity, so frequent terms (SPLADE's near-stopwords) weigh
+// ~0.01–0.05 and rare ones ~1, times a log-normal factor of σ sigma
+// (small for passages; large for queries, whose weight then sits on a few
+// terms, as a SPLADE query's does on its original content words).
+func (g *gen) spladeWeight(rank int32, sigma float64) float32 {
+	r := 0.1 + math.Log1p(float64(rank))/math.Log(float64(g.vocab))
+	return float32(r * r * math.Exp(sigma*g.rng.NormFloat64()))
+}
+
+// query draws a query of n distinct terms; under the SPLADE-like model its
+// weights are concentrated (σ = 1).
+func (g *gen) query(n int) sparse.Vector {
+	v := g.vector(n)
+	if g.splade {
+		for i, t := range v.Terms {
+			v.Weights[i] = g.spladeWeight(t, 1)
+		}
+	}
+	return v
 }

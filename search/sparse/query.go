@@ -1,9 +1,10 @@
 // Package sparse searches a SPLADE index (codec/sparse) for the exact top k
 // passages by dot product, with dynamic pruning (Search) or by scoring every
 // passage (Exhaustive, the reference). Both compute every passage's score
-// as the same float32 sum, in the same order (query terms by increasing
-// term id) of the same float32 contributions (query weight × the index's
-// dequantised impact), so their results are equal, not merely close.
+// as the same float32 sum, in the same order (the canonical term order of
+// prepare: upper bound descending, then term id) of the same float32
+// contributions (query weight × the index's dequantised impact), so their
+// results are equal, not merely close.
 //
 // Hits are ordered as everywhere in the project (search/topk.go): score
 // descending, ties by smaller pid. A passage is a hit only when its score
@@ -12,7 +13,9 @@
 package sparse
 
 import (
+	"cmp"
 	"fmt"
+	"slices"
 
 	"github.com/colbert-go/colbert/codec/sparse"
 	"github.com/colbert-go/colbert/search"
@@ -32,29 +35,35 @@ type Options struct {
 
 // Trace counts a search's work.
 type Trace struct {
-	// Postings is the number of postings read (scored, or stepped over
-	// one at a time); Candidates the passages considered; Scored those
-	// whose exact score was computed; Windows the pid windows Search
-	// scored.
-	Postings, Candidates, Scored, Windows int64
+	// Postings is the number of postings read (accumulated, or looked up
+	// for a candidate); Candidates the allowed passages Search kept as
+	// candidates when AND mode started (every allowed passage with a
+	// positive score, if it never did); Scored those whose every term was
+	// added (the exact score); Refined the query terms Search looked up
+	// for its candidates only (MaxScore's "AND mode"; the others were read
+	// in full).
+	Postings, Candidates, Scored, Refined int64
 }
 
 // qterm is one query term with postings: its lists and its contribution
 // per impact, tab[q] = weight × Dequantise(q), computed once so that every
 // scorer adds the very same float32 values.
 type qterm struct {
-	canon int // position among the query's terms with postings, by term id
-	docs  []uint32
-	imps  []uint8
-	last  []uint32
-	bmax  []uint8
-	ub    float32 // tab[TermMax]
-	tab   [256]float32
+	term int32
+	docs []uint32
+	imps []uint8
+	last []uint32
+	bmax []uint8
+	ub   float32 // tab[TermMax]
+	tab  [256]float32
 }
 
-// prepare validates the query and returns its terms with postings, by
-// increasing term id. Terms outside the vocabulary have no postings and
-// contribute nothing.
+// prepare validates the query and returns its terms with postings in the
+// canonical order every scorer adds them in: upper bound (ub) descending,
+// ties by term id. It is the order of term-at-a-time MaxScore (Search),
+// which can then add each term's contributions as it goes and still sum
+// every passage's score exactly as Exhaustive does. Terms outside the
+// vocabulary have no postings and contribute nothing.
 func prepare(ix *sparse.Index, q sparse.Vector, k int) ([]qterm, error) {
 	if k < 0 {
 		return nil, fmt.Errorf("sparse: k %d negative", k)
@@ -68,7 +77,7 @@ func prepare(ix *sparse.Index, q sparse.Vector, k int) ([]qterm, error) {
 		if len(docs) == 0 {
 			continue
 		}
-		terms = append(terms, qterm{canon: len(terms), docs: docs, imps: imps})
+		terms = append(terms, qterm{term: t, docs: docs, imps: imps})
 		qt := &terms[len(terms)-1]
 		qt.last, qt.bmax = ix.Blocks(int(t))
 		w := q.Weights[i]
@@ -77,6 +86,12 @@ func prepare(ix *sparse.Index, q sparse.Vector, k int) ([]qterm, error) {
 		}
 		qt.ub = qt.tab[ix.TermMax(int(t))]
 	}
+	slices.SortFunc(terms, func(a, b qterm) int {
+		if c := cmp.Compare(b.ub, a.ub); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.term, b.term)
+	})
 	return terms, nil
 }
 

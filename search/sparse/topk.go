@@ -1,9 +1,6 @@
 package sparse
 
-import (
-	"container/heap"
-	"slices"
-)
+import "slices"
 
 // better is the project's hit order (search/topk.go): score descending,
 // ties by smaller pid.
@@ -14,44 +11,96 @@ func better(a, b Hit) bool {
 	return a.PID < b.PID
 }
 
-// topK keeps the k best hits pushed into it; h[0] is the worst kept.
-type topK struct {
-	k int
-	h minHeap
+// heapK keeps the k best hits offered to it, a binary min-heap by better
+// (h[0] is the worst kept). With pos (a slot per pid), a pid already kept
+// can be offered again with a larger score, as term-at-a-time scoring
+// does, and its entry is moved instead of duplicated; pos needs no
+// clearing, as a slot is trusted only when it holds that pid.
+type heapK struct {
+	k   int
+	h   []Hit
+	pos []int32
 }
 
-type minHeap []Hit
-
-func (h minHeap) Len() int           { return len(h) }
-func (h minHeap) Less(i, j int) bool { return better(h[j], h[i]) }
-func (h minHeap) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
-func (h *minHeap) Push(x any)        { *h = append(*h, x.(Hit)) }
-func (h *minHeap) Pop() any {
-	old := *h
-	x := old[len(old)-1]
-	*h = old[:len(old)-1]
-	return x
+func newHeapK(k int, pos []int32) *heapK {
+	return &heapK{k: k, h: make([]Hit, 0, min(k, 1<<16)), pos: pos}
 }
 
-func newTopK(k int) *topK { return &topK{k: k, h: make(minHeap, 0, min(k, 1<<16))} }
+func (t *heapK) full() bool { return len(t.h) == t.k }
 
-func (t *topK) full() bool { return len(t.h) == t.k }
-
-// push offers a hit.
-func (t *topK) push(x Hit) {
+// threshold is the score an offer must reach to be considered: the k-th
+// best kept once full, 0 before.
+func (t *heapK) threshold() float32 {
 	if len(t.h) < t.k {
-		heap.Push(&t.h, x)
+		return 0
+	}
+	return t.h[0].Score
+}
+
+// offer submits pid with score s (larger than any score it was offered
+// with before, when pos is set).
+func (t *heapK) offer(pid int, s float32) {
+	if t.pos != nil {
+		if i := int(t.pos[pid]); i >= 0 && i < len(t.h) && t.h[i].PID == pid {
+			t.h[i].Score = s // better than before: it sinks towards the leaves
+			t.down(i)
+			return
+		}
+	}
+	x := Hit{PID: pid, Score: s}
+	if len(t.h) < t.k {
+		t.h = append(t.h, x)
+		t.up(len(t.h) - 1)
 		return
 	}
 	if t.k > 0 && better(x, t.h[0]) {
 		t.h[0] = x
-		heap.Fix(&t.h, 0)
+		t.down(0)
 	}
 }
 
+func (t *heapK) set(i int, x Hit) {
+	t.h[i] = x
+	if t.pos != nil {
+		t.pos[x.PID] = int32(i)
+	}
+}
+
+func (t *heapK) up(i int) {
+	x := t.h[i]
+	for i > 0 {
+		p := (i - 1) / 2
+		if !better(t.h[p], x) {
+			break
+		}
+		t.set(i, t.h[p])
+		i = p
+	}
+	t.set(i, x)
+}
+
+func (t *heapK) down(i int) {
+	x, n := t.h[i], len(t.h)
+	for {
+		c := 2*i + 1
+		if c >= n {
+			break
+		}
+		if c+1 < n && better(t.h[c], t.h[c+1]) {
+			c++
+		}
+		if !better(x, t.h[c]) {
+			break
+		}
+		t.set(i, t.h[c])
+		i = c
+	}
+	t.set(i, x)
+}
+
 // sorted returns the kept hits best first.
-func (t *topK) sorted() []Hit {
-	out := slices.Clone([]Hit(t.h))
+func (t *heapK) sorted() []Hit {
+	out := slices.Clone(t.h)
 	slices.SortFunc(out, func(a, b Hit) int {
 		if better(a, b) {
 			return -1
