@@ -1,9 +1,6 @@
 package train
 
-import (
-	"os"
-	"runtime/debug"
-)
+import "github.com/colbert-go/colbert/data/gctune"
 
 // GCPercent is the garbage collector's target for training processes: a
 // step allocates and drops hundreds of MB of activations and gradients, and
@@ -15,8 +12,4 @@ const GCPercent = 25
 
 // TuneGC sets GCPercent unless the user chose GOGC; commands that train
 // (colbert train, colbert demo) call it once at start-up.
-func TuneGC() {
-	if _, set := os.LookupEnv("GOGC"); !set {
-		debug.SetGCPercent(GCPercent)
-	}
-}
+func TuneGC() { gctune.Set(GCPercent) }

@@ -48,6 +48,7 @@ func serveCommands() []*cli.Command {
 }
 
 func serveAction(c *cli.Context) error {
+	server.TuneGC() // the latency tail under load is the collector's (see server.GCPercent)
 	if routed, err := serveRoute(c); routed || err != nil {
 		return err
 	}
