@@ -93,3 +93,54 @@ func TestSPLADEIndexCLI(t *testing.T) {
 		}
 	}
 }
+
+// TestPolyEncoderCLI: a poly-encoder checkpoint is indexed (one [CLS]
+// vector per passage), searched exhaustively, and reranks a first-stage run
+// from its stored vectors with --candidates: reranking every passage gives
+// the exhaustive top k.
+func TestPolyEncoderCLI(t *testing.T) {
+	src := testassets.Path(t, "models/hf-tiny/colbert")
+	cran := testassets.Path(t, "classic/cranfield")
+	dir := t.TempDir()
+	ck, err := model.LoadCheckpoint(src)
+	must(t, err)
+	col := ck.ColBERT
+	col.PolyM = 4
+	poly, _, err := ck.WithHead(model.KindPolyEncoder, col, 5)
+	must(t, err)
+	ckdir := filepath.Join(dir, "poly")
+	must(t, model.SaveCheckpoint(ckdir, poly))
+	ps, err := data.ReadCorpusJSONL(filepath.Join(cran, "corpus.jsonl"))
+	must(t, err)
+	qs, err := data.ReadQueriesJSONL(filepath.Join(cran, "queries.jsonl"))
+	must(t, err)
+	corpus, queries := filepath.Join(dir, "corpus.jsonl"), filepath.Join(dir, "queries.jsonl")
+	must(t, data.WriteCorpusJSONL(corpus, ps[:30]))
+	must(t, data.WriteQueriesJSONL(queries, qs[:3]))
+	var out, errw bytes.Buffer
+	app := &cli.App{Name: "colbert", Writer: &out, ErrWriter: &errw, Commands: append(indexCommands(), searchCommands()...)}
+	run := func(args ...string) string {
+		t.Helper()
+		out.Reset()
+		errw.Reset()
+		if err := app.Run(append([]string{"colbert"}, args...)); err != nil {
+			t.Fatalf("%v: %v\n%s", args, err, errw.String())
+		}
+		return out.String() + errw.String()
+	}
+	idx := filepath.Join(dir, "idx")
+	run("index", "--checkpoint", ckdir, "--collection", corpus, "--out", idx, "--centroids", "8", "--threads", "2", "-q")
+	search := []string{"search", "--index", idx, "--checkpoint", ckdir, "--queries", queries, "-q"}
+	all, top, re := filepath.Join(dir, "all.trec"), filepath.Join(dir, "top.trec"), filepath.Join(dir, "re.trec")
+	run(append(search, "--k", "30", "--out", all)...)
+	if msg := run(append(search, "--k", "5", "--out", top)...); !strings.Contains(msg, "exhaustive") {
+		t.Errorf("a poly-encoder search is not reported exhaustive: %s", msg)
+	}
+	run(append(search, "--k", "5", "--candidates", all, "--out", re)...)
+	a, b := readTREC(t, top), readTREC(t, re)
+	for q := range a {
+		if len(a[q]) != 5 || !slices.Equal(a[q], b[q]) {
+			t.Errorf("query %s: exhaustive %v, rerank of every passage %v", q, a[q], b[q])
+		}
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/colbert-go/colbert/data"
 	"github.com/colbert-go/colbert/data/dataset"
 	"github.com/colbert-go/colbert/search"
 	"github.com/colbert-go/colbert/search/engine"
@@ -31,6 +32,7 @@ func searchCommand() *cli.Command {
 			&cli.StringFlag{Name: "split", Value: "test", Usage: "qrels split whose queries are searched when --queries is a BEIR directory"},
 			&cli.IntFlag{Name: "k", Value: 100, Usage: "passages per query"},
 			&cli.BoolFlag{Name: "exhaustive", Usage: "decompress and score every passage (exact; the recall reference)"},
+			&cli.StringFlag{Name: "candidates", Usage: "rerank this first-stage run (TREC or Parquet: BM25, PLAID, …) from the index's stored vectors instead of searching: exact MaxSim, or the poly-encoder's score (its reranker, as the seed uses it); the top --k of each query's candidates are kept"},
 			&cli.BoolFlag{Name: "no-verify", Usage: "skip the checksum pass when opening the index"},
 			&cli.BoolFlag{Name: "verbose", Usage: "also print the mean time of each stage of a query (encode, candidates, centroid interaction, decompression, MaxSim)"},
 			&cli.StringFlag{Name: "tag", Value: "colbert", Usage: "run tag (last column of a TREC run)"},
@@ -63,7 +65,20 @@ func searchCommand() *cli.Command {
 			defer e.Close()
 			p := plaidParams(c, k)
 			bar := newBar(c, "search", int64(len(qs)), "queries")
-			r, err := e.Search(ctx, qs, p, engine.SearchOptions{Threads: c.Int("threads"), Exhaustive: c.Bool("exhaustive"), Bar: bar, Filter: filter})
+			opt := engine.SearchOptions{Threads: c.Int("threads"), Exhaustive: c.Bool("exhaustive"), Bar: bar, Filter: filter}
+			var r *engine.Results
+			if path := c.String("candidates"); path != "" {
+				if !filter.IsZero() || c.Bool("exhaustive") {
+					return fmt.Errorf("search: --candidates reranks a given run; --filter, --filter-ids and --exhaustive do not apply")
+				}
+				var first data.Run
+				if first, err = dataset.ReadRun(path); err != nil {
+					return fmt.Errorf("search: --candidates: %w", err)
+				}
+				r, err = e.Rerank(ctx, qs, first, k, opt)
+			} else {
+				r, err = e.Search(ctx, qs, p, opt)
+			}
 			bar.Finish()
 			if err != nil {
 				return err
@@ -74,6 +89,8 @@ func searchCommand() *cli.Command {
 			}
 			mode := fmt.Sprintf("plaid ncells=%d ndocs=%d threshold=%g no_prune=%v", p.NCells, p.NDocs, p.EffectiveThreshold(), p.NoPrune)
 			switch {
+			case c.String("candidates") != "":
+				mode = "rerank " + c.String("candidates") + " from stored vectors"
 			case e.Stats().Codec == engine.CodecSparse && !c.Bool("exhaustive"):
 				mode = "sparse, exact top k by dynamic pruning"
 			case e.Stats().Codec == engine.CodecSparse:
