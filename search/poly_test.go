@@ -40,7 +40,7 @@ func bruteHits(pids []int, k int, f func(pid int) float32) []Hit {
 	for _, p := range pids {
 		hs = append(hs, Hit{PID: p, Score: f(p)})
 	}
-	sort.Slice(hs, func(i, j int) bool { return better(hs[i], hs[j]) })
+	sort.Slice(hs, func(i, j int) bool { return Better(hs[i], hs[j]) })
 	return hs[:min(k, len(hs))]
 }
 

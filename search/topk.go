@@ -5,8 +5,9 @@ import (
 	"slices"
 )
 
-// better orders hits by score, ties by smaller pid (deterministic results).
-func better(a, b Hit) bool {
+// Better is the project's hit order: score descending, ties by smaller pid
+// (deterministic results). Every top k (PLAID, exhaustive, sparse) sorts by it.
+func Better(a, b Hit) bool {
 	if a.Score != b.Score {
 		return a.Score > b.Score
 	}
@@ -22,7 +23,7 @@ type topK struct {
 type minHeap []Hit
 
 func (h minHeap) Len() int           { return len(h) }
-func (h minHeap) Less(i, j int) bool { return better(h[j], h[i]) }
+func (h minHeap) Less(i, j int) bool { return Better(h[j], h[i]) }
 func (h minHeap) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
 func (h *minHeap) Push(x any)        { *h = append(*h, x.(Hit)) }
 func (h *minHeap) Pop() any {
@@ -42,7 +43,7 @@ func (t *topK) push(x Hit) {
 		heap.Push(&t.h, x)
 		return
 	}
-	if t.k > 0 && better(x, t.h[0]) {
+	if t.k > 0 && Better(x, t.h[0]) {
 		t.h[0] = x
 		heap.Fix(&t.h, 0)
 	}
@@ -53,10 +54,10 @@ func (t *topK) sorted(dst []Hit) []Hit {
 	start := len(dst)
 	dst = append(dst, t.h...)
 	slices.SortFunc(dst[start:], func(a, b Hit) int {
-		if better(a, b) {
+		if Better(a, b) {
 			return -1
 		}
-		if better(b, a) {
+		if Better(b, a) {
 			return 1
 		}
 		return 0

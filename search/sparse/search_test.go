@@ -172,7 +172,7 @@ func TestExhaustiveIsExact(t *testing.T) {
 			if math.Abs(float64(h.Score)-want[h.PID]) > 1e-5*max(1, want[h.PID]) {
 				t.Fatalf("query %d: pid %d score %g, want %g", qi, h.PID, h.Score, want[h.PID])
 			}
-			if i > 0 && !better(hits[i-1], h) {
+			if i > 0 && !search.Better(hits[i-1], h) {
 				t.Fatalf("query %d: hits out of order at %d", qi, i)
 			}
 		}

@@ -1,15 +1,11 @@
 package sparse
 
-import "slices"
+import (
+	"slices"
 
-// better is the project's hit order (search/topk.go): score descending,
-// ties by smaller pid.
-func better(a, b Hit) bool {
-	if a.Score != b.Score {
-		return a.Score > b.Score
-	}
-	return a.PID < b.PID
-}
+	"github.com/colbert-go/colbert/search"
+)
+
 
 // heapK keeps the k best hits offered to it, a binary min-heap by better
 // (h[0] is the worst kept). With pos (a slot per pid), a pid already kept
@@ -53,7 +49,7 @@ func (t *heapK) offer(pid int, s float32) {
 		t.up(len(t.h) - 1)
 		return
 	}
-	if t.k > 0 && better(x, t.h[0]) {
+	if t.k > 0 && search.Better(x, t.h[0]) {
 		t.h[0] = x
 		t.down(0)
 	}
@@ -70,7 +66,7 @@ func (t *heapK) up(i int) {
 	x := t.h[i]
 	for i > 0 {
 		p := (i - 1) / 2
-		if !better(t.h[p], x) {
+		if !search.Better(t.h[p], x) {
 			break
 		}
 		t.set(i, t.h[p])
@@ -86,10 +82,10 @@ func (t *heapK) down(i int) {
 		if c >= n {
 			break
 		}
-		if c+1 < n && better(t.h[c], t.h[c+1]) {
+		if c+1 < n && search.Better(t.h[c], t.h[c+1]) {
 			c++
 		}
-		if !better(x, t.h[c]) {
+		if !search.Better(x, t.h[c]) {
 			break
 		}
 		t.set(i, t.h[c])
@@ -102,10 +98,10 @@ func (t *heapK) down(i int) {
 func (t *heapK) sorted() []Hit {
 	out := slices.Clone(t.h)
 	slices.SortFunc(out, func(a, b Hit) int {
-		if better(a, b) {
+		if search.Better(a, b) {
 			return -1
 		}
-		if better(b, a) {
+		if search.Better(b, a) {
 			return 1
 		}
 		return 0
