@@ -6,7 +6,7 @@ import (
 	"github.com/colbert-go/colbert/search"
 )
 
-// heapK keeps the k best hits offered to it, a binary min-heap by better
+// heapK keeps the k best hits offered to it, a binary min-heap by search.Better
 // (h[0] is the worst kept). With pos (a slot per pid), a pid already kept
 // can be offered again with a larger score, as term-at-a-time scoring
 // does, and its entry is moved instead of duplicated; pos needs no
