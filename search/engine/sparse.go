@@ -97,7 +97,6 @@ type sparseSource struct {
 	batch int
 	lo    int
 	vecs  []encode.Sparse
-	bar   interface{ Add(int64) }
 }
 
 func (s *sparseSource) NumPassages() int { return s.src.Len() }
