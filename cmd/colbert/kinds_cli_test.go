@@ -12,6 +12,7 @@ import (
 	"github.com/colbert-go/colbert/data"
 	"github.com/colbert-go/colbert/data/testassets"
 	"github.com/colbert-go/colbert/model"
+	"github.com/colbert-go/colbert/search/engine"
 )
 
 // TestSPLADEIndexCLI: a SPLADE checkpoint (hf-tiny's encoder under a fresh
@@ -70,7 +71,12 @@ func TestSPLADEIndexCLI(t *testing.T) {
 			t.Errorf("query %s: pruned %v, exhaustive %v", q, a[q], b[q])
 		}
 	}
+	g0, err := engine.Generation(idx)
+	must(t, err)
 	run("index", "append", "--index", idx, "--checkpoint", ckdir, "--collection", extra, "-q")
+	if g1, err := engine.Generation(idx); err != nil || g1 != g0+1 {
+		t.Errorf("generation after append: %d (%v), want %d (what serve --watch reads)", g1, err, g0+1)
+	}
 	gone := a[qs[0].ID][0].DocID
 	run("index", "delete", "--index", idx, "--ids", gone)
 	if info := run("index", "info", idx); !strings.Contains(info, "passages    28 (27 live, 1 deleted)") {

@@ -9,6 +9,7 @@ import (
 	"sync/atomic"
 
 	"github.com/colbert-go/colbert/codec/index"
+	"github.com/colbert-go/colbert/codec/sparse"
 )
 
 // Live holds the engine a long-running service answers from and lets a new
@@ -160,13 +161,24 @@ func (l *Live) reloadLocked() (Reloaded, error) {
 // Reloads that failed, since NewLive.
 func (l *Live) Reloads() (swapped, failed int64) { return l.swaps.Load(), l.failures.Load() }
 
-// Generation reads the generation of the residual index in dir from its
-// manifest, without opening the index.
+// Generation reads the generation of the index in dir (residual or
+// sparse) from its manifest, without opening the index.
 func Generation(dir string) (int, error) {
+	f, err := IndexFormat(dir)
+	if err != nil {
+		return 0, err
+	}
 	path := filepath.Join(dir, index.ManifestName)
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return 0, fmt.Errorf("engine: %w", err)
+	}
+	if f == CodecSparse {
+		m, err := sparse.ParseManifest(path, b)
+		if err != nil {
+			return 0, err
+		}
+		return m.Generation, nil
 	}
 	m, err := index.ParseManifest(path, b)
 	if err != nil {
