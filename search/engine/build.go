@@ -81,6 +81,9 @@ func Build(ctx context.Context, m *colbert.Model, dir string, passages []data.Pa
 		if opt.Codec != "" && opt.Codec != CodecSparse {
 			return nil, fmt.Errorf("engine: %s is a splade model: its index is codec %s, not %s", m.Dir, CodecSparse, opt.Codec)
 		}
+		if opt.Index.PoolFactor > 1 {
+			return nil, fmt.Errorf("engine: pool factor %d pools token vectors; a splade model's index holds term impacts", opt.Index.PoolFactor)
+		}
 		err = buildSparse(ctx, m, dir, src, opt)
 	case opt.Codec == "" || opt.Codec == CodecResidual:
 		io := opt.Index
