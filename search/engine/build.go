@@ -60,6 +60,9 @@ func (o BuildOptions) bar(label string, total int64, unit string) *progress.Bar 
 // accepts for m: a residual index (codec/index.Build: resumable, committed
 // atomically) or a flat one (codec/flat.Write).
 func Build(ctx context.Context, m *colbert.Model, dir string, passages []data.Passage, opt BuildOptions) (*BuildStats, error) {
+	if opt.Index.PoolFactor > 1 && m.IsSparse() {
+		return nil, fmt.Errorf("engine: pool factor %d pools token vectors; a splade model's index holds term impacts", opt.Index.PoolFactor)
+	}
 	if opt.Index.PoolFactor > 1 && opt.Codec != "" && opt.Codec != CodecResidual {
 		return nil, fmt.Errorf("engine: pool factor %d applies to the residual index, not codec %s", opt.Index.PoolFactor, opt.Codec)
 	}
@@ -80,9 +83,6 @@ func Build(ctx context.Context, m *colbert.Model, dir string, passages []data.Pa
 	case m.IsSparse():
 		if opt.Codec != "" && opt.Codec != CodecSparse {
 			return nil, fmt.Errorf("engine: %s is a splade model: its index is codec %s, not %s", m.Dir, CodecSparse, opt.Codec)
-		}
-		if opt.Index.PoolFactor > 1 {
-			return nil, fmt.Errorf("engine: pool factor %d pools token vectors; a splade model's index holds term impacts", opt.Index.PoolFactor)
 		}
 		err = buildSparse(ctx, m, dir, src, opt)
 	case opt.Codec == "" || opt.Codec == CodecResidual:
