@@ -21,35 +21,10 @@ import (
 // --exhaustive, append and delete update it (deleted ids never returned,
 // appended ones found).
 func TestSPLADEIndexCLI(t *testing.T) {
-	src := testassets.Path(t, "models/hf-tiny/colbert")
-	cran := testassets.Path(t, "classic/cranfield")
-	dir := t.TempDir()
-	ck, err := model.LoadCheckpoint(src)
-	must(t, err)
-	spl, _, err := ck.WithHead(model.KindSPLADE, ck.ColBERT, 3)
-	must(t, err)
-	ckdir := filepath.Join(dir, "splade")
-	must(t, model.SaveCheckpoint(ckdir, spl))
-	ps, err := data.ReadCorpusJSONL(filepath.Join(cran, "corpus.jsonl"))
-	must(t, err)
-	qs, err := data.ReadQueriesJSONL(filepath.Join(cran, "queries.jsonl"))
-	must(t, err)
-	corpus, extra, queries := filepath.Join(dir, "corpus.jsonl"), filepath.Join(dir, "extra.jsonl"), filepath.Join(dir, "queries.jsonl")
-	must(t, data.WriteCorpusJSONL(corpus, ps[:24]))
+	ckdir, corpus, queries, ps, qs, run := kindCLI(t, model.KindSPLADE, nil, 24, 4)
+	dir := filepath.Dir(corpus)
+	extra := filepath.Join(dir, "extra.jsonl")
 	must(t, data.WriteCorpusJSONL(extra, ps[24:28]))
-	must(t, data.WriteQueriesJSONL(queries, qs[:4]))
-
-	var out, errw bytes.Buffer
-	app := &cli.App{Name: "colbert", Writer: &out, ErrWriter: &errw, Commands: append(indexCommands(), searchCommands()...)}
-	run := func(args ...string) string {
-		t.Helper()
-		out.Reset()
-		errw.Reset()
-		if err := app.Run(append([]string{"colbert"}, args...)); err != nil {
-			t.Fatalf("%v: %v\n%s", args, err, errw.String())
-		}
-		return out.String() + errw.String()
-	}
 	idx := filepath.Join(dir, "idx")
 	built := run("index", "--checkpoint", ckdir, "--collection", corpus, "--out", idx, "--threads", "2", "-q")
 	info := run("index", "info", idx)
@@ -105,35 +80,8 @@ func TestSPLADEIndexCLI(t *testing.T) {
 // from its stored vectors with --candidates: reranking every passage gives
 // the exhaustive top k.
 func TestPolyEncoderCLI(t *testing.T) {
-	src := testassets.Path(t, "models/hf-tiny/colbert")
-	cran := testassets.Path(t, "classic/cranfield")
-	dir := t.TempDir()
-	ck, err := model.LoadCheckpoint(src)
-	must(t, err)
-	col := ck.ColBERT
-	col.PolyM = 4
-	poly, _, err := ck.WithHead(model.KindPolyEncoder, col, 5)
-	must(t, err)
-	ckdir := filepath.Join(dir, "poly")
-	must(t, model.SaveCheckpoint(ckdir, poly))
-	ps, err := data.ReadCorpusJSONL(filepath.Join(cran, "corpus.jsonl"))
-	must(t, err)
-	qs, err := data.ReadQueriesJSONL(filepath.Join(cran, "queries.jsonl"))
-	must(t, err)
-	corpus, queries := filepath.Join(dir, "corpus.jsonl"), filepath.Join(dir, "queries.jsonl")
-	must(t, data.WriteCorpusJSONL(corpus, ps[:30]))
-	must(t, data.WriteQueriesJSONL(queries, qs[:3]))
-	var out, errw bytes.Buffer
-	app := &cli.App{Name: "colbert", Writer: &out, ErrWriter: &errw, Commands: append(indexCommands(), searchCommands()...)}
-	run := func(args ...string) string {
-		t.Helper()
-		out.Reset()
-		errw.Reset()
-		if err := app.Run(append([]string{"colbert"}, args...)); err != nil {
-			t.Fatalf("%v: %v\n%s", args, err, errw.String())
-		}
-		return out.String() + errw.String()
-	}
+	ckdir, corpus, queries, _, _, run := kindCLI(t, model.KindPolyEncoder, func(c *model.ColBERTConfig) { c.PolyM = 4 }, 30, 3)
+	dir := filepath.Dir(corpus)
 	idx := filepath.Join(dir, "idx")
 	run("index", "--checkpoint", ckdir, "--collection", corpus, "--out", idx, "--centroids", "8", "--threads", "2", "-q")
 	search := []string{"search", "--index", idx, "--checkpoint", ckdir, "--queries", queries, "-q"}
@@ -149,4 +97,45 @@ func TestPolyEncoderCLI(t *testing.T) {
 			t.Errorf("query %s: exhaustive %v, rerank of every passage %v", q, a[q], b[q])
 		}
 	}
+}
+
+// kindCLI saves hf-tiny's encoder under a fresh head of kind (col sizes
+// it) with its tokenizer, writes the first n Cranfield passages and nq
+// queries into dir, and returns the checkpoint, corpus and queries paths,
+// the passages and queries, and a runner of the index and search commands
+// that fails the test on an error and returns what they printed.
+func kindCLI(t *testing.T, kind model.Kind, col func(*model.ColBERTConfig), n, nq int) (ckdir, corpus, queries string, ps []data.Passage, qs []data.Query, run func(args ...string) string) {
+	t.Helper()
+	src := testassets.Path(t, "models/hf-tiny/colbert")
+	cran := testassets.Path(t, "classic/cranfield")
+	dir := t.TempDir()
+	ck, err := model.LoadCheckpoint(src)
+	must(t, err)
+	cc := ck.ColBERT
+	if col != nil {
+		col(&cc)
+	}
+	out, _, err := ck.WithHead(kind, cc, 3)
+	must(t, err)
+	ckdir = filepath.Join(dir, string(kind))
+	must(t, model.SaveCheckpoint(ckdir, out))
+	ps, err = data.ReadCorpusJSONL(filepath.Join(cran, "corpus.jsonl"))
+	must(t, err)
+	qs, err = data.ReadQueriesJSONL(filepath.Join(cran, "queries.jsonl"))
+	must(t, err)
+	corpus, queries = filepath.Join(dir, "corpus.jsonl"), filepath.Join(dir, "queries.jsonl")
+	must(t, data.WriteCorpusJSONL(corpus, ps[:n]))
+	must(t, data.WriteQueriesJSONL(queries, qs[:nq]))
+	var stdout, stderr bytes.Buffer
+	app := &cli.App{Name: "colbert", Writer: &stdout, ErrWriter: &stderr, Commands: append(indexCommands(), searchCommands()...)}
+	run = func(args ...string) string {
+		t.Helper()
+		stdout.Reset()
+		stderr.Reset()
+		if err := app.Run(append([]string{"colbert"}, args...)); err != nil {
+			t.Fatalf("%v: %v\n%s", args, err, stderr.String())
+		}
+		return stdout.String() + stderr.String()
+	}
+	return ckdir, corpus, queries, ps, qs, run
 }
