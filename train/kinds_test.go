@@ -26,24 +26,14 @@ func TestOtherKindsTrain(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		var first, last float64
-		for s := 0; s < cfg.Steps; s++ {
-			m, err := tr.Step()
-			if err != nil {
-				t.Fatalf("%s: %v", kind, err)
-			}
+		first, last := stepLosses(t, tr, 6, func(_ int, m Metrics) {
 			if (m.QueryNNZ != nil) != (kind == model.KindSPLADE) {
 				t.Fatalf("%s: query_nnz logged %v", kind, m.QueryNNZ != nil)
 			}
 			if m.QueryNNZ != nil && (*m.QueryNNZ <= 0 || *m.DocNNZ <= 0 || *m.DocNNZ > float64(ck.Config.VocabSize)) {
 				t.Fatalf("%s: non-zero counts %v / %v", kind, *m.QueryNNZ, *m.DocNNZ)
 			}
-			if s < 6 {
-				first += m.Loss / 6
-			} else if s >= cfg.Steps-6 {
-				last += m.Loss / 6
-			}
-		}
+		})
 		t.Logf("%s CE: %.4f → %.4f", kind, first, last)
 		if !(last < 0.8*first) {
 			t.Errorf("%s: loss did not decrease: %.4f → %.4f", kind, first, last)

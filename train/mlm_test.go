@@ -234,21 +234,11 @@ func TestMLMLearns(t *testing.T) {
 	if !model.HasMLMHead(tr.Ckpt.Params) {
 		t.Fatal("no MLM head created")
 	}
-	var first, last float64
-	for s := 0; s < cfg.Steps; s++ {
-		m, err := tr.Step()
-		if err != nil {
-			t.Fatal(err)
-		}
+	first, last := stepLosses(t, tr, 5, func(s int, m Metrics) {
 		if math.IsNaN(m.Loss) {
 			t.Fatalf("step %d: NaN loss", s+1)
 		}
-		if s < 5 {
-			first += m.Loss / 5
-		} else if s >= cfg.Steps-5 {
-			last += m.Loss / 5
-		}
-	}
+	})
 	t.Logf("mlm: mean loss of the first 5 steps %.3f (ln V = %.3f), last 5 %.3f", first, math.Log(48), last)
 	if !(last < 0.7*first) {
 		t.Errorf("MLM loss did not fall: %.3f → %.3f", first, last)

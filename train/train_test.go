@@ -272,18 +272,7 @@ func TestTrainingLearns(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		var first, last float64
-		for s := 0; s < cfg.Steps; s++ {
-			m, err := tr.Step()
-			if err != nil {
-				t.Fatal(err)
-			}
-			if s < 8 {
-				first += m.Loss / 8
-			} else if s >= cfg.Steps-8 {
-				last += m.Loss / 8
-			}
-		}
+		first, last := stepLosses(t, tr, 8, nil)
 		t.Logf("%s: mean loss of first 8 steps %.4f, last 8 %.4f", loss, first, last)
 		if !(last < 0.8*first) {
 			t.Errorf("%s: loss did not decrease enough: %.4f → %.4f", loss, first, last)
@@ -363,18 +352,7 @@ func TestBiEncoderTrains(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var first, last float64
-	for s := 0; s < cfg.Steps; s++ {
-		m, err := tr.Step()
-		if err != nil {
-			t.Fatal(err)
-		}
-		if s < 6 {
-			first += m.Loss / 6
-		} else if s >= cfg.Steps-6 {
-			last += m.Loss / 6
-		}
-	}
+	first, last := stepLosses(t, tr, 6, nil)
 	t.Logf("bi-encoder CE: %.4f → %.4f", first, last)
 	if !(last < 0.8*first) {
 		t.Errorf("bi-encoder loss did not decrease: %.4f → %.4f", first, last)
@@ -513,18 +491,7 @@ func TestCrossEncoderTrains(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var first, last float64
-	for s := 0; s < cfg.Steps; s++ {
-		m, err := tr.Step()
-		if err != nil {
-			t.Fatal(err)
-		}
-		if s < 6 {
-			first += m.Loss / 6
-		} else if s >= cfg.Steps-6 {
-			last += m.Loss / 6
-		}
-	}
+	first, last := stepLosses(t, tr, 6, nil)
 	t.Logf("cross-encoder CE: %.4f → %.4f", first, last)
 	if !(last < 0.5*first) {
 		t.Errorf("cross-encoder loss did not decrease: %.4f → %.4f", first, last)
@@ -565,4 +532,26 @@ func TestOrderIsAPermutationPerEpoch(t *testing.T) {
 	if fresh.at(15) != epochs[2][1] || fresh.at(3) != epochs[0][3] {
 		t.Error("order depends on the access history")
 	}
+}
+
+// stepLosses runs tr for its configured steps, calling check (when not
+// nil) with each step's metrics, and returns the mean loss of the first w
+// steps and of the last w steps.
+func stepLosses(t *testing.T, tr *Trainer, w int, check func(step int, m Metrics)) (first, last float64) {
+	t.Helper()
+	for s := 0; s < tr.Cfg.Steps; s++ {
+		m, err := tr.Step()
+		if err != nil {
+			t.Fatalf("step %d: %v", s+1, err)
+		}
+		if check != nil {
+			check(s, m)
+		}
+		if s < w {
+			first += m.Loss / float64(w)
+		} else if s >= tr.Cfg.Steps-w {
+			last += m.Loss / float64(w)
+		}
+	}
+	return first, last
 }
