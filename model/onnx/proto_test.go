@@ -25,15 +25,8 @@ func TestTransposedTensor(t *testing.T) {
 // prefix (from the counting pass) spans exactly the graph's fields, for
 // every kind.
 func TestWriteFileMatchesExport(t *testing.T) {
-	cfg := model.SmallConfig(500)
-	cfg.NumHiddenLayers = 1
-	col := model.DefaultColBERTConfig()
-	col.Dim, col.PolyM, col.MVK = 16, 3, 2
 	for _, kind := range Kinds {
-		ck, err := model.NewCheckpoint(cfg, model.Kind(kind), col, 3)
-		if err != nil {
-			t.Fatalf("%s: %v", kind, err)
-		}
+		ck := smallCheckpoint(t, kind)
 		want, err := ExportWith(ck.Config, ck.Params, kind, OptionsOf(ck))
 		if err != nil {
 			t.Fatalf("%s: %v", kind, err)
@@ -76,15 +69,8 @@ func TestWriteFileMatchesExport(t *testing.T) {
 // initializer is used. ONNX Runtime would refuse the first three; the last
 // catches a head that writes a tensor to the file and forgets it.
 func TestGraphsWellFormed(t *testing.T) {
-	cfg := model.SmallConfig(500)
-	cfg.NumHiddenLayers = 1
-	col := model.DefaultColBERTConfig()
-	col.Dim, col.PolyM, col.MVK = 16, 3, 2
 	for _, kind := range Kinds {
-		ck, err := model.NewCheckpoint(cfg, model.Kind(kind), col, 3)
-		if err != nil {
-			t.Fatalf("%s: %v", kind, err)
-		}
+		ck := smallCheckpoint(t, kind)
 		m, err := build(ck.Config, ck.Params, kind, OptionsOf(ck))
 		if err != nil {
 			t.Fatalf("%s: %v", kind, err)
@@ -131,4 +117,19 @@ func TestGraphsWellFormed(t *testing.T) {
 			}
 		}
 	}
+}
+
+// smallCheckpoint is a fresh one-layer checkpoint of kind (vocabulary 500,
+// dim 16, 3 poly codes, 2 MV-DPR vectors), every kind's head included.
+func smallCheckpoint(t *testing.T, kind Kind) *model.Checkpoint {
+	t.Helper()
+	cfg := model.SmallConfig(500)
+	cfg.NumHiddenLayers = 1
+	col := model.DefaultColBERTConfig()
+	col.Dim, col.PolyM, col.MVK = 16, 3, 2
+	ck, err := model.NewCheckpoint(cfg, model.Kind(kind), col, 3)
+	if err != nil {
+		t.Fatalf("%s: %v", kind, err)
+	}
+	return ck
 }
