@@ -379,7 +379,6 @@ func TestReloadUnderLoad(t *testing.T) {
 		}
 		return out
 	}
-	var answered atomic.Int64
 	seen := make([]atomic.Int64, gens)
 	stop := make(chan struct{})
 	errs := make(chan error, 64)
@@ -429,14 +428,14 @@ func TestReloadUnderLoad(t *testing.T) {
 					}
 				}
 				seen[g].Add(1)
-				answered.Add(1)
 			}
 		}(c)
 	}
-	// waitFor lets n answers in all come back (the requests of the current
-	// generation), or stops at the first error.
-	waitFor := func(n int) {
-		for answered.Load() < int64(n) {
+	// waitFor lets generation g answer n requests, or stops at the first
+	// error. Counting per generation (not answers in all) is what makes every
+	// generation, the last included, answer before the test moves on.
+	waitFor := func(g, n int) {
+		for seen[g].Load() < int64(n) {
 			select {
 			case err := <-errs:
 				close(stop)
@@ -448,13 +447,13 @@ func TestReloadUnderLoad(t *testing.T) {
 		}
 	}
 	for g := 1; g < gens; g++ {
-		waitFor(10 * g)
+		waitFor(g-1, 10)
 		live.Swap(engines[g])
 		if _, h := get(srv, "/healthz"); !strings.Contains(h, fmt.Sprintf(`"generation":%d`, g)) {
 			t.Errorf("after swapping in generation %d, healthz says %s", g, h)
 		}
 	}
-	waitFor(10 * gens)
+	waitFor(gens-1, 10)
 	if _, m := get(srv, "/metrics"); !strings.Contains(m, fmt.Sprintf(`colbert_index_reloads_total{result="ok"} %d`, gens-1)) ||
 		!strings.Contains(m, `colbert_index_reloads_total{result="error"} 0`) {
 		t.Errorf("metrics do not count %d reloads:\n%s", gens-1, m)
