@@ -36,6 +36,9 @@ type wordEncoder struct {
 	words []float32
 	delay time.Duration
 	block chan struct{} // when set, encoding waits for it, ignoring ctx
+	// entered, when set, hears of each query batch as its encoding starts, so
+	// a test knows a request is in flight without guessing with a sleep.
+	entered chan struct{}
 }
 
 func (e *wordEncoder) Dim() int { return dim }
@@ -53,6 +56,12 @@ func (e *wordEncoder) encode(text string) []float32 {
 }
 
 func (e *wordEncoder) EncodeQueries(ctx context.Context, qs []data.Query) ([][]float32, error) {
+	if e.entered != nil {
+		select {
+		case e.entered <- struct{}{}:
+		default:
+		}
+	}
 	if e.block != nil {
 		<-e.block
 	}
@@ -332,14 +341,14 @@ func TestTimeoutAndBusy(t *testing.T) {
 	if code, body := post(t, srv, `{"query": "alpha"}`); code != 504 {
 		t.Errorf("slow search: %d %s", code, body)
 	}
-	blocked := &wordEncoder{words: f.enc.words, block: make(chan struct{})}
-	srv = f.server(t, func(c *Config) { f.withEncoder(t, blocked)(c); c.MaxConcurrent = 1; c.Timeout = 200 * time.Millisecond })
+	blocked := &wordEncoder{words: f.enc.words, block: make(chan struct{}), entered: make(chan struct{}, 1)}
+	srv = f.server(t, func(c *Config) { f.withEncoder(t, blocked)(c); c.MaxConcurrent = 1; c.Timeout = time.Second })
 	first := make(chan int)
 	go func() {
 		code, _ := post(t, srv, `{"query": "alpha"}`)
 		first <- code
 	}()
-	time.Sleep(50 * time.Millisecond) // the first request holds the only slot
+	<-blocked.entered // the first request holds the only slot until its timeout
 	if code, body := post(t, srv, `{"query": "beta"}`); code != 503 {
 		t.Errorf("second request while busy: %d %s", code, body)
 	}
@@ -351,7 +360,7 @@ func TestTimeoutAndBusy(t *testing.T) {
 
 func TestGracefulShutdown(t *testing.T) {
 	f := newFixture(t)
-	slow := &wordEncoder{words: f.enc.words, delay: 200 * time.Millisecond}
+	slow := &wordEncoder{words: f.enc.words, delay: 200 * time.Millisecond, entered: make(chan struct{}, 1)}
 	srv := f.server(t, f.withEncoder(t, slow))
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -372,7 +381,7 @@ func TestGracefulShutdown(t *testing.T) {
 		resp.Body.Close()
 		got <- resp.StatusCode
 	}()
-	time.Sleep(80 * time.Millisecond) // request in flight
+	<-slow.entered // request in flight
 	cancel()
 	if code := <-got; code != 200 {
 		t.Errorf("in-flight request during shutdown: %d", code)
