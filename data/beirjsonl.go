@@ -12,7 +12,7 @@ import (
 
 // beirRecord is one line of a BEIR queries.jsonl. Any other key (BEIR's
 // "metadata") is ignored; "id" is accepted when "_id" is absent. Corpus
-// lines keep their other keys (decodeCorpusLine).
+// lines keep their other keys (DecodePassage).
 type beirRecord struct {
 	ID    json.RawMessage `json:"_id"`
 	AltID json.RawMessage `json:"id"`
@@ -89,10 +89,11 @@ func decodeBEIRLine(b []byte) (id, title, text string, err error) {
 	return id, title, text, nil
 }
 
-// decodeCorpusLine decodes one corpus record: id, title and text as
+// DecodePassage decodes one corpus record (a corpus.jsonl line, or a
+// passage a service is sent): id ("_id" or "id"), title and text as
 // decodeBEIRLine does, every other key into Meta (BEIR's "metadata" object
 // flattened; a top-level key wins over a nested one).
-func decodeCorpusLine(b []byte) (Passage, error) {
+func DecodePassage(b []byte) (Passage, error) {
 	var rec map[string]json.RawMessage
 	if err := json.Unmarshal(b, &rec); err != nil {
 		return Passage{}, err
@@ -203,7 +204,7 @@ func ReadMetaJSONL(path string) (map[string]map[string]any, error) {
 			if isBlank(b) {
 				continue
 			}
-			p, err := decodeCorpusLine(b)
+			p, err := DecodePassage(b)
 			if err != nil {
 				return nil, lr.errorf("%w", err)
 			}
@@ -237,7 +238,7 @@ func scanCorpusJSONL(r io.Reader, name string, fn func(p Passage, line int) erro
 		if isBlank(b) {
 			continue
 		}
-		p, err := decodeCorpusLine(b)
+		p, err := DecodePassage(b)
 		if err != nil {
 			return lr.errorf("%w", err)
 		}

@@ -1,15 +1,19 @@
 package engine
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 
 	"github.com/colbert-go/colbert/codec/index"
 	"github.com/colbert-go/colbert/codec/sparse"
+	"github.com/colbert-go/colbert/data"
 )
 
 // Live holds the engine a long-running service answers from and lets a new
@@ -202,4 +206,99 @@ func (l *Live) Close() error {
 		return *p
 	}
 	return nil
+}
+
+// ErrIDConflict is returned by Live.Append for a passage id that is already
+// live in the index (or given twice), and by Live.Delete for an id that is
+// not live (or given twice): the request names the passages wrongly and
+// nothing was changed.
+var ErrIDConflict = errors.New("engine: passage id conflict")
+
+// Append encodes passages with the current engine's model, appends them to
+// its index directory (engine.Append: a new generation, committed
+// atomically) and serves that generation before it returns. Ids are
+// checked against the current generation first (ErrIDConflict names the
+// first few that collide). Appends, Deletes and Reloads run one at a time;
+// requests keep answering from the current generation meanwhile. An
+// append that fails or is cancelled changes nothing.
+func (l *Live) Append(ctx context.Context, passages []data.Passage, opt AppendOptions) (*Updated, error) {
+	return l.update(func(cur *Engine) (*Updated, error) {
+		if cur.model == nil {
+			return nil, errors.New("engine: append: the engine has no model to encode passages with")
+		}
+		ids := make([]string, len(passages))
+		for i, p := range passages {
+			ids[i] = p.ID
+		}
+		if err := checkIDs(cur, ids, true); err != nil {
+			return nil, err
+		}
+		return Append(ctx, cur.model, cur.dir, passages, opt)
+	})
+}
+
+// Delete tombstones ids in the current engine's index directory
+// (engine.Delete: pids stay stable) and serves the new generation before
+// it returns. An id that is not live in the current generation is
+// ErrIDConflict and nothing is changed.
+func (l *Live) Delete(ctx context.Context, ids []string) (*Updated, error) {
+	return l.update(func(cur *Engine) (*Updated, error) {
+		if err := checkIDs(cur, ids, false); err != nil {
+			return nil, err
+		}
+		return Delete(ctx, cur.dir, ids)
+	})
+}
+
+// update runs write on the current engine under the reload lock, then takes
+// up the generation it committed.
+func (l *Live) update(write func(cur *Engine) (*Updated, error)) (*Updated, error) {
+	l.reload.Lock()
+	defer l.reload.Unlock()
+	cur, release := l.Acquire()
+	if cur == nil {
+		return nil, errors.New("engine: update after Close")
+	}
+	if cur.dir == "" {
+		release()
+		return nil, errors.New("engine: update: the engine was not opened from a directory")
+	}
+	u, err := write(cur)
+	release()
+	if err != nil {
+		return nil, err
+	}
+	if _, err := l.reloadLocked(); err != nil {
+		l.failures.Add(1)
+		return u, fmt.Errorf("engine: generation %d is committed but not served yet (a reload will take it up): %w", u.Generation, err)
+	}
+	return u, nil
+}
+
+// checkIDs refuses ids listed twice and, when adding, ids live in e; when
+// deleting, ids not live in e. The error names up to maxConflicts of them.
+func checkIDs(e *Engine, ids []string, adding bool) error {
+	const maxConflicts = 10
+	var bad []string
+	seen := make(map[string]bool, len(ids))
+	for _, id := range ids {
+		_, live := e.PID(id)
+		if seen[id] || live == adding {
+			bad = append(bad, strconv.Quote(id))
+		}
+		seen[id] = true
+	}
+	if len(bad) == 0 {
+		return nil
+	}
+	what := "not live in the index (unknown or already deleted) or listed twice"
+	if adding {
+		what = "already live in the index or listed twice"
+	}
+	n, more := len(bad), ""
+	if n > maxConflicts {
+		more = fmt.Sprintf(" and %d more", n-maxConflicts)
+		bad = bad[:maxConflicts]
+	}
+	return fmt.Errorf("%w: %d ids %s: %s%s", ErrIDConflict, n, what, strings.Join(bad, ", "), more)
 }
