@@ -46,7 +46,7 @@ func serveRoute(c *cli.Context) (handled bool, err error) {
 		}
 		return false, nil
 	}
-	for _, name := range []string{"index", "checkpoint", "collection", "tokenizer"} {
+	for _, name := range []string{"index", "checkpoint", "collection", "tokenizer", "writable"} {
 		if c.IsSet(name) {
 			return true, fmt.Errorf("serve: --%s is a shard's flag; with --shards this process only routes (give it to each shard's `colbert serve`)", name)
 		}

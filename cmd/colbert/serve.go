@@ -20,13 +20,16 @@ import (
 func serveCommands() []*cli.Command {
 	return []*cli.Command{{
 		Name:  "serve",
-		Usage: "serve PLAID search over HTTP (POST /search, POST /rerank, GET /healthz, /metrics, /openapi.json)",
+		Usage: "serve PLAID search over HTTP (POST /search, POST /rerank, POST|DELETE /passages, GET /healthz, /metrics, /openapi.json)",
 		Description: "The index is memory-mapped once and searched by many requests at once. POST /search takes\n" +
 			`{"query": "...", "k": 10} (optional "ncells", "ndocs", "threshold") or a batch {"queries": [...], "k": 10}` + "\n" +
 			"and returns ranked ids and scores, with passage text when --collection is given; POST /rerank\n" +
 			`{"query": "...", "ids": [...]} (or "texts") scores those passages by exact MaxSim. GET /openapi.json describes it all.` + "\n" +
 			"After `colbert index append` or `index delete`, SIGHUP (or --watch) takes up the new index generation without\n" +
-			"a restart: requests already running finish on the generation they started with. SIGINT/SIGTERM shut down gracefully.\n" +
+			"a restart: requests already running finish on the generation they started with. With --writable, POST /passages\n" +
+			`{"passages": [{"id": …, "text": …, "title": …, <metadata>…}]} encodes and appends passages and DELETE /passages` + "\n" +
+			`{"ids": [...]} deletes them, each committed to the index on disk and served before it answers.` + "\n" +
+			"SIGINT/SIGTERM shut down gracefully.\n" +
 			"With --shards URL,… it serves no index but routes each /search to those shards (each a `colbert serve`\n" +
 			"of one slice, e.g. `colbert index build --shard i/N`) and merges their top k (search/router).",
 		Flags: append(optional(colbertModelFlags(), "checkpoint"),
@@ -37,6 +40,8 @@ func serveCommands() []*cli.Command {
 			&cli.IntFlag{Name: "max-batch", Value: 32, Usage: `most queries a batched POST /search may carry ("queries")`},
 			&cli.IntFlag{Name: "max-rerank", Value: 1000, Usage: "most ids or texts a POST /rerank may score"},
 			&cli.DurationFlag{Name: "watch", Usage: "check the index manifest this often and take up a new generation (0 = only on SIGHUP)"},
+			&cli.BoolFlag{Name: "writable", Usage: "answer POST /passages (encode and append) and DELETE /passages (tombstone) by updating the index on disk; otherwise they are 403"},
+			&cli.IntFlag{Name: "max-update", Value: 1000, Usage: "most passages or ids one POST or DELETE /passages may carry"},
 			&cli.IntFlag{Name: "max-concurrent", Usage: "searches at once; others queue (0 = number of CPUs)"},
 			&cli.DurationFlag{Name: "timeout", Value: 10 * time.Second, Usage: "per-request timeout, queueing included"},
 			&cli.BoolFlag{Name: "no-verify", Usage: "skip the checksum pass when opening the index"},
@@ -70,6 +75,10 @@ func serveAction(c *cli.Context) error {
 		MaxRerank:     c.Int("max-rerank"),
 		MaxConcurrent: c.Int("max-concurrent"),
 		Timeout:       c.Duration("timeout"),
+		MaxUpdate:     c.Int("max-update"),
+	}
+	if c.Bool("writable") {
+		cfg.Updates = server.LiveUpdater{Live: live, Options: engine.AppendOptions{Threads: c.Int("threads")}}
 	}
 	var texts *passageTexts
 	if path := c.String("collection"); path != "" {

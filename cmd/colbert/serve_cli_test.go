@@ -37,6 +37,47 @@ func (s *syncBuffer) String() string {
 	return s.b.String()
 }
 
+var listeningRE = regexp.MustCompile(`listening on (http://[0-9.:]+)`)
+
+// startServe runs `colbert serve args… --addr 127.0.0.1:0` of app (whose
+// ErrWriter is errw) until stop is called or the test ends, and returns
+// the server's base URL once it listens. stop ends it as SIGTERM does and
+// returns serve's error, failing the test if it does not end in 30 s.
+func startServe(t *testing.T, app *cli.App, errw *syncBuffer, args ...string) (base string, stop func() error) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		done <- app.RunContext(ctx, append(append([]string{"colbert", "serve"}, args...), "--addr", "127.0.0.1:0"))
+	}()
+	var once sync.Once
+	var err error
+	stop = func() error {
+		once.Do(func() {
+			cancel()
+			select {
+			case err = <-done:
+			case <-time.After(30 * time.Second):
+				err = fmt.Errorf("serve %v did not shut down in 30 s", args)
+			}
+		})
+		return err
+	}
+	t.Cleanup(func() { stop() })
+	for deadline := time.Now().Add(60 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		if m := listeningRE.FindStringSubmatch(errw.String()); m != nil {
+			return m[1], stop
+		}
+		select {
+		case err := <-done:
+			t.Fatalf("serve %v exited early: %v\n%s", args, err, errw.String())
+		default:
+		}
+	}
+	t.Fatalf("serve %v did not start in 60 s:\n%s", args, errw.String())
+	return "", nil
+}
+
 // TestServeCLI builds a small index, serves it on a loopback port, checks
 // that /search ranks exactly as `colbert search` does and returns passage
 // text, that bad requests get 4xx, and that cancelling the context (what
@@ -64,27 +105,7 @@ func TestServeCLI(t *testing.T) {
 		"--k", "5", "--out", runPath, "-q"}))
 	want := readTREC(t, runPath)[qs[0].ID]
 
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() {
-		done <- app.RunContext(ctx, []string{"colbert", "serve", "--index", idx, "--checkpoint", ck,
-			"-c", corpus, "--addr", "127.0.0.1:0", "--threads", "2"})
-	}()
-	addrRE := regexp.MustCompile(`listening on (http://[0-9.:]+)`)
-	var base string
-	for deadline := time.Now().Add(60 * time.Second); base == "" && time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
-		if m := addrRE.FindStringSubmatch(errw.String()); m != nil {
-			base = m[1]
-		}
-		select {
-		case err := <-done:
-			t.Fatalf("serve exited early: %v\n%s", err, errw.String())
-		default:
-		}
-	}
-	if base == "" {
-		t.Fatalf("server did not start:\n%s", errw.String())
-	}
+	base, stop := startServe(t, app, errw, "--index", idx, "--checkpoint", ck, "-c", corpus, "--threads", "2")
 	client := &http.Client{Timeout: 30 * time.Second}
 
 	body := fmt.Sprintf(`{"query": %q, "k": 5}`, qs[0].Text)
@@ -133,13 +154,7 @@ func TestServeCLI(t *testing.T) {
 		t.Errorf("healthz: %d", resp.StatusCode)
 	}
 
-	cancel()
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Fatalf("serve after shutdown: %v", err)
-		}
-	case <-time.After(30 * time.Second):
-		t.Fatal("serve did not shut down after its context ended")
+	if err := stop(); err != nil {
+		t.Fatalf("serve after shutdown: %v", err)
 	}
 }

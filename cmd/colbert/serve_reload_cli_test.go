@@ -4,14 +4,12 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
 	"os"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"syscall"
 	"testing"
@@ -48,28 +46,7 @@ func TestServeReloadCLI(t *testing.T) {
 	must(t, app.Run([]string{"colbert", "index", "--checkpoint", ck, "-c", first, "--out", idx,
 		"--centroids", "32", "--sample", "40", "--threads", "2", "-q"}))
 
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	done := make(chan error, 1)
-	go func() {
-		done <- app.RunContext(ctx, []string{"colbert", "serve", "--index", idx, "--checkpoint", ck,
-			"-c", coll, "--addr", "127.0.0.1:0", "--threads", "2", "--watch", "50ms"})
-	}()
-	addrRE := regexp.MustCompile(`listening on (http://[0-9.:]+)`)
-	var base string
-	for deadline := time.Now().Add(60 * time.Second); base == "" && time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
-		if m := addrRE.FindStringSubmatch(errw.String()); m != nil {
-			base = m[1]
-		}
-		select {
-		case err := <-done:
-			t.Fatalf("serve exited early: %v\n%s", err, errw.String())
-		default:
-		}
-	}
-	if base == "" {
-		t.Fatalf("server did not start:\n%s", errw.String())
-	}
+	base, stop := startServe(t, app, errw, "--index", idx, "--checkpoint", ck, "-c", coll, "--threads", "2", "--watch", "50ms")
 	client := &http.Client{Timeout: 30 * time.Second}
 	post := func(path string, body any, v any) int {
 		t.Helper()
@@ -161,13 +138,7 @@ func TestServeReloadCLI(t *testing.T) {
 		t.Errorf("rerank of a deleted id: %d %s", code, msg)
 	}
 
-	cancel()
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Fatalf("serve after shutdown: %v", err)
-		}
-	case <-time.After(30 * time.Second):
-		t.Fatal("serve did not shut down")
+	if err := stop(); err != nil {
+		t.Fatalf("serve after shutdown: %v", err)
 	}
 }

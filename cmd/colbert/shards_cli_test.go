@@ -2,12 +2,10 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
 	"path/filepath"
-	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -53,38 +51,16 @@ func TestShardedServeCLI(t *testing.T) {
 
 	// serve starts `colbert serve args…` on a loopback port and returns its
 	// base URL and a stop function.
-	addrRE := regexp.MustCompile(`listening on (http://[0-9.:]+)`)
 	serve := func(args ...string) (string, func()) {
 		t.Helper()
 		errs := &syncBuffer{}
 		a := &cli.App{Name: "colbert", Writer: &bytes.Buffer{}, ErrWriter: errs, Commands: serveCommands()}
-		ctx, cancel := context.WithCancel(context.Background())
-		done := make(chan error, 1)
-		go func() {
-			done <- a.RunContext(ctx, append([]string{"colbert", "serve", "--addr", "127.0.0.1:0"}, args...))
-		}()
-		for deadline := time.Now().Add(60 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
-			if m := addrRE.FindStringSubmatch(errs.String()); m != nil {
-				stop := func() {
-					cancel()
-					if err := <-done; err != nil {
-						t.Errorf("serve %v: %v", args, err)
-					}
-				}
-				t.Cleanup(func() {
-					cancel()
-				})
-				return m[1], stop
-			}
-			select {
-			case err := <-done:
-				t.Fatalf("serve %v exited: %v\n%s", args, err, errs.String())
-			default:
+		base, stop := startServe(t, a, errs, args...)
+		return base, func() {
+			if err := stop(); err != nil {
+				t.Errorf("serve %v: %v", args, err)
 			}
 		}
-		cancel()
-		t.Fatalf("serve %v did not start:\n%s", args, errs.String())
-		return "", nil
 	}
 	whole, _ := serve("--index", filepath.Join(dir, "whole"), "--checkpoint", ck, "-c", corpus, "--threads", "1")
 	s0, _ := serve("--index", filepath.Join(dir, "shard0"), "--checkpoint", ck, "-c", corpus, "--threads", "1")

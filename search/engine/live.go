@@ -291,14 +291,14 @@ func checkIDs(e *Engine, ids []string, adding bool) error {
 	if len(bad) == 0 {
 		return nil
 	}
-	what := "not live in the index (unknown or already deleted) or listed twice"
+	what := "not live in the index (unknown or already deleted), or listed twice"
 	if adding {
-		what = "already live in the index or listed twice"
+		what = "already live in the index, or listed twice"
 	}
 	n, more := len(bad), ""
 	if n > maxConflicts {
 		more = fmt.Sprintf(" and %d more", n-maxConflicts)
 		bad = bad[:maxConflicts]
 	}
-	return fmt.Errorf("%w: %d ids %s: %s%s", ErrIDConflict, n, what, strings.Join(bad, ", "), more)
+	return fmt.Errorf("%w: %s%s %s (%d of the %d given)", ErrIDConflict, strings.Join(bad, ", "), more, what, n, len(ids))
 }

@@ -368,9 +368,7 @@ func (s *Server) results(e *engine.Engine, hits []search.Hit) []Result {
 	out := make([]Result, len(hits))
 	for i, h := range hits {
 		out[i] = Result{Rank: i + 1, ID: e.PassageID(h.PID), PID: h.PID, Score: h.Score}
-		if s.cfg.Text != nil {
-			out[i].Text, _ = s.cfg.Text(out[i].ID)
-		}
+		out[i].Text = s.text(out[i].ID)
 	}
 	return out
 }

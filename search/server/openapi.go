@@ -8,7 +8,7 @@ const openAPI = `{
   "openapi": "3.0.3",
   "info": {
     "title": "colbert serve",
-    "description": "ColBERTv2 late-interaction search (PLAID) over one index. Every request answers from the index generation current when it starts; ` + "`colbert index append`/`delete`" + ` followed by SIGHUP (or --watch) swaps in the new generation without a restart. Passage ids and pids are stable across generations.",
+    "description": "ColBERTv2 late-interaction search (PLAID) over one index. Every request answers from the index generation current when it starts; ` + "`colbert index append`/`delete`" + ` followed by SIGHUP (or --watch), or POST/DELETE /passages on a --writable server, swaps in the new generation without a restart. Passage ids and pids are stable across generations.",
     "version": "1"
   },
   "paths": {
@@ -40,6 +40,38 @@ const openAPI = `{
           "415": {"$ref": "#/components/responses/Error"},
           "503": {"$ref": "#/components/responses/Error"},
           "504": {"$ref": "#/components/responses/Error"}
+        }
+      }
+    },
+    "/passages": {
+      "post": {
+        "summary": "Add passages to the index (colbert serve --writable)",
+        "description": "Encodes the passages, appends them to the index as a new generation (committed atomically; new pids follow the existing ones) and serves it before answering. Each passage is a corpus.jsonl record: \"_id\" or \"id\", \"text\", optional \"title\"; other fields are metadata that filters can name. An id already live (or given twice) is a 409 and nothing is added. Updates run one at a time; searches answer from the previous generation until this one is served. A read-only server answers 403.",
+        "requestBody": {"required": true, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/AddPassagesRequest"}}}},
+        "responses": {
+          "200": {"description": "Added and served", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/UpdateResponse"}}}},
+          "400": {"$ref": "#/components/responses/Error"},
+          "403": {"$ref": "#/components/responses/Error"},
+          "409": {"$ref": "#/components/responses/Error"},
+          "413": {"$ref": "#/components/responses/Error"},
+          "415": {"$ref": "#/components/responses/Error"},
+          "500": {"$ref": "#/components/responses/Error"},
+          "503": {"$ref": "#/components/responses/Error"}
+        }
+      },
+      "delete": {
+        "summary": "Delete passages from the index (colbert serve --writable)",
+        "description": "Tombstones the passages as a new generation (their pids are not reused; other passages keep theirs) and serves it before answering. An id that is not live (or given twice) is a 409 and nothing is deleted. A read-only server answers 403.",
+        "requestBody": {"required": true, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/DeletePassagesRequest"}}}},
+        "responses": {
+          "200": {"description": "Deleted and served", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/UpdateResponse"}}}},
+          "400": {"$ref": "#/components/responses/Error"},
+          "403": {"$ref": "#/components/responses/Error"},
+          "409": {"$ref": "#/components/responses/Error"},
+          "413": {"$ref": "#/components/responses/Error"},
+          "415": {"$ref": "#/components/responses/Error"},
+          "500": {"$ref": "#/components/responses/Error"},
+          "503": {"$ref": "#/components/responses/Error"}
         }
       }
     },
@@ -147,6 +179,42 @@ const openAPI = `{
           "query": {"type": "string"},
           "results": {"type": "array", "items": {"$ref": "#/components/schemas/Hit"}},
           "generation": {"type": "integer"},
+          "took_ms": {"type": "number"}
+        }
+      },
+      "AddPassagesRequest": {
+        "type": "object",
+        "additionalProperties": false,
+        "required": ["passages"],
+        "properties": {
+          "passages": {"type": "array", "minItems": 1, "items": {
+            "type": "object",
+            "properties": {
+              "_id": {"type": "string"},
+              "id": {"type": "string"},
+              "title": {"type": "string"},
+              "text": {"type": "string"}
+            },
+            "additionalProperties": true
+          }, "description": "At most --max-update passages"}
+        }
+      },
+      "DeletePassagesRequest": {
+        "type": "object",
+        "additionalProperties": false,
+        "required": ["ids"],
+        "properties": {
+          "ids": {"type": "array", "minItems": 1, "items": {"type": "string"}, "description": "At most --max-update ids"}
+        }
+      },
+      "UpdateResponse": {
+        "type": "object",
+        "required": ["generation", "passages"],
+        "properties": {
+          "added": {"type": "integer"},
+          "deleted": {"type": "integer"},
+          "generation": {"type": "integer", "description": "Index generation now served"},
+          "passages": {"type": "integer", "description": "Live passages now served"},
           "took_ms": {"type": "number"}
         }
       },

@@ -3,6 +3,8 @@
 //	POST /search  {"query": "...", "k": 10}     → ranked passages (ids, pids, scores, texts)
 //	POST /search  {"queries": ["...", …], "k": 10} → one ranking per query
 //	POST /rerank  {"query": "...", "ids": [...]} (or "texts") → those passages by exact MaxSim
+//	POST /passages {"passages": [{"id": …, "text": …}, …]} → appended and served (with Config.Updates)
+//	DELETE /passages {"ids": [...]} → deleted (with Config.Updates)
 //	GET  /healthz → {"status": "ok", "generation": …}
 //	GET  /metrics → Prometheus text format (requests, latency, per-stage histograms)
 //	GET  /openapi.json → an OpenAPI 3 description of all of these
@@ -23,6 +25,8 @@ import (
 	"runtime"
 	"slices"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/colbert-go/colbert/search"
@@ -62,8 +66,14 @@ type Config struct {
 	// queue. A batched request takes one slot and searches its queries one
 	// after another.
 	MaxConcurrent int
-	// Timeout per request, queueing included (default 10 s).
+	// Timeout per request, queueing included (default 10 s); updates are
+	// not bounded by it.
 	Timeout time.Duration
+	// Updates, when set, answers POST and DELETE /passages (otherwise
+	// they are 403); MaxUpdate bounds the passages or ids of one update
+	// (default 1000).
+	Updates   Updater
+	MaxUpdate int
 }
 
 // Server is an http.Handler; safe for concurrent use.
@@ -73,6 +83,9 @@ type Server struct {
 	mux     *http.ServeMux
 	routes  []route
 	metrics *metrics
+	// addedTexts are the texts of passages added over HTTP (noteTexts).
+	addedTexts atomic.Pointer[map[string]string]
+	textsMu    sync.Mutex
 }
 
 // route is one endpoint the server answers: the mux's pattern and the
@@ -111,9 +124,13 @@ func New(cfg Config) (*Server, error) {
 	if cfg.Timeout <= 0 {
 		cfg.Timeout = 10 * time.Second
 	}
+	if cfg.MaxUpdate <= 0 {
+		cfg.MaxUpdate = 1000
+	}
 	s := &Server{cfg: cfg, sem: make(chan struct{}, cfg.MaxConcurrent), mux: http.NewServeMux()}
 	s.handle("/search", s.handleSearch, http.MethodPost)
 	s.handle("/rerank", s.handleRerank, http.MethodPost)
+	s.handle("/passages", s.handlePassages, http.MethodPost, http.MethodDelete)
 	s.handle("/healthz", s.handleHealth, http.MethodGet, http.MethodHead)
 	s.handle("/metrics", s.handleMetrics, http.MethodGet)
 	s.handle("/openapi.json", s.handleOpenAPI, http.MethodGet)
