@@ -177,4 +177,3 @@ func (s *Server) text(id string) string {
 	}
 	return ""
 }
-
