@@ -119,11 +119,26 @@ func copyFile(src, dst string) error {
 	return nil
 }
 
+// fileURI is SQLite's URI of the file at path with the given query. The
+// path is made absolute: a relative one would be read as the URI's
+// authority ("file://idx/…").
+func fileURI(path, query string) (string, error) {
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return "", fmt.Errorf("metadb: %w", err)
+	}
+	u := url.URL{Scheme: "file", Path: abs, RawQuery: query}
+	return u.String(), nil
+}
+
 // openRW opens path for writing without a journal: the file is new (a
 // copy at worst) and only committed by the caller once closed.
 func openRW(path string) (*sql.DB, error) {
-	u := url.URL{Scheme: "file", Path: path, RawQuery: "_pragma=journal_mode(OFF)&_pragma=synchronous(OFF)"}
-	db, err := sql.Open("sqlite", u.String())
+	u, err := fileURI(path, "_pragma=journal_mode(OFF)&_pragma=synchronous(OFF)")
+	if err != nil {
+		return nil, err
+	}
+	db, err := sql.Open("sqlite", u)
 	if err != nil {
 		return nil, fmt.Errorf("metadb: open %s: %w", path, err)
 	}
@@ -317,15 +332,14 @@ type DB struct {
 // Open opens the database file at path read-only (immutable: it is never
 // written after its index generation is committed) with PRAGMA query_only.
 func Open(path string) (*DB, error) {
-	abs, err := filepath.Abs(path)
+	if _, err := os.Stat(path); err != nil {
+		return nil, fmt.Errorf("metadb: %w", err)
+	}
+	u, err := fileURI(path, "mode=ro&immutable=1&_pragma=query_only(1)")
 	if err != nil {
-		return nil, fmt.Errorf("metadb: %w", err)
+		return nil, err
 	}
-	if _, err := os.Stat(abs); err != nil {
-		return nil, fmt.Errorf("metadb: %w", err)
-	}
-	u := url.URL{Scheme: "file", Path: abs, RawQuery: "mode=ro&immutable=1&_pragma=query_only(1)"}
-	db, err := sql.Open("sqlite", u.String())
+	db, err := sql.Open("sqlite", u)
 	if err != nil {
 		return nil, fmt.Errorf("metadb: open %s: %w", path, err)
 	}

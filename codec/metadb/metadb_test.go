@@ -195,3 +195,25 @@ func FuzzValidate(f *testing.F) {
 		}
 	})
 }
+
+// TestRelativePaths: Create, Update and Open take paths relative to the
+// working directory, as `colbert index append --index idx` passes them
+// (a relative path once became a SQLite URI authority: "invalid uri
+// authority: idx").
+func TestRelativePaths(t *testing.T) {
+	t.Chdir(t.TempDir())
+	if err := os.Mkdir("idx", 0o755); err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	src, dst := filepath.Join("idx", "meta.1.sqlite"), filepath.Join("idx", "meta.2.sqlite")
+	if err := Create(ctx, src, testRows()); err != nil {
+		t.Fatal(err)
+	}
+	if err := Update(ctx, src, dst, []Row{{PID: 4, ID: "e", Meta: map[string]any{"year": int64(2024)}}}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := open(t, dst).Select(ctx, "year >= 2024"); !slices.Equal(got, []int{4}) {
+		t.Fatalf("relative paths: %v, want [4]", got)
+	}
+}
