@@ -79,6 +79,7 @@ func serveAction(c *cli.Context) error {
 	}
 	if c.Bool("writable") {
 		cfg.Updates = server.LiveUpdater{Live: live, Options: engine.AppendOptions{Threads: c.Int("threads")}}
+		cfg.Logf = func(format string, a ...any) { fmt.Fprintf(c.App.ErrWriter, format+"\n", a...) }
 	}
 	var texts *passageTexts
 	if path := c.String("collection"); path != "" {

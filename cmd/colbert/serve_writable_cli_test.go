@@ -190,6 +190,11 @@ func TestServeWritableCLI(t *testing.T) {
 		}
 	}
 	must(t, stop())
+	for _, line := range []string{"serve: POST /passages added 20 passages in ", ": generation 1, 80 passages", "serve: DELETE /passages deleted 1 passages in ", ": generation 2, 79 passages"} {
+		if !strings.Contains(errw2.String(), line) {
+			t.Errorf("the server's log lacks %q:\n%s", line, errw2.String())
+		}
+	}
 
 	// The updates are on disk, for the next server and every other command.
 	var out bytes.Buffer

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"maps"
 	"net/http"
 	"time"
@@ -114,6 +115,14 @@ func (s *Server) handlePassages(w http.ResponseWriter, r *http.Request) {
 	}
 	s.noteTexts(added, ids)
 	out := UpdateResponse{Added: len(added), Deleted: len(ids), Generation: u.Generation, Passages: u.Live, TookMS: millis(time.Since(start))}
+	if s.cfg.Logf != nil {
+		what := fmt.Sprintf("added %d", len(added))
+		if r.Method == http.MethodDelete {
+			what = fmt.Sprintf("deleted %d", len(ids))
+		}
+		s.cfg.Logf("serve: %s /passages %s passages in %s: generation %d, %d passages", r.Method, what,
+			time.Since(start).Round(time.Millisecond), u.Generation, u.Live)
+	}
 	writeJSON(w, http.StatusOK, out)
 }
 

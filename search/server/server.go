@@ -74,6 +74,8 @@ type Config struct {
 	// (default 1000).
 	Updates   Updater
 	MaxUpdate int
+	// Logf, when set, hears of each update committed (one line each).
+	Logf func(format string, a ...any)
 }
 
 // Server is an http.Handler; safe for concurrent use.
