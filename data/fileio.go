@@ -10,6 +10,7 @@ import (
 	"os"
 	"sort"
 	"strings"
+	"unicode"
 
 	"github.com/colbert-go/colbert/data/fsx"
 )
@@ -217,12 +218,17 @@ func checkFieldID(kind, id string, whitespace bool) error {
 	if strings.HasPrefix(id, "\ufeff") {
 		return fmt.Errorf("%s %q starts with a byte-order mark (U+FEFF)", kind, id)
 	}
+	// Readers split whitespace-separated lines with strings.Fields and trim
+	// tab-separated fields with strings.TrimSpace, both by Unicode's
+	// White_Space (U+3000 and U+0085 too), so the checks use the same.
 	if whitespace {
-		if strings.ContainsAny(id, " \t\r\n\v\f") {
+		if strings.IndexFunc(id, unicode.IsSpace) >= 0 {
 			return fmt.Errorf("%s %q contains whitespace", kind, id)
 		}
 	} else if strings.ContainsAny(id, "\t\r\n") {
 		return fmt.Errorf("%s %q contains a tab or newline", kind, id)
+	} else if strings.TrimSpace(id) != id {
+		return fmt.Errorf("%s %q begins or ends with whitespace", kind, id)
 	}
 	return nil
 }
