@@ -37,6 +37,25 @@ func (s *syncBuffer) String() string {
 	return s.b.String()
 }
 
+// servedIndex builds an index of Cranfield's first n passages with the
+// hf-tiny checkpoint (what the serve tests serve) and returns the
+// checkpoint, a temporary directory, the index in it and every passage.
+func servedIndex(t *testing.T, n int) (ck, dir, idx string, ps []data.Passage) {
+	t.Helper()
+	ck = testassets.Path(t, "models/hf-tiny/colbert")
+	cran := testassets.Path(t, "classic/cranfield")
+	dir = t.TempDir()
+	ps, err := data.ReadCorpusJSONL(filepath.Join(cran, "corpus.jsonl"))
+	must(t, err)
+	first := filepath.Join(dir, "first.jsonl")
+	must(t, data.WriteCorpusJSONL(first, ps[:n]))
+	app := &cli.App{Name: "colbert", Writer: &bytes.Buffer{}, ErrWriter: &bytes.Buffer{}, Commands: indexCommands()}
+	idx = filepath.Join(dir, "idx")
+	must(t, app.Run([]string{"colbert", "index", "--checkpoint", ck, "-c", first, "--out", idx,
+		"--centroids", "32", "--sample", "40", "--threads", "2", "-q"}))
+	return ck, dir, idx, ps
+}
+
 var listeningRE = regexp.MustCompile(`listening on (http://[0-9.:]+)`)
 
 // startServe runs `colbert serve args… --addr 127.0.0.1:0` of app (whose

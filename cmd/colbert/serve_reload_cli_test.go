@@ -16,7 +16,6 @@ import (
 	"time"
 
 	"github.com/colbert-go/colbert/data"
-	"github.com/colbert-go/colbert/data/testassets"
 	"github.com/colbert-go/colbert/search/server"
 	"github.com/urfave/cli/v2"
 )
@@ -29,22 +28,14 @@ import (
 // passage is no longer returned and reranking it is a 400 naming it, while
 // every other passage keeps its pid.
 func TestServeReloadCLI(t *testing.T) {
-	ck := testassets.Path(t, "models/hf-tiny/colbert")
-	cran := testassets.Path(t, "classic/cranfield")
-	dir := t.TempDir()
-	ps, err := data.ReadCorpusJSONL(filepath.Join(cran, "corpus.jsonl"))
-	must(t, err)
-	first, added, coll := filepath.Join(dir, "first.jsonl"), filepath.Join(dir, "added.jsonl"), filepath.Join(dir, "collection.jsonl")
-	must(t, data.WriteCorpusJSONL(first, ps[:60]))
+	ck, dir, idx, ps := servedIndex(t, 60)
+	added, coll := filepath.Join(dir, "added.jsonl"), filepath.Join(dir, "collection.jsonl")
 	must(t, data.WriteCorpusJSONL(added, ps[60:80]))
 	must(t, data.WriteCorpusJSONL(coll, ps[:60])) // the texts served; the appended passages join it below
 
 	var out bytes.Buffer
 	errw := &syncBuffer{}
 	app := &cli.App{Name: "colbert", Writer: &out, ErrWriter: errw, Commands: append(indexCommands(), serveCommands()...)}
-	idx := filepath.Join(dir, "idx")
-	must(t, app.Run([]string{"colbert", "index", "--checkpoint", ck, "-c", first, "--out", idx,
-		"--centroids", "32", "--sample", "40", "--threads", "2", "-q"}))
 
 	base, stop := startServe(t, app, errw, "--index", idx, "--checkpoint", ck, "-c", coll, "--threads", "2", "--watch", "50ms")
 	client := &http.Client{Timeout: 30 * time.Second}

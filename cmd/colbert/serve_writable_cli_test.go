@@ -5,14 +5,12 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/colbert-go/colbert/data"
-	"github.com/colbert-go/colbert/data/testassets"
 	"github.com/colbert-go/colbert/search/server"
 	"github.com/urfave/cli/v2"
 )
@@ -27,18 +25,9 @@ import (
 // plain `colbert search` sees them). A server without --writable answers
 // 403.
 func TestServeWritableCLI(t *testing.T) {
-	ck := testassets.Path(t, "models/hf-tiny/colbert")
-	cran := testassets.Path(t, "classic/cranfield")
-	dir := t.TempDir()
-	ps, err := data.ReadCorpusJSONL(filepath.Join(cran, "corpus.jsonl"))
-	must(t, err)
-	first := filepath.Join(dir, "first.jsonl")
-	must(t, data.WriteCorpusJSONL(first, ps[:60]))
+	ck, _, idx, ps := servedIndex(t, 60)
 	errw := &syncBuffer{}
-	app := &cli.App{Name: "colbert", Writer: &bytes.Buffer{}, ErrWriter: errw, Commands: append(indexCommands(), serveCommands()...)}
-	idx := filepath.Join(dir, "idx")
-	must(t, app.Run([]string{"colbert", "index", "--checkpoint", ck, "-c", first, "--out", idx,
-		"--centroids", "32", "--sample", "40", "--threads", "2", "-q"}))
+	app := &cli.App{Name: "colbert", Writer: &bytes.Buffer{}, ErrWriter: errw, Commands: serveCommands()}
 
 	client := &http.Client{Timeout: 60 * time.Second}
 	call := func(base, method, path string, body any, v any) (int, string) {
