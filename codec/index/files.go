@@ -43,3 +43,7 @@ func parseIVF(name string, b []byte, k, numPassages int) (ivfView, error) {
 	}
 	return v, nil
 }
+
+// ErrUpdating: another update (append, delete, metadata) of the same index
+// holds its update lock; run this one again once it has committed.
+var ErrUpdating = diskfile.ErrUpdating

@@ -452,7 +452,7 @@ func TestAppendAndDelete(t *testing.T) {
 	}
 	ents, _ := os.ReadDir(dir)
 	for _, e := range ents {
-		if _, listed := ix.Manifest().Files[e.Name()]; !listed && e.Name() != ManifestName {
+		if _, listed := ix.Manifest().Files[e.Name()]; !listed && e.Name() != ManifestName && e.Name() != diskfile.UpdateLockName {
 			t.Errorf("stray file %s after updates", e.Name())
 		}
 	}
@@ -539,5 +539,43 @@ func TestStat(t *testing.T) {
 	}
 	if _, err := Stat(t.TempDir()); err == nil {
 		t.Fatal("Stat of an empty directory succeeded")
+	}
+}
+
+// TestUpdateLock: while another update holds the index's update lock (a
+// `colbert index append` in another process, say), Append, Delete and
+// SetMetadata are refused with ErrUpdating and change nothing; once it is
+// released they run.
+func TestUpdateLock(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "idx")
+	buildT(t, dir, newSource(60, 40, 4, "a"), testOpts)
+	release, err := disk.LockUpdate(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if _, err := Append(ctx, dir, newSource(5, 40, 5, "b"), AppendOptions{}, nil); !errors.Is(err, ErrUpdating) {
+		t.Errorf("append during another update: %v", err)
+	}
+	if _, err := Delete(dir, []string{"a1"}); !errors.Is(err, ErrUpdating) || !strings.Contains(err.Error(), dir) {
+		t.Errorf("delete during another update: %v", err)
+	}
+	if _, err := SetMetadata(ctx, dir, func(string) map[string]any { return nil }); !errors.Is(err, ErrUpdating) {
+		t.Errorf("metadata during another update: %v", err)
+	}
+	ix, err := Open(dir, OpenOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if g := ix.Manifest().Generation; g != 0 {
+		t.Errorf("refused updates changed the index: generation %d", g)
+	}
+	ix.Close()
+	release()
+	if _, err := Delete(dir, []string{"a1"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Append(ctx, dir, newSource(5, 40, 5, "b"), AppendOptions{}, nil); err != nil {
+		t.Fatal(err)
 	}
 }

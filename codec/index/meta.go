@@ -117,6 +117,11 @@ func updateMeta(ctx context.Context, dir string, old, m *Manifest, add []metadb.
 // none), as a new generation committed atomically like Delete: readers
 // that opened the index before keep their snapshot.
 func SetMetadata(ctx context.Context, dir string, meta func(id string) map[string]any) (*Manifest, error) {
+	unlock, err := disk.LockUpdate(dir)
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
 	ix, err := Open(dir, OpenOptions{})
 	if err != nil {
 		return nil, err

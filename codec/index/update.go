@@ -26,8 +26,14 @@ type AppendOptions struct {
 // get the next pids, and the IVF is extended. The new state becomes visible
 // atomically when the manifest is replaced; an interrupted append leaves the
 // old index intact. Ids must not collide with live passages. Only one
-// writer may update an index at a time; open readers keep their snapshot.
+// update runs at a time (the index's update lock; another is refused with
+// ErrUpdating); open readers keep their snapshot.
 func Append(ctx context.Context, dir string, src Source, opt AppendOptions, bar *progress.Bar) (*Manifest, error) {
+	unlock, err := disk.LockUpdate(dir)
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
 	ix, err := Open(dir, OpenOptions{})
 	if err != nil {
 		return nil, err
@@ -129,6 +135,11 @@ func (o offsetSource) Embed(ctx context.Context, start, end int) ([][]float32, e
 // pids and bytes but are skipped by search and by PID. Unknown or already
 // deleted ids are an error and nothing is changed.
 func Delete(dir string, ids []string) (*Manifest, error) {
+	unlock, err := disk.LockUpdate(dir)
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
 	ix, err := Open(dir, OpenOptions{})
 	if err != nil {
 		return nil, err

@@ -18,9 +18,15 @@ import (
 // state becomes visible atomically when the manifest is replaced; an
 // interrupted or failed append leaves the old index intact (it is not
 // resumable: run it again). Ids must not collide with live passages. Only
-// one writer may update an index at a time; open readers keep their
-// snapshot (the old generation's files are unlinked, not overwritten).
+// one update runs at a time (the index's update lock; another is refused
+// with ErrUpdating); open readers keep their snapshot (the old
+// generation's files are unlinked, not overwritten).
 func Append(ctx context.Context, dir string, src Source, bar *progress.Bar) (*Manifest, error) {
+	unlock, err := disk.LockUpdate(dir)
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
 	ix, err := Open(dir, OpenOptions{})
 	if err != nil {
 		return nil, err
@@ -103,6 +109,11 @@ func Append(ctx context.Context, dir string, src Source, bar *progress.Bar) (*Ma
 // changed. The new tombstones file is a new generation, committed with the
 // manifest.
 func Delete(ctx context.Context, dir string, ids []string) (*Manifest, error) {
+	unlock, err := disk.LockUpdate(dir)
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
 	ix, err := Open(dir, OpenOptions{})
 	if err != nil {
 		return nil, err

@@ -2,6 +2,7 @@ package sparse
 
 import (
 	"context"
+	"errors"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -68,8 +69,8 @@ func TestAppendDelete(t *testing.T) {
 	if _, err := Append(ctx, dir, randomSource(40, 300, 5, 8, "z"), nil); err == nil {
 		t.Fatal("cancelled append succeeded")
 	}
-	if got := readDir(t, dir); len(got) != len(m1.Files)+1 {
-		t.Fatalf("cancelled append left files: %d, want %d", len(got), len(m1.Files)+1)
+	if got := readDir(t, dir); len(got) != len(m1.Files)+2 { // + manifest and update lock
+		t.Fatalf("cancelled append left files: %d, want %d", len(got), len(m1.Files)+2)
 	}
 
 	// Deletes are tombstones: pids stay, ids disappear from PID.
@@ -115,5 +116,33 @@ func TestAppendDelete(t *testing.T) {
 	ix4 := mustOpen(t, dir)
 	if !ix4.Deleted(3) || !ix4.Deleted(4) || !ix4.Deleted(210) || ix4.Deleted(350) || ix4.Manifest().NumDeleted != 3 {
 		t.Fatal("tombstones lost")
+	}
+}
+
+// TestUpdateLock: while another update holds the index's update lock, an
+// append and a delete are refused with ErrUpdating and change nothing;
+// once it is released they run.
+func TestUpdateLock(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "idx")
+	mustBuild(t, dir, randomSource(50, 300, 30, 5, "a"), testOpts)
+	release, err := disk.LockUpdate(dir) // the other update
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Append(context.Background(), dir, randomSource(5, 300, 30, 6, "b"), nil); !errors.Is(err, ErrUpdating) {
+		t.Errorf("append during another update: %v", err)
+	}
+	if _, err := Delete(context.Background(), dir, []string{"a1"}); !errors.Is(err, ErrUpdating) || !strings.Contains(err.Error(), dir) {
+		t.Errorf("delete during another update: %v", err)
+	}
+	if st := mustOpen(t, dir).Stats(); st.Generation != 0 {
+		t.Fatalf("refused updates changed the index: generation %d", st.Generation)
+	}
+	release()
+	if _, err := Delete(context.Background(), dir, []string{"a1"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Append(context.Background(), dir, randomSource(5, 300, 30, 6, "b"), nil); err != nil {
+		t.Fatal(err)
 	}
 }

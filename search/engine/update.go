@@ -38,6 +38,13 @@ func IndexFormat(dir string) (string, error) {
 	return "", fmt.Errorf("engine: %s: format %q is neither a residual (%s) nor a sparse (%s) index", path, head.Format, index.Format, sparse.Format)
 }
 
+// ErrUpdating is returned by Append, Delete (and Live's) when another
+// update of the same index, in this process or another (`colbert index
+// append` beside a `serve --writable`), is running: updates write the next
+// generation's files under fixed names, so the second is refused and
+// changes nothing; run it again once the first has committed.
+var ErrUpdating = index.ErrUpdating
+
 // AppendOptions configure Append.
 type AppendOptions struct {
 	// ChunkSize and EmbedBatch tune the residual index's append (0 = its

@@ -46,7 +46,7 @@ const openAPI = `{
     "/passages": {
       "post": {
         "summary": "Add passages to the index (colbert serve --writable)",
-        "description": "Encodes the passages, appends them to the index as a new generation (committed atomically; new pids follow the existing ones) and serves it before answering. Each passage is a corpus.jsonl record: \"_id\" or \"id\", \"text\", optional \"title\"; other fields are metadata that filters can name. An id already live (or given twice) is a 409 and nothing is added. Updates run one at a time; searches answer from the previous generation until this one is served. A read-only server answers 403.",
+        "description": "Encodes the passages, appends them to the index as a new generation (committed atomically; new pids follow the existing ones) and serves it before answering. Each passage is a corpus.jsonl record: \"_id\" or \"id\", \"text\", optional \"title\"; other fields are metadata that filters can name. An id already live (or given twice) is a 409 and nothing is added; while another process updates the index (colbert index append/delete) the answer is 503 with Retry-After. Updates run one at a time; searches answer from the previous generation until this one is served. A read-only server answers 403.",
         "requestBody": {"required": true, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/AddPassagesRequest"}}}},
         "responses": {
           "200": {"description": "Added and served", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/UpdateResponse"}}}},
@@ -61,7 +61,7 @@ const openAPI = `{
       },
       "delete": {
         "summary": "Delete passages from the index (colbert serve --writable)",
-        "description": "Tombstones the passages as a new generation (their pids are not reused; other passages keep theirs) and serves it before answering. An id that is not live (or given twice) is a 409 and nothing is deleted. A read-only server answers 403.",
+        "description": "Tombstones the passages as a new generation (their pids are not reused; other passages keep theirs) and serves it before answering. An id that is not live (or given twice) is a 409 and nothing is deleted; while another process updates the index the answer is 503 with Retry-After. A read-only server answers 403.",
         "requestBody": {"required": true, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/DeletePassagesRequest"}}}},
         "responses": {
           "200": {"description": "Deleted and served", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/UpdateResponse"}}}},

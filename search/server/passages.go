@@ -106,6 +106,10 @@ func (s *Server) handlePassages(w http.ResponseWriter, r *http.Request) {
 	case errors.Is(err, engine.ErrIDConflict):
 		writeError(w, http.StatusConflict, err.Error())
 		return
+	case errors.Is(err, engine.ErrUpdating):
+		w.Header().Set("Retry-After", "1")
+		writeError(w, http.StatusServiceUnavailable, err.Error())
+		return
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
 		writeError(w, http.StatusServiceUnavailable, "the update was cancelled and changed nothing: "+err.Error())
 		return
