@@ -20,7 +20,7 @@ func evaluateCommands() []*cli.Command {
 			"--ncells, --ndocs and --threshold (alias --centroid-score-threshold) default to ColBERT's values for --k. Writes\n" +
 			"metrics.json, run.trec, summary.json, report.md, metrics.png and latency.png into --out.",
 		Flags: append([]cli.Flag{
-			&cli.StringFlag{Name: "checkpoint", Required: true, Usage: "checkpoint directory: colbert, mv-dpr, poly-encoder or splade"},
+			&cli.StringFlag{Name: "checkpoint", Required: true, Usage: "checkpoint directory: colbert, mv-dpr, poly-encoder, splade or bi-encoder"},
 			&cli.StringFlag{Name: "tokenizer", Usage: "tokenizer.json (default: the checkpoint's own)"},
 			&cli.StringFlag{Name: "dataset", Aliases: []string{"d"}, Required: true, Usage: "BEIR folder (corpus.jsonl, queries.jsonl, qrels/SPLIT.tsv)"},
 			&cli.StringFlag{Name: "split", Value: "test", Usage: "qrels split"},

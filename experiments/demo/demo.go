@@ -256,7 +256,7 @@ func Run(ctx context.Context, opt Options) (string, error) {
 			Run: func(ctx context.Context) error { return uncompressedRows(ctx, p, opt, kl) }},
 		stage.Stage{Name: "faiss-ivfpq", Key: keyOf(kStudent["kl"], cfg.K, "ivfpq-v1"), Outputs: []string{p.row("faiss-ivfpq")},
 			Run: func(ctx context.Context) error { return faissIVFPQRow(ctx, p, opt) }},
-		stage.Stage{Name: "bi-encoder", Key: keyOf(kStudent["bi-encoder"], cfg.K), Outputs: []string{p.row("bi-encoder")},
+		stage.Stage{Name: "bi-encoder", Key: keyOf(kStudent["bi-encoder"], cfg.K, "engine-v1"), Outputs: []string{p.row("bi-encoder")},
 			Run: func(ctx context.Context) error { return biEncoderRow(ctx, p, opt, bi) }},
 		stage.Stage{Name: "hybrid", Key: keyOf(kIndex, kBM25, cfg.Hybrid), Outputs: []string{p.row("hybrid")},
 			Run: func(ctx context.Context) error { return hybridRow(p, cfg.Hybrid) }},

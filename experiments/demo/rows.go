@@ -6,14 +6,12 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"slices"
 	"time"
 
 	"github.com/colbert-go/colbert/codec/flat"
 	"github.com/colbert-go/colbert/data"
 	"github.com/colbert-go/colbert/data/bm25"
 	"github.com/colbert-go/colbert/data/metrics"
-	"github.com/colbert-go/colbert/data/tokenize"
 	"github.com/colbert-go/colbert/distill"
 	"github.com/colbert-go/colbert/experiments/evaluate"
 	"github.com/colbert-go/colbert/experiments/report"
@@ -149,7 +147,7 @@ func evaluatedRow(ctx context.Context, p paths, opt Options, o evaluate.Options,
 	}
 	// Latency with Threads queries in flight; ms/query counts one core per query.
 	bpt := sum.BytesPerToken
-	if sum.Codec == evaluate.CodecSparse || sum.Model == "poly-encoder" {
+	if sum.Codec == evaluate.CodecSparse || sum.Model == string(model.KindPolyEncoder) || sum.Model == string(model.KindBiEncoder) {
 		bpt = 0 // not token vectors: BytesPerPassage says it
 	}
 	return evalRun(p, ds, run, Row{Slug: slug, System: o.Name, IndexBytes: sum.IndexBytes, BytesPerToken: bpt, BytesPerPassage: sum.BytesPerPassage,
@@ -192,82 +190,13 @@ func uncompressedRows(ctx context.Context, p paths, opt Options, ckpt string) er
 
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
 
-// biEncoderRow is the single-vector baseline: one [CLS] vector per passage,
-// brute-force dot product.
+// biEncoderRow is the single-vector baseline through experiments/evaluate
+// (the same code as `colbert evaluate`): one [CLS] vector per passage in a
+// flat fp32 index, searched exhaustively (exact dot products).
 func biEncoderRow(ctx context.Context, p paths, opt Options, ckpt string) error {
-	ds, err := testSet(p)
-	if err != nil {
-		return err
-	}
-	ck, err := model.LoadCheckpoint(ckpt)
-	if err != nil {
-		return err
-	}
-	be, err := encode.NewBiEncoder(ck, encode.Options{Threads: opt.Threads})
-	if err != nil {
-		return err
-	}
-	tok, err := tokenize.Load(p.vocab())
-	if err != nil {
-		return err
-	}
-	enc, err := tokenize.NewColBERT(tok, encode.TokenizerConfig(ck.ColBERT))
-	if err != nil {
-		return err
-	}
-	dim := be.Dim()
-	docs := make([]float32, 0, len(ds.Corpus)*dim)
-	const block = 256
-	for lo := 0; lo < len(ds.Corpus); lo += block {
-		hi := min(lo+block, len(ds.Corpus))
-		texts := make([]string, 0, hi-lo)
-		for _, ps := range ds.Corpus[lo:hi] {
-			texts = append(texts, ps.Content())
-		}
-		v, err := be.Encode(ctx, encode.FromTokenize(enc.EncodeDocs(texts)))
-		if err != nil {
-			return err
-		}
-		docs = append(docs, v...)
-	}
-	k := min(opt.Config.K, len(ds.Corpus))
-	run := make(data.Run, len(ds.Queries))
-	start := time.Now()
-	for _, q := range ds.Queries {
-		qv, err := be.Encode(ctx, encode.FromTokenize(enc.EncodeQueries([]string{q.Text})))
-		if err != nil {
-			return err
-		}
-		run[q.ID] = topDot(qv, docs, dim, k, ds.Corpus)
-	}
-	el := time.Since(start)
-	size := int64(4 * len(docs))
-	return evalRun(p, ds, run, Row{Slug: "bi-encoder", System: "single-vector bi-encoder ([CLS], from the KL student's encoder, KL on the same teacher scores)",
-		IndexBytes: size, MSPerQuery: msPer(el, len(ds.Queries)), Note: "fp32 vectors, brute-force dot product, one query at a time"}, "bi-encoder")
-}
-
-// topDot returns the k passages with the largest dot product with q.
-func topDot(q, docs []float32, dim, k int, corpus []data.Passage) []data.ScoredDoc {
-	n := len(docs) / dim
-	scores := make([]data.ScoredDoc, n)
-	for i := 0; i < n; i++ {
-		d := docs[i*dim : (i+1)*dim]
-		var s float32
-		for j, v := range q {
-			s += v * d[j]
-		}
-		scores[i] = data.ScoredDoc{DocID: corpus[i].ID, Score: float64(s)}
-	}
-	slices.SortFunc(scores, func(a, b data.ScoredDoc) int {
-		switch {
-		case a.Score > b.Score:
-			return -1
-		case a.Score < b.Score:
-			return 1
-		}
-		return 0
-	})
-	return scores[:k]
+	return evaluatedRow(ctx, p, opt, evaluate.Options{Checkpoint: ckpt, Codec: evaluate.CodecFP32, Search: evaluate.SearchExhaustive,
+		IndexDir: p.j("index-bi-encoder"), Name: "single-vector bi-encoder ([CLS], from the KL student's encoder, KL on the same teacher scores)"},
+		"bi-encoder", "fp32 vectors, exhaustive dot product")
 }
 
 // hybridRow fuses BM25 and ColBERTv2 runs: w·norm(BM25) + (1−w)·norm(ColBERT).

@@ -199,13 +199,15 @@ func (o *Options) fill() error {
 
 // KindDefaults are the codec and search mode a model kind is evaluated
 // with when none is given: SPLADE its inverted index, pruned; the
-// poly-encoder its fp32 candidate vectors, exhaustively; ColBERT and
-// MV-DPR the 2-bit residual index with PLAID.
+// poly-encoder its fp32 candidate vectors, exhaustively; the single-vector
+// bi-encoder its fp32 vectors, exhaustively (exact dense retrieval, one dot
+// product per passage); ColBERT and MV-DPR the 2-bit residual index with
+// PLAID.
 func KindDefaults(k model.Kind) (codec, search string) {
 	switch k {
 	case model.KindSPLADE:
 		return CodecSparse, SearchPruned
-	case model.KindPolyEncoder:
+	case model.KindPolyEncoder, model.KindBiEncoder:
 		return CodecFP32, SearchExhaustive
 	}
 	return CodecResidual, SearchPLAID

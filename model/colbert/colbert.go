@@ -158,7 +158,7 @@ func LoadWith(dir, tokenizerPath string, opt Options) (*Model, error) {
 		ck.Kind = model.KindColBERT
 	}
 	if !Searchable(ck.Kind) {
-		return nil, fmt.Errorf("colbert: checkpoint %s is a %s model: index and search take colbert, mv-dpr, poly-encoder or splade", dir, ck.Kind)
+		return nil, fmt.Errorf("colbert: checkpoint %s is a %s model: index and search take colbert, mv-dpr, poly-encoder, splade or bi-encoder", dir, ck.Kind)
 	}
 	if tokenizerPath == "" {
 		if ck.Tokenizer == "" {

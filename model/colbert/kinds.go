@@ -17,13 +17,17 @@ import (
 //   - The poly-encoder is one too as far as shapes go: m context vectors
 //     per query, one [CLS] vector per passage (stored in a flat index); its
 //     score is model.PolyScore, not MaxSim (search/engine applies it).
+//   - The single-vector bi-encoder is the case of one vector per query and
+//     per passage ([CLS], through its linear layer when it has one, not
+//     normalised): MaxSim over one vector each is the dot product, so a
+//     flat index searched exhaustively is its exact dense retrieval.
 //   - SPLADE makes sparse vectors over the vocabulary (EncodeSparse*), for
 //     codec/sparse's inverted index; it has no dense Encoder.
 
 // Searchable reports whether this adapter encodes checkpoints of kind k.
 func Searchable(k model.Kind) bool {
 	switch k {
-	case model.KindColBERT, model.KindMVDPR, model.KindPolyEncoder, model.KindSPLADE:
+	case model.KindColBERT, model.KindMVDPR, model.KindPolyEncoder, model.KindSPLADE, model.KindBiEncoder:
 		return true
 	}
 	return false
@@ -58,11 +62,34 @@ func (e polyEncoder) EncodeDocIDs(ctx context.Context, ids, _ [][]int32) (*encod
 	if err != nil {
 		return nil, err
 	}
-	dv := &encode.DocVectors{Dim: e.Dim(), Vectors: v, Offsets: make([]int, len(ids)+1)}
+	return oneVectorEach(e.Dim(), v, len(ids)), nil
+}
+
+// biEncoder is the single-vector bi-encoder as an Encoder: one vector per
+// query and per passage.
+type biEncoder struct{ *encode.BiEncoder }
+
+func (biEncoder) Close() error        { return nil }
+func (biEncoder) queryVectors() int   { return 1 }
+func (biEncoder) passageVectors() int { return 1 }
+func (e biEncoder) EncodeQueries(ctx context.Context, b encode.Batch) ([]float32, error) {
+	return e.Encode(ctx, b)
+}
+func (e biEncoder) EncodeDocIDs(ctx context.Context, ids, _ [][]int32) (*encode.DocVectors, error) {
+	v, err := e.Encode(ctx, padded(ids))
+	if err != nil {
+		return nil, err
+	}
+	return oneVectorEach(e.Dim(), v, len(ids)), nil
+}
+
+// oneVectorEach wraps n vectors as one per passage.
+func oneVectorEach(dim int, v []float32, n int) *encode.DocVectors {
+	dv := &encode.DocVectors{Dim: dim, Vectors: v, Offsets: make([]int, n+1)}
 	for i := range dv.Offsets {
 		dv.Offsets[i] = i
 	}
-	return dv, nil
+	return dv
 }
 
 // sparseOnly stands in for the dense Encoder of a SPLADE model: every dense
@@ -106,6 +133,9 @@ func newKindEncoder(ck *model.Checkpoint, opt Options) (Encoder, *encode.SPLADE,
 	case model.KindPolyEncoder:
 		e, err := encode.NewPolyEncoder(ck, opt.Encode)
 		return polyEncoder{e}, nil, err
+	case model.KindBiEncoder:
+		e, err := encode.NewBiEncoder(ck, opt.Encode)
+		return biEncoder{e}, nil, err
 	case model.KindSPLADE:
 		s, err := encode.NewSPLADE(ck, opt.Encode)
 		if err != nil {
@@ -113,7 +143,7 @@ func newKindEncoder(ck *model.Checkpoint, opt Options) (Encoder, *encode.SPLADE,
 		}
 		return sparseOnly{vocab: s.VocabSize()}, s, nil
 	}
-	return nil, nil, fmt.Errorf("colbert: checkpoint %s is a %s model: index and search take colbert, mv-dpr, poly-encoder or splade", ck.Dir, ck.Kind)
+	return nil, nil, fmt.Errorf("colbert: checkpoint %s is a %s model: index and search take colbert, mv-dpr, poly-encoder, splade or bi-encoder", ck.Dir, ck.Kind)
 }
 
 // IsSparse reports whether the model makes sparse vectors (SPLADE).

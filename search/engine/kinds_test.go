@@ -151,3 +151,73 @@ func TestOtherKindsSearch(t *testing.T) {
 		m.Close()
 	}
 }
+
+// TestBiEncoderSearch: a bi-encoder checkpoint (one [CLS] vector per query
+// and passage) indexes into a flat fp32 index and searches exhaustively
+// through the engine; its scores are the dot products of model/encode's
+// bi-encoder on the same tokens, and it ranks by them.
+func TestBiEncoderSearch(t *testing.T) {
+	_, ps, qs := setup(t)
+	ps, qs = ps[:40], qs[:3]
+	ctx := context.Background()
+	m := kindModel(t, model.KindBiEncoder)
+	if m.QueryLen() != 1 {
+		t.Fatalf("bi-encoder query vectors %d, want 1", m.QueryLen())
+	}
+	dir := filepath.Join(t.TempDir(), "index")
+	if _, err := engine.Build(ctx, m, dir, ps, engine.BuildOptions{Codec: "fp32", Threads: 2}); err != nil {
+		t.Fatal(err)
+	}
+	e, err := engine.Open(m, dir, engine.OpenOptions{Codec: "fp32"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	if st := e.Stats(); st.Tokens != int64(len(ps)) {
+		t.Errorf("index holds %d vectors, want one per passage (%d)", st.Tokens, len(ps))
+	}
+	res, err := e.Search(ctx, qs, search.Params{K: len(ps)}, engine.SearchOptions{Exhaustive: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	ck, err := model.LoadCheckpoint(m.Dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	be, err := encode.NewBiEncoder(ck, encode.Options{Threads: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	texts := make([]string, len(ps))
+	for i, p := range ps {
+		texts[i] = p.Content()
+	}
+	dv, err := be.Encode(ctx, encode.FromTokenize(m.Tok.EncodeDocs(texts)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dim := be.Dim()
+	for i, q := range qs {
+		qv, err := be.Encode(ctx, encode.FromTokenize(m.Tok.EncodeQueries([]string{q.Text})))
+		if err != nil {
+			t.Fatal(err)
+		}
+		hits := res.PerQuery[i].Hits
+		if len(hits) != len(ps) {
+			t.Fatalf("query %d: %d hits, want every passage", i, len(hits))
+		}
+		for r, h := range hits {
+			var want float32
+			for j := 0; j < dim; j++ {
+				want += qv[j] * dv[h.PID*dim+j]
+			}
+			if d := float64(h.Score - want); d > 1e-3 || d < -1e-3 {
+				t.Errorf("query %d rank %d (pid %d): score %g, dot product %g", i, r+1, h.PID, h.Score, want)
+			}
+			if r > 0 && h.Score > hits[r-1].Score {
+				t.Errorf("query %d: rank %d scores above rank %d", i, r+1, r)
+			}
+		}
+	}
+}
