@@ -15,7 +15,7 @@ func exportCommands() []*cli.Command {
 		Usage: "export a checkpoint for other runtimes",
 		Subcommands: []*cli.Command{{
 			Name:  "onnx",
-			Usage: "export a cross-encoder, ColBERT, SPLADE, poly-encoder or MV-DPR checkpoint to ONNX (opset 17)",
+			Usage: "export a cross-encoder, ColBERT, SPLADE, poly-encoder, MV-DPR or bi-encoder checkpoint to ONNX (opset 17)",
 			Description: "Inputs int64 [batch, sequence], dynamic axes: input_ids, attention_mask, and token_type_ids for\n" +
 				"cross-encoder and colbert only (the other kinds encode one text, segment 0).\n" +
 				"cross-encoder: output logits [batch, 1] (BertForSequenceClassification, one label).\n" +

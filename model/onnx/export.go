@@ -48,10 +48,15 @@ const (
 	// MVDPR is model.KindMVDPR: [CLS] → projection (no bias) → k vectors
 	// of dim, each L2-normalised; output vectors [batch, k, dim].
 	MVDPR Kind = "mv-dpr"
+	// BiEncoder is model.KindBiEncoder, the single-vector baseline: [CLS]
+	// → linear (no bias) when the checkpoint has linear.weight, not
+	// normalised (relevance is the dot product); output embedding
+	// [batch, dim].
+	BiEncoder Kind = "bi-encoder"
 )
 
 // Kinds lists the kinds Export accepts, for messages.
-var Kinds = []Kind{CrossEncoder, ColBERT, SPLADE, PolyEncoder, MVDPR}
+var Kinds = []Kind{CrossEncoder, ColBERT, SPLADE, PolyEncoder, MVDPR, BiEncoder}
 
 // Output names of the exported graphs.
 const (
@@ -60,6 +65,7 @@ const (
 	SparseOutput       = "sparse"        // SPLADE [batch, vocab]
 	QueryContextOutput = "query_context" // poly-encoder [batch, m, hidden]
 	CLSOutput          = "cls"           // poly-encoder [batch, hidden]
+	EmbeddingOutput    = "embedding"     // bi-encoder [batch, dim]
 )
 
 // Options carries the head sizes that neither the BERT config nor the
@@ -147,6 +153,9 @@ func build(cfg model.BertConfig, p model.Params, kind Kind, opt Options) (*model
 		k, dim := b.mvdprHead(cfg, opt.MVK, opt.Dim)
 		outs = []valueInfo{out(VectorsOutput, int64(k), int64(dim))}
 		meta = append(meta, [2]string{"mv_k", strconv.Itoa(k)}, [2]string{"dim", strconv.Itoa(dim)})
+	case BiEncoder:
+		dim := b.biEncoderHead(cfg)
+		outs = []valueInfo{out(EmbeddingOutput, int64(dim))}
 	}
 	if b.err != nil {
 		return nil, b.err
@@ -371,6 +380,24 @@ func (b *builder) colbertHead(cfg model.BertConfig) int {
 	v := b.linear(b.x, "linear.weight", "", dim, cfg.HiddenSize)
 	b.rename(b.l2Normalize(v), VectorsOutput)
 	return dim
+}
+
+// biEncoderHead: [CLS] → linear.weight (no bias) when present, else the
+// [CLS] state itself; not normalised, as model/encode.BiEncoder. Returns
+// the embedding's size.
+func (b *builder) biEncoderHead(cfg model.BertConfig) int {
+	h := cfg.HiddenSize
+	t, ok := b.params["linear.weight"]
+	if !ok {
+		b.rename(b.cls(), EmbeddingOutput)
+		return h
+	}
+	if len(t.Shape) != 2 || t.Shape[1] != h {
+		b.fail(fmt.Errorf("onnx: bi-encoder tensor \"linear.weight\" has shape %v, want [dim, %d]", t.Shape, h))
+		return 0
+	}
+	b.rename(b.linear(b.cls(), "linear.weight", "", t.Shape[0], h), EmbeddingOutput)
+	return t.Shape[0]
 }
 
 // gelu is the exact GELU, x·0.5·(1 + erf(x/√2)), as HF's "gelu" and

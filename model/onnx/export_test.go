@@ -196,7 +196,7 @@ func TestExportErrors(t *testing.T) {
 	if _, err := onnx.Export(ck.Config, ck.Params, onnx.ColBERT); err == nil || !strings.Contains(err.Error(), "linear.weight") {
 		t.Errorf("colbert export of a cross-encoder: %v", err)
 	}
-	if _, err := onnx.ParseKind("bi-encoder"); err == nil {
+	if _, err := onnx.ParseKind("dense-retriever"); err == nil {
 		t.Error("ParseKind accepted an unknown kind")
 	}
 	// A failed export leaves no file behind.

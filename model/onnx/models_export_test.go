@@ -272,3 +272,51 @@ func TestModelsExportErrors(t *testing.T) {
 		}
 	}
 }
+
+// The exported bi-encoder graph gives model/encode's bi-encoder embeddings
+// ([CLS] through linear.weight, not normalised), queries and documents
+// alike, for the fixture's encoder under a fresh bi-encoder head, and the
+// [CLS] state itself for a checkpoint without the projection.
+func TestBiEncoderExportParity(t *testing.T) {
+	runtime(t)
+	sides, _ := modelsFixture(t)
+	src, err := model.LoadCheckpoint(filepath.Join(modelsDir, "tiny-mvdpr"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	col := src.ColBERT
+	col.Dim = 24
+	ck, _, err := src.WithHead(model.KindBiEncoder, col, 5)
+	if err != nil {
+		t.Fatal(err)
+	}
+	plain := &model.Checkpoint{Kind: model.KindBiEncoder, Config: ck.Config, Params: model.Params{}}
+	for name, p := range ck.Params {
+		if name != "linear.weight" {
+			plain.Params[name] = p
+		}
+	}
+	for _, c := range []struct {
+		name string
+		ck   *model.Checkpoint
+		dim  int64
+	}{{"linear", ck, 24}, {"cls", plain, int64(ck.Config.HiddenSize)}} {
+		path := filepath.Join(t.TempDir(), c.name+".onnx")
+		if err := onnx.WriteFile(path, c.ck.Config, c.ck.Params, onnx.BiEncoder); err != nil {
+			t.Fatal(err)
+		}
+		out := runSides(t, path, []string{onnx.EmbeddingOutput}, sides)
+		goEnc, err := encode.NewBiEncoder(c.ck, encode.Options{Threads: 1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, side := range []string{"query", "doc"} {
+			b := sides[side]
+			want, err := goEnc.Encode(context.Background(), b.encode())
+			if err != nil {
+				t.Fatal(err)
+			}
+			parity(t, "bi-encoder ("+c.name+") "+side+" vs Go encoder", out[side][0], []int64{int64(b.n), c.dim}, want)
+		}
+	}
+}
