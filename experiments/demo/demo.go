@@ -177,7 +177,14 @@ func Run(ctx context.Context, opt Options) (string, error) {
 	for _, c := range []*train.Config{&cfg.TeacherEasy, &cfg.Teacher, &cfg.Student, &cfg.Contrastive, &cfg.BiEncoder, &cfg.SPLADE, &cfg.PolyEncoder, &cfg.MVDPR} {
 		*c = fitSchedule(*c)
 	}
-	p := paths{root: opt.Dir}
+	// Stage keys hold the paths of the training runs: an absolute root keeps
+	// them the same however the directory is spelled, so `--out demo` and
+	// `--out $PWD/demo` reuse each other's stages instead of clearing them.
+	root, err := filepath.Abs(opt.Dir)
+	if err != nil {
+		return "", fmt.Errorf("demo: %w", err)
+	}
+	p := paths{root: root}
 	r := &stage.Runner{StampDir: p.j(".stages"), Log: opt.Log}
 
 	kBench := keyOf(cfg.Synth)

@@ -280,3 +280,26 @@ func TestThousands(t *testing.T) {
 		}
 	}
 }
+
+// A demo directory given relative, then absolute, is the same run: the
+// second reuses the trained teacher instead of clearing it (stage keys hold
+// the training runs' paths).
+func TestRelativeDirReused(t *testing.T) {
+	parent := t.TempDir()
+	t.Chdir(parent)
+	cfg := tinyConfig()
+	cfg.TeacherEasy.Steps = 2
+	var log bytes.Buffer
+	opt := Options{Dir: "demo", Config: cfg, Threads: 2, Log: &log, StopAfter: "teacher-easy"}
+	if _, err := Run(context.Background(), opt); err != nil {
+		t.Fatal(err)
+	}
+	log.Reset()
+	opt.Dir = filepath.Join(parent, "demo")
+	if _, err := Run(context.Background(), opt); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(log.String(), "stage "+pad("teacher-easy")+" reused") {
+		t.Errorf("the absolute spelling of the same directory did not reuse the teacher:\n%s", log.String())
+	}
+}
