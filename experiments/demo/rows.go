@@ -127,6 +127,7 @@ func plaidRow(ctx context.Context, p paths, opt Options, slug, system, ckpt, ind
 func evaluatedRow(ctx context.Context, p paths, opt Options, o evaluate.Options, slug, note string) error {
 	o.Tokenizer, o.Dataset, o.Split, o.Params.K = p.vocab(), p.benchmark(), "test", opt.Config.K
 	o.Out, o.Threads, o.Seed, o.Measures, o.Log = p.j("eval", slug), opt.Threads, opt.Config.IndexSeed, Measures, opt.Log
+	o.Reindex = true // the demo's index directories are its own, rebuilt when their stage's settings change
 	sum, err := evaluate.Run(ctx, o)
 	if err != nil {
 		return err

@@ -100,10 +100,18 @@ type Options struct {
 	Out string
 	// IndexDir holds the index ("" = Out/index). A complete index there
 	// built from the same checkpoint, tokenizer, corpus and settings is
-	// reused; otherwise it is (re)built, resuming an interrupted build.
+	// reused; an interrupted build is resumed; a complete index built
+	// otherwise (other settings, or not by evaluate) is replaced only with
+	// Reindex, else refused with an error saying so: an index the user
+	// points at is never rebuilt over silently. Out/index, the result
+	// folder's own, is always replaced as the folder is.
 	IndexDir string
-	Threads  int
-	Seed     uint64 // k-means and sampling seed of the index build
+	// Reindex lets a complete index in IndexDir built otherwise be
+	// replaced (`colbert evaluate --reindex`; the demo and sweeps, which
+	// own their index directories, set it).
+	Reindex bool
+	Threads int
+	Seed    uint64 // k-means and sampling seed of the index build
 	// PoolFactor > 1 pools each passage's token vectors into
 	// max(1, n/PoolFactor) cluster means before indexing
 	// (index.BuildOptions.PoolFactor); residual codec only.
@@ -190,6 +198,7 @@ func (o *Options) fill() error {
 	}
 	if o.IndexDir == "" {
 		o.IndexDir = filepath.Join(o.Out, "index")
+		o.Reindex = true
 	}
 	if o.Name == "" {
 		o.Name = filepath.Base(filepath.Clean(o.Checkpoint))
@@ -447,7 +456,14 @@ func searchIndex(ctx context.Context, opt Options, m *colbert.Model, ds *data.Da
 		return err
 	}
 	r := &stage.Runner{StampDir: filepath.Join(filepath.Dir(idxDir), ".stages"), Log: opt.Log}
-	results, err := r.Run(ctx, stage.Stage{Name: "index-" + filepath.Base(idxDir), Key: key, Outputs: []string{output}, Run: build})
+	indexStage := stage.Stage{Name: "index-" + filepath.Base(idxDir), Key: key, Outputs: []string{output}, Run: build}
+	if _, done := r.Done(indexStage); !done && !opt.Reindex {
+		if _, err := os.Stat(output); err == nil {
+			return nil, fmt.Errorf("evaluate: %s already holds a complete index that was built with other settings (checkpoint, tokenizer, corpus, codec, nbits, seed or pooling) or not by colbert evaluate; "+
+				"pass --reindex to replace it, or give another --index", idxDir)
+		}
+	}
+	results, err := r.Run(ctx, indexStage)
 	if err != nil {
 		return nil, fmt.Errorf("evaluate: %w", err)
 	}

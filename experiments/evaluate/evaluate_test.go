@@ -1,6 +1,7 @@
 package evaluate
 
 import (
+	"bytes"
 	"context"
 	"math"
 	"os"
@@ -109,9 +110,23 @@ func TestEvaluateCranfieldHFTiny(t *testing.T) {
 		t.Errorf("report.md does not say the index was reused or lacks the metrics table:\n%s", report)
 	}
 
-	// Different settings (1-bit): rebuilt in place.
+	// Different settings (1-bit): the 2-bit index the caller pointed at is
+	// not rebuilt over without Reindex — refused, the error saying how,
+	// and left as it was; with Reindex it is rebuilt in place.
+	manifest := filepath.Join(idx, "manifest.json")
+	before, err := os.ReadFile(manifest)
+	if err != nil {
+		t.Fatal(err)
+	}
 	one := base
 	one.Out, one.NBits = filepath.Join(out, "nbits1"), 1
+	if _, err := Run(ctx, one); err == nil || !strings.Contains(err.Error(), idx) || !strings.Contains(err.Error(), "--reindex") {
+		t.Fatalf("1-bit run over the 2-bit index without Reindex: %v", err)
+	}
+	if after, _ := os.ReadFile(manifest); !bytes.Equal(before, after) {
+		t.Fatal("a refused run changed the index")
+	}
+	one.Reindex = true
 	s3, err := Run(ctx, one)
 	if err != nil {
 		t.Fatal(err)

@@ -22,7 +22,7 @@ func TestIndexReuseKey(t *testing.T) {
 	})
 	short, _ := testassets.CheckpointVariant(t, ckpt, "artifact.metadata", func(o map[string]any) { o["doc_maxlen"] = 64 })
 	base := Options{Checkpoint: ckpt, Dataset: ds, Threads: 2, IndexDir: filepath.Join(out, "index"), Seed: 7,
-		Search: SearchExhaustive, Params: search.Params{K: 10}}
+		Search: SearchExhaustive, Params: search.Params{K: 10}, Reindex: true}
 	steps := []struct {
 		name   string
 		edit   func(*Options)

@@ -218,7 +218,7 @@ func runCell(ctx context.Context, runner *stage.Runner, cfg *Config, c Cell, ckp
 	st := stage.Stage{Name: "cell-" + c.ID, Key: c.ID, Outputs: []string{rowPath},
 		Run: func(ctx context.Context) error {
 			eo := evaluate.Options{Checkpoint: ckpt, Dataset: cfg.Dataset, Split: cfg.Split, NBits: c.Eval.NBits,
-				Codec: c.Eval.Codec, Search: c.Eval.Search, Params: c.Eval.Params(), RerankDepth: c.Eval.RerankDepth, Out: dir, IndexDir: idxDir,
+				Codec: c.Eval.Codec, Search: c.Eval.Search, Params: c.Eval.Params(), RerankDepth: c.Eval.RerankDepth, Out: dir, IndexDir: idxDir, Reindex: true,
 				Threads: threads, Seed: cfg.Seed, Name: fmt.Sprintf("cell %d", c.Index+1), Log: opt.Log, NewBar: opt.NewBar}
 			sum, err := evaluate.Run(ctx, eo)
 			if err != nil {
