@@ -152,3 +152,24 @@ func TestDefaultK10KeepsMoreForExactScoring(t *testing.T) {
 		t.Errorf("trace %+v: want %d candidates, 768 after stage 2, 192 scored exactly", tr, n)
 	}
 }
+
+// ForQueryVectors scales only an unset NCells, and only for queries of
+// fewer vectors than ColBERT's 32.
+func TestForQueryVectors(t *testing.T) {
+	for _, c := range []struct {
+		p    search.Params
+		n    int
+		want int
+	}{
+		{search.Params{K: 1000}, 5, 26},  // 4·32/5 = 25.6
+		{search.Params{K: 10}, 5, 7},     // 1·32/5 = 6.4
+		{search.Params{K: 100}, 1, 64},   // 2·32
+		{search.Params{K: 1000}, 32, 0},  // ColBERT: unchanged
+		{search.Params{K: 1000}, 180, 0}, // longer queries: unchanged
+		{search.Params{K: 1000, NCells: 3}, 5, 3},
+	} {
+		if got := c.p.ForQueryVectors(c.n).NCells; got != c.want {
+			t.Errorf("%+v with %d query vectors: ncells %d, want %d", c.p, c.n, got, c.want)
+		}
+	}
+}

@@ -381,6 +381,9 @@ func (e *Engine) Search(ctx context.Context, qs []data.Query, p search.Params, o
 	if !opt.Exhaustive && !e.plaid {
 		return nil, fmt.Errorf("engine: %w", search.ErrNoCentroids)
 	}
+	if e.model != nil {
+		p = p.ForQueryVectors(e.model.QueryLen())
+	}
 	p, err := p.Resolve()
 	if err != nil {
 		return nil, err
