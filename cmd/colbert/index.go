@@ -143,8 +143,21 @@ func indexBuildAction(c *cli.Context) error {
 		return err
 	}
 	mf, tokenised, built := bs.Manifest, bs.Tokenised, bs.Built
-	if mf == nil { // SPLADE's inverted index
-		return printSparseInfo(c.App.ErrWriter, out, false, fmt.Sprintf("tokenised in %s, built in %s", tokenised.Round(time.Millisecond), built.Round(time.Millisecond)))
+	took := fmt.Sprintf("tokenised in %s, built in %s", tokenised.Round(time.Millisecond), built.Round(time.Millisecond))
+	switch {
+	case mf == nil && m.IsSparse(): // SPLADE's inverted index
+		return printSparseInfo(c.App.ErrWriter, out, false, took)
+	case mf == nil: // a flat index: the poly-encoder's or bi-encoder's vectors (colbert.Model.UnitVectors)
+		e, err := engine.Open(m, out, engine.OpenOptions{})
+		if err != nil {
+			return err
+		}
+		defer e.Close()
+		st := e.Stats()
+		fmt.Fprintf(c.App.ErrWriter, "index: %d passages, %d vectors, flat %s (a %s model's vectors are not unit vectors: no residual codec); %s\n",
+			st.Passages, st.Tokens, st.Codec, m.Kind, took)
+		fmt.Fprintf(c.App.ErrWriter, "index: %s (%d B), %.1f bytes/passage, written to %s\n", evaluate.FormatBytes(st.Bytes), st.Bytes, st.BytesPerPassage, out)
+		return nil
 	}
 	st, err := index.Stat(out) // the one size: every file of the directory, as `index info` reports
 	if err != nil {

@@ -247,9 +247,14 @@ func (o *Options) forKind(k model.Kind) error {
 		if o.Search != SearchPruned && o.Search != SearchExhaustive {
 			return refuse("search", o.Search)
 		}
-	case model.KindPolyEncoder:
-		if o.Codec == CodecSparse {
-			return refuse("codec", o.Codec)
+	case model.KindPolyEncoder, model.KindBiEncoder:
+		// Their passage vectors are scored at their own norm; the residual
+		// codec normalises (colbert.Model.UnitVectors).
+		if o.Codec == CodecSparse || o.Codec == CodecResidual {
+			return refuse("codec", o.Codec+" (its passage vectors are not unit vectors: use fp32 or fp16)")
+		}
+		if k == model.KindBiEncoder && o.Search != SearchExhaustive {
+			return refuse("search", o.Search+" (one vector per passage in a flat index: use exhaustive)")
 		}
 		if o.Search != SearchExhaustive && o.Search != SearchRerankBM25 {
 			return refuse("search", o.Search+" (its score has no centroid pruning: use exhaustive or rerank-bm25)")

@@ -146,6 +146,15 @@ func newKindEncoder(ck *model.Checkpoint, opt Options) (Encoder, *encode.SPLADE,
 	return nil, nil, fmt.Errorf("colbert: checkpoint %s is a %s model: index and search take colbert, mv-dpr, poly-encoder, splade or bi-encoder", ck.Dir, ck.Kind)
 }
 
+// UnitVectors reports whether the model's passage vectors are
+// L2-normalised (ColBERT's tokens, MV-DPR's projections), which the
+// residual codec assumes: it normalises what it decompresses. The
+// poly-encoder's and the bi-encoder's [CLS] vectors are scored by dot
+// product at their own norm, so they are stored in a flat index.
+func (m *Model) UnitVectors() bool {
+	return m.Kind != model.KindPolyEncoder && m.Kind != model.KindBiEncoder && m.sparse == nil
+}
+
 // IsSparse reports whether the model makes sparse vectors (SPLADE).
 func (m *Model) IsSparse() bool { return m.sparse != nil }
 

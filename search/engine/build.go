@@ -66,6 +66,14 @@ func Build(ctx context.Context, m *colbert.Model, dir string, passages []data.Pa
 	if opt.Index.PoolFactor > 1 && opt.Codec != "" && opt.Codec != CodecResidual {
 		return nil, fmt.Errorf("engine: pool factor %d applies to the residual index, not codec %s", opt.Index.PoolFactor, opt.Codec)
 	}
+	if !m.IsSparse() && !m.UnitVectors() {
+		switch opt.Codec {
+		case "":
+			opt.Codec = flat.CodecFP32 // see colbert.Model.UnitVectors
+		case CodecResidual:
+			return nil, errNotUnit(m)
+		}
+	}
 	cache := opt.CachePath
 	if cache == "" {
 		cache = dir + ".ids"
@@ -111,6 +119,13 @@ func Build(ctx context.Context, m *colbert.Model, dir string, passages []data.Pa
 		os.Remove(cache) // only needed to resume; the index is complete
 	}
 	return st, nil
+}
+
+// errNotUnit refuses the residual codec for a model whose passage vectors
+// are not unit vectors.
+func errNotUnit(m *colbert.Model) error {
+	return fmt.Errorf("engine: %s is a %s model: its passage vectors are scored at their own norm, and the residual codec normalises them; use a flat codec (%s, %s)",
+		m.Dir, m.Kind, flat.CodecFP32, flat.CodecFP16)
 }
 
 // buildFlat encodes every passage of src into a flat index in dir.

@@ -11,6 +11,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strconv"
 	"time"
 
@@ -127,6 +129,11 @@ func Open(m *colbert.Model, dir string, opt OpenOptions) (*Engine, error) {
 			return nil, fmt.Errorf("engine: %s is a splade model: its index is codec %s, not %s", m.Dir, CodecSparse, opt.Codec)
 		}
 		e, err = openSparse(m, dir, opt)
+	case opt.Codec == "" && isFlat(dir):
+		opt.Codec = flat.CodecFP32 // a flat index opened as stored
+		e, err = openFlat(m, dir, opt)
+	case (opt.Codec == "" || opt.Codec == CodecResidual) && !m.UnitVectors():
+		return nil, errNotUnit(m)
 	case opt.Codec == "" || opt.Codec == CodecResidual:
 		e, err = openResidual(m, dir, opt)
 	default:
@@ -141,6 +148,16 @@ func Open(m *colbert.Model, dir string, opt OpenOptions) (*Engine, error) {
 	e.stats.OpenSeconds = time.Since(start).Seconds()
 	e.enc, e.dir, e.opt = modelEncoder{m}, dir, opt
 	return e, nil
+}
+
+// isFlat reports whether dir holds a flat index (its vectors file, no
+// manifest).
+func isFlat(dir string) bool {
+	if _, err := os.Stat(filepath.Join(dir, "manifest.json")); err == nil {
+		return false
+	}
+	_, err := os.Stat(filepath.Join(dir, flat.VectorsFile))
+	return err == nil
 }
 
 // Reopen opens the engine's index directory again with the same encoder
@@ -375,8 +392,10 @@ func (e *Engine) Search(ctx context.Context, qs []data.Query, p search.Params, o
 		return e.searchSparse(ctx, qs, p, opt)
 	}
 	poly := e.model != nil && e.model.Kind == model.KindPolyEncoder
-	if poly {
-		opt.Exhaustive = true // see search/poly.go: no centroid pruning for its score
+	if e.model != nil && !e.model.UnitVectors() {
+		// The poly-encoder (search/poly.go: no centroid pruning for its
+		// score) and the bi-encoder live in flat indexes: exhaustive only.
+		opt.Exhaustive = true
 	}
 	if !opt.Exhaustive && !e.plaid {
 		return nil, fmt.Errorf("engine: %w", search.ErrNoCentroids)

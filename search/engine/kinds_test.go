@@ -4,6 +4,7 @@ import (
 	"context"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/colbert-go/colbert/data"
@@ -153,9 +154,11 @@ func TestOtherKindsSearch(t *testing.T) {
 }
 
 // TestBiEncoderSearch: a bi-encoder checkpoint (one [CLS] vector per query
-// and passage) indexes into a flat fp32 index and searches exhaustively
-// through the engine; its scores are the dot products of model/encode's
-// bi-encoder on the same tokens, and it ranks by them.
+// and passage) indexes by default into a flat fp32 index (the residual
+// codec, which normalises, is refused), opens as stored and searches
+// exhaustively through the engine without being asked; its scores are the
+// dot products of model/encode's bi-encoder on the same tokens, and it
+// ranks by them.
 func TestBiEncoderSearch(t *testing.T) {
 	_, ps, qs := setup(t)
 	ps, qs = ps[:40], qs[:3]
@@ -164,19 +167,22 @@ func TestBiEncoderSearch(t *testing.T) {
 	if m.QueryLen() != 1 {
 		t.Fatalf("bi-encoder query vectors %d, want 1", m.QueryLen())
 	}
+	if _, err := engine.Build(ctx, m, filepath.Join(t.TempDir(), "r"), ps, engine.BuildOptions{Codec: engine.CodecResidual, Threads: 2}); err == nil || !strings.Contains(err.Error(), "flat codec") {
+		t.Errorf("residual codec for a bi-encoder: %v", err)
+	}
 	dir := filepath.Join(t.TempDir(), "index")
-	if _, err := engine.Build(ctx, m, dir, ps, engine.BuildOptions{Codec: "fp32", Threads: 2}); err != nil {
+	if _, err := engine.Build(ctx, m, dir, ps, engine.BuildOptions{Threads: 2}); err != nil {
 		t.Fatal(err)
 	}
-	e, err := engine.Open(m, dir, engine.OpenOptions{Codec: "fp32"})
+	e, err := engine.Open(m, dir, engine.OpenOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer e.Close()
-	if st := e.Stats(); st.Tokens != int64(len(ps)) {
-		t.Errorf("index holds %d vectors, want one per passage (%d)", st.Tokens, len(ps))
+	if st := e.Stats(); st.Tokens != int64(len(ps)) || st.Codec != "fp32" {
+		t.Errorf("index holds %d vectors as %q, want one per passage (%d) as fp32", st.Tokens, st.Codec, len(ps))
 	}
-	res, err := e.Search(ctx, qs, search.Params{K: len(ps)}, engine.SearchOptions{Exhaustive: true})
+	res, err := e.Search(ctx, qs, search.Params{K: len(ps)}, engine.SearchOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
