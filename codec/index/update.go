@@ -152,15 +152,10 @@ func Delete(dir string, ids []string) (*Manifest, error) {
 	}
 	m := *old
 	m.Generation++
-	m.Files = diskfile.Without(old.Files, old.Tombstones)
-	name, fi, err := disk.WriteTombstones(dir, m.Generation, dead)
-	if err != nil {
+	if m.Tombstones, m.Files, err = disk.NextTombstones(dir, m.Generation, old.Files, old.Tombstones, dead); err != nil {
 		return nil, err
 	}
-	m.Tombstones, m.NumDeleted = name, len(dead)
-	if name != "" {
-		m.Files[name] = fi
-	}
+	m.NumDeleted = len(dead)
 	if old.Metadata != "" {
 		del := make([]int, 0, len(ids))
 		for _, id := range ids {

@@ -129,15 +129,10 @@ func Delete(ctx context.Context, dir string, ids []string) (*Manifest, error) {
 	}
 	m := *old
 	m.Generation++
-	m.Files = diskfile.Without(old.Files, old.Tombstones)
-	name, fi, err := disk.WriteTombstones(dir, m.Generation, dead)
-	if err != nil {
+	if m.Tombstones, m.Files, err = disk.NextTombstones(dir, m.Generation, old.Files, old.Tombstones, dead); err != nil {
 		return nil, err
 	}
-	m.Tombstones, m.NumDeleted = name, len(dead)
-	if name != "" {
-		m.Files[name] = fi
-	}
+	m.NumDeleted = len(dead)
 	if err := commitManifest(dir, &m); err != nil {
 		if m.Tombstones != "" {
 			os.Remove(filepath.Join(dir, m.Tombstones))

@@ -116,9 +116,10 @@ func TestTombstones(t *testing.T) {
 	if err != nil || !reflect.DeepEqual(dead, []uint32{0, 1, 3}) {
 		t.Fatalf("Tombstone %v, %v", dead, err)
 	}
-	name, fi, err := disk.WriteTombstones(dir, 3, dead)
-	if err != nil || name != "tombstones.00003.bin" || fi.Size != 12 {
-		t.Fatalf("WriteTombstones %q %+v %v", name, fi, err)
+	prev := map[string]FileInfo{"ids.bin": {Size: 1}, "tombstones.00002.bin": {Size: 4}}
+	name, files, err := disk.NextTombstones(dir, 3, prev, "tombstones.00002.bin", dead)
+	if err != nil || name != "tombstones.00003.bin" || files[name].Size != 12 || len(files) != 2 || files["ids.bin"].Size != 1 || len(prev) != 2 {
+		t.Fatalf("NextTombstones %q %+v %v (previous list now %+v)", name, files, err, prev)
 	}
 	m := disk.Maps(dir)
 	defer m.Close()
@@ -129,8 +130,8 @@ func TestTombstones(t *testing.T) {
 	if _, err := m.Deleted(name, 3); err == nil || !strings.Contains(err.Error(), name) {
 		t.Fatalf("pid beyond the index: %v", err)
 	}
-	if name, _, _ := disk.WriteTombstones(dir, 4, nil); name != "" {
-		t.Fatal("empty tombstones written")
+	if name, files, _ := disk.NextTombstones(dir, 4, prev, "tombstones.00002.bin", nil); name != "" || len(files) != 1 {
+		t.Fatalf("no tombstones: %q, files %+v", name, files)
 	}
 	if _, err := disk.LiveIDs(dir, []string{"x", "x"}, []bool{false, false}, 0); err == nil {
 		t.Fatal("duplicate live id accepted")

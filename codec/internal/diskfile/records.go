@@ -128,17 +128,20 @@ func (o Owner) Tombstone(dir string, deleted []bool, pid func(id string) (int, b
 	return dead, nil
 }
 
-// WriteTombstones writes generation gen's tombstones file of dead into dir
-// and returns its name and FileInfo; with nothing dead it writes nothing
-// and returns "".
-func (o Owner) WriteTombstones(dir string, gen int, dead []uint32) (string, FileInfo, error) {
+// NextTombstones writes generation gen's tombstones file of dead into dir
+// (nothing when none is dead: name "") and returns its name with the next
+// generation's file list: files without the previous tombstones file old,
+// plus the new one. The delete of both index formats.
+func (o Owner) NextTombstones(dir string, gen int, files map[string]FileInfo, old string, dead []uint32) (name string, next map[string]FileInfo, err error) {
+	next = Without(files, old)
 	if len(dead) == 0 {
-		return "", FileInfo{}, nil
+		return "", next, nil
 	}
-	name := TombstonesName(gen)
+	name = TombstonesName(gen)
 	fi, err := o.WriteFile(Join(dir, name), U32Bytes(dead))
 	if err != nil {
-		return "", FileInfo{}, err
+		return "", nil, err
 	}
-	return name, fi, nil
+	next[name] = fi
+	return name, next, nil
 }
